@@ -1,0 +1,89 @@
+// Builds a running process from a config: the shared context, then the roles asked for.
+// main.ts calls this; so do the tests, with a config of their own.
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createSimulatedBackend } from "./backend/simulated.ts";
+import type { Backend } from "./backend/types.ts";
+import type { Config } from "./config.ts";
+import type { AppContext } from "./context.ts";
+import { createDb } from "./db/client.ts";
+import { prepareDatabase } from "./db/migrate.ts";
+import { createHttpApp, errorHandler } from "./http/server.ts";
+import type { Logger } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
+import { createExecuteProcessor } from "./queue/executeProcessor.ts";
+import { startOutboxDispatcher } from "./queue/outboxDispatcher.ts";
+import { closeQueues, createQueues, createRedis, type ExecuteJob, QUEUE_NAMES } from "./queue/queues.ts";
+import { startWorker } from "./queue/workers.ts";
+
+export type Role = "all" | "web" | "worker";
+
+export type RunningApp = {
+  ctx: AppContext;
+  /** The HTTP address when the web role runs. */
+  url: string | null;
+  stop(): Promise<void>;
+};
+
+export function createBackend(config: Config): Backend {
+  if (config.backend === "defender") {
+    throw new Error("BACKEND=defender is not available yet; use BACKEND=simulated");
+  }
+  return createSimulatedBackend();
+}
+
+export async function startApp(config: Config, log: Logger, role: Role): Promise<RunningApp> {
+  await prepareDatabase(config.databaseUrl);
+  const { db, client } = createDb(config.databaseUrl);
+  const backend = createBackend(config);
+  const probe = createRedis(config.redisUrl, "probe");
+  const ctx: AppContext = {
+    config,
+    db,
+    sql: client,
+    log,
+    metrics: createMetrics(),
+    queues: createQueues(config.redisUrl, config.queuePrefix),
+    probe,
+    recordCompleted: backend.name === "simulated" ? async (tx, action) => void (await backend.apply(tx, action)) : undefined,
+  };
+  const stops: (() => Promise<void>)[] = [];
+  let url: string | null = null;
+
+  if (role === "all" || role === "worker") {
+    const dispatcher = startOutboxDispatcher(ctx);
+    const execute = startWorker<ExecuteJob, string>(ctx, QUEUE_NAMES.execute, createExecuteProcessor(ctx, backend), {
+      concurrency: config.workerConcurrency,
+    });
+    // Workers first: running jobs finish (or are handed back) before the dispatcher stops.
+    stops.push(() => execute.close(), () => dispatcher.stop());
+  }
+  if (role === "all" || role === "web") {
+    const app = createHttpApp(ctx);
+    app.use(errorHandler(ctx));
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(config.port, "0.0.0.0", () => resolve(s)).on("error", reject);
+    });
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    log.info({ url, publicUrl: config.publicUrl }, "serving HTTP");
+    // Stop taking requests first; in-flight ones finish.
+    stops.unshift(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    );
+  }
+
+  return {
+    ctx,
+    url,
+    async stop() {
+      for (const stop of stops) await stop();
+      await closeQueues(ctx.queues);
+      probe.disconnect();
+      await client.end({ timeout: 5 });
+    },
+  };
+}

@@ -1,0 +1,22 @@
+// What every part of a running process shares. Built once in main.ts (or by a test), passed down.
+import type { Redis } from "ioredis";
+import type { Sql } from "postgres";
+import type { Config } from "./config.ts";
+import type { Db, Tx } from "./db/client.ts";
+import type { ActionRow } from "./db/schema.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Queues } from "./queue/queues.ts";
+
+export type AppContext = {
+  config: Config;
+  db: Db;
+  sql: Sql;
+  log: Logger;
+  metrics: Metrics;
+  queues: Queues;
+  /** A Redis connection that fails fast, for readiness probes. */
+  probe: Redis;
+  /** Makes the backend's world agree with an action recorded as already completed. */
+  recordCompleted?: (tx: Tx, action: ActionRow) => Promise<void>;
+};

@@ -1,0 +1,19 @@
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import * as schema from "./schema.ts";
+
+export type Db = ReturnType<typeof createDb>["db"];
+/** A Db or the transaction handle drizzle passes to `db.transaction` callbacks. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+export type DbOrTx = Db | Tx;
+
+export function createDb(url: string, options: { max?: number } = {}) {
+  const client = postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    // A dead Postgres must surface as an error quickly, not hang a Slack click.
+    connect_timeout: 5,
+    idle_timeout: 30,
+  });
+  return { db: drizzle(client, { schema }), client };
+}

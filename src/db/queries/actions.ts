@@ -1,0 +1,240 @@
+// Queries on actions, as free functions taking the db (or a transaction) first.
+import { and, asc, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import type { ActionInput } from "../../domain/actionInput.ts";
+import type { ActionType, Source } from "../../domain/actionTypes.ts";
+import { nextStatus, type Status, type Transition } from "../../domain/status.ts";
+import type { Db, DbOrTx, Tx } from "../client.ts";
+import { type ActionEventRow, type ActionRow, actionEvents, actions, devices, investigations, outbox } from "../schema.ts";
+
+export const OUTBOX_CHANNEL = "action_center_outbox";
+
+/** Work that must follow a committed change, written in the same transaction (the outbox). */
+export type OutboxMessage =
+  | { topic: "execute"; payload: { actionId: number; operation: "apply" | "undo"; attempt: number } }
+  | { topic: "action.created"; payload: { actionId: number; investigationId: string | null } }
+  | { topic: "action.changed"; payload: { actionId: number; status: Status; eventId: number } };
+
+export async function writeOutbox(tx: DbOrTx, messages: OutboxMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  await tx.insert(outbox).values(messages.map((m) => ({ topic: m.topic, payload: m.payload })));
+  // Delivered at commit, so a dispatcher wakes only for work that really happened.
+  await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+}
+
+export type IngestResult = { id: number; externalId: string; status: Status; created: boolean };
+
+/**
+ * Stores a validated batch in one transaction. Idempotent on (source, externalId), also when the
+ * same batch arrives twice at once: the unique index decides and the loser reads the winner's row.
+ */
+export async function ingestActions(
+  db: Db,
+  inputs: ActionInput[],
+  hooks: { onRecordedCompleted?: (tx: Tx, action: ActionRow) => Promise<void> } = {},
+): Promise<IngestResult[]> {
+  return db.transaction(async (tx) => {
+    const deviceRows = uniqueBy(
+      inputs.flatMap((a) => (a.device ? [{ id: a.device.id, name: a.device.name }] : [])),
+      (d) => d.id,
+    );
+    if (deviceRows.length > 0) await tx.insert(devices).values(deviceRows).onConflictDoNothing();
+    const investigationRows = uniqueBy(
+      inputs.flatMap((a) => (a.investigationId ? [{ id: a.investigationId }] : [])),
+      (i) => i.id,
+    );
+    if (investigationRows.length > 0) await tx.insert(investigations).values(investigationRows).onConflictDoNothing();
+
+    const now = new Date();
+    const inserted = await tx
+      .insert(actions)
+      .values(
+        inputs.map((a) => ({
+          externalId: a.externalId,
+          source: a.source,
+          type: a.type,
+          status: a.status,
+          investigationId: a.investigationId ?? null,
+          incidentId: a.incidentId ?? null,
+          deviceId: a.device?.id ?? null,
+          deviceName: a.device?.name ?? null,
+          entity: a.entity,
+          sha256: a.entity.sha256 ?? null,
+          requestedBy: a.requestedBy ?? null,
+          comment: a.comment ?? null,
+          completedAt: a.status === "completed" ? now : null,
+        })),
+      )
+      .onConflictDoNothing({ target: [actions.source, actions.externalId] })
+      .returning();
+
+    const key = (source: string, externalId: string) => `${source}\u0000${externalId}`;
+    const byKey = new Map<string, { row: ActionRow; created: boolean }>();
+    for (const row of inserted) byKey.set(key(row.source, row.externalId), { row, created: true });
+    const missing = inputs.filter((a) => !byKey.has(key(a.source, a.externalId)));
+    if (missing.length > 0) {
+      const existing = await tx
+        .select()
+        .from(actions)
+        .where(
+          sql`(${actions.source}, ${actions.externalId}) in (${sql.join(
+            missing.map((a) => sql`(${a.source}, ${a.externalId})`),
+            sql`, `,
+          )})`,
+        );
+      for (const row of existing) byKey.set(key(row.source, row.externalId), { row, created: false });
+    }
+
+    if (inserted.length > 0) {
+      await tx.insert(actionEvents).values(
+        inserted.map((row) => ({
+          actionId: row.id,
+          kind: row.status === "completed" ? "recorded_completed" : "received",
+          actor: "api",
+          detail: { source: row.source, externalId: row.externalId },
+        })),
+      );
+      for (const row of inserted) if (row.status === "completed") await hooks.onRecordedCompleted?.(tx, row);
+      await writeOutbox(
+        tx,
+        inserted
+          .filter((row) => row.status === "pending")
+          .map((row) => ({
+            topic: "action.created" as const,
+            payload: { actionId: row.id, investigationId: row.investigationId },
+          })),
+      );
+    }
+    return inputs.map((a) => {
+      const found = byKey.get(key(a.source, a.externalId));
+      if (!found) throw new Error(`ingest lost track of ${a.source}/${a.externalId}`);
+      return { id: found.row.id, externalId: found.row.externalId, status: found.row.status, created: found.created };
+    });
+  });
+}
+
+function uniqueBy<T>(items: T[], keyOf: (item: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(keyOf(item))) seen.set(keyOf(item), item);
+  return [...seen.values()];
+}
+
+export type TransitionRequest = {
+  actionId: number;
+  transition: Transition;
+  actor: string;
+  detail?: Record<string, unknown>;
+  /** Extra columns to set with the status (decision fields, error, undo data…), from the locked row. */
+  set?: (current: ActionRow) => ActionChanges;
+  /** Work to enqueue once the change commits. */
+  then?: (action: ActionRow) => OutboxMessage[];
+};
+
+export type ActionChanges = Partial<
+  Pick<
+    ActionRow,
+    "decidedBy" | "decidedAt" | "decisionComment" | "completedAt" | "error" | "undoData" | "attempt" | "undoAttempt"
+  >
+>;
+
+export type TransitionOutcome =
+  | { ok: true; action: ActionRow; previous: ActionRow; eventId: number }
+  | { ok: false; reason: string; action: ActionRow | null };
+
+/**
+ * Moves one action along the status machine inside `tx`: locks the row, asks the domain whether
+ * the move is allowed, updates it, appends the audit event and the outbox rows. Two concurrent
+ * callers serialise on the row lock; the second sees the new status and is refused.
+ */
+export async function transitionAction(tx: Tx, request: TransitionRequest): Promise<TransitionOutcome> {
+  const [current] = await tx.select().from(actions).where(eq(actions.id, request.actionId)).for("update");
+  if (!current) return { ok: false, reason: "no such action", action: null };
+  const verdict = nextStatus(current, request.transition);
+  if (!verdict.ok) return { ok: false, reason: verdict.reason, action: current };
+  const [updated] = await tx
+    .update(actions)
+    .set({ ...request.set?.(current), status: verdict.to, updatedAt: new Date() })
+    .where(and(eq(actions.id, current.id), eq(actions.status, current.status)))
+    .returning();
+  if (!updated) return { ok: false, reason: "the action changed meanwhile", action: current };
+  const [event] = await tx
+    .insert(actionEvents)
+    .values({
+      actionId: updated.id,
+      kind: request.transition,
+      actor: request.actor,
+      detail: { from: verdict.from, to: verdict.to, ...request.detail },
+    })
+    .returning({ id: actionEvents.id });
+  await writeOutbox(tx, [
+    { topic: "action.changed", payload: { actionId: updated.id, status: updated.status, eventId: event!.id } },
+    ...(request.then?.(updated) ?? []),
+  ]);
+  return { ok: true, action: updated, previous: current, eventId: event!.id };
+}
+
+/** Records an audit event that is not a status change (a refused attempt, a note). */
+export async function appendEvent(
+  db: DbOrTx,
+  event: { actionId: number; kind: string; actor: string; detail?: Record<string, unknown> },
+): Promise<void> {
+  await db.insert(actionEvents).values({ ...event, detail: event.detail ?? {} });
+}
+
+export async function getAction(db: DbOrTx, id: number): Promise<ActionRow | undefined> {
+  const [row] = await db.select().from(actions).where(eq(actions.id, id));
+  return row;
+}
+
+export async function getActionEvents(db: DbOrTx, actionId: number): Promise<ActionEventRow[]> {
+  return db.select().from(actionEvents).where(eq(actionEvents.actionId, actionId)).orderBy(asc(actionEvents.id));
+}
+
+export async function getActionsByIds(db: DbOrTx, ids: number[]): Promise<ActionRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(actions).where(inArray(actions.id, ids)).orderBy(desc(actions.id));
+}
+
+export type ActionFilters = {
+  status?: Status[];
+  type?: ActionType[];
+  source?: Source[];
+  deviceId?: string;
+  deviceName?: string;
+  investigationId?: string;
+  sha256?: string;
+  decidedBy?: string;
+  since?: Date;
+};
+
+export function filterConditions(filters: ActionFilters): SQL[] {
+  const where: SQL[] = [];
+  if (filters.status?.length) where.push(inArray(actions.status, filters.status));
+  if (filters.type?.length) where.push(inArray(actions.type, filters.type));
+  if (filters.source?.length) where.push(inArray(actions.source, filters.source));
+  if (filters.deviceId) where.push(eq(actions.deviceId, filters.deviceId));
+  if (filters.deviceName) where.push(sql`lower(${actions.deviceName}) = lower(${filters.deviceName})`);
+  if (filters.investigationId) where.push(eq(actions.investigationId, filters.investigationId));
+  if (filters.sha256) where.push(eq(actions.sha256, filters.sha256.toLowerCase()));
+  if (filters.decidedBy) where.push(eq(actions.decidedBy, filters.decidedBy));
+  if (filters.since) where.push(sql`${actions.createdAt} >= ${filters.since}`);
+  return where;
+}
+
+/** Newest first, keyset-paginated on the id so that pages stay stable while actions arrive. */
+export async function listActions(
+  db: DbOrTx,
+  filters: ActionFilters,
+  page: { limit: number; before?: number },
+): Promise<{ actions: ActionRow[]; nextCursor: number | null }> {
+  const where = filterConditions(filters);
+  if (page.before !== undefined) where.push(lt(actions.id, page.before));
+  const rows = await db
+    .select()
+    .from(actions)
+    .where(where.length > 0 ? and(...where) : undefined)
+    .orderBy(desc(actions.id))
+    .limit(page.limit + 1);
+  const more = rows.length > page.limit;
+  const pageRows = more ? rows.slice(0, page.limit) : rows;
+  return { actions: pageRows, nextCursor: more ? pageRows[pageRows.length - 1]!.id : null };
+}

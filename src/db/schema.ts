@@ -1,0 +1,216 @@
+// The store. Postgres is the source of truth: actions, their append-only audit trail, the outbox
+// of work that must follow a committed decision, the Slack messages that show actions, and the
+// simulated fleet that the default backend acts on.
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import type { ActionType, Entity, Source } from "../domain/actionTypes.ts";
+import type { Status } from "../domain/status.ts";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+const time = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const investigations = pgTable("investigations", {
+  id: text("id").primaryKey(),
+  createdAt: createdAt(),
+});
+
+export const slackMessages = pgTable(
+  "slack_messages",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    channel: text("channel").notNull(),
+    /** Set once chat.postMessage answered; null while the post is under way. */
+    ts: text("ts"),
+    investigationId: text("investigation_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("slack_messages_channel_ts_idx").on(t.channel, t.ts)],
+);
+
+export const actions = pgTable(
+  "actions",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    externalId: text("external_id").notNull(),
+    source: text("source").$type<Source>().notNull(),
+    type: text("type").$type<ActionType>().notNull(),
+    status: text("status").$type<Status>().notNull(),
+    investigationId: text("investigation_id").references(() => investigations.id),
+    incidentId: text("incident_id"),
+    deviceId: text("device_id"),
+    deviceName: text("device_name"),
+    entity: jsonb("entity").$type<Entity>().notNull().default({}),
+    /** Copied out of `entity` so that history by file hash is an index look-up. */
+    sha256: text("sha256"),
+    requestedBy: text("requested_by"),
+    comment: text("comment"),
+    createdAt: createdAt(),
+    updatedAt: time("updated_at").notNull().defaultNow(),
+    decidedBy: text("decided_by"),
+    decidedAt: time("decided_at"),
+    decisionComment: text("decision_comment"),
+    completedAt: time("completed_at"),
+    error: text("error"),
+    /** What the backend saved when applying, so that undo can restore it exactly. */
+    undoData: jsonb("undo_data").$type<Record<string, unknown>>(),
+    /** Execution attempt; a retry after failure starts the next one (and a new job id). */
+    attempt: integer("attempt").notNull().default(1),
+    undoAttempt: integer("undo_attempt").notNull().default(0),
+    slackMessageId: bigint("slack_message_id", { mode: "number" }).references(() => slackMessages.id),
+  },
+  (t) => [
+    uniqueIndex("actions_source_external_id_uq").on(t.source, t.externalId),
+    index("actions_status_id_idx").on(t.status, t.id.desc()),
+    index("actions_type_id_idx").on(t.type, t.id.desc()),
+    index("actions_device_id_idx").on(t.deviceId, t.id.desc()),
+    index("actions_investigation_id_idx").on(t.investigationId, t.id.desc()),
+    index("actions_sha256_id_idx").on(t.sha256, t.id.desc()),
+    index("actions_slack_message_idx").on(t.slackMessageId),
+  ],
+);
+
+export const actionEvents = pgTable(
+  "action_events",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    actionId: bigint("action_id", { mode: "number" })
+      .notNull()
+      .references(() => actions.id),
+    at: time("at")
+      .notNull()
+      .default(sql`clock_timestamp()`),
+    kind: text("kind").notNull(),
+    /** A Slack user ID, `system`, or `api` for ingest. */
+    actor: text("actor").notNull(),
+    detail: jsonb("detail").$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index("action_events_action_idx").on(t.actionId, t.id)],
+);
+
+export const outbox = pgTable("outbox", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  topic: text("topic").notNull(),
+  payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+  createdAt: createdAt(),
+});
+
+// --- The simulated fleet ------------------------------------------------------------------
+
+export const devices = pgTable("devices", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  isolated: boolean("isolated").notNull().default(false),
+  codeExecutionRestricted: boolean("code_execution_restricted").notNull().default(false),
+  /** An offline device cannot be acted on; the simulated backend fails with a retryable error. */
+  online: boolean("online").notNull().default(true),
+  createdAt: createdAt(),
+});
+
+const deviceRef = () =>
+  text("device_id")
+    .notNull()
+    .references(() => devices.id);
+
+export const deviceFiles = pgTable(
+  "device_files",
+  {
+    deviceId: deviceRef(),
+    sha256: text("sha256").notNull(),
+    path: text("path"),
+    /** `present`, `quarantined`, or `missing` (deleted behind our back: quarantine fails). */
+    state: text("state").$type<"present" | "quarantined" | "missing">().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.sha256] }), index("device_files_sha256_idx").on(t.sha256)],
+);
+
+export const deviceRegistryValues = pgTable(
+  "device_registry_values",
+  {
+    deviceId: deviceRef(),
+    key: text("key").notNull(),
+    /** Empty string for the key's default value. */
+    valueName: text("value_name").notNull().default(""),
+    valueType: text("value_type").notNull().default("REG_SZ"),
+    data: text("data").notNull().default(""),
+    present: boolean("present").notNull().default(true),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.key, t.valueName] })],
+);
+
+export const deviceServices = pgTable(
+  "device_services",
+  {
+    deviceId: deviceRef(),
+    name: text("name").notNull(),
+    state: text("state").$type<"running" | "stopped">().notNull(),
+    startType: text("start_type").$type<"automatic" | "manual" | "disabled">().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.name] })],
+);
+
+export const deviceDrivers = pgTable(
+  "device_drivers",
+  {
+    deviceId: deviceRef(),
+    name: text("name").notNull(),
+    enabled: boolean("enabled").notNull(),
+    startType: text("start_type").notNull().default("system"),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.name] })],
+);
+
+export const deviceScheduledTasks = pgTable(
+  "device_scheduled_tasks",
+  {
+    deviceId: deviceRef(),
+    path: text("path").notNull(),
+    definition: jsonb("definition").$type<Record<string, unknown>>().notNull(),
+    present: boolean("present").notNull().default(true),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.path] })],
+);
+
+export const deviceProcesses = pgTable(
+  "device_processes",
+  {
+    deviceId: deviceRef(),
+    pid: integer("pid").notNull(),
+    imagePath: text("image_path"),
+    running: boolean("running").notNull().default(true),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.pid] })],
+);
+
+export const blockedUrls = pgTable("blocked_urls", {
+  url: text("url").primaryKey(),
+  actionId: bigint("action_id", { mode: "number" }).notNull(),
+  blockedAt: createdAt(),
+});
+
+/** How many times the simulated backend ran each operation: the proof that nothing ran twice. */
+export const backendRuns = pgTable(
+  "backend_runs",
+  {
+    actionId: bigint("action_id", { mode: "number" }).notNull(),
+    operation: text("operation").$type<"apply" | "undo">().notNull(),
+    attempt: integer("attempt").notNull(),
+    count: integer("count").notNull().default(1),
+    lastRunAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.actionId, t.operation, t.attempt] })],
+);
+
+export type ActionRow = typeof actions.$inferSelect;
+export type ActionEventRow = typeof actionEvents.$inferSelect;
+export type DeviceRow = typeof devices.$inferSelect;

@@ -1,0 +1,97 @@
+// The action object of the ingest contract, validated as one unit: a batch is all or nothing.
+import { z } from "zod";
+import { ACTION_TYPE_INFO, ACTION_TYPES, ENTITY_SCHEMAS, type Entity, SOURCES } from "./actionTypes.ts";
+
+export const MAX_BATCH = 1000;
+
+// Plain words for the commonest issues, in every schema of the program.
+z.config({
+  customError: (issue) => {
+    if (issue.code === "invalid_type" && issue.input === undefined) return "is required";
+    if (issue.code === "invalid_type") return `must be ${issue.expected === "object" ? "an object" : `a ${issue.expected}`}`;
+    if (issue.code === "unrecognized_keys") return `unknown field(s): ${issue.keys.join(", ")}`;
+    return undefined;
+  },
+});
+
+const id = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[^\u0000-\u001f]*$/, "must not contain control characters");
+
+const baseAction = z
+  .object({
+    externalId: id(200),
+    source: z.enum(SOURCES, `must be one of ${SOURCES.join(", ")}`),
+    type: z.enum(ACTION_TYPES, `must be one of ${ACTION_TYPES.join(", ")}`),
+    status: z.enum(["pending", "completed"], "must be pending or completed").default("pending"),
+    investigationId: id(200).optional(),
+    incidentId: id(200).optional(),
+    device: z.object({ id: id(200), name: id(255) }).strict().optional(),
+    entity: z.record(z.string(), z.unknown()).default({}),
+    requestedBy: id(320).optional(),
+    comment: z.string().max(1000, "must be at most 1,000 characters").optional(),
+  })
+  .strict();
+
+export const actionInputSchema = baseAction.transform((action, ctx) => {
+  const entity = ENTITY_SCHEMAS[action.type].safeParse(action.entity);
+  if (!entity.success) {
+    for (const issue of entity.error.issues) {
+      ctx.addIssue({ code: "custom", path: ["entity", ...issue.path], message: issue.message });
+    }
+    return z.NEVER;
+  }
+  if (ACTION_TYPE_INFO[action.type].needsDevice && action.device === undefined) {
+    ctx.addIssue({ code: "custom", path: ["device"], message: `is required for ${action.type}` });
+    return z.NEVER;
+  }
+  return { ...action, entity: entity.data as Entity };
+});
+
+export type ActionInput = z.output<typeof actionInputSchema>;
+
+export type ValidationIssue = { path: string; message: string };
+
+/** Validates a single action or a batch; returns every issue with a JSON-path-like location. */
+export function parseIngestBody(
+  body: unknown,
+): { ok: true; actions: ActionInput[] } | { ok: false; issues: ValidationIssue[] } {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    return { ok: false, issues: [{ path: "$", message: "must be an action object or { actions: [...] }" }] };
+  }
+  const isBatch = "actions" in body;
+  const items: unknown[] = [];
+  if (isBatch) {
+    const list = (body as { actions: unknown }).actions;
+    const extra = Object.keys(body).filter((key) => key !== "actions");
+    const issues: ValidationIssue[] = extra.map((key) => ({ path: `$.${key}`, message: "is not allowed" }));
+    if (!Array.isArray(list)) issues.push({ path: "$.actions", message: "must be an array" });
+    else if (list.length === 0) issues.push({ path: "$.actions", message: "must hold at least one action" });
+    else if (list.length > MAX_BATCH)
+      issues.push({ path: "$.actions", message: `must hold at most ${MAX_BATCH} actions` });
+    if (issues.length > 0) return { ok: false, issues };
+    items.push(...(list as unknown[]));
+  } else {
+    items.push(body);
+  }
+  const actions: ActionInput[] = [];
+  const issues: ValidationIssue[] = [];
+  items.forEach((item, index) => {
+    const parsed = actionInputSchema.safeParse(item);
+    const prefix = isBatch ? `$.actions[${index}]` : "$";
+    if (parsed.success) actions.push(parsed.data);
+    else for (const issue of parsed.error.issues) issues.push({ path: formatPath(prefix, issue.path), message: issue.message });
+  });
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, actions };
+}
+
+function formatPath(prefix: string, path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (out, key) => (typeof key === "number" ? `${out}[${key}]` : `${out}.${String(key)}`),
+    prefix,
+  );
+}

@@ -1,0 +1,46 @@
+import { Router } from "express";
+import type { AppContext } from "../context.ts";
+
+const PROBE_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer in time`)), PROBE_TIMEOUT_MS).unref()),
+  ]);
+}
+
+export function healthRouter(ctx: AppContext): Router {
+  const router = Router();
+  router.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  router.get("/readyz", async (_req, res) => {
+    const [postgres, redis] = await Promise.allSettled([
+      withTimeout(ctx.sql`select 1`, "postgres"),
+      withTimeout(ctx.probe.ping(), "redis"),
+    ]);
+    const checks = {
+      postgres: postgres.status === "fulfilled" ? "ok" : String((postgres.reason as Error).message),
+      redis: redis.status === "fulfilled" ? "ok" : String((redis.reason as Error).message),
+    };
+    const ready = checks.postgres === "ok" && checks.redis === "ok";
+    if (!ready) ctx.log.warn({ checks }, "not ready");
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not_ready", checks });
+  });
+  router.get("/metrics", async (_req, res) => {
+    const [counts, outboxRows] = await Promise.allSettled([
+      Promise.all([ctx.queues.execute.getJobCounts(), ctx.queues.notify.getJobCounts()]),
+      ctx.sql`select count(*)::int as n from outbox`,
+    ]);
+    if (counts.status === "fulfilled") {
+      const [execute, notify] = counts.value;
+      for (const [queue, byState] of [["execute", execute], ["notify", notify]] as const) {
+        for (const [state, n] of Object.entries(byState)) ctx.metrics.queueDepth.set({ queue, state }, n);
+      }
+    }
+    if (outboxRows.status === "fulfilled") ctx.metrics.outboxDepth.set(outboxRows.value[0]!.n as number);
+    res.set("Content-Type", ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+  return router;
+}

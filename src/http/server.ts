@@ -1,0 +1,78 @@
+// The HTTP surface of the contract. Slack's receiver is mounted on the same app by the Slack layer.
+import express, { type ErrorRequestHandler, type Express } from "express";
+import { requireBearer } from "../api/auth.ts";
+import { actionsRouter } from "../api/actionsRouter.ts";
+import { devicesRouter } from "../api/devicesRouter.ts";
+import type { AppContext } from "../context.ts";
+import { healthRouter } from "./health.ts";
+
+export const MAX_BODY = "1mb";
+
+export function createHttpApp(ctx: AppContext): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+  app.use((req, res, next) => {
+    res.on("finish", () => {
+      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : "unmatched";
+      ctx.metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.use(healthRouter(ctx));
+  const api = express.Router();
+  api.use(requireBearer(ctx.config.ingestToken));
+  api.use(express.json({ limit: MAX_BODY, strict: false }));
+  api.use("/actions", actionsRouter(ctx));
+  api.use("/devices", devicesRouter(ctx));
+  app.use("/api/v1", api);
+  return app;
+}
+
+/** Last in the chain: every error becomes a clear JSON answer; only our own faults are 5xx. */
+export function errorHandler(ctx: AppContext): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const status = typeof error?.status === "number" ? error.status : 500;
+    if (status === 413) {
+      res.status(413).json({ error: "payload_too_large", message: `request bodies are limited to ${MAX_BODY}` });
+      return;
+    }
+    if (status >= 400 && status < 500) {
+      const message = error.type === "entity.parse.failed" ? "the body is not valid JSON" : "bad request";
+      res.status(status).json({ error: "invalid_request", issues: [{ path: "$", message }] });
+      return;
+    }
+    ctx.log.error({ err: error, method: req.method, path: req.path }, "request failed");
+    if (res.headersSent) return;
+    if (isStoreUnavailable(error)) {
+      res.status(503).json({ error: "unavailable", message: "the store is unreachable; nothing was changed, try again" });
+    } else {
+      res.status(500).json({ error: "internal_error", message: "the request failed; nothing was changed" });
+    }
+  };
+}
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01", // admin_shutdown
+  "57P03", // cannot_connect_now
+  "53300", // too_many_connections
+]);
+
+export function isStoreUnavailable(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current && typeof current === "object" && !seen.has(current)) {
+    seen.add(current);
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -1,0 +1,46 @@
+// Entry point: `npm start [-- web|worker]`. Wiring only.
+import { startApp, type Role } from "./app.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { createLogger } from "./log.ts";
+
+const ROLES: Role[] = ["all", "web", "worker"];
+const role = (process.argv[2] ?? "all") as Role;
+if (!ROLES.includes(role)) {
+  console.error(`action-center: unknown role "${process.argv[2]}"; use web, worker or nothing for both`);
+  process.exit(2);
+}
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`action-center: configuration error: ${error.message}`);
+  process.exit(1);
+}
+
+const log = createLogger(config.logLevel);
+const app = await startApp(config, log, role).catch((error: unknown) => {
+  log.fatal({ err: error }, "could not start");
+  process.exit(1);
+});
+log.info({ role, backend: config.backend, sandbox: config.slack.sandbox }, "action center started");
+
+let stopping = false;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "draining");
+    app.stop().then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, "unclean stop");
+        process.exit(1);
+      },
+    );
+  });
+}

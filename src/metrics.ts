@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics } from "prom-client";
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** One registry per process (and per test app), so that nothing is registered twice. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: "action_center_http_requests_total",
+      help: "HTTP requests served, by route and status code",
+      labelNames: ["method", "route", "status"] as const,
+      registers: [registry],
+    }),
+    actionsIngested: new Counter({
+      name: "action_center_actions_ingested_total",
+      help: "Actions stored through the ingest API (duplicates excluded)",
+      labelNames: ["source", "type"] as const,
+      registers: [registry],
+    }),
+    transitions: new Counter({
+      name: "action_center_action_transitions_total",
+      help: "Action status changes, by transition",
+      labelNames: ["transition"] as const,
+      registers: [registry],
+    }),
+    jobs: new Counter({
+      name: "action_center_jobs_total",
+      help: "Queue jobs finished, by queue and outcome",
+      labelNames: ["queue", "outcome"] as const,
+      registers: [registry],
+    }),
+    executionSeconds: new Histogram({
+      name: "action_center_execution_seconds",
+      help: "Time from a committed decision to the action's final status",
+      labelNames: ["operation", "outcome"] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: "action_center_queue_depth",
+      help: "Jobs waiting, delayed or active, by queue and state",
+      labelNames: ["queue", "state"] as const,
+      registers: [registry],
+    }),
+    outboxDepth: new Gauge({
+      name: "action_center_outbox_depth",
+      help: "Committed work not yet handed to the queues",
+      registers: [registry],
+    }),
+  };
+}

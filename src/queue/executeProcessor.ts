@@ -1,0 +1,79 @@
+// Runs an approved action (or an undo) exactly once. The job only says "look at action N";
+// the store says whether there is anything to do, so a duplicate or stale job changes nothing.
+import { type Job, UnrecoverableError } from "bullmq";
+import { eq } from "drizzle-orm";
+import { type Backend, BackendError, type UndoData } from "../backend/types.ts";
+import type { AppContext } from "../context.ts";
+import { getAction, transitionAction } from "../db/queries/actions.ts";
+import { actions } from "../db/schema.ts";
+import type { ExecuteJob } from "./queues.ts";
+
+const STEPS = {
+  apply: { start: "start", running: "running", succeed: "complete", fail: "fail" },
+  undo: { start: "start_undo", running: "undoing", succeed: "finish_undo", fail: "fail_undo" },
+} as const;
+
+export type ExecuteOutcome = "completed" | "failed" | "skipped";
+
+export function createExecuteProcessor(ctx: AppContext, backend: Backend) {
+  return async function execute(job: Job<ExecuteJob>): Promise<ExecuteOutcome> {
+    const { actionId, operation, attempt } = job.data;
+    const step = STEPS[operation];
+    const current = await getAction(ctx.db, actionId);
+    if (!current) throw new UnrecoverableError(`action ${actionId} does not exist`);
+    if ((operation === "apply" ? current.attempt : current.undoAttempt) !== attempt) return "skipped";
+
+    // Step 1: show it running. A crash after this leaves it running; the retried job resumes.
+    let decidedAt = current.updatedAt;
+    if (current.status !== step.running) {
+      const started = await ctx.db.transaction((tx) =>
+        transitionAction(tx, { actionId, transition: step.start, actor: "system", detail: { attempt } }),
+      );
+      if (!started.ok) return "skipped";
+      decidedAt = started.previous.updatedAt;
+      ctx.metrics.transitions.inc({ transition: step.start });
+    }
+
+    // Step 2: act and record the outcome in one transaction, so the act happens once.
+    try {
+      const done = await ctx.db.transaction(async (tx) => {
+        const [action] = await tx.select().from(actions).where(eq(actions.id, actionId)).for("update");
+        if (action?.status !== step.running) return false;
+        let undoData: UndoData | undefined;
+        if (operation === "apply") undoData = await backend.apply(tx, action);
+        else await backend.undo(tx, action);
+        const finished = await transitionAction(tx, {
+          actionId,
+          transition: step.succeed,
+          actor: "system",
+          detail: { attempt },
+          set: () => (operation === "apply" ? { completedAt: new Date(), undoData, error: null } : { error: null }),
+        });
+        if (!finished.ok) throw new Error(`could not record the outcome: ${finished.reason}`);
+        return true;
+      });
+      if (!done) return "skipped";
+      ctx.metrics.transitions.inc({ transition: step.succeed });
+      ctx.metrics.executionSeconds.observe({ operation, outcome: "completed" }, (Date.now() - decidedAt.getTime()) / 1000);
+      return "completed";
+    } catch (error) {
+      const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const permanent = error instanceof BackendError && !error.retryable;
+      if (!permanent && !lastTry) throw error; // BullMQ retries with backoff; the action stays running.
+      const message = error instanceof Error ? error.message : String(error);
+      await ctx.db.transaction((tx) =>
+        transitionAction(tx, {
+          actionId,
+          transition: step.fail,
+          actor: "system",
+          detail: { attempt, error: message },
+          set: () => ({ error: message }),
+        }),
+      );
+      ctx.metrics.transitions.inc({ transition: step.fail });
+      ctx.metrics.executionSeconds.observe({ operation, outcome: "failed" }, (Date.now() - decidedAt.getTime()) / 1000);
+      ctx.log.warn({ actionId, operation, attempt, error: message }, "action failed");
+      return "failed";
+    }
+  };
+}
