@@ -45,24 +45,34 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
     metrics: createMetrics(),
     queues: createQueues(config.redisUrl, config.queuePrefix),
     probe,
-    recordCompleted: backend.name === "simulated" ? async (tx, action) => void (await backend.apply(tx, action)) : undefined,
+    recordCompleted:
+      backend.name === "simulated" ? async (tx, action) => void (await backend.apply(tx, action)) : undefined,
   };
   const stops: (() => Promise<void>)[] = [];
   let url: string | null = null;
 
   if (role === "all" || role === "worker") {
     const dispatcher = startOutboxDispatcher(ctx);
-    const execute = startWorker<ExecuteJob, string>(ctx, QUEUE_NAMES.execute, createExecuteProcessor(ctx, backend), {
-      concurrency: config.workerConcurrency,
-    });
+    const execute = startWorker<ExecuteJob, string>(
+      ctx,
+      QUEUE_NAMES.execute,
+      createExecuteProcessor(ctx, backend),
+      {
+        concurrency: config.workerConcurrency,
+      },
+    );
     // Workers first: running jobs finish (or are handed back) before the dispatcher stops.
-    stops.push(() => execute.close(), () => dispatcher.stop());
+    stops.push(
+      () => execute.close(),
+      () => dispatcher.stop(),
+    );
   }
   if (role === "all" || role === "web") {
     const app = createHttpApp(ctx);
     app.use(errorHandler(ctx));
     const server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(config.port, "0.0.0.0", () => resolve(s)).on("error", reject);
+      // Express 5 hands a listen error to this callback.
+      const s = app.listen(config.port, "0.0.0.0", (error?: Error) => (error ? reject(error) : resolve(s)));
     });
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     log.info({ url, publicUrl: config.publicUrl }, "serving HTTP");

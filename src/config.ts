@@ -65,7 +65,11 @@ const envSchema = z
         ctx.addIssue({ code: "custom", path: ["SLACK_SIGNING_SECRET"], message: "is required in HTTP mode" });
       }
       if (env.SLACK_CHANNEL === undefined) {
-        ctx.addIssue({ code: "custom", path: ["SLACK_CHANNEL"], message: "is required with SLACK_BOT_TOKEN" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["SLACK_CHANNEL"],
+          message: "is required with SLACK_BOT_TOKEN",
+        });
       }
       if (env.INGEST_TOKEN === undefined) {
         ctx.addIssue({ code: "custom", path: ["INGEST_TOKEN"], message: "is required with SLACK_BOT_TOKEN" });
@@ -98,7 +102,10 @@ export type Config = {
 };
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, problem: string) {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
     super(`${variable} ${problem}`);
     this.name = "ConfigError";
   }

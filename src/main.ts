@@ -1,5 +1,5 @@
 // Entry point: `npm start [-- web|worker]`. Wiring only.
-import { startApp, type Role } from "./app.ts";
+import { type Role, startApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 

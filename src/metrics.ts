@@ -1,5 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 

@@ -1,11 +1,11 @@
 // The ingest API of the contract: POST actions, GET one, GET a filtered page.
 import { Router } from "express";
 import { z } from "zod";
+import type { AppContext } from "../context.ts";
 import { getAction, getActionEvents, ingestActions, listActions } from "../db/queries/actions.ts";
 import { parseIngestBody } from "../domain/actionInput.ts";
 import { ACTION_TYPES } from "../domain/actionTypes.ts";
 import { STATUSES } from "../domain/status.ts";
-import type { AppContext } from "../context.ts";
 import { presentAction } from "./present.ts";
 
 const csvOf = <T extends string>(values: readonly T[]) =>
@@ -25,7 +25,10 @@ const listQuerySchema = z
       .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hexadecimal characters")
       .optional(),
     limit: z.coerce.number().int("must be a whole number").min(1).max(500).default(50),
-    cursor: z.string().regex(/^[1-9][0-9]{0,17}$/, "must be a cursor returned by a previous page").optional(),
+    cursor: z
+      .string()
+      .regex(/^[1-9][0-9]{0,17}$/, "must be a cursor returned by a previous page")
+      .optional(),
   })
   .strict();
 
@@ -42,7 +45,8 @@ export function actionsRouter(ctx: AppContext): Router {
     }
     const results = await ingestActions(ctx.db, parsed.actions, { onRecordedCompleted: ctx.recordCompleted });
     parsed.actions.forEach((action, index) => {
-      if (results[index]!.created) ctx.metrics.actionsIngested.inc({ source: action.source, type: action.type });
+      if (results[index]!.created)
+        ctx.metrics.actionsIngested.inc({ source: action.source, type: action.type });
     });
     res.status(201).json({
       actions: results.map((r) => ({ id: String(r.id), externalId: r.externalId, status: r.status })),
@@ -77,8 +81,12 @@ export function actionsRouter(ctx: AppContext): Router {
       res.status(400).json({
         error: "invalid_request",
         issues: parsed.error.issues.map((issue) => ({
-          path: ["query", ...issue.path.map(String)].join("."),
-          message: issue.code === "unrecognized_keys" ? `unknown parameter(s): ${issue.keys.join(", ")}` : issue.message,
+          // The parameter's name is the useful part; `status.0` says nothing more to a caller.
+          path: ["query", ...issue.path.slice(0, 1).map(String)].join("."),
+          message:
+            issue.code === "unrecognized_keys"
+              ? `unknown parameter(s): ${issue.keys.join(", ")}`
+              : issue.message,
         })),
       });
       return;
@@ -86,7 +94,13 @@ export function actionsRouter(ctx: AppContext): Router {
     const q = parsed.data;
     const page = await listActions(
       ctx.db,
-      { status: q.status, type: q.type, deviceId: q.deviceId, investigationId: q.investigationId, sha256: q.sha256 },
+      {
+        status: q.status,
+        type: q.type,
+        deviceId: q.deviceId,
+        investigationId: q.investigationId,
+        sha256: q.sha256,
+      },
       { limit: q.limit, before: q.cursor === undefined ? undefined : Number(q.cursor) },
     );
     res.json({

@@ -10,9 +10,9 @@ import {
   deviceFiles,
   deviceProcesses,
   deviceRegistryValues,
-  devices,
   deviceScheduledTasks,
   deviceServices,
+  devices,
 } from "../db/schema.ts";
 import { ACTION_TYPE_INFO, isUndoable } from "../domain/actionTypes.ts";
 import { type Backend, BackendError, type UndoData } from "./types.ts";
@@ -43,7 +43,8 @@ async function requireOnlineDevice(tx: Tx, action: ActionRow): Promise<string> {
   if (!ACTION_TYPE_INFO[action.type].needsDevice) return "";
   if (!action.deviceId) throw new BackendError("the action names no device", false);
   const [device] = await tx.select().from(devices).where(eq(devices.id, action.deviceId)).for("update");
-  if (!device) throw new BackendError(`device ${action.deviceName ?? action.deviceId} is not in the fleet`, false);
+  if (!device)
+    throw new BackendError(`device ${action.deviceName ?? action.deviceId} is not in the fleet`, false);
   if (!device.online) throw new BackendError(`device ${device.name} is offline`, true);
   return device.id;
 }
@@ -79,7 +80,9 @@ async function applyToFleet(tx: Tx, action: ActionRow, deviceId: string): Promis
       if (file?.state === "missing") throw new BackendError("the file is no longer on the device", false);
       if (!file) {
         // The detection saw the file there; the simulated fleet learns of it now.
-        await tx.insert(deviceFiles).values({ deviceId, sha256, path: entity.path ?? null, state: "quarantined" });
+        await tx
+          .insert(deviceFiles)
+          .values({ deviceId, sha256, path: entity.path ?? null, state: "quarantined" });
         return { state: "present" };
       }
       await tx.update(deviceFiles).set({ state: "quarantined" }).where(where);
@@ -89,7 +92,10 @@ async function applyToFleet(tx: Tx, action: ActionRow, deviceId: string): Promis
       const key = entity.key!;
       const scope = [eq(deviceRegistryValues.deviceId, deviceId), eq(deviceRegistryValues.key, key)];
       if (entity.valueName !== undefined) scope.push(eq(deviceRegistryValues.valueName, entity.valueName));
-      let values = await tx.select().from(deviceRegistryValues).where(and(...scope));
+      let values = await tx
+        .select()
+        .from(deviceRegistryValues)
+        .where(and(...scope));
       if (values.length === 0) {
         const [created] = await tx
           .insert(deviceRegistryValues)
@@ -97,7 +103,10 @@ async function applyToFleet(tx: Tx, action: ActionRow, deviceId: string): Promis
           .returning();
         values = [created!];
       }
-      await tx.update(deviceRegistryValues).set({ present: false }).where(and(...scope));
+      await tx
+        .update(deviceRegistryValues)
+        .set({ present: false })
+        .where(and(...scope));
       const saved: RegistryValue[] = values.map((v) => ({
         valueName: v.valueName,
         valueType: v.valueType,
@@ -129,11 +138,16 @@ async function applyToFleet(tx: Tx, action: ActionRow, deviceId: string): Promis
       return { enabled: driver.enabled };
     }
     case "remove_scheduled_task": {
-      const where = and(eq(deviceScheduledTasks.deviceId, deviceId), eq(deviceScheduledTasks.path, entity.path!));
+      const where = and(
+        eq(deviceScheduledTasks.deviceId, deviceId),
+        eq(deviceScheduledTasks.path, entity.path!),
+      );
       const [task] = await tx.select().from(deviceScheduledTasks).where(where);
       if (!task) {
         const definition = { path: entity.path!, note: "definition captured at removal" };
-        await tx.insert(deviceScheduledTasks).values({ deviceId, path: entity.path!, definition, present: false });
+        await tx
+          .insert(deviceScheduledTasks)
+          .values({ deviceId, path: entity.path!, definition, present: false });
         return { present: true, definition };
       }
       await tx.update(deviceScheduledTasks).set({ present: false }).where(where);
@@ -143,7 +157,10 @@ async function applyToFleet(tx: Tx, action: ActionRow, deviceId: string): Promis
       const scope = [eq(deviceProcesses.deviceId, deviceId)];
       if (entity.pid !== undefined) scope.push(eq(deviceProcesses.pid, entity.pid));
       if (entity.imagePath !== undefined) scope.push(eq(deviceProcesses.imagePath, entity.imagePath));
-      await tx.update(deviceProcesses).set({ running: false }).where(and(...scope));
+      await tx
+        .update(deviceProcesses)
+        .set({ running: false })
+        .where(and(...scope));
       return {};
     }
     case "block_url": {
@@ -162,7 +179,10 @@ async function undoOnFleet(tx: Tx, action: ActionRow, deviceId: string, saved: U
   const entity = action.entity;
   switch (action.type) {
     case "isolate_device":
-      await tx.update(devices).set({ isolated: saved.isolated === true }).where(eq(devices.id, deviceId));
+      await tx
+        .update(devices)
+        .set({ isolated: saved.isolated === true })
+        .where(eq(devices.id, deviceId));
       return;
     case "restrict_code_execution":
       await tx
@@ -205,7 +225,10 @@ async function undoOnFleet(tx: Tx, action: ActionRow, deviceId: string, saved: U
     case "remove_scheduled_task":
       await tx
         .update(deviceScheduledTasks)
-        .set({ present: saved.present !== false, definition: (saved.definition as Record<string, unknown>) ?? {} })
+        .set({
+          present: saved.present !== false,
+          definition: (saved.definition as Record<string, unknown>) ?? {},
+        })
         .where(and(eq(deviceScheduledTasks.deviceId, deviceId), eq(deviceScheduledTasks.path, entity.path!)));
       return;
     case "block_url":

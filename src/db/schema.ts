@@ -87,9 +87,7 @@ export const actionEvents = pgTable(
     actionId: bigint("action_id", { mode: "number" })
       .notNull()
       .references(() => actions.id),
-    at: time("at")
-      .notNull()
-      .default(sql`clock_timestamp()`),
+    at: time("at").notNull().default(sql`clock_timestamp()`),
     kind: text("kind").notNull(),
     /** A Slack user ID, `system`, or `api` for ingest. */
     actor: text("actor").notNull(),

@@ -8,7 +8,8 @@ export const MAX_BATCH = 1000;
 z.config({
   customError: (issue) => {
     if (issue.code === "invalid_type" && issue.input === undefined) return "is required";
-    if (issue.code === "invalid_type") return `must be ${issue.expected === "object" ? "an object" : `a ${issue.expected}`}`;
+    if (issue.code === "invalid_type")
+      return `must be ${issue.expected === "object" ? "an object" : `a ${issue.expected}`}`;
     if (issue.code === "unrecognized_keys") return `unknown field(s): ${issue.keys.join(", ")}`;
     return undefined;
   },
@@ -20,17 +21,26 @@ const id = (max: number) =>
     .trim()
     .min(1, "must not be empty")
     .max(max, `must be at most ${max} characters`)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
     .regex(/^[^\u0000-\u001f]*$/, "must not contain control characters");
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, {
+    error: (issue) => (issue.input === undefined ? "is required" : `must be one of ${values.join(", ")}`),
+  });
 
 const baseAction = z
   .object({
     externalId: id(200),
-    source: z.enum(SOURCES, `must be one of ${SOURCES.join(", ")}`),
-    type: z.enum(ACTION_TYPES, `must be one of ${ACTION_TYPES.join(", ")}`),
+    source: oneOf(SOURCES),
+    type: oneOf(ACTION_TYPES),
     status: z.enum(["pending", "completed"], "must be pending or completed").default("pending"),
     investigationId: id(200).optional(),
     incidentId: id(200).optional(),
-    device: z.object({ id: id(200), name: id(255) }).strict().optional(),
+    device: z
+      .object({ id: id(200), name: id(255) })
+      .strict()
+      .optional(),
     entity: z.record(z.string(), z.unknown()).default({}),
     requestedBy: id(320).optional(),
     comment: z.string().max(1000, "must be at most 1,000 characters").optional(),
@@ -84,7 +94,9 @@ export function parseIngestBody(
     const parsed = actionInputSchema.safeParse(item);
     const prefix = isBatch ? `$.actions[${index}]` : "$";
     if (parsed.success) actions.push(parsed.data);
-    else for (const issue of parsed.error.issues) issues.push({ path: formatPath(prefix, issue.path), message: issue.message });
+    else
+      for (const issue of parsed.error.issues)
+        issues.push({ path: formatPath(prefix, issue.path), message: issue.message });
   });
   return issues.length > 0 ? { ok: false, issues } : { ok: true, actions };
 }

@@ -32,13 +32,23 @@ const noEntity = z.object({}).strict();
 export const ENTITY_SCHEMAS = {
   isolate_device: noEntity,
   restrict_code_execution: noEntity,
-  quarantine_file: z.object({ sha256: hex(64), sha1: hex(40).optional(), path: text(1024).optional() }).strict(),
+  quarantine_file: z
+    .object({ sha256: hex(64), sha1: hex(40).optional(), path: text(1024).optional() })
+    .strict(),
   remove_registry_key: z.object({ key: text(1024), valueName: text(256).optional() }).strict(),
   stop_service: z.object({ name: text(256) }).strict(),
   disable_driver: z.object({ name: text(256) }).strict(),
   remove_scheduled_task: z.object({ path: text(1024) }).strict(),
   stop_process: z
-    .object({ pid: z.number().int().positive().max(2 ** 32).optional(), imagePath: text(1024).optional() })
+    .object({
+      pid: z
+        .number()
+        .int()
+        .positive()
+        .max(2 ** 32)
+        .optional(),
+      imagePath: text(1024).optional(),
+    })
     .strict()
     .refine((entity) => entity.pid !== undefined || entity.imagePath !== undefined, {
       message: "needs pid or imagePath",
@@ -72,22 +82,42 @@ type TypeInfo = {
 };
 
 export const ACTION_TYPE_INFO: Record<ActionType, TypeInfo> = {
-  isolate_device: { label: "Isolate device", verb: "isolate", undoLabel: "Release from isolation", needsDevice: true },
+  isolate_device: {
+    label: "Isolate device",
+    verb: "isolate",
+    undoLabel: "Release from isolation",
+    needsDevice: true,
+  },
   restrict_code_execution: {
     label: "Restrict code execution",
     verb: "restrict code execution on",
     undoLabel: "Remove restriction",
     needsDevice: true,
   },
-  quarantine_file: { label: "Quarantine file", verb: "quarantine", undoLabel: "Restore file", needsDevice: true },
+  quarantine_file: {
+    label: "Quarantine file",
+    verb: "quarantine",
+    undoLabel: "Restore file",
+    needsDevice: true,
+  },
   remove_registry_key: {
     label: "Remove registry key",
     verb: "remove registry key",
     undoLabel: "Restore registry value",
     needsDevice: true,
   },
-  stop_service: { label: "Stop service", verb: "stop service", undoLabel: "Start service", needsDevice: true },
-  disable_driver: { label: "Disable driver", verb: "disable driver", undoLabel: "Enable driver", needsDevice: true },
+  stop_service: {
+    label: "Stop service",
+    verb: "stop service",
+    undoLabel: "Start service",
+    needsDevice: true,
+  },
+  disable_driver: {
+    label: "Disable driver",
+    verb: "disable driver",
+    undoLabel: "Enable driver",
+    needsDevice: true,
+  },
   remove_scheduled_task: {
     label: "Remove scheduled task",
     verb: "remove scheduled task",

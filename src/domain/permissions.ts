@@ -7,7 +7,9 @@ const USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const GROUP_ID = /^S[A-Z0-9]{2,}$/;
 
 /** Parses `APPROVERS`; returns the offending entry instead of throwing so config can name it. */
-export function parseApprovers(csv: string): { ok: true; value: ApproverList } | { ok: false; entry: string } {
+export function parseApprovers(
+  csv: string,
+): { ok: true; value: ApproverList } | { ok: false; entry: string } {
   const userIds: string[] = [];
   const groupIds: string[] = [];
   for (const raw of csv.split(",")) {
@@ -24,6 +26,10 @@ export function parseApprovers(csv: string): { ok: true; value: ApproverList } |
  * Whether `userId` may approve, reject, retry and undo. `groupMembers` holds the members of the
  * listed groups as last resolved; a user listed by id needs no group look-up.
  */
-export function isApprover(userId: string, approvers: ApproverList, groupMembers: ReadonlySet<string>): boolean {
+export function isApprover(
+  userId: string,
+  approvers: ApproverList,
+  groupMembers: ReadonlySet<string>,
+): boolean {
   return approvers.userIds.includes(userId) || groupMembers.has(userId);
 }

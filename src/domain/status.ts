@@ -50,13 +50,19 @@ export const FINAL_STATUSES: readonly Status[] = [
 
 export type TransitionResult = { ok: true; from: Status; to: Status } | { ok: false; reason: string };
 
-export function nextStatus(action: { status: Status; type: ActionType }, transition: Transition): TransitionResult {
+export function nextStatus(
+  action: { status: Status; type: ActionType },
+  transition: Transition,
+): TransitionResult {
   const rule = TRANSITIONS[transition];
   if (transition === "request_undo" && !isUndoable(action.type)) {
     return { ok: false, reason: `${action.type} cannot be undone` };
   }
   if (!(rule.from as readonly Status[]).includes(action.status)) {
-    return { ok: false, reason: `cannot ${transition.replace("_", " ")} an action that is ${describeStatus(action.status)}` };
+    return {
+      ok: false,
+      reason: `cannot ${transition.replace("_", " ")} an action that is ${describeStatus(action.status)}`,
+    };
   }
   return { ok: true, from: action.status, to: rule.to };
 }

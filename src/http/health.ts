@@ -6,7 +6,9 @@ const PROBE_TIMEOUT_MS = 2000;
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([
     promise,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer in time`)), PROBE_TIMEOUT_MS).unref()),
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what} did not answer in time`)), PROBE_TIMEOUT_MS).unref(),
+    ),
   ]);
 }
 
@@ -35,7 +37,10 @@ export function healthRouter(ctx: AppContext): Router {
     ]);
     if (counts.status === "fulfilled") {
       const [execute, notify] = counts.value;
-      for (const [queue, byState] of [["execute", execute], ["notify", notify]] as const) {
+      for (const [queue, byState] of [
+        ["execute", execute],
+        ["notify", notify],
+      ] as const) {
         for (const [state, n] of Object.entries(byState)) ctx.metrics.queueDepth.set({ queue, state }, n);
       }
     }

@@ -1,7 +1,7 @@
 // The HTTP surface of the contract. Slack's receiver is mounted on the same app by the Slack layer.
 import express, { type ErrorRequestHandler, type Express } from "express";
-import { requireBearer } from "../api/auth.ts";
 import { actionsRouter } from "../api/actionsRouter.ts";
+import { requireBearer } from "../api/auth.ts";
 import { devicesRouter } from "../api/devicesRouter.ts";
 import type { AppContext } from "../context.ts";
 import { healthRouter } from "./health.ts";
@@ -34,7 +34,9 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const status = typeof error?.status === "number" ? error.status : 500;
     if (status === 413) {
-      res.status(413).json({ error: "payload_too_large", message: `request bodies are limited to ${MAX_BODY}` });
+      res
+        .status(413)
+        .json({ error: "payload_too_large", message: `request bodies are limited to ${MAX_BODY}` });
       return;
     }
     if (status >= 400 && status < 500) {
@@ -45,7 +47,9 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
     ctx.log.error({ err: error, method: req.method, path: req.path }, "request failed");
     if (res.headersSent) return;
     if (isStoreUnavailable(error)) {
-      res.status(503).json({ error: "unavailable", message: "the store is unreachable; nothing was changed, try again" });
+      res
+        .status(503)
+        .json({ error: "unavailable", message: "the store is unreachable; nothing was changed, try again" });
     } else {
       res.status(500).json({ error: "internal_error", message: "the request failed; nothing was changed" });
     }

@@ -47,14 +47,18 @@ export function createExecuteProcessor(ctx: AppContext, backend: Backend) {
           transition: step.succeed,
           actor: "system",
           detail: { attempt },
-          set: () => (operation === "apply" ? { completedAt: new Date(), undoData, error: null } : { error: null }),
+          set: () =>
+            operation === "apply" ? { completedAt: new Date(), undoData, error: null } : { error: null },
         });
         if (!finished.ok) throw new Error(`could not record the outcome: ${finished.reason}`);
         return true;
       });
       if (!done) return "skipped";
       ctx.metrics.transitions.inc({ transition: step.succeed });
-      ctx.metrics.executionSeconds.observe({ operation, outcome: "completed" }, (Date.now() - decidedAt.getTime()) / 1000);
+      ctx.metrics.executionSeconds.observe(
+        { operation, outcome: "completed" },
+        (Date.now() - decidedAt.getTime()) / 1000,
+      );
       return "completed";
     } catch (error) {
       const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -71,7 +75,10 @@ export function createExecuteProcessor(ctx: AppContext, backend: Backend) {
         }),
       );
       ctx.metrics.transitions.inc({ transition: step.fail });
-      ctx.metrics.executionSeconds.observe({ operation, outcome: "failed" }, (Date.now() - decidedAt.getTime()) / 1000);
+      ctx.metrics.executionSeconds.observe(
+        { operation, outcome: "failed" },
+        (Date.now() - decidedAt.getTime()) / 1000,
+      );
       ctx.log.warn({ actionId, operation, attempt, error: message }, "action failed");
       return "failed";
     }

@@ -47,7 +47,10 @@ export function routeOutbox(rows: { topic: string; payload: unknown }[]) {
         notify.push({
           name: "refresh",
           data: { kind: "refresh", actionId: message.payload.actionId, eventId: message.payload.eventId },
-          opts: { ...NOTIFY_JOB_OPTIONS, jobId: `refresh-${message.payload.actionId}-${message.payload.eventId}` },
+          opts: {
+            ...NOTIFY_JOB_OPTIONS,
+            jobId: `refresh-${message.payload.actionId}-${message.payload.eventId}`,
+          },
         });
         break;
       default:

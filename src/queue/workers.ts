@@ -1,6 +1,6 @@
 import { type Processor, Worker } from "bullmq";
 import type { AppContext } from "../context.ts";
-import { createRedis, QUEUE_NAMES } from "./queues.ts";
+import { createRedis, type QUEUE_NAMES } from "./queues.ts";
 
 /** Starts a BullMQ worker on one of our queues, counting outcomes and logging failures. */
 export function startWorker<T, R>(
@@ -23,7 +23,10 @@ export function startWorker<T, R>(
   });
   worker.on("failed", (job, error) => {
     ctx.metrics.jobs.inc({ queue, outcome: "error" });
-    ctx.log.warn({ queue, jobId: job?.id, attemptsMade: job?.attemptsMade, err: error }, "job attempt failed");
+    ctx.log.warn(
+      { queue, jobId: job?.id, attemptsMade: job?.attemptsMade, err: error },
+      "job attempt failed",
+    );
   });
   worker.on("error", (error) => ctx.log.warn({ queue, err: error }, "worker error"));
   return worker;

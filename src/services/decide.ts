@@ -26,7 +26,7 @@ export async function decide(db: Db, request: DecisionRequest): Promise<Transiti
           actor,
           detail,
           set: () => ({ decidedBy: actor, decidedAt: new Date(), decisionComment: comment ?? null }),
-          then: (action) =>
+          enqueue: (action) =>
             decision === "approve"
               ? [{ topic: "execute", payload: { actionId, operation: "apply", attempt: action.attempt } }]
               : [],
@@ -38,7 +38,9 @@ export async function decide(db: Db, request: DecisionRequest): Promise<Transiti
           actor,
           detail,
           set: (current) => ({ attempt: current.attempt + 1, error: null }),
-          then: (action) => [{ topic: "execute", payload: { actionId, operation: "apply", attempt: action.attempt } }],
+          enqueue: (action) => [
+            { topic: "execute", payload: { actionId, operation: "apply", attempt: action.attempt } },
+          ],
         });
       case "request_undo":
       case "retry_undo":
@@ -48,11 +50,10 @@ export async function decide(db: Db, request: DecisionRequest): Promise<Transiti
           actor,
           detail,
           set: (current) => ({ undoAttempt: current.undoAttempt + 1, error: null }),
-          then: (action) => [
+          enqueue: (action) => [
             { topic: "execute", payload: { actionId, operation: "undo", attempt: action.undoAttempt } },
           ],
         });
     }
   });
 }
-

@@ -4,7 +4,15 @@ import type { ActionInput } from "../../domain/actionInput.ts";
 import type { ActionType, Source } from "../../domain/actionTypes.ts";
 import { nextStatus, type Status, type Transition } from "../../domain/status.ts";
 import type { Db, DbOrTx, Tx } from "../client.ts";
-import { type ActionEventRow, type ActionRow, actionEvents, actions, devices, investigations, outbox } from "../schema.ts";
+import {
+  type ActionEventRow,
+  type ActionRow,
+  actionEvents,
+  actions,
+  devices,
+  investigations,
+  outbox,
+} from "../schema.ts";
 
 export const OUTBOX_CHANNEL = "action_center_outbox";
 
@@ -42,7 +50,8 @@ export async function ingestActions(
       inputs.flatMap((a) => (a.investigationId ? [{ id: a.investigationId }] : [])),
       (i) => i.id,
     );
-    if (investigationRows.length > 0) await tx.insert(investigations).values(investigationRows).onConflictDoNothing();
+    if (investigationRows.length > 0)
+      await tx.insert(investigations).values(investigationRows).onConflictDoNothing();
 
     const now = new Date();
     const inserted = await tx
@@ -107,7 +116,12 @@ export async function ingestActions(
     return inputs.map((a) => {
       const found = byKey.get(key(a.source, a.externalId));
       if (!found) throw new Error(`ingest lost track of ${a.source}/${a.externalId}`);
-      return { id: found.row.id, externalId: found.row.externalId, status: found.row.status, created: found.created };
+      return {
+        id: found.row.id,
+        externalId: found.row.externalId,
+        status: found.row.status,
+        created: found.created,
+      };
     });
   });
 }
@@ -126,13 +140,20 @@ export type TransitionRequest = {
   /** Extra columns to set with the status (decision fields, error, undo data…), from the locked row. */
   set?: (current: ActionRow) => ActionChanges;
   /** Work to enqueue once the change commits. */
-  then?: (action: ActionRow) => OutboxMessage[];
+  enqueue?: (action: ActionRow) => OutboxMessage[];
 };
 
 export type ActionChanges = Partial<
   Pick<
     ActionRow,
-    "decidedBy" | "decidedAt" | "decisionComment" | "completedAt" | "error" | "undoData" | "attempt" | "undoAttempt"
+    | "decidedBy"
+    | "decidedAt"
+    | "decisionComment"
+    | "completedAt"
+    | "error"
+    | "undoData"
+    | "attempt"
+    | "undoAttempt"
   >
 >;
 
@@ -166,8 +187,11 @@ export async function transitionAction(tx: Tx, request: TransitionRequest): Prom
     })
     .returning({ id: actionEvents.id });
   await writeOutbox(tx, [
-    { topic: "action.changed", payload: { actionId: updated.id, status: updated.status, eventId: event!.id } },
-    ...(request.then?.(updated) ?? []),
+    {
+      topic: "action.changed",
+      payload: { actionId: updated.id, status: updated.status, eventId: event!.id },
+    },
+    ...(request.enqueue?.(updated) ?? []),
   ]);
   return { ok: true, action: updated, previous: current, eventId: event!.id };
 }
@@ -186,7 +210,11 @@ export async function getAction(db: DbOrTx, id: number): Promise<ActionRow | und
 }
 
 export async function getActionEvents(db: DbOrTx, actionId: number): Promise<ActionEventRow[]> {
-  return db.select().from(actionEvents).where(eq(actionEvents.actionId, actionId)).orderBy(asc(actionEvents.id));
+  return db
+    .select()
+    .from(actionEvents)
+    .where(eq(actionEvents.actionId, actionId))
+    .orderBy(asc(actionEvents.id));
 }
 
 export async function getActionsByIds(db: DbOrTx, ids: number[]): Promise<ActionRow[]> {

@@ -6,9 +6,9 @@ import {
   deviceDrivers,
   deviceFiles,
   deviceRegistryValues,
-  devices,
   deviceScheduledTasks,
   deviceServices,
+  devices,
 } from "../schema.ts";
 
 export async function getDeviceView(db: DbOrTx, id: string) {

@@ -1,0 +1,85 @@
+// Starts the real program in-process against the real Postgres and Redis, on a database and
+// queue prefix of its own, with logs captured so tests can read them.
+import { Writable } from "node:stream";
+import { type Role, type RunningApp, startApp } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+import { createTestDatabase, obliterateQueues, REDIS_URL, uniqueName } from "./db.ts";
+
+export const TEST_INGEST_TOKEN = "test-ingest-token-0123456789";
+
+export type TestApp = RunningApp & {
+  logs: string[];
+  databaseUrl: string;
+  env: Record<string, string>;
+  close(): Promise<void>;
+  /** Calls the HTTP API with the ingest token. */
+  api(path: string, init?: RequestInit): Promise<Response>;
+};
+
+export async function startTestApp(
+  label: string,
+  options: { role?: Role; env?: Record<string, string>; databaseUrl?: string } = {},
+): Promise<TestApp> {
+  const database = options.databaseUrl ? null : await createTestDatabase(label);
+  const databaseUrl = options.databaseUrl ?? database!.url;
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    PORT: "0",
+    QUEUE_PREFIX: uniqueName(label),
+    INGEST_TOKEN: TEST_INGEST_TOKEN,
+    LOG_LEVEL: "debug",
+    JOB_LOCK_MS: "5000",
+    ...options.env,
+  };
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      logs.push(String(chunk));
+      callback();
+    },
+  });
+  const running = await startApp(loadConfig(env), createLogger(env.LOG_LEVEL!, sink), options.role ?? "all");
+  let closed = false;
+  return {
+    ...running,
+    logs,
+    databaseUrl,
+    env,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await running.stop();
+      await obliterateQueues(env.QUEUE_PREFIX!);
+      await database?.drop();
+    },
+    api(path, init = {}) {
+      const headers = new Headers(init.headers);
+      if (!headers.has("authorization")) headers.set("authorization", `Bearer ${TEST_INGEST_TOKEN}`);
+      if (init.body !== undefined && !headers.has("content-type"))
+        headers.set("content-type", "application/json");
+      return fetch(`${running.url}${path}`, { ...init, headers });
+    },
+  };
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
