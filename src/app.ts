@@ -14,6 +14,7 @@ import { createMetrics } from "./metrics.ts";
 import { createExecuteProcessor } from "./queue/executeProcessor.ts";
 import { startOutboxDispatcher } from "./queue/outboxDispatcher.ts";
 import { closeQueues, createQueues, createRedis, type ExecuteJob, QUEUE_NAMES } from "./queue/queues.ts";
+import { startReconciler } from "./queue/reconciler.ts";
 import { startWorker } from "./queue/workers.ts";
 
 export type Role = "all" | "web" | "worker";
@@ -61,9 +62,11 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
         concurrency: config.workerConcurrency,
       },
     );
+    const reconciler = startReconciler(ctx);
     // Workers first: running jobs finish (or are handed back) before the dispatcher stops.
     stops.push(
       () => execute.close(),
+      () => reconciler.stop(),
       () => dispatcher.stop(),
     );
   }

@@ -49,6 +49,7 @@ const envSchema = z
       .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be letters, digits, - or _")
       .default("action-center"),
     JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+    STUCK_AFTER_MS: z.coerce.number().int().min(1000).max(86_400_000).default(120_000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {
@@ -98,6 +99,8 @@ export type Config = {
   queuePrefix: string;
   /** How long a worker holds a job before another may take it over (stalled-job recovery). */
   jobLockMs: number;
+  /** An approved or running action untouched for this long has its job handed over again. */
+  stuckAfterMs: number;
   logLevel: string;
 };
 
@@ -142,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     workerConcurrency: e.WORKER_CONCURRENCY,
     queuePrefix: e.QUEUE_PREFIX,
     jobLockMs: e.JOB_LOCK_MS,
+    stuckAfterMs: e.STUCK_AFTER_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -3,7 +3,7 @@
 // decision that rolled back never had a row to dispatch. Several dispatchers may run at once:
 // rows are claimed with SKIP LOCKED and job ids are deterministic.
 import { type JobsOptions, Queue } from "bullmq";
-import { inArray, sql } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { OUTBOX_CHANNEL, type OutboxMessage } from "../db/queries/actions.ts";
 import { outbox } from "../db/schema.ts";

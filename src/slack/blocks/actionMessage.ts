@@ -1,0 +1,341 @@
+// The channel message for one action: what it is, where, who asked, its status, and the buttons
+// that fit that status. Pure: the same action gives the same message, so an update after each
+// status change simply rebuilds it.
+import type { ActionsBlock, Button, ConfirmationDialog, KnownBlock, MrkdwnElement } from "@slack/types";
+import type { ActionRow } from "../../db/schema.ts";
+import { ACTION_TYPE_INFO, describeEntity, SOURCE_LABELS } from "../../domain/actionTypes.ts";
+import type { Status } from "../../domain/status.ts";
+import { LIMITS } from "../blockLimits.ts";
+import { actorText, escapeInline, mrkdwn, plainInline, plainText, slackDate, truncate } from "../text.ts";
+
+/** What the message shows of an action; an `ActionRow` is one. */
+export type ActionView = Pick<
+  ActionRow,
+  | "id"
+  | "type"
+  | "status"
+  | "source"
+  | "deviceName"
+  | "deviceId"
+  | "entity"
+  | "investigationId"
+  | "incidentId"
+  | "requestedBy"
+  | "comment"
+  | "createdAt"
+  | "decidedBy"
+  | "decidedAt"
+  | "decisionComment"
+  | "completedAt"
+  | "error"
+> & {
+  expiresAt?: Date | null;
+  /** The two-person rule: how many approvals the action needs and who has given one. */
+  approvals?: { needed: number; by: string[] };
+};
+
+export type SlackMessage = { text: string; blocks: KnownBlock[] };
+export type MessageOptions = { /** Base of our own links (PUBLIC_URL). */ publicUrl: string };
+
+export const BUTTON_VERBS = [
+  "approve",
+  "reject",
+  "undo",
+  "retry",
+  "retry_undo",
+  "open_investigation",
+  "go_hunt",
+] as const;
+export type ButtonVerb = (typeof BUTTON_VERBS)[number];
+
+/**
+ * `approve:42`. Slack wants action_ids unique within a message, and an investigation's message
+ * holds many actions, so the action id is always part of it.
+ */
+export function buttonActionId(verb: ButtonVerb, actionId: number): string {
+  return `${verb}:${actionId}`;
+}
+
+/** `verb:123` split into one of `verbs` and the number, or null when it is not of that form. */
+export function parseVerbId<V extends string>(
+  value: string,
+  verbs: readonly V[],
+): { verb: V; id: number } | null {
+  const match = /^([a-z_]+):([1-9][0-9]{0,15})$/.exec(value);
+  const verb = verbs.find((known) => known === match?.[1]);
+  const id = Number(match?.[2]);
+  return verb !== undefined && Number.isSafeInteger(id) ? { verb, id } : null;
+}
+
+export function parseActionId(actionId: string): { verb: ButtonVerb; actionId: number } | null {
+  const parsed = parseVerbId(actionId, BUTTON_VERBS);
+  return parsed && { verb: parsed.verb, actionId: parsed.id };
+}
+
+/** Escapes and cuts user text for the surface it goes to: mrkdwn or plain_text. */
+type Fit = (text: string, max: number) => string;
+
+/** "on LAPTOP-7", or "for all devices" for tenant-wide actions (URL blocks). */
+export function where(action: ActionView, fit: Fit): string {
+  if (!ACTION_TYPE_INFO[action.type].needsDevice) return "for all devices";
+  return `on ${fit(action.deviceName ?? action.deviceId ?? "an unknown device", 100)}`;
+}
+
+/** What the action acts on and where: "evil.exe (sha256 3f2a…9b1c) on LAPTOP-7". */
+export function target(action: ActionView, fit: Fit): string {
+  const entity = describeEntity(action.type, action.entity);
+  return entity ? `${fit(entity, 120)} ${where(action, fit)}` : where(action, fit);
+}
+
+/** "Quarantine file evil.exe (sha256 3f2a…9b1c) on LAPTOP-7". */
+export function subject(action: ActionView, fit: Fit): string {
+  return `${ACTION_TYPE_INFO[action.type].label} ${target(action, fit)}`;
+}
+
+const STATUS_EMOJI: Record<Status, string> = {
+  pending: ":hourglass_flowing_sand:",
+  approved: ":white_check_mark:",
+  running: ":gear:",
+  completed: ":heavy_check_mark:",
+  failed: ":x:",
+  rejected: ":no_entry_sign:",
+  expired: ":alarm_clock:",
+  undo_requested: ":leftwards_arrow_with_hook:",
+  undoing: ":gear:",
+  undone: ":leftwards_arrow_with_hook:",
+  undo_failed: ":x:",
+};
+
+function approvalsText(approvals: ActionView["approvals"]): string {
+  if (!approvals) return "";
+  const by = approvals.by.slice(0, 10).map(actorText).join(", ");
+  return ` · ${approvals.by.length} of ${approvals.needed} approvals${by ? `: ${by}` : ""}`;
+}
+
+/** One mrkdwn line that follows the status: who decided, when, and the outcome. */
+export function statusLine(action: ActionView): string {
+  const by = action.decidedBy ? ` by ${actorText(action.decidedBy)}` : "";
+  const approvedBy = action.decidedBy ? ` · approved by ${actorText(action.decidedBy)}` : "";
+  const error = escapeInline(action.error ?? "no error recorded", 500);
+  const undo = ACTION_TYPE_INFO[action.type].undoLabel ?? "Undo";
+  const line = ((): string => {
+    switch (action.status) {
+      case "pending":
+        return `Waiting for approval${approvalsText(action.approvals)}`;
+      case "approved":
+        return `Approved${by}${action.decidedAt ? ` at ${slackDate(action.decidedAt)}` : ""} · queued to run`;
+      case "running":
+        return `Running${approvedBy}`;
+      case "completed":
+        return `Completed${action.completedAt ? ` ${slackDate(action.completedAt)}` : ""}${approvedBy}`;
+      case "failed":
+        return `Failed: ${error}${approvedBy}`;
+      case "rejected":
+        return `Rejected${by}${action.decisionComment ? `: ${escapeInline(action.decisionComment, 500)}` : ""}`;
+      case "expired":
+        return "Expired — not run";
+      case "undo_requested":
+        return `Undo requested: ${undo}`;
+      case "undoing":
+        return `Undoing: ${undo}`;
+      case "undone":
+        return `Undone: ${undo} ran`;
+      case "undo_failed":
+        return `Undo failed: ${error}`;
+    }
+  })();
+  return `${STATUS_EMOJI[action.status]} ${line}`;
+}
+
+/** The lock-screen line: it must say, without the blocks, what happened to what and where. */
+function notificationText(action: ActionView): string {
+  const what = subject(action, escapeInline);
+  const by = action.decidedBy ? ` — by ${actorText(action.decidedBy)}` : "";
+  const approvedBy = action.decidedBy ? ` — approved by ${actorText(action.decidedBy)}` : "";
+  const error = ` — ${escapeInline(action.error ?? "no error recorded", 200)}`;
+  switch (action.status) {
+    case "pending": {
+      const count = action.approvals ? ` (${action.approvals.by.length} of ${action.approvals.needed})` : "";
+      return `Approval needed${count}: ${what} (${origin(action)})`;
+    }
+    case "approved":
+      return `Approved: ${what}${by}`;
+    case "running":
+      return `Running: ${what}${approvedBy}`;
+    case "completed":
+      return `Completed: ${what}${approvedBy}`;
+    case "failed":
+      return `Failed: ${what}${error}`;
+    case "rejected":
+      return `Rejected: ${what}${by}`;
+    case "expired":
+      return `Expired without a decision: ${what}`;
+    case "undo_requested":
+      return `Undo requested: ${what}`;
+    case "undoing":
+      return `Undoing: ${what}`;
+    case "undone":
+      return `Undone: ${what}`;
+    case "undo_failed":
+      return `Undo failed: ${what}${error}`;
+  }
+}
+
+/** "automated investigation inv-42", "manual response by alice@example.com", … */
+function origin(action: ActionView): string {
+  const investigation = action.investigationId ? escapeInline(action.investigationId, 80) : "";
+  if (action.source === "automated_investigation") {
+    return investigation ? `automated investigation ${investigation}` : "automated investigation";
+  }
+  const source =
+    action.source === "manual"
+      ? `manual response${action.requestedBy ? ` by ${escapeInline(action.requestedBy, 80)}` : ""}`
+      : SOURCE_LABELS[action.source];
+  return investigation ? `${source}, investigation ${investigation}` : source;
+}
+
+const field = (label: string, value: string): MrkdwnElement => mrkdwn(`*${label}*\n${value}`);
+
+function fields(action: ActionView): MrkdwnElement[] {
+  const entity = describeEntity(action.type, action.entity);
+  const requestedBy =
+    action.source === "manual" && action.requestedBy
+      ? ` · requested by ${escapeInline(action.requestedBy, 200)}`
+      : "";
+  const investigation = [
+    action.investigationId && escapeInline(action.investigationId, 200),
+    action.incidentId && `incident ${escapeInline(action.incidentId, 200)}`,
+  ].filter(Boolean);
+  return [
+    field(
+      "Device",
+      ACTION_TYPE_INFO[action.type].needsDevice
+        ? escapeInline(action.deviceName ?? action.deviceId ?? "unknown", 300)
+        : "All devices (tenant-wide)",
+    ),
+    ...(entity ? [field("Entity", escapeInline(entity, 1000))] : []),
+    field("Source", `${SOURCE_LABELS[action.source]}${requestedBy}`),
+    field("Investigation", investigation.join(" · ") || "—"),
+    field("Requested", slackDate(action.createdAt)),
+    ...(action.status === "pending" && action.expiresAt
+      ? [field("Expires", slackDate(action.expiresAt))]
+      : []),
+  ];
+}
+
+function confirm(title: string, text: string, confirmLabel: string, danger = false): ConfirmationDialog {
+  return {
+    title: plainText(truncate(title, LIMITS.confirmTitle)),
+    text: plainText(truncate(text, LIMITS.confirmText)),
+    confirm: plainText(confirmLabel),
+    deny: plainText("Cancel"),
+    ...(danger && { style: "danger" as const }),
+  };
+}
+
+function button(verb: ButtonVerb, action: ActionView, label: string, extra: Partial<Button> = {}): Button {
+  return {
+    type: "button",
+    action_id: buttonActionId(verb, action.id),
+    value: String(action.id),
+    text: plainText(label),
+    // Screen readers hear which action a button belongs to, also among the rows of an investigation.
+    accessibility_label: plainInline(`${label}: ${subject(action, plainInline)}`, LIMITS.accessibilityLabel),
+    ...extra,
+  };
+}
+
+/** The buttons that decide on the action in its current status (none once nothing is left to decide). */
+export function decisionButtons(action: ActionView): Button[] {
+  const what = subject(action, plainInline);
+  const error = plainInline(action.error ?? "no error recorded", 150);
+  const undoLabel = ACTION_TYPE_INFO[action.type].undoLabel;
+  switch (action.status) {
+    case "pending": {
+      const needed = action.approvals?.needed ?? 1;
+      const when = needed > 1 ? `once ${needed} people have approved it` : "as soon as you approve it";
+      return [
+        button("approve", action, "Approve", {
+          style: "primary",
+          confirm: confirm("Approve this action?", `${what}. It runs ${when}.`, "Approve"),
+        }),
+        // Reject opens a modal asking for the reason, which is its own confirmation.
+        button("reject", action, "Reject", { style: "danger" }),
+      ];
+    }
+    case "completed":
+      if (!undoLabel) return [];
+      return [
+        button("undo", action, "Undo", {
+          confirm: confirm(
+            `Undo: ${undoLabel} ${where(action, plainInline)}?`,
+            `${undoLabel} reverses "${what}".`,
+            "Undo",
+            true,
+          ),
+        }),
+      ];
+    case "failed":
+      return [
+        button("retry", action, "Retry", {
+          confirm: confirm("Retry this action?", `${what} failed: ${error}. Run it again?`, "Retry"),
+        }),
+      ];
+    case "undo_failed":
+      return [
+        button("retry_undo", action, "Retry undo", {
+          confirm: confirm(
+            "Retry the undo?",
+            `${undoLabel ?? "Undo"} ${where(action, plainInline)} failed: ${error}. Try again?`,
+            "Retry undo",
+          ),
+        }),
+      ];
+    default:
+      return [];
+  }
+}
+
+/** Our investigation page, or the action's own page when it belongs to no investigation. */
+export function investigationUrl(
+  action: Pick<ActionView, "id" | "investigationId">,
+  publicUrl: string,
+): string {
+  const base = publicUrl.replace(/\/+$/, "");
+  const url = action.investigationId
+    ? `${base}/investigations/${encodeURIComponent(action.investigationId)}`
+    : "";
+  return url && url.length <= LIMITS.buttonUrl ? url : `${base}/actions/${action.id}`;
+}
+
+function openInvestigationButton(action: ActionView, publicUrl: string): Button {
+  return button("open_investigation", action, "Open investigation", {
+    url: investigationUrl(action, publicUrl),
+  });
+}
+
+function buttons(action: ActionView, publicUrl: string): ActionsBlock {
+  return {
+    type: "actions",
+    elements: [
+      ...decisionButtons(action),
+      openInvestigationButton(action, publicUrl),
+      ...(action.status === "pending" ? [button("go_hunt", action, "Go hunt")] : []),
+    ],
+  };
+}
+
+export function actionMessage(action: ActionView, options: MessageOptions): SlackMessage {
+  return {
+    text: notificationText(action),
+    blocks: [
+      { type: "header", text: plainText(ACTION_TYPE_INFO[action.type].label) },
+      { type: "section", fields: fields(action) },
+      ...(action.comment
+        ? [{ type: "section" as const, text: mrkdwn(`*Comment*\n${escapeInline(action.comment, 2000)}`) }]
+        : []),
+      { type: "context", elements: [mrkdwn(statusLine(action))] },
+      buttons(action, options.publicUrl),
+    ],
+  };
+}

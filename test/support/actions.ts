@@ -1,0 +1,36 @@
+// Shortcuts for tests that act on the store the way the program does.
+import { eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "../../src/db/client.ts";
+import { ingestActions } from "../../src/db/queries/actions.ts";
+import { actions } from "../../src/db/schema.ts";
+import { parseIngestBody } from "../../src/domain/actionInput.ts";
+import type { Status } from "../../src/domain/status.ts";
+import { waitFor } from "./app.ts";
+
+export async function ingest(db: Db, bodies: Record<string, unknown>[]): Promise<number[]> {
+  const parsed = parseIngestBody({ actions: bodies });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  return (await ingestActions(db, parsed.actions)).map((r) => r.id);
+}
+
+export async function statusOf(db: Db, id: number): Promise<Status> {
+  const [row] = await db.select({ status: actions.status }).from(actions).where(eq(actions.id, id));
+  return row!.status;
+}
+
+/** Waits until every action has one of `statuses`; returns the count by status. */
+export async function waitForStatuses(db: Db, ids: number[], statuses: Status[], timeoutMs = 30_000) {
+  return waitFor(
+    async () => {
+      const rows = await db
+        .select({ status: actions.status, n: sql<number>`count(*)::int` })
+        .from(actions)
+        .where(inArray(actions.id, ids))
+        .groupBy(actions.status);
+      const done = rows.filter((r) => statuses.includes(r.status)).reduce((sum, r) => sum + r.n, 0);
+      return done === ids.length ? Object.fromEntries(rows.map((r) => [r.status, r.n])) : undefined;
+    },
+    timeoutMs,
+    `${ids.length} actions to reach ${statuses.join("/")}`,
+  );
+}
