@@ -54,11 +54,11 @@ export type Queues = { execute: Queue<ExecuteJob>; notify: Queue<NotifyJob>; con
 
 export function createQueues(redisUrl: string, prefix: string): Queues {
   const connection = createRedis(redisUrl, "queue");
-  return {
-    connection,
-    execute: new Queue<ExecuteJob>(QUEUE_NAMES.execute, { connection, prefix }),
-    notify: new Queue<NotifyJob>(QUEUE_NAMES.notify, { connection, prefix }),
-  };
+  const execute = new Queue<ExecuteJob>(QUEUE_NAMES.execute, { connection, prefix });
+  const notify = new Queue<NotifyJob>(QUEUE_NAMES.notify, { connection, prefix });
+  // Failed commands surface where they are awaited; this only keeps BullMQ from printing them.
+  for (const queue of [execute, notify]) queue.on("error", () => {});
+  return { connection, execute, notify };
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {

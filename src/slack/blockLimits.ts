@@ -141,14 +141,11 @@ function element(walk: Walk, path: string, value: unknown): void {
     case "multi_static_select":
       placeholder();
       if (value.option_groups !== undefined) {
-        items(walk, `${path}.option_groups`, value.option_groups, LIMITS.selectOptions)?.forEach((group, i) =>
-          options(
-            walk,
-            `${path}.option_groups[${i}].options`,
-            isRecord(group) ? group.options : group,
-            LIMITS.selectOptions,
-          ),
-        );
+        const groups = items(walk, `${path}.option_groups`, value.option_groups, LIMITS.selectOptions) ?? [];
+        for (const [i, group] of groups.entries()) {
+          const groupOptions = isRecord(group) ? group.options : group;
+          options(walk, `${path}.option_groups[${i}].options`, groupOptions, LIMITS.selectOptions);
+        }
       } else {
         options(walk, `${path}.options`, value.options, LIMITS.selectOptions);
       }
@@ -188,9 +185,9 @@ function block(walk: Walk, path: string, value: unknown): void {
       }
       textObject(walk, `${path}.text`, value.text, { max: LIMITS.sectionText, required: false });
       if (value.fields !== undefined) {
-        items(walk, `${path}.fields`, value.fields, LIMITS.sectionFields)?.forEach((field, i) =>
-          textObject(walk, `${path}.fields[${i}]`, field, { max: LIMITS.sectionField }),
-        );
+        items(walk, `${path}.fields`, value.fields, LIMITS.sectionFields)?.forEach((field, i) => {
+          textObject(walk, `${path}.fields[${i}]`, field, { max: LIMITS.sectionField });
+        });
       }
       if (value.accessory !== undefined) element(walk, `${path}.accessory`, value.accessory);
       break;
@@ -205,9 +202,9 @@ function block(walk: Walk, path: string, value: unknown): void {
       });
       break;
     case "actions":
-      items(walk, `${path}.elements`, value.elements, LIMITS.actionsElements)?.forEach((item, i) =>
-        element(walk, `${path}.elements[${i}]`, item),
-      );
+      items(walk, `${path}.elements`, value.elements, LIMITS.actionsElements)?.forEach((item, i) => {
+        element(walk, `${path}.elements[${i}]`, item);
+      });
       break;
     case "input":
       textObject(walk, `${path}.label`, value.label, { max: LIMITS.inputLabel, plainOnly: true });
@@ -222,7 +219,9 @@ function block(walk: Walk, path: string, value: unknown): void {
 }
 
 function blocks(walk: Walk, value: unknown, max: number): void {
-  items(walk, "blocks", value, max, 0)?.forEach((item, i) => block(walk, `blocks[${i}]`, item));
+  items(walk, "blocks", value, max, 0)?.forEach((item, i) => {
+    block(walk, `blocks[${i}]`, item);
+  });
 }
 
 const newWalk = (): Walk => ({ violations: [], actionIds: new Set(), blockIds: new Set() });

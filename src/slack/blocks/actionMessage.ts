@@ -76,20 +76,20 @@ export function parseActionId(actionId: string): { verb: ButtonVerb; actionId: n
 type Fit = (text: string, max: number) => string;
 
 /** "on LAPTOP-7", or "for all devices" for tenant-wide actions (URL blocks). */
-export function where(action: ActionView, fit: Fit): string {
+export function where(action: ActionView, show: Fit): string {
   if (!ACTION_TYPE_INFO[action.type].needsDevice) return "for all devices";
-  return `on ${fit(action.deviceName ?? action.deviceId ?? "an unknown device", 100)}`;
+  return `on ${show(action.deviceName ?? action.deviceId ?? "an unknown device", 100)}`;
 }
 
 /** What the action acts on and where: "evil.exe (sha256 3f2a…9b1c) on LAPTOP-7". */
-export function target(action: ActionView, fit: Fit): string {
+export function target(action: ActionView, show: Fit): string {
   const entity = describeEntity(action.type, action.entity);
-  return entity ? `${fit(entity, 120)} ${where(action, fit)}` : where(action, fit);
+  return entity ? `${show(entity, 120)} ${where(action, show)}` : where(action, show);
 }
 
 /** "Quarantine file evil.exe (sha256 3f2a…9b1c) on LAPTOP-7". */
-export function subject(action: ActionView, fit: Fit): string {
-  return `${ACTION_TYPE_INFO[action.type].label} ${target(action, fit)}`;
+export function subject(action: ActionView, show: Fit): string {
+  return `${ACTION_TYPE_INFO[action.type].label} ${target(action, show)}`;
 }
 
 const STATUS_EMOJI: Record<Status, string> = {

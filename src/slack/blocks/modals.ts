@@ -14,7 +14,8 @@ export const ADVANCED_HUNTING_URL = "https://security.microsoft.com/v2/advanced-
 /** The link button of the hunt modal: Slack still sends its click, which only needs an ack. */
 export const OPEN_HUNTING_ACTION_ID = "open_advanced_hunting";
 
-const heading = (action: ActionView) => `*${ACTION_TYPE_INFO[action.type].label}* ${target(action, escapeInline)}`;
+const heading = (action: ActionView) =>
+  `*${ACTION_TYPE_INFO[action.type].label}* ${target(action, escapeInline)}`;
 
 /** Asks for the reason of a rejection; `private_metadata` carries the action id. */
 export function rejectModal(action: ActionView): ModalView {
@@ -112,12 +113,17 @@ function huntParts(action: ActionView): { table: string; filters: string[]; tail
           "| extend ServiceName = tostring(parse_json(AdditionalFields).ServiceName)",
           `| where ServiceName =~ ${kqlString(entity.name ?? "")}`,
         ],
-        tail: newestFirst("Timestamp, DeviceName, ServiceName, FileName, FolderPath, InitiatingProcessCommandLine"),
+        tail: newestFirst(
+          "Timestamp, DeviceName, ServiceName, FileName, FolderPath, InitiatingProcessCommandLine",
+        ),
       };
     case "disable_driver":
       return {
         table: "DeviceEvents",
-        filters: ['| where ActionType == "DriverLoad"', `| where FileName startswith ${kqlString(entity.name ?? "")}`],
+        filters: [
+          '| where ActionType == "DriverLoad"',
+          `| where FileName startswith ${kqlString(entity.name ?? "")}`,
+        ],
         tail: newestFirst("Timestamp, DeviceName, FileName, FolderPath, SHA256"),
       };
     case "remove_scheduled_task":
@@ -128,7 +134,9 @@ function huntParts(action: ActionView): { table: string; filters: string[]; tail
           "| extend TaskName = tostring(parse_json(AdditionalFields).TaskName)",
           `| where TaskName =~ ${kqlString(entity.path ?? "")}`,
         ],
-        tail: newestFirst("Timestamp, DeviceName, ActionType, TaskName, InitiatingProcessFileName, InitiatingProcessCommandLine"),
+        tail: newestFirst(
+          "Timestamp, DeviceName, ActionType, TaskName, InitiatingProcessFileName, InitiatingProcessCommandLine",
+        ),
       };
     case "stop_process":
       return {
@@ -137,13 +145,17 @@ function huntParts(action: ActionView): { table: string; filters: string[]; tail
           entity.imagePath ? `| where FolderPath =~ ${kqlString(entity.imagePath)}` : "",
           entity.pid !== undefined ? `| where ProcessId == ${entity.pid}` : "",
         ],
-        tail: newestFirst("Timestamp, DeviceName, ProcessId, FileName, FolderPath, ProcessCommandLine, AccountName"),
+        tail: newestFirst(
+          "Timestamp, DeviceName, ProcessId, FileName, FolderPath, ProcessCommandLine, AccountName",
+        ),
       };
     case "block_url":
       return {
         table: "DeviceNetworkEvents",
         filters: [`| where RemoteUrl contains ${kqlString(hostOf(entity.url ?? ""))}`],
-        tail: newestFirst("Timestamp, DeviceName, RemoteUrl, RemoteIP, RemotePort, InitiatingProcessFileName"),
+        tail: newestFirst(
+          "Timestamp, DeviceName, RemoteUrl, RemoteIP, RemotePort, InitiatingProcessFileName",
+        ),
       };
     default:
       // Device-wide actions: what the device talked to, the first thing to weigh before isolating it.

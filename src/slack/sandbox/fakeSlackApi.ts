@@ -640,7 +640,8 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
       if (!name) throw new ApiError("invalid_name");
       const found = locate(channel, str(args, "timestamp") ?? "");
       if (!found) throw new ApiError("message_not_found");
-      const reactions = (found.message.reactions ??= []);
+      const reactions = found.message.reactions ?? [];
+      found.message.reactions = reactions;
       const reaction = reactions.find((r) => r.name === name);
       if (reaction?.users.includes(ws.botUserId)) throw new ApiError("already_reacted");
       if (reaction) {

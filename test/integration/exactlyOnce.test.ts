@@ -1,0 +1,141 @@
+// Nothing runs twice and nothing is lost: many workers, a worker killed mid-run, Redis gone.
+import { eq, sql } from "drizzle-orm";
+import { afterAll, describe, expect, it } from "vitest";
+import type { Db } from "../../src/db/client.ts";
+import { backendRuns } from "../../src/db/schema.ts";
+import { decide } from "../../src/services/decide.ts";
+import { ingest, waitForStatuses } from "../support/actions.ts";
+import { startTestApp, type TestApp } from "../support/app.ts";
+import { createTestDatabase, obliterateQueues, REDIS_URL, uniqueName } from "../support/db.ts";
+import { actionBody } from "../support/fixtures.ts";
+import { npmStart, type StartedProcess } from "../support/process.ts";
+import { ownRedis } from "../support/redisServer.ts";
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function approveAll(db: Db, ids: number[]) {
+  for (let i = 0; i < ids.length; i += 50) {
+    const results = await Promise.all(
+      ids
+        .slice(i, i + 50)
+        .map((actionId) => decide(db, { actionId, decision: "approve", actor: "U0APPROVER" })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+  }
+}
+
+/** Every action was applied exactly once: one backend run, counted once. */
+async function expectAppliedOnce(db: Db, ids: number[]) {
+  const runs = await db
+    .select({ actionId: backendRuns.actionId, count: backendRuns.count })
+    .from(backendRuns)
+    .where(eq(backendRuns.operation, "apply"));
+  const mine = runs.filter((r) => ids.includes(r.actionId));
+  expect(mine.filter((r) => r.count !== 1)).toEqual([]);
+  expect(new Set(mine.map((r) => r.actionId)).size).toBe(ids.length);
+}
+
+function bodies(count: number, offset: number) {
+  const types = [
+    "isolate_device",
+    "stop_service",
+    "disable_driver",
+    "block_url",
+    "run_antivirus_scan",
+  ] as const;
+  return Array.from({ length: count }, (_, i) => actionBody(types[i % types.length]!, offset + i));
+}
+
+describe("exactly once", () => {
+  it("1,000 approved actions with 4 workers at concurrency 8: each applied once", async () => {
+    const database = await createTestDatabase("four_workers");
+    const prefix = uniqueName("four_workers");
+    cleanups.push(database.drop);
+    const env = { QUEUE_PREFIX: prefix, WORKER_CONCURRENCY: "8" };
+    const workers: TestApp[] = [];
+    for (let i = 0; i < 4; i++) {
+      workers.push(
+        await startTestApp(`w${i}`, { role: i === 0 ? "all" : "worker", databaseUrl: database.url, env }),
+      );
+    }
+    cleanups.push(async () => {
+      for (const w of workers) await w.close();
+    });
+    const db = workers[0]!.ctx.db;
+    const ids = await ingest(db, bodies(1000, 0));
+    await approveAll(db, ids);
+    expect(await waitForStatuses(db, ids, ["completed"], 60_000)).toEqual({ completed: 1000 });
+    await expectAppliedOnce(db, ids);
+    const jobsByWorker = workers.map((w) => w.ctx.metrics.jobs);
+    expect(jobsByWorker.length).toBe(4);
+  });
+
+  it("a worker killed with SIGKILL mid-run: every action still final, none applied twice", async () => {
+    const database = await createTestDatabase("sigkill");
+    const prefix = uniqueName("sigkill");
+    cleanups.push(database.drop, () => obliterateQueues(prefix));
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      PORT: "0",
+      JOB_LOCK_MS: "2000",
+      STUCK_AFTER_MS: "4000",
+      WORKER_CONCURRENCY: "4",
+      LOG_LEVEL: "warn",
+    };
+    const processes: StartedProcess[] = [];
+    cleanups.push(async () => {
+      for (const p of processes) if (p.child.exitCode === null) await p.stop("SIGKILL");
+    });
+    const victim = npmStart(env, ["worker"]);
+    processes.push(victim);
+    // The test's own in-process app only commits decisions; it runs no worker.
+    const web = await startTestApp("sigkill_web", {
+      role: "web",
+      databaseUrl: database.url,
+      env: { QUEUE_PREFIX: prefix },
+    });
+    cleanups.push(() => web.close());
+    const db = web.ctx.db;
+    const ids = await ingest(db, bodies(500, 0));
+    await approveAll(db, ids);
+    // Kill the worker once it is well into the load, then bring up a replacement.
+    await waitForStatuses(db, ids.slice(0, 50), ["completed"], 60_000);
+    victim.child.kill("SIGKILL");
+    await victim.exited;
+    const survivor = npmStart(env, ["worker"]);
+    processes.push(survivor);
+    expect(await waitForStatuses(db, ids, ["completed"], 90_000)).toEqual({ completed: 500 });
+    await expectAppliedOnce(db, ids);
+  });
+
+  it("Redis stopped while decisions are made: nothing lost, all executed once after it returns", async () => {
+    const redis = await ownRedis();
+    cleanups.push(() => redis.stop());
+    const app = await startTestApp("redis_outage", {
+      env: { REDIS_URL: redis.url, STUCK_AFTER_MS: "3000" },
+    });
+    cleanups.push(() => app.close());
+    const db = app.ctx.db;
+    const before = await ingest(db, bodies(50, 0));
+    await approveAll(db, before);
+    await redis.stop();
+    // Decisions while Redis is down: committed in Postgres with their outbox rows.
+    const during = await ingest(db, bodies(100, 1000));
+    await approveAll(db, during);
+    const outboxed = await app.ctx.sql`select count(*)::int as n from outbox where topic = 'execute'`;
+    expect(outboxed[0]!.n).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1500));
+    // Redis comes back empty (it keeps nothing on disk): Postgres still knows what to do.
+    await redis.start();
+    const ids = [...before, ...during];
+    expect(await waitForStatuses(db, ids, ["completed"], 60_000)).toEqual({ completed: 150 });
+    await expectAppliedOnce(db, ids);
+    const leftover = await db.execute(sql`select count(*)::int as n from outbox where topic = 'execute'`);
+    expect(leftover[0]!.n).toBe(0);
+  });
+});
