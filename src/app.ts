@@ -16,13 +16,16 @@ import { startOutboxDispatcher } from "./queue/outboxDispatcher.ts";
 import { closeQueues, createQueues, createRedis, type ExecuteJob, QUEUE_NAMES } from "./queue/queues.ts";
 import { startReconciler } from "./queue/reconciler.ts";
 import { startWorker } from "./queue/workers.ts";
+import { createBoltApp } from "./slack/boltApp.ts";
+import { connectSlack, type SlackConnection, slackDepsFor, startSlackWorkers } from "./slack/runtime.ts";
 
 export type Role = "all" | "web" | "worker";
 
 export type RunningApp = {
   ctx: AppContext;
-  /** The HTTP address when the web role runs. */
-  url: string | null;
+  slack: SlackConnection;
+  /** Where this process serves HTTP (health and metrics in every role). */
+  url: string;
   stop(): Promise<void>;
 };
 
@@ -50,7 +53,6 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
       backend.name === "simulated" ? async (tx, action) => void (await backend.apply(tx, action)) : undefined,
   };
   const stops: (() => Promise<void>)[] = [];
-  let url: string | null = null;
 
   if (role === "all" || role === "worker") {
     const dispatcher = startOutboxDispatcher(ctx);
@@ -70,27 +72,48 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
       () => dispatcher.stop(),
     );
   }
-  if (role === "all" || role === "web") {
-    const app = createHttpApp(ctx);
-    app.use(errorHandler(ctx));
-    const server = await new Promise<Server>((resolve, reject) => {
-      // Express 5 hands a listen error to this callback.
-      const s = app.listen(config.port, "0.0.0.0", (error?: Error) => (error ? reject(error) : resolve(s)));
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    log.info({ url, publicUrl: config.publicUrl }, "serving HTTP");
-    // Stop taking requests first; in-flight ones finish.
-    stops.unshift(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        }),
-    );
+  const slack = await connectSlack(config);
+  if (slack.sandbox) {
+    if (role !== "all")
+      throw new Error("the local Slack sandbox needs both roles in one process: run `npm start`");
+    log.info({ slackApiUrl: slack.apiUrl }, "no SLACK_BOT_TOKEN: using the local Slack sandbox");
   }
+  stops.push(async () => slack.sandbox?.close());
+  if (role === "all" || role === "worker") {
+    const slackWorkers = startSlackWorkers(ctx, slack);
+    stops.unshift(() => slackWorkers.close());
+  }
+
+  // Every role serves health and metrics; the web role also serves Slack, the API and pages.
+  const http = createHttpApp(ctx, { public: role !== "worker" });
+  if (role !== "worker") {
+    const bolt = createBoltApp(slack, slackDepsFor(ctx, slack), http);
+    if (slack.appToken) {
+      await bolt.start();
+      stops.unshift(async () => {
+        await bolt.stop();
+      });
+    }
+  }
+  http.use(errorHandler(ctx));
+  const server = await new Promise<Server>((resolve, reject) => {
+    // Express 5 hands a listen error to this callback.
+    const s = http.listen(config.port, "0.0.0.0", (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  log.info({ url, publicUrl: config.publicUrl }, "serving HTTP");
+  // Stop taking requests first; in-flight ones finish.
+  stops.unshift(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  );
 
   return {
     ctx,
+    slack,
     url,
     async stop() {
       for (const stop of stops) await stop();

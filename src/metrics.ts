@@ -45,6 +45,18 @@ export function createMetrics() {
       labelNames: ["queue", "state"] as const,
       registers: [registry],
     }),
+    slackCalls: new Counter({
+      name: "action_center_slack_calls_total",
+      help: "Slack Web API calls made by the workers, by method and outcome (ok, error, rate_limited)",
+      labelNames: ["method", "outcome"] as const,
+      registers: [registry],
+    }),
+    decisions: new Counter({
+      name: "action_center_decisions_total",
+      help: "Decisions asked for in Slack, by decision and outcome (done, refused, forbidden, error)",
+      labelNames: ["decision", "outcome"] as const,
+      registers: [registry],
+    }),
     outboxDepth: new Gauge({
       name: "action_center_outbox_depth",
       help: "Committed work not yet handed to the queues",

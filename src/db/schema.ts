@@ -33,6 +33,11 @@ export const slackMessages = pgTable(
     /** Set once chat.postMessage answered; null while the post is under way. */
     ts: text("ts"),
     investigationId: text("investigation_id"),
+    /** Bumped with every status change of its actions; a render shows at least this version. */
+    version: integer("version").notNull().default(0),
+    renderedVersion: integer("rendered_version").notNull().default(-1),
+    /** The newest audit event already posted in the message's thread. */
+    threadedEventId: bigint("threaded_event_id", { mode: "number" }).notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [index("slack_messages_channel_ts_idx").on(t.channel, t.ts)],

@@ -1,5 +1,6 @@
 import { Router } from "express";
 import type { AppContext } from "../context.ts";
+import { allQueues } from "../queue/queues.ts";
 
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -32,15 +33,13 @@ export function healthRouter(ctx: AppContext): Router {
   });
   router.get("/metrics", async (_req, res) => {
     const [counts, outboxRows] = await Promise.allSettled([
-      Promise.all([ctx.queues.execute.getJobCounts(), ctx.queues.notify.getJobCounts()]),
+      Promise.all(
+        allQueues(ctx.queues).map(async (queue) => [queue.name, await queue.getJobCounts()] as const),
+      ),
       ctx.sql`select count(*)::int as n from outbox`,
     ]);
     if (counts.status === "fulfilled") {
-      const [execute, notify] = counts.value;
-      for (const [queue, byState] of [
-        ["execute", execute],
-        ["notify", notify],
-      ] as const) {
+      for (const [queue, byState] of counts.value) {
         for (const [state, n] of Object.entries(byState)) ctx.metrics.queueDepth.set({ queue, state }, n);
       }
     }

@@ -8,7 +8,8 @@ import { healthRouter } from "./health.ts";
 
 export const MAX_BODY = "1mb";
 
-export function createHttpApp(ctx: AppContext): Express {
+/** `public`: the web role's routes (API, pages); without it only health and metrics. */
+export function createHttpApp(ctx: AppContext, options: { public: boolean }): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
@@ -20,6 +21,7 @@ export function createHttpApp(ctx: AppContext): Express {
     next();
   });
   app.use(healthRouter(ctx));
+  if (!options.public) return app;
   const api = express.Router();
   api.use(requireBearer(ctx.config.ingestToken));
   api.use(express.json({ limit: MAX_BODY, strict: false }));

@@ -8,13 +8,15 @@ import type { AppContext } from "../context.ts";
 import { OUTBOX_CHANNEL, type OutboxMessage } from "../db/queries/actions.ts";
 import { outbox } from "../db/schema.ts";
 import {
+  allQueues,
   createRedis,
   EXECUTE_JOB_OPTIONS,
   type ExecuteJob,
   executeJobId,
-  NOTIFY_JOB_OPTIONS,
-  type NotifyJob,
   QUEUE_NAMES,
+  SLACK_JOB_OPTIONS,
+  type SlackPostJob,
+  type SlackUpdateJob,
 } from "./queues.ts";
 
 const BATCH = 500;
@@ -23,9 +25,14 @@ const MAX_BACKOFF_MS = 10_000;
 
 type Bulk<T> = { name: string; data: T; opts: JobsOptions }[];
 
+// New actions wait this long before posting, so the rest of an investigation's batch joins them
+// in one message instead of a flood.
+export const POST_GATHER_MS = 1500;
+
 export function routeOutbox(rows: { topic: string; payload: unknown }[]) {
   const execute: Bulk<ExecuteJob> = [];
-  const notify: Bulk<NotifyJob> = [];
+  const slackPost: Bulk<SlackPostJob> = [];
+  const slackUpdate: Bulk<SlackUpdateJob> = [];
   for (const row of rows) {
     const message = { topic: row.topic, payload: row.payload } as OutboxMessage;
     switch (message.topic) {
@@ -37,27 +44,28 @@ export function routeOutbox(rows: { topic: string; payload: unknown }[]) {
         });
         break;
       case "action.created":
-        notify.push({
+        slackPost.push({
           name: "post",
-          data: { kind: "post", ...message.payload },
-          opts: { ...NOTIFY_JOB_OPTIONS, jobId: `post-${message.payload.actionId}` },
+          data: { actionId: message.payload.actionId },
+          opts: { ...SLACK_JOB_OPTIONS, jobId: `post-${message.payload.actionId}`, delay: POST_GATHER_MS },
         });
         break;
-      case "action.changed":
-        notify.push({
-          name: "refresh",
-          data: { kind: "refresh", actionId: message.payload.actionId, eventId: message.payload.eventId },
-          opts: {
-            ...NOTIFY_JOB_OPTIONS,
-            jobId: `refresh-${message.payload.actionId}-${message.payload.eventId}`,
-          },
+      case "action.changed": {
+        // Not yet posted: the post will show the current state anyway.
+        const { messageId, messageVersion } = message.payload;
+        if (messageId === null || messageVersion === null) break;
+        slackUpdate.push({
+          name: "update",
+          data: { messageId, version: messageVersion },
+          opts: { ...SLACK_JOB_OPTIONS, jobId: `update-${messageId}-${messageVersion}` },
         });
         break;
+      }
       default:
         throw new Error(`unknown outbox topic ${(message as { topic: string }).topic}`);
     }
   }
-  return { execute, notify };
+  return { execute, slackPost, slackUpdate };
 }
 
 export type OutboxDispatcher = { stop(): Promise<void>; dispatchOnce(): Promise<number> };
@@ -67,10 +75,12 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
   // waiting for Redis; the rows simply stay for the next round.
   const connection = createRedis(ctx.config.redisUrl, "producer");
   const prefix = ctx.config.queuePrefix;
-  const executeQueue = new Queue<ExecuteJob>(QUEUE_NAMES.execute, { connection, prefix });
-  const notifyQueue = new Queue<NotifyJob>(QUEUE_NAMES.notify, { connection, prefix });
-  executeQueue.on("error", () => {});
-  notifyQueue.on("error", () => {});
+  const queues = {
+    execute: new Queue<ExecuteJob>(QUEUE_NAMES.execute, { connection, prefix }),
+    slackPost: new Queue<SlackPostJob>(QUEUE_NAMES.slackPost, { connection, prefix }),
+    slackUpdate: new Queue<SlackUpdateJob>(QUEUE_NAMES.slackUpdate, { connection, prefix }),
+  };
+  for (const queue of allQueues(queues)) queue.on("error", () => {});
 
   let running = true;
   let wake: (() => void) | null = null;
@@ -96,9 +106,10 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
         .limit(BATCH)
         .for("update", { skipLocked: true });
       if (rows.length === 0) return 0;
-      const { execute, notify } = routeOutbox(rows);
-      if (execute.length > 0) await executeQueue.addBulk(execute);
-      if (notify.length > 0) await notifyQueue.addBulk(notify);
+      const jobs = routeOutbox(rows);
+      if (jobs.execute.length > 0) await queues.execute.addBulk(jobs.execute);
+      if (jobs.slackPost.length > 0) await queues.slackPost.addBulk(jobs.slackPost);
+      if (jobs.slackUpdate.length > 0) await queues.slackUpdate.addBulk(jobs.slackUpdate);
       await tx.delete(outbox).where(
         inArray(
           outbox.id,
@@ -139,7 +150,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
       await loop;
       const subscription = await listening;
       await subscription?.unlisten().catch(() => {});
-      await Promise.all([executeQueue.close(), notifyQueue.close()]);
+      await Promise.all(allQueues(queues).map((queue) => queue.close()));
       connection.disconnect();
     },
   };

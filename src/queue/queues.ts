@@ -3,12 +3,18 @@
 import { type JobsOptions, Queue } from "bullmq";
 import { Redis } from "ioredis";
 
-export const QUEUE_NAMES = { execute: "execute", notify: "notify" } as const;
+export const QUEUE_NAMES = {
+  execute: "execute",
+  slackPost: "slack-post",
+  slackUpdate: "slack-update",
+} as const;
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 export type ExecuteJob = { actionId: number; operation: "apply" | "undo"; attempt: number };
-export type NotifyJob =
-  | { kind: "post"; actionId: number; investigationId: string | null }
-  | { kind: "refresh"; actionId: number; eventId: number };
+/** Show a new pending action (with whatever else of its investigation arrived with it). */
+export type SlackPostJob = { actionId: number };
+/** Bring a posted message up to at least `version`. */
+export type SlackUpdateJob = { messageId: number; version: number };
 
 /** `apply-42-1`: one job per action, operation and attempt. BullMQ ids may not contain `:`. */
 export function executeJobId(job: ExecuteJob): string {
@@ -43,25 +49,38 @@ export const EXECUTE_JOB_OPTIONS: JobsOptions = {
   removeOnFail: KEEP_FAILED,
 };
 
-export const NOTIFY_JOB_OPTIONS: JobsOptions = {
+export const SLACK_JOB_OPTIONS: JobsOptions = {
   attempts: 12,
   backoff: { type: "exponential", delay: 1000 },
   removeOnComplete: KEEP_COMPLETED,
   removeOnFail: KEEP_FAILED,
 };
 
-export type Queues = { execute: Queue<ExecuteJob>; notify: Queue<NotifyJob>; connection: Redis };
+export type Queues = {
+  execute: Queue<ExecuteJob>;
+  slackPost: Queue<SlackPostJob>;
+  slackUpdate: Queue<SlackUpdateJob>;
+  connection: Redis;
+};
 
 export function createQueues(redisUrl: string, prefix: string): Queues {
   const connection = createRedis(redisUrl, "queue");
-  const execute = new Queue<ExecuteJob>(QUEUE_NAMES.execute, { connection, prefix });
-  const notify = new Queue<NotifyJob>(QUEUE_NAMES.notify, { connection, prefix });
+  const queues = {
+    connection,
+    execute: new Queue<ExecuteJob>(QUEUE_NAMES.execute, { connection, prefix }),
+    slackPost: new Queue<SlackPostJob>(QUEUE_NAMES.slackPost, { connection, prefix }),
+    slackUpdate: new Queue<SlackUpdateJob>(QUEUE_NAMES.slackUpdate, { connection, prefix }),
+  };
   // Failed commands surface where they are awaited; this only keeps BullMQ from printing them.
-  for (const queue of [execute, notify]) queue.on("error", () => {});
-  return { connection, execute, notify };
+  for (const queue of allQueues(queues)) queue.on("error", () => {});
+  return queues;
+}
+
+export function allQueues(queues: Omit<Queues, "connection">): Queue[] {
+  return [queues.execute, queues.slackPost, queues.slackUpdate] as Queue[];
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {
-  await Promise.all([queues.execute.close(), queues.notify.close()]);
+  await Promise.all(allQueues(queues).map((queue) => queue.close()));
   queues.connection.disconnect();
 }

@@ -71,7 +71,7 @@ export function plainInline(text: string, max: number): string {
 
 /** `<@U…>` for a Slack user ID; anything else (`system`, `api`) is shown as escaped text. */
 export function actorText(actor: string): string {
-  return /^[UW][A-Z0-9]{2,}$/.test(actor) ? `<@${actor}>` : escapeInline(actor, 80);
+  return /^[UW][A-Z0-9]+$/.test(actor) ? `<@${actor}>` : escapeInline(actor, 80);
 }
 
 /** "just now", "5 min ago", "3 h ago", "2 d ago"; a future `from` gives "in 5 min" and so on. */

@@ -91,8 +91,6 @@ describe("exactly once", () => {
     cleanups.push(async () => {
       for (const p of processes) if (p.child.exitCode === null) await p.stop("SIGKILL");
     });
-    const victim = npmStart(env, ["worker"]);
-    processes.push(victim);
     // The test's own in-process app only commits decisions; it runs no worker.
     const web = await startTestApp("sigkill_web", {
       role: "web",
@@ -100,6 +98,9 @@ describe("exactly once", () => {
       env: { QUEUE_PREFIX: prefix },
     });
     cleanups.push(() => web.close());
+    Object.assign(env, { ...web.env, ...env });
+    const victim = npmStart(env, ["worker"]);
+    processes.push(victim);
     const db = web.ctx.db;
     const ids = await ingest(db, bodies(500, 0));
     await approveAll(db, ids);

@@ -1,12 +1,17 @@
 // The program from outside: started with `npm start` and the contract's environment, driven
 // only over HTTP, stopped with SIGTERM.
 import postgres from "postgres";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeSlackApi, startFakeSlackApi } from "../../src/slack/sandbox/fakeSlackApi.ts";
 import { obliterateQueues, POSTGRES_BASE, REDIS_URL, uniqueName } from "../support/db.ts";
 import { actionBody } from "../support/fixtures.ts";
 import { freePort, npmStart, type StartedProcess, waitForHttp } from "../support/process.ts";
 
 const started: StartedProcess[] = [];
+let slackApi: FakeSlackApi;
+beforeAll(async () => {
+  slackApi = await startFakeSlackApi();
+});
 const databases: string[] = [];
 const prefixes: string[] = [];
 
@@ -16,6 +21,7 @@ afterAll(async () => {
   for (const name of databases) await admin.unsafe(`drop database if exists "${name}" with (force)`);
   await admin.end();
   for (const prefix of prefixes) await obliterateQueues(prefix);
+  await slackApi?.close();
 });
 
 async function contractEnv(label: string) {
@@ -32,6 +38,10 @@ async function contractEnv(label: string) {
       PORT: String(port),
       INGEST_TOKEN: "black-box-ingest-token",
       QUEUE_PREFIX: prefix,
+      SLACK_BOT_TOKEN: "xoxb-black-box",
+      SLACK_SIGNING_SECRET: "black-box-signing-secret",
+      SLACK_CHANNEL: "C0BLACKBOX1",
+      SLACK_API_URL: slackApi.url,
     },
   };
 }

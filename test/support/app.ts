@@ -4,14 +4,30 @@ import { Writable } from "node:stream";
 import { type Role, type RunningApp, startApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
+import { validateMessage, validateView } from "../../src/slack/blockLimits.ts";
+import {
+  type FakeSlackApi,
+  type FakeSlackApiOptions,
+  startFakeSlackApi,
+} from "../../src/slack/sandbox/fakeSlackApi.ts";
 import { createTestDatabase, obliterateQueues, REDIS_URL, uniqueName } from "./db.ts";
 
 export const TEST_INGEST_TOKEN = "test-ingest-token-0123456789";
+export const TEST_SIGNING_SECRET = "test-signing-secret-0123456789abcdef";
+export const TEST_BOT_TOKEN = "xoxb-test-bot-token";
+export const TEST_CHANNEL = "C0TESTCHAN1";
+/** The approvers every test app knows: one user listed by id, one through a user group. */
+export const APPROVER = "U0APPROVER1";
+export const GROUP_APPROVER = "U0GROUPMEMB";
+export const APPROVER_GROUP = "S0SOCTEAM01";
+export const BYSTANDER = "U0BYSTANDER";
 
 export type TestApp = RunningApp & {
   logs: string[];
   databaseUrl: string;
   env: Record<string, string>;
+  /** The stand-in for Slack's Web API this app talks to. */
+  slackApi: FakeSlackApi;
   close(): Promise<void>;
   /** Calls the HTTP API with the ingest token. */
   api(path: string, init?: RequestInit): Promise<Response>;
@@ -19,11 +35,27 @@ export type TestApp = RunningApp & {
 
 export async function startTestApp(
   label: string,
-  options: { role?: Role; env?: Record<string, string>; databaseUrl?: string } = {},
+  options: {
+    role?: Role;
+    env?: Record<string, string>;
+    databaseUrl?: string;
+    slack?: Partial<FakeSlackApiOptions>;
+  } = {},
 ): Promise<TestApp> {
   const database = options.databaseUrl ? null : await createTestDatabase(label);
   const databaseUrl = options.databaseUrl ?? database!.url;
+  const slackApi = await startFakeSlackApi({
+    validateMessage,
+    validateView,
+    userGroups: { [APPROVER_GROUP]: [GROUP_APPROVER] },
+    ...options.slack,
+  });
   const env: Record<string, string> = {
+    SLACK_BOT_TOKEN: TEST_BOT_TOKEN,
+    SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
+    SLACK_CHANNEL: TEST_CHANNEL,
+    SLACK_API_URL: slackApi.url,
+    APPROVERS: `${APPROVER},${APPROVER_GROUP}`,
     DATABASE_URL: databaseUrl,
     REDIS_URL,
     PORT: "0",
@@ -47,10 +79,12 @@ export async function startTestApp(
     logs,
     databaseUrl,
     env,
+    slackApi,
     async close() {
       if (closed) return;
       closed = true;
       await running.stop();
+      await slackApi.close();
       await obliterateQueues(env.QUEUE_PREFIX!);
       await database?.drop();
     },

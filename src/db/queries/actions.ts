@@ -12,6 +12,7 @@ import {
   devices,
   investigations,
   outbox,
+  slackMessages,
 } from "../schema.ts";
 
 export const OUTBOX_CHANNEL = "action_center_outbox";
@@ -20,7 +21,17 @@ export const OUTBOX_CHANNEL = "action_center_outbox";
 export type OutboxMessage =
   | { topic: "execute"; payload: { actionId: number; operation: "apply" | "undo"; attempt: number } }
   | { topic: "action.created"; payload: { actionId: number; investigationId: string | null } }
-  | { topic: "action.changed"; payload: { actionId: number; status: Status; eventId: number } };
+  | {
+      topic: "action.changed";
+      payload: {
+        actionId: number;
+        status: Status;
+        eventId: number;
+        /** The Slack message showing the action, and the version a render must reach. */
+        messageId: number | null;
+        messageVersion: number | null;
+      };
+    };
 
 export async function writeOutbox(tx: DbOrTx, messages: OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
@@ -186,14 +197,32 @@ export async function transitionAction(tx: Tx, request: TransitionRequest): Prom
       detail: { from: verdict.from, to: verdict.to, ...request.detail },
     })
     .returning({ id: actionEvents.id });
+  const messageVersion = await bumpMessageVersion(tx, updated.slackMessageId);
   await writeOutbox(tx, [
     {
       topic: "action.changed",
-      payload: { actionId: updated.id, status: updated.status, eventId: event!.id },
+      payload: {
+        actionId: updated.id,
+        status: updated.status,
+        eventId: event!.id,
+        messageId: updated.slackMessageId,
+        messageVersion,
+      },
     },
     ...(request.enqueue?.(updated) ?? []),
   ]);
   return { ok: true, action: updated, previous: current, eventId: event!.id };
+}
+
+/** Marks the Slack message showing an action as out of date; returns the version to render. */
+export async function bumpMessageVersion(tx: DbOrTx, messageId: number | null): Promise<number | null> {
+  if (messageId === null) return null;
+  const [row] = await tx
+    .update(slackMessages)
+    .set({ version: sql`${slackMessages.version} + 1` })
+    .where(eq(slackMessages.id, messageId))
+    .returning({ version: slackMessages.version });
+  return row?.version ?? null;
 }
 
 /** Records an audit event that is not a status change (a refused attempt, a note). */

@@ -73,22 +73,22 @@ export function parseActionId(actionId: string): { verb: ButtonVerb; actionId: n
 }
 
 /** Escapes and cuts user text for the surface it goes to: mrkdwn or plain_text. */
-type Fit = (text: string, max: number) => string;
+type Show = (text: string, max: number) => string;
 
 /** "on LAPTOP-7", or "for all devices" for tenant-wide actions (URL blocks). */
-export function where(action: ActionView, show: Fit): string {
+function where(action: ActionView, show: Show): string {
   if (!ACTION_TYPE_INFO[action.type].needsDevice) return "for all devices";
   return `on ${show(action.deviceName ?? action.deviceId ?? "an unknown device", 100)}`;
 }
 
 /** What the action acts on and where: "evil.exe (sha256 3f2a…9b1c) on LAPTOP-7". */
-export function target(action: ActionView, show: Fit): string {
+export function target(action: ActionView, show: Show): string {
   const entity = describeEntity(action.type, action.entity);
   return entity ? `${show(entity, 120)} ${where(action, show)}` : where(action, show);
 }
 
 /** "Quarantine file evil.exe (sha256 3f2a…9b1c) on LAPTOP-7". */
-export function subject(action: ActionView, show: Fit): string {
+function subject(action: ActionView, show: Show): string {
   return `${ACTION_TYPE_INFO[action.type].label} ${target(action, show)}`;
 }
 

@@ -210,8 +210,9 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
     });
     for (const user of options.users ?? []) users.set(user.id, slackUser(user));
     userGroups.clear();
-    for (const [group, members] of Object.entries(options.userGroups ?? {}))
+    for (const [group, members] of Object.entries(options.userGroups ?? {})) {
       userGroups.set(group, [...members]);
+    }
   }
   loadDirectory();
 
@@ -225,9 +226,11 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
     return prefix + randomBytes(5).toString("hex").toUpperCase();
   }
 
-  function tsKey(ts: string): bigint {
+  // Exact ordering of ts values, which doubles cannot promise at microsecond precision.
+  function tsKey(ts: string, error: string): bigint {
+    if (!/^\d+(\.\d+)?$/.test(ts)) throw new ApiError(error);
     const [seconds = "0", fraction = ""] = ts.split(".");
-    return BigInt(seconds) * 1_000_000n + BigInt(fraction.padEnd(6, "0").slice(0, 6) || "0");
+    return BigInt(seconds) * 1_000_000n + BigInt(fraction.padEnd(6, "0").slice(0, 6));
   }
 
   // --- argument helpers ----------------------------------------------------------------------------------
@@ -243,8 +246,8 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
     return value === true || value === 1 || value === "true" || value === "1";
   }
 
-  function channelArg(args: Json, name = "channel"): string {
-    const channel = str(args, name);
+  function channelArg(args: Json): string {
+    const channel = str(args, "channel");
     if (!channel || !CHANNEL_ID.test(channel)) throw new ApiError("channel_not_found");
     return channel;
   }
@@ -549,12 +552,12 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
     "conversations.history": (args) => {
       const channel = channelArg(args);
       const inclusive = flag(args, "inclusive");
-      const oldest = tsKey(str(args, "oldest") ?? "0");
+      const oldest = tsKey(str(args, "oldest") ?? "0", "invalid_ts_oldest");
       const latest = str(args, "latest");
-      const latestKey = latest === undefined ? undefined : tsKey(latest);
+      const latestKey = latest === undefined ? undefined : tsKey(latest, "invalid_ts_latest");
       const list = (messages.get(channel) ?? [])
         .filter((m) => {
-          const key = tsKey(m.ts);
+          const key = tsKey(m.ts, "invalid_ts");
           if (inclusive ? key < oldest : key <= oldest) return false;
           return latestKey === undefined || (inclusive ? key <= latestKey : key < latestKey);
         })

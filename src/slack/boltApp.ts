@@ -1,0 +1,54 @@
+// The Bolt app: listeners grouped by Slack surface, one callback per file, wired here. HTTP
+// mode mounts Bolt's receiver (signature checks, 401 on bad or stale signatures) on our server;
+// Socket Mode connects out with the app token instead.
+import { App, ExpressReceiver } from "@slack/bolt";
+import type { Express } from "express";
+import { OPEN_HUNTING_ACTION_ID, REJECT_CALLBACK_ID } from "./blocks/modals.ts";
+import { boltLogger } from "./boltLogger.ts";
+import type { SlackDeps } from "./deps.ts";
+import { decisionButton } from "./listeners/actions/decisionButton.ts";
+import { goHuntButton } from "./listeners/actions/goHuntButton.ts";
+import { groupButton } from "./listeners/actions/groupButton.ts";
+import { linkButton } from "./listeners/actions/linkButton.ts";
+import { rejectButton } from "./listeners/actions/rejectButton.ts";
+import { rejectSubmission } from "./listeners/views/rejectSubmission.ts";
+import type { SlackConnection } from "./runtime.ts";
+
+export const SLACK_EVENTS_PATH = "/slack/events";
+
+export function createBoltApp(
+  connection: SlackConnection,
+  deps: Omit<SlackDeps, "client">,
+  http: Express,
+): App {
+  const logger = boltLogger(deps.ctx.log);
+  const socketMode = connection.appToken !== undefined;
+  const receiver = socketMode
+    ? undefined
+    : new ExpressReceiver({
+        signingSecret: connection.signingSecret,
+        app: http,
+        endpoints: SLACK_EVENTS_PATH,
+        logger,
+      });
+  const app = new App({
+    token: connection.botToken,
+    logger,
+    clientOptions: { slackApiUrl: connection.apiUrl },
+    ...(socketMode ? { socketMode: true, appToken: connection.appToken } : { receiver }),
+  });
+  const withClient: SlackDeps = { ...deps, client: app.client };
+
+  app.action(/^(approve|undo|retry|retry_undo):\d+$/, decisionButton(withClient));
+  app.action(/^reject:\d+$/, rejectButton(withClient));
+  app.action(/^go_hunt:\d+$/, goHuntButton(withClient));
+  app.action(/^(approve_all|review):\d+$/, groupButton(withClient));
+  app.action(/^open_investigation:\d+$/, linkButton);
+  app.action(OPEN_HUNTING_ACTION_ID, linkButton);
+  app.view(REJECT_CALLBACK_ID, rejectSubmission(withClient));
+
+  app.error(async (error) => {
+    deps.ctx.log.error({ err: error }, "slack listener failed");
+  });
+  return app;
+}

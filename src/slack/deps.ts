@@ -1,0 +1,10 @@
+import type { WebClient } from "@slack/web-api";
+import type { AppContext } from "../context.ts";
+import type { ApproverCheck } from "./approvers.ts";
+
+/** What every Slack listener and worker needs. */
+export type SlackDeps = {
+  ctx: AppContext;
+  client: WebClient;
+  approvers: ApproverCheck;
+};

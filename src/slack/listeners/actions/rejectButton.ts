@@ -1,0 +1,36 @@
+// Reject opens a modal that asks for the reason; the decision happens on its submission.
+import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
+import { getAction } from "../../../db/queries/actions.ts";
+import { parseActionId } from "../../blocks/actionMessage.ts";
+import { rejectModal } from "../../blocks/modals.ts";
+import { STORE_DOWN_TEXT } from "../../decideInSlack.ts";
+import type { SlackDeps } from "../../deps.ts";
+import { replyPrivately } from "../../reply.ts";
+
+export function rejectButton(deps: SlackDeps) {
+  return async ({
+    ack,
+    body,
+    action,
+  }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
+    await ack();
+    const parsed = parseActionId(action.action_id);
+    if (!parsed) return;
+    try {
+      // The trigger expires in 3 seconds: open the modal first, check the rest on submission.
+      const found = await getAction(deps.ctx.db, parsed.actionId);
+      if (!found) return await replyPrivately(deps, body, "That action does not exist (any more).");
+      if (found.status !== "pending") {
+        return await replyPrivately(
+          deps,
+          body,
+          `Nothing to reject: it was ${found.status.replace("_", " ")} already.`,
+        );
+      }
+      await deps.client.views.open({ trigger_id: body.trigger_id, view: rejectModal(found) });
+    } catch (error) {
+      deps.ctx.log.error({ err: error, actionId: parsed.actionId }, "could not open the reject modal");
+      await replyPrivately(deps, body, STORE_DOWN_TEXT);
+    }
+  };
+}

@@ -1,0 +1,237 @@
+// Keeps the channel in step with the store. Posts: one message per investigation's batch of new
+// actions, never lost and never duplicated (the message row exists before the post, and a retry
+// looks for its own message in the channel first). Updates: each message is re-rendered from
+// the store, serialised per message, and many changes in a burst collapse into one chat.update.
+import type { WebClient } from "@slack/web-api";
+import { type Job, UnrecoverableError, Worker } from "bullmq";
+import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import type { AppContext } from "../context.ts";
+import type { DbOrTx } from "../db/client.ts";
+import { type ActionRow, actionEvents, actions, slackMessages } from "../db/schema.ts";
+import type { SlackPostJob, SlackUpdateJob } from "../queue/queues.ts";
+import { actionMessage, type SlackMessage } from "./blocks/actionMessage.ts";
+import { investigationMessage } from "./blocks/investigationMessage.ts";
+import { threadEventText } from "./blocks/modals.ts";
+import { truncate } from "./text.ts";
+
+export const MESSAGE_EVENT_TYPE = "action_center_message";
+// Audit events not worth a line in the thread: the message itself says the action arrived.
+const UNTHREADED_KINDS = ["received", "recorded_completed"];
+const THREAD_LINES_PER_POST = 20;
+
+export async function messageActions(db: DbOrTx, messageId: number): Promise<ActionRow[]> {
+  return db.select().from(actions).where(eq(actions.slackMessageId, messageId)).orderBy(asc(actions.id));
+}
+
+export function renderMessage(
+  message: { id: number; investigationId: string | null },
+  rows: ActionRow[],
+  publicUrl: string,
+): SlackMessage {
+  if (rows.length === 1 || message.investigationId === null) return actionMessage(rows[0]!, { publicUrl });
+  return investigationMessage(
+    { investigationId: message.investigationId, messageKey: message.id, actions: rows },
+    { publicUrl },
+  );
+}
+
+/** What Slack's rate-limit error carries; the client raises it instead of waiting itself. */
+function retryAfterMs(error: unknown): number | null {
+  const e = error as { code?: string; retryAfter?: number };
+  return e?.code === "slack_webapi_rate_limited_error" ? Math.max(1, e.retryAfter ?? 1) * 1000 : null;
+}
+
+async function slackCall<T>(
+  ctx: AppContext,
+  worker: Worker,
+  method: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    const result = await call();
+    ctx.metrics.slackCalls.inc({ method, outcome: "ok" });
+    return result;
+  } catch (error) {
+    const wait = retryAfterMs(error);
+    if (wait === null) {
+      ctx.metrics.slackCalls.inc({ method, outcome: "error" });
+      throw error;
+    }
+    // Slack asked us to slow down: the whole queue waits, and this job is not charged an attempt.
+    ctx.metrics.slackCalls.inc({ method, outcome: "rate_limited" });
+    await worker.rateLimit(wait);
+    throw Worker.RateLimitError();
+  }
+}
+
+export function createPostProcessor(ctx: AppContext, client: WebClient, getWorker: () => Worker) {
+  return async function post(job: Job<SlackPostJob>): Promise<string> {
+    const messageId = await claimMessage(ctx, job.data.actionId);
+    if (messageId === null) throw new UnrecoverableError(`action ${job.data.actionId} does not exist`);
+    const [message] = await ctx.db.select().from(slackMessages).where(eq(slackMessages.id, messageId));
+    if (!message) throw new UnrecoverableError(`message ${messageId} vanished`);
+    if (message.ts !== null) return "already_posted";
+    // An earlier attempt may have posted and died before storing the ts: look before posting again.
+    if (job.attemptsMade > 0) {
+      const found = await findPostedMessage(ctx, client, getWorker(), message.channel, messageId);
+      if (found) {
+        await storeTs(ctx.db, messageId, found, -1);
+        return "recovered";
+      }
+    }
+    const version = message.version;
+    const rendered = renderMessage(message, await messageActions(ctx.db, messageId), ctx.config.publicUrl);
+    const answer = await slackCall(ctx, getWorker(), "chat.postMessage", () =>
+      client.chat.postMessage({
+        channel: message.channel,
+        text: rendered.text,
+        blocks: rendered.blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+        metadata: { event_type: MESSAGE_EVENT_TYPE, event_payload: { messageId } },
+      }),
+    );
+    await storeTs(ctx.db, messageId, answer.ts!, version);
+    return "posted";
+  };
+}
+
+/**
+ * Gives the action a message row, together with every other unposted action of its
+ * investigation, in one transaction. Returns the message id, or null for an unknown action.
+ */
+async function claimMessage(ctx: AppContext, actionId: number): Promise<number | null> {
+  return ctx.db.transaction(async (tx) => {
+    const [action] = await tx.select().from(actions).where(eq(actions.id, actionId)).for("update");
+    if (!action) return null;
+    if (action.slackMessageId !== null) return action.slackMessageId;
+    const group =
+      action.investigationId === null
+        ? [action]
+        : await tx
+            .select()
+            .from(actions)
+            .where(and(eq(actions.investigationId, action.investigationId), isNull(actions.slackMessageId)))
+            .orderBy(asc(actions.id))
+            .for("update", { skipLocked: true });
+    const members = group.some((a) => a.id === action.id) ? group : [action, ...group];
+    const [message] = await tx
+      .insert(slackMessages)
+      .values({ channel: ctx.config.slack.channel, investigationId: action.investigationId })
+      .returning({ id: slackMessages.id });
+    await tx
+      .update(actions)
+      .set({ slackMessageId: message!.id })
+      .where(
+        inArray(
+          actions.id,
+          members.map((a) => a.id),
+        ),
+      );
+    return message!.id;
+  });
+}
+
+async function storeTs(db: DbOrTx, messageId: number, ts: string, version: number): Promise<void> {
+  await db
+    .update(slackMessages)
+    .set({ ts, renderedVersion: sql`greatest(${slackMessages.renderedVersion}, ${version})` })
+    .where(and(eq(slackMessages.id, messageId), isNull(slackMessages.ts)));
+}
+
+async function findPostedMessage(
+  ctx: AppContext,
+  client: WebClient,
+  worker: Worker,
+  channel: string,
+  messageId: number,
+): Promise<string | null> {
+  const history = await slackCall(ctx, worker, "conversations.history", () =>
+    client.conversations.history({ channel, limit: 200, include_all_metadata: true }),
+  );
+  const mine = history.messages?.find(
+    (m) =>
+      m.metadata?.event_type === MESSAGE_EVENT_TYPE &&
+      Number((m.metadata.event_payload as { messageId?: unknown } | undefined)?.messageId) === messageId,
+  );
+  return mine?.ts ?? null;
+}
+
+export function createUpdateProcessor(ctx: AppContext, client: WebClient, getWorker: () => Worker) {
+  return async function update(job: Job<SlackUpdateJob>): Promise<string> {
+    const { messageId, version } = job.data;
+    const [peek] = await ctx.db.select().from(slackMessages).where(eq(slackMessages.id, messageId));
+    if (!peek) throw new UnrecoverableError(`message ${messageId} does not exist`);
+    if (peek.renderedVersion >= version) return "coalesced";
+    // The post has not landed yet; it will, and this job retries after a backoff.
+    if (peek.ts === null) throw new Error(`message ${messageId} is not posted yet`);
+    return ctx.db.transaction(async (tx) => {
+      // One render at a time per message, so an older render can never land after a newer one.
+      await tx.execute(sql`select pg_advisory_xact_lock(${MESSAGE_LOCK_SPACE}, ${messageId})`);
+      const [message] = await tx.select().from(slackMessages).where(eq(slackMessages.id, messageId));
+      if (!message || message.renderedVersion >= version) return "coalesced";
+      const rows = await messageActions(tx, messageId);
+      const rendered = renderMessage(message, rows, ctx.config.publicUrl);
+      await slackCall(ctx, getWorker(), "chat.update", () =>
+        client.chat.update({
+          channel: message.channel,
+          ts: message.ts!,
+          text: rendered.text,
+          blocks: rendered.blocks,
+        }),
+      );
+      await tx
+        .update(slackMessages)
+        .set({ renderedVersion: message.version })
+        .where(eq(slackMessages.id, messageId));
+      await postThread(ctx, client, getWorker(), tx, message, rows);
+      return "updated";
+    });
+  };
+}
+
+// The first key of the two-key advisory lock: keeps our message locks apart from other uses.
+const MESSAGE_LOCK_SPACE = 7_314_002;
+
+/** Posts the audit events not yet in the message's thread, as one reply. */
+async function postThread(
+  ctx: AppContext,
+  client: WebClient,
+  worker: Worker,
+  tx: DbOrTx,
+  message: typeof slackMessages.$inferSelect,
+  rows: ActionRow[],
+): Promise<void> {
+  const events = await tx
+    .select()
+    .from(actionEvents)
+    .where(
+      and(
+        inArray(
+          actionEvents.actionId,
+          rows.map((r) => r.id),
+        ),
+        gt(actionEvents.id, message.threadedEventId),
+      ),
+    )
+    .orderBy(asc(actionEvents.id))
+    .limit(THREAD_LINES_PER_POST * 5);
+  const lines = events.filter((e) => !UNTHREADED_KINDS.includes(e.kind));
+  const last = events[events.length - 1];
+  if (!last) return;
+  if (lines.length > 0) {
+    const grouped = rows.length > 1;
+    const text = lines
+      .slice(-THREAD_LINES_PER_POST)
+      .map((e) => (grouped ? `#${e.actionId} ` : "") + threadEventText(e))
+      .join("\n");
+    await slackCall(ctx, worker, "chat.postMessage", () =>
+      client.chat.postMessage({
+        channel: message.channel,
+        thread_ts: message.ts!,
+        text: truncate(text, 3900),
+      }),
+    );
+  }
+  await tx.update(slackMessages).set({ threadedEventId: last.id }).where(eq(slackMessages.id, message.id));
+}

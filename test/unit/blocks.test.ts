@@ -1,0 +1,256 @@
+import { describe, expect, it } from "vitest";
+import { ACTION_TYPE_INFO, ACTION_TYPES, type ActionType, isUndoable } from "../../src/domain/actionTypes.ts";
+import { STATUSES, type Status } from "../../src/domain/status.ts";
+import { validateMessage } from "../../src/slack/blockLimits.ts";
+import { type ActionView, actionMessage, parseActionId } from "../../src/slack/blocks/actionMessage.ts";
+import { investigationMessage, parseGroupActionId } from "../../src/slack/blocks/investigationMessage.ts";
+import { APPROVER, buttons, makeAction, mrkdwnTexts, PUBLIC_URL } from "./blockFixtures.ts";
+
+const options = { publicUrl: PUBLIC_URL };
+
+function expectedVerbs(type: ActionType, status: Status): string[] {
+  switch (status) {
+    case "pending":
+      return ["approve", "reject", "open_investigation", "go_hunt"];
+    case "completed":
+      return isUndoable(type) ? ["undo", "open_investigation"] : ["open_investigation"];
+    case "failed":
+      return ["retry", "open_investigation"];
+    case "undo_failed":
+      return ["retry_undo", "open_investigation"];
+    default:
+      return ["open_investigation"];
+  }
+}
+
+const verbsOf = (blocks: unknown) =>
+  buttons(blocks).map((button) => parseActionId(String(button.action_id))?.verb);
+
+describe("actionMessage", () => {
+  for (const type of ACTION_TYPES) {
+    for (const status of STATUSES) {
+      it(`${type} / ${status}: valid, with the buttons of its status`, () => {
+        const message = actionMessage(makeAction(type, status), options);
+        expect(validateMessage(message)).toEqual([]);
+        expect(verbsOf(message.blocks)).toEqual(expectedVerbs(type, status));
+        for (const button of buttons(message.blocks)) {
+          expect(button.action_id).toMatch(/:42$/);
+          expect(button.value).toBe("42");
+          expect(String((button.text as { text: string }).text).length).toBeLessThanOrEqual(20);
+        }
+        expect(message.text.length).toBeGreaterThan(0);
+        expect(message.text).toContain(ACTION_TYPE_INFO[type].needsDevice ? "LAPTOP-7" : "all devices");
+        expect(message.blocks[0]).toEqual({
+          type: "header",
+          text: { type: "plain_text", text: ACTION_TYPE_INFO[type].label },
+        });
+      });
+    }
+  }
+
+  it("says on the lock screen what needs approval, where and from what", () => {
+    expect(actionMessage(makeAction("quarantine_file", "pending"), options).text).toBe(
+      "Approval needed: Quarantine file invoice-7.exe (sha256 a0000000…0007) on LAPTOP-7 (automated investigation inv-42)",
+    );
+    const manual = makeAction("isolate_device", "pending", {
+      source: "manual",
+      requestedBy: "alice@example.com",
+    });
+    expect(actionMessage(manual, options).text).toBe(
+      "Approval needed: Isolate device on LAPTOP-7 (manual response by alice@example.com, investigation inv-42)",
+    );
+    expect(actionMessage(makeAction("isolate_device", "completed"), options).text).toBe(
+      `Completed: Isolate device on LAPTOP-7 — approved by <@${APPROVER}>`,
+    );
+    expect(actionMessage(makeAction("block_url", "pending"), options).text).toContain(
+      "Block URL https://evil7.example.com/payload for all devices",
+    );
+  });
+
+  it("asks to confirm Approve, naming the action and the device; Reject opens a modal instead", () => {
+    const [approve, reject] = buttons(actionMessage(makeAction("isolate_device", "pending"), options).blocks);
+    expect(approve).toMatchObject({ action_id: "approve:42", style: "primary" });
+    expect(JSON.stringify(approve?.confirm)).toContain("Isolate device on LAPTOP-7");
+    expect(reject).toMatchObject({ action_id: "reject:42", style: "danger" });
+    expect(reject?.confirm).toBeUndefined();
+  });
+
+  it("asks to confirm Undo with the undo's own words", () => {
+    const [undo] = buttons(actionMessage(makeAction("quarantine_file", "completed"), options).blocks);
+    expect(undo?.confirm).toMatchObject({ title: { text: "Undo: Restore file on LAPTOP-7?" } });
+  });
+
+  it("links Open investigation to our investigation page, or the action's page without one", () => {
+    const url = (action: ActionView, publicUrl = PUBLIC_URL) =>
+      buttons(actionMessage(action, { publicUrl }).blocks).find(
+        (b) => b.action_id === "open_investigation:42",
+      )?.url;
+    expect(url(makeAction("isolate_device", "pending"))).toBe(`${PUBLIC_URL}/investigations/inv-42`);
+    expect(
+      url(makeAction("isolate_device", "pending", { investigationId: "inv 4/2?x" }), `${PUBLIC_URL}/`),
+    ).toBe(`${PUBLIC_URL}/investigations/inv%204%2F2%3Fx`);
+    expect(url(makeAction("isolate_device", "pending", { investigationId: null }))).toBe(
+      `${PUBLIC_URL}/actions/42`,
+    );
+  });
+
+  it("follows the status in its status line", () => {
+    const line = (action: ActionView) => mrkdwnTexts(actionMessage(action, options).blocks).join("\n");
+    expect(line(makeAction("stop_service", "pending"))).toContain("Waiting for approval");
+    expect(line(makeAction("stop_service", "pending", { approvals: { needed: 2, by: ["U1"] } }))).toContain(
+      "1 of 2 approvals: <@U1>",
+    );
+    expect(line(makeAction("stop_service", "approved"))).toMatch(/Approved by <@U123ABC> at <!date\^\d+\^/);
+    expect(line(makeAction("stop_service", "completed"))).toMatch(/Completed <!date\^\d+\^/);
+    expect(line(makeAction("stop_service", "failed"))).toContain("Failed: device offline");
+    expect(line(makeAction("stop_service", "rejected"))).toContain(
+      "Rejected by <@U123ABC>: false positive, a pentest tool",
+    );
+    expect(line(makeAction("stop_service", "expired"))).toContain("Expired — not run");
+    expect(line(makeAction("stop_service", "undo_failed"))).toContain("Undo failed: device offline");
+    expect(line(makeAction("stop_service", "undone"))).toContain("Undone: Start service");
+  });
+
+  it("never lets user text mention, link, format or break a limit", () => {
+    const hostile = "<!channel> <!here> <@U999> <https://evil.example|click> *bold* _it_ ~s~ `c` &amp;";
+    for (const type of ACTION_TYPES) {
+      for (const status of STATUSES) {
+        const action = makeAction(type, status, {
+          source: "manual",
+          deviceName: `${hostile}${"D".repeat(3000)}`,
+          deviceId: hostile,
+          entity: {
+            sha256: "a".repeat(64),
+            path: hostile,
+            key: hostile,
+            name: hostile,
+            url: hostile,
+            imagePath: hostile,
+          },
+          investigationId: `${hostile}${"I".repeat(300)}`,
+          incidentId: hostile,
+          requestedBy: hostile,
+          comment: `${hostile}${"C".repeat(10_000)}`,
+          decisionComment: `${hostile}${"R".repeat(3000)}`,
+          error: status === "failed" || status === "undo_failed" ? `${hostile}${"E".repeat(5000)}` : null,
+          approvals: { needed: 2, by: [hostile] },
+        });
+        const message = actionMessage(action, options);
+        expect(validateMessage(message)).toEqual([]);
+        for (const text of [message.text, ...mrkdwnTexts(message.blocks)]) {
+          // The only markup left is ours: the approver's mention and localised dates.
+          for (const [markup] of text.matchAll(/<[^>]*>/g))
+            expect(markup).toMatch(/^<(@U123ABC|!date\^\d+\^[^<]*)>$/);
+          expect(text).not.toContain("*bold*");
+          expect(text).not.toContain("&amp;amp;amp;");
+        }
+      }
+    }
+  });
+});
+
+describe("parseActionId", () => {
+  it("reads the verb and the action id", () => {
+    expect(parseActionId("approve:42")).toEqual({ verb: "approve", actionId: 42 });
+    expect(parseActionId("retry_undo:7")).toEqual({ verb: "retry_undo", actionId: 7 });
+    expect(parseActionId("open_investigation:123456")).toEqual({
+      verb: "open_investigation",
+      actionId: 123456,
+    });
+  });
+
+  it.each([
+    "approve",
+    "approve:",
+    "approve:0",
+    "approve:-1",
+    "approve:1.5",
+    "approve:42:1",
+    "nuke:1",
+    "approve_all:3",
+  ])("refuses %s", (actionId) => expect(parseActionId(actionId)).toBeNull());
+});
+
+describe("investigationMessage", () => {
+  const group = (
+    count: number,
+    make: (i: number) => ActionView = () => makeAction("quarantine_file", "pending"),
+  ) => Array.from({ length: count }, (_, i) => ({ ...make(i), id: i + 1, deviceName: `LAPTOP-${i % 9}` }));
+
+  for (const count of [1, 10, 23, 24, 30, 200]) {
+    it(`${count} actions: at most 50 blocks, group buttons once rows no longer fit`, () => {
+      const message = investigationMessage(
+        { investigationId: "inv-42", messageKey: 99, actions: group(count) },
+        options,
+      );
+      expect(validateMessage(message)).toEqual([]);
+      expect(message.blocks.length).toBeLessThanOrEqual(50);
+      const ids = buttons(message.blocks).map((button) => String(button.action_id));
+      const perRow = ids.filter((id) => parseActionId(id)?.verb === "approve");
+      if (count <= 23) {
+        expect(perRow).toHaveLength(count);
+        expect(ids).not.toContain("approve_all:99");
+      } else {
+        expect(ids).toContain("approve_all:99");
+        expect(ids).toContain("review:99");
+        const approveAll = buttons(message.blocks).find((button) => button.action_id === "approve_all:99");
+        expect(JSON.stringify(approveAll?.confirm)).toContain(`${count} actions`);
+      }
+    });
+  }
+
+  it("titles and summarises the investigation for the lock screen", () => {
+    const message = investigationMessage(
+      { investigationId: "inv-42", messageKey: 1, actions: group(7) },
+      options,
+    );
+    expect(message.blocks[0]).toMatchObject({
+      type: "header",
+      text: { text: "Investigation inv-42: 7 actions waiting" },
+    });
+    expect(message.text).toBe(
+      "7 actions need approval in investigation inv-42 on LAPTOP-0, LAPTOP-1, LAPTOP-2 and 4 more",
+    );
+  });
+
+  it("shows each action's current status and only the buttons that still apply", () => {
+    const statuses: Status[] = ["pending", "completed", "rejected", "failed"];
+    const actions = group(4, (i) => makeAction("quarantine_file", statuses[i] ?? "pending"));
+    const message = investigationMessage({ investigationId: "inv-42", messageKey: 5, actions }, options);
+    expect(message.blocks[0]).toMatchObject({
+      text: { text: "Investigation inv-42: 1 of 4 actions waiting" },
+    });
+    const texts = mrkdwnTexts(message.blocks).join("\n");
+    for (const words of ["Waiting for approval", "Completed", "Rejected by", "Failed: device offline"]) {
+      expect(texts).toContain(words);
+    }
+    expect(buttons(message.blocks).map((button) => button.action_id)).toEqual([
+      "approve:1",
+      "reject:1",
+      "undo:2",
+      "retry:4",
+      "open_investigation:1",
+    ]);
+  });
+
+  it("says what became of the actions once none waits", () => {
+    const actions = group(3, () => makeAction("isolate_device", "completed"));
+    const message = investigationMessage({ investigationId: "inv-42", messageKey: 5, actions }, options);
+    expect(message.text).toBe("Investigation inv-42: 3 completed");
+    expect(validateMessage(message)).toEqual([]);
+  });
+
+  it("stays valid with hostile ids and names", () => {
+    const hostile = `<!channel> *x* ${"N".repeat(3000)}`;
+    const actions = group(200).map((action) => ({ ...action, deviceName: hostile }));
+    const message = investigationMessage({ investigationId: hostile, messageKey: 5, actions }, options);
+    expect(validateMessage(message)).toEqual([]);
+    expect(message.text).not.toContain("<!channel>");
+  });
+
+  it("parses the group buttons' ids", () => {
+    expect(parseGroupActionId("approve_all:99")).toEqual({ verb: "approve_all", messageKey: 99 });
+    expect(parseGroupActionId("review:3")).toEqual({ verb: "review", messageKey: 3 });
+    expect(parseGroupActionId("approve:3")).toBeNull();
+  });
+});
