@@ -43,7 +43,10 @@ export function actionsRouter(ctx: AppContext): Router {
       res.status(400).json({ error: "invalid_request", issues: parsed.issues });
       return;
     }
-    const results = await ingestActions(ctx.db, parsed.actions, { onRecordedCompleted: ctx.recordCompleted });
+    const results = await ingestActions(ctx.db, parsed.actions, {
+      channel: ctx.config.slack.channel,
+      onRecordedCompleted: ctx.recordCompleted,
+    });
     parsed.actions.forEach((action, index) => {
       if (results[index]!.created)
         ctx.metrics.actionsIngested.inc({ source: action.source, type: action.type });

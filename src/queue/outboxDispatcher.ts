@@ -43,11 +43,11 @@ export function routeOutbox(rows: { topic: string; payload: unknown }[]) {
           opts: { ...EXECUTE_JOB_OPTIONS, jobId: executeJobId(message.payload) },
         });
         break;
-      case "action.created":
+      case "message.created":
         slackPost.push({
           name: "post",
-          data: { actionId: message.payload.actionId },
-          opts: { ...SLACK_JOB_OPTIONS, jobId: `post-${message.payload.actionId}`, delay: POST_GATHER_MS },
+          data: { messageId: message.payload.messageId },
+          opts: { ...SLACK_JOB_OPTIONS, jobId: `post-${message.payload.messageId}`, delay: POST_GATHER_MS },
         });
         break;
       case "action.changed": {

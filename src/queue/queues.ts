@@ -11,8 +11,8 @@ export const QUEUE_NAMES = {
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 export type ExecuteJob = { actionId: number; operation: "apply" | "undo"; attempt: number };
-/** Show a new pending action (with whatever else of its investigation arrived with it). */
-export type SlackPostJob = { actionId: number };
+/** Post a new message (its pending actions were assigned to it at ingest). */
+export type SlackPostJob = { messageId: number };
 /** Bring a posted message up to at least `version`. */
 export type SlackUpdateJob = { messageId: number; version: number };
 

@@ -1,6 +1,6 @@
-// Keeps the channel in step with the store. Posts: one message per investigation's batch of new
-// actions, never lost and never duplicated (the message row exists before the post, and a retry
-// looks for its own message in the channel first). Updates: each message is re-rendered from
+// Keeps the channel in step with the store. Posts: each message row (one per investigation's
+// batch of new actions, assigned at ingest) is posted once, never lost and never duplicated: a
+// retry looks for its own message in the channel before posting again. Updates: each message is re-rendered from
 // the store, serialised per message, and many changes in a burst collapse into one chat.update.
 import type { WebClient } from "@slack/web-api";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
@@ -66,8 +66,7 @@ async function slackCall<T>(
 
 export function createPostProcessor(ctx: AppContext, client: WebClient, getWorker: () => Worker) {
   return async function post(job: Job<SlackPostJob>): Promise<string> {
-    const messageId = await claimMessage(ctx, job.data.actionId);
-    if (messageId === null) throw new UnrecoverableError(`action ${job.data.actionId} does not exist`);
+    const { messageId } = job.data;
     const [message] = await ctx.db.select().from(slackMessages).where(eq(slackMessages.id, messageId));
     if (!message) throw new UnrecoverableError(`message ${messageId} vanished`);
     if (message.ts !== null) return "already_posted";
@@ -94,42 +93,6 @@ export function createPostProcessor(ctx: AppContext, client: WebClient, getWorke
     await storeTs(ctx.db, messageId, answer.ts!, version);
     return "posted";
   };
-}
-
-/**
- * Gives the action a message row, together with every other unposted action of its
- * investigation, in one transaction. Returns the message id, or null for an unknown action.
- */
-async function claimMessage(ctx: AppContext, actionId: number): Promise<number | null> {
-  return ctx.db.transaction(async (tx) => {
-    const [action] = await tx.select().from(actions).where(eq(actions.id, actionId)).for("update");
-    if (!action) return null;
-    if (action.slackMessageId !== null) return action.slackMessageId;
-    const group =
-      action.investigationId === null
-        ? [action]
-        : await tx
-            .select()
-            .from(actions)
-            .where(and(eq(actions.investigationId, action.investigationId), isNull(actions.slackMessageId)))
-            .orderBy(asc(actions.id))
-            .for("update", { skipLocked: true });
-    const members = group.some((a) => a.id === action.id) ? group : [action, ...group];
-    const [message] = await tx
-      .insert(slackMessages)
-      .values({ channel: ctx.config.slack.channel, investigationId: action.investigationId })
-      .returning({ id: slackMessages.id });
-    await tx
-      .update(actions)
-      .set({ slackMessageId: message!.id })
-      .where(
-        inArray(
-          actions.id,
-          members.map((a) => a.id),
-        ),
-      );
-    return message!.id;
-  });
 }
 
 async function storeTs(db: DbOrTx, messageId: number, ts: string, version: number): Promise<void> {

@@ -5,12 +5,12 @@ import { ingestActions } from "../../src/db/queries/actions.ts";
 import { actions } from "../../src/db/schema.ts";
 import { parseIngestBody } from "../../src/domain/actionInput.ts";
 import type { Status } from "../../src/domain/status.ts";
-import { waitFor } from "./app.ts";
+import { TEST_CHANNEL, waitFor } from "./app.ts";
 
 export async function ingest(db: Db, bodies: Record<string, unknown>[]): Promise<number[]> {
   const parsed = parseIngestBody({ actions: bodies });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return (await ingestActions(db, parsed.actions)).map((r) => r.id);
+  return (await ingestActions(db, parsed.actions, { channel: TEST_CHANNEL })).map((r) => r.id);
 }
 
 export async function statusOf(db: Db, id: number): Promise<Status> {

@@ -14,13 +14,14 @@ import {
   outbox,
   slackMessages,
 } from "../schema.ts";
+import { assignMessages } from "./messages.ts";
 
 export const OUTBOX_CHANNEL = "action_center_outbox";
 
 /** Work that must follow a committed change, written in the same transaction (the outbox). */
 export type OutboxMessage =
   | { topic: "execute"; payload: { actionId: number; operation: "apply" | "undo"; attempt: number } }
-  | { topic: "action.created"; payload: { actionId: number; investigationId: string | null } }
+  | { topic: "message.created"; payload: { messageId: number } }
   | {
       topic: "action.changed";
       payload: {
@@ -49,7 +50,12 @@ export type IngestResult = { id: number; externalId: string; status: Status; cre
 export async function ingestActions(
   db: Db,
   inputs: ActionInput[],
-  hooks: { onRecordedCompleted?: (tx: Tx, action: ActionRow) => Promise<void> } = {},
+  options: {
+    /** The Slack channel new pending actions are shown in. */
+    channel: string;
+    /** Makes the backend agree with an action recorded as already completed. */
+    onRecordedCompleted?: (tx: Tx, action: ActionRow) => Promise<void>;
+  },
 ): Promise<IngestResult[]> {
   return db.transaction(async (tx) => {
     const deviceRows = uniqueBy(
@@ -113,16 +119,10 @@ export async function ingestActions(
           detail: { source: row.source, externalId: row.externalId },
         })),
       );
-      for (const row of inserted) if (row.status === "completed") await hooks.onRecordedCompleted?.(tx, row);
-      await writeOutbox(
-        tx,
-        inserted
-          .filter((row) => row.status === "pending")
-          .map((row) => ({
-            topic: "action.created" as const,
-            payload: { actionId: row.id, investigationId: row.investigationId },
-          })),
-      );
+      for (const row of inserted)
+        if (row.status === "completed") await options.onRecordedCompleted?.(tx, row);
+      const pending = inserted.filter((row) => row.status === "pending");
+      await writeOutbox(tx, await assignMessages(tx, pending, options.channel));
     }
     return inputs.map((a) => {
       const found = byKey.get(key(a.source, a.externalId));

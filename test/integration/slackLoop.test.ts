@@ -1,0 +1,205 @@
+// The Slack loop end to end: ingest → message → Approve → worker → message updated → Undo,
+// driven the way Slack drives the bot, against a fake Slack Web API.
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
+import { backendRuns } from "../../src/db/schema.ts";
+import { ingest, waitForStatuses } from "../support/actions.ts";
+import {
+  APPROVER,
+  BYSTANDER,
+  GROUP_APPROVER,
+  startTestApp,
+  TEST_SIGNING_SECRET,
+  type TestApp,
+  waitFor,
+} from "../support/app.ts";
+import { actionBody, sha256Of } from "../support/fixtures.ts";
+import { blockActionsPayload, postToSlackEndpoint } from "../support/slackRequests.ts";
+import {
+  buttonsOf,
+  channelMessages,
+  click,
+  ephemeralsFor,
+  submitView,
+  waitForMessage,
+} from "../support/slackUser.ts";
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp("slack_loop", { slack: { postsPerSecondPerChannel: 1 } });
+});
+afterAll(() => app?.close());
+
+const ids = (message: { blocks?: unknown[] }) => buttonsOf(message).map((b) => b.action_id);
+
+describe("slack.happy", () => {
+  it("ingest → posted → Approve → completed → Undo → undone, the message following every step", async () => {
+    const [id] = await ingest(app.ctx.db, [
+      actionBody("quarantine_file", 1, {
+        investigationId: undefined,
+        device: { id: "dev-1", name: "LAPTOP-7" },
+      }),
+    ]);
+    const posted = await waitForMessage(app, id!);
+    expect(ids(posted)).toEqual(
+      expect.arrayContaining([`approve:${id}`, `reject:${id}`, `go_hunt:${id}`, `open_investigation:${id}`]),
+    );
+    expect(posted.text).toMatch(/LAPTOP-7/);
+    expect(posted.text).toMatch(/invoice-1\.exe|Quarantine/);
+    const stored = await getAction(app.ctx.db, id!);
+    expect(stored!.slackMessageId).not.toBeNull();
+
+    const res = await click(app, APPROVER, posted, `approve:${id}`);
+    expect(res.status).toBe(200);
+    await waitForStatuses(app.ctx.db, [id!], ["completed"]);
+    const completed = await waitForMessage(app, id!, (m) => ids(m).includes(`undo:${id}`));
+    expect(JSON.stringify(completed.blocks)).toContain(`<@${APPROVER}>`);
+    expect(ids(completed)).not.toContain(`approve:${id}`);
+
+    await click(app, APPROVER, completed, `undo:${id}`);
+    await waitForStatuses(app.ctx.db, [id!], ["undone"]);
+    const undone = await waitForMessage(
+      app,
+      id!,
+      (m) => !ids(m).includes(`undo:${id}`) && /undone/i.test(JSON.stringify(m.blocks)),
+    );
+    expect(undone.ts).toBe(posted.ts);
+    // The audit trail is in the thread under the message.
+    await waitFor(
+      async () => undone.replies.some((r) => /undone|Undo/i.test(r.text)),
+      10_000,
+      "thread lines",
+    );
+    const thread = undone.replies.map((r) => r.text).join("\n");
+    expect(thread).toContain(`<@${APPROVER}>`);
+    expect(ephemeralsFor(app, APPROVER)).toEqual([]);
+  });
+
+  it("Reject asks for a reason in a modal, then records it", async () => {
+    const [id] = await ingest(app.ctx.db, [actionBody("stop_service", 2, { investigationId: undefined })]);
+    const posted = await waitForMessage(app, id!);
+    await click(app, GROUP_APPROVER, posted, `reject:${id}`);
+    const opened = await waitFor(async () => app.slackApi.callsTo("views.open").at(-1), 5000, "views.open");
+    const view = (opened.args as { view: { callback_id: string; private_metadata: string } }).view;
+    expect(view.callback_id).toBe("reject_action");
+
+    const empty = await submitView(app, GROUP_APPROVER, "reject_action", view.private_metadata, {
+      reason: { reason: { type: "plain_text_input", value: "  " } },
+    });
+    expect(await empty.json()).toMatchObject({
+      response_action: "errors",
+      errors: { reason: expect.any(String) },
+    });
+    expect((await getAction(app.ctx.db, id!))!.status).toBe("pending");
+
+    const done = await submitView(app, GROUP_APPROVER, "reject_action", view.private_metadata, {
+      reason: { reason: { type: "plain_text_input", value: "Known admin tool, <!channel> false positive" } },
+    });
+    expect(done.status).toBe(200);
+    const action = (await getAction(app.ctx.db, id!))!;
+    expect(action).toMatchObject({ status: "rejected", decidedBy: GROUP_APPROVER });
+    expect(action.decisionComment).toContain("false positive");
+    const updated = await waitForMessage(app, id!, (m) => /Rejected/.test(JSON.stringify(m.blocks)));
+    expect(JSON.stringify(updated.blocks)).not.toContain("<!channel>");
+  });
+
+  it("Go hunt opens a modal with a ready-to-copy query for the entity", async () => {
+    const [id] = await ingest(app.ctx.db, [actionBody("quarantine_file", 3, { investigationId: undefined })]);
+    const posted = await waitForMessage(app, id!);
+    const before = app.slackApi.callsTo("views.open").length;
+    await click(app, APPROVER, posted, `go_hunt:${id}`);
+    const opened = await waitFor(async () => app.slackApi.callsTo("views.open")[before], 5000, "views.open");
+    expect(JSON.stringify(opened.args)).toContain(sha256Of(3));
+  });
+});
+
+describe("slack.security", () => {
+  it("refuses a person who is not an approver, audits the attempt, changes nothing", async () => {
+    const [id] = await ingest(app.ctx.db, [actionBody("isolate_device", 4, { investigationId: undefined })]);
+    const posted = await waitForMessage(app, id!);
+    const res = await click(app, BYSTANDER, posted, `approve:${id}`);
+    expect(res.status).toBe(200);
+    await waitFor(async () => ephemeralsFor(app, BYSTANDER).length > 0, 5000, "an ephemeral answer");
+    expect(ephemeralsFor(app, BYSTANDER)[0]).toMatch(/not allowed to approve/);
+    expect((await getAction(app.ctx.db, id!))!.status).toBe("pending");
+    const events = await getActionEvents(app.ctx.db, id!);
+    expect(events.at(-1)).toMatchObject({ kind: "decision_refused", actor: BYSTANDER });
+  });
+
+  it("20 concurrent Approve clicks run the action once; the others hear who approved first", async () => {
+    const [id] = await ingest(app.ctx.db, [actionBody("disable_driver", 5, { investigationId: undefined })]);
+    const posted = await waitForMessage(app, id!);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        click(app, i % 2 ? APPROVER : GROUP_APPROVER, posted, `approve:${id}`),
+      ),
+    );
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    await waitForStatuses(app.ctx.db, [id!], ["completed"]);
+    const runs = await app.ctx.db
+      .select()
+      .from(backendRuns)
+      .where(and(eq(backendRuns.actionId, id!), eq(backendRuns.operation, "apply")));
+    expect(runs.map((r) => r.count)).toEqual([1]);
+    const events = await getActionEvents(app.ctx.db, id!);
+    expect(events.filter((e) => e.kind === "approve")).toHaveLength(1);
+    await waitFor(
+      async () =>
+        [...ephemeralsFor(app, APPROVER), ...ephemeralsFor(app, GROUP_APPROVER)].filter((t) =>
+          /Already approved by/.test(t),
+        ).length === 19,
+      10_000,
+      "19 answers",
+    );
+  });
+
+  it.each([
+    ["a forged signature", { "X-Slack-Signature": `v0=${"0".repeat(64)}` }, undefined],
+    ["a stale timestamp", {}, Math.floor(Date.now() / 1000) - 6 * 60],
+    ["no signature", { "X-Slack-Signature": "" }, undefined],
+  ])("answers 401 to %s and changes nothing", async (_what, headers, timestamp) => {
+    const [id] = await ingest(app.ctx.db, [actionBody("stop_service", 6, { externalId: `sig-${_what}` })]);
+    const res = await postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, {
+      kind: "interactive",
+      body: blockActionsPayload({
+        userId: APPROVER,
+        actionId: `approve:${id}`,
+        value: String(id),
+        channelId: "C0TESTCHAN1",
+        messageTs: "1.000001",
+      }),
+      headers,
+      timestamp,
+    });
+    expect(res.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await getAction(app.ctx.db, id!))!.status).toBe("pending");
+  });
+});
+
+describe("slack.outbreak", () => {
+  it("30 pending actions in one burst at 1 message/second: every action reachable, none lost, no invalid_blocks", async () => {
+    const bodies = Array.from({ length: 30 }, (_, i) =>
+      actionBody(i % 2 ? "quarantine_file" : "stop_service", 100 + i, {
+        externalId: `burst-${i}`,
+        investigationId: i < 24 ? `inv-burst-${i % 4}` : undefined,
+      }),
+    );
+    const burst = await ingest(app.ctx.db, bodies);
+    await waitFor(
+      async () =>
+        burst.every((id) => channelMessages(app).some((m) => JSON.stringify(m.blocks).includes(`:${id}"`))),
+      40_000,
+      "every action in a message",
+    );
+    const posted = channelMessages(app).filter((m) =>
+      burst.some((id) => JSON.stringify(m.blocks).includes(`:${id}"`)),
+    ).length;
+    // 4 investigations of 6, and 6 actions on their own.
+    expect(posted).toBe(10);
+    expect(
+      app.slackApi.calls.filter((c) => (c.response as { error?: string }).error === "invalid_blocks"),
+    ).toEqual([]);
+  });
+});

@@ -1,0 +1,89 @@
+// A person in Slack, as the bot sees one: reads the channel the fake Slack keeps, and clicks
+// buttons with signed requests shaped like Slack's.
+import type { FakeMessage } from "../../src/slack/sandbox/fakeSlackApi.ts";
+import { TEST_CHANNEL, TEST_SIGNING_SECRET, type TestApp, waitFor } from "./app.ts";
+import {
+  blockActionsPayload,
+  postToSlackEndpoint,
+  type ViewStateValues,
+  viewSubmissionPayload,
+} from "./slackRequests.ts";
+
+type Button = { type: "button"; action_id: string; value?: string; url?: string; text: { text: string } };
+
+export function buttonsOf(message: { blocks?: unknown[] }): Button[] {
+  const found: Button[] = [];
+  for (const block of (message.blocks ?? []) as { type: string; elements?: Button[]; accessory?: Button }[]) {
+    if (block.type === "actions") found.push(...(block.elements ?? []).filter((e) => e.type === "button"));
+    if (block.accessory?.type === "button") found.push(block.accessory);
+  }
+  return found;
+}
+
+export function channelMessages(app: TestApp): FakeMessage[] {
+  return app.slackApi.messages.get(TEST_CHANNEL) ?? [];
+}
+
+/** The message that carries a button for `actionId`. */
+export function messageFor(app: TestApp, actionId: number): FakeMessage | undefined {
+  return channelMessages(app).find((m) => buttonsOf(m).some((b) => b.action_id.endsWith(`:${actionId}`)));
+}
+
+export async function waitForMessage(
+  app: TestApp,
+  actionId: number,
+  accept: (m: FakeMessage) => boolean = () => true,
+  timeoutMs = 20_000,
+) {
+  return waitFor(
+    async () => {
+      const message =
+        messageFor(app, actionId) ?? channelMessages(app).find((m) => m.text.includes(`#${actionId}`));
+      return message && accept(message) ? message : undefined;
+    },
+    timeoutMs,
+    `a message for action ${actionId}`,
+  );
+}
+
+/** Clicks the button whose action_id is `actionId` in `message`, as `userId`. */
+export async function click(
+  app: TestApp,
+  userId: string,
+  message: FakeMessage,
+  actionId: string,
+  extra: { triggerId?: string } = {},
+) {
+  const button = buttonsOf(message).find((b) => b.action_id === actionId);
+  if (!button)
+    throw new Error(`no button ${actionId} in ${JSON.stringify(buttonsOf(message).map((b) => b.action_id))}`);
+  return postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, {
+    kind: "interactive",
+    body: blockActionsPayload({
+      userId,
+      actionId,
+      value: button.value ?? "",
+      channelId: TEST_CHANNEL,
+      messageTs: message.ts,
+      message,
+      ...extra,
+    }),
+  });
+}
+
+export async function submitView(
+  app: TestApp,
+  userId: string,
+  callbackId: string,
+  privateMetadata: string,
+  values: ViewStateValues,
+) {
+  return postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, {
+    kind: "interactive",
+    body: viewSubmissionPayload({ userId, callbackId, privateMetadata, values }),
+  });
+}
+
+export function ephemeralsFor(app: TestApp, userId: string): string[] {
+  return app.slackApi.ephemerals.filter((e) => e.user === userId).map((e) => e.text);
+}
