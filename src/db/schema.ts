@@ -69,6 +69,8 @@ export const actions = pgTable(
     error: text("error"),
     /** What the backend saved when applying, so that undo can restore it exactly. */
     undoData: jsonb("undo_data").$type<Record<string, unknown>>(),
+    /** A remote backend's own record of the run under way (e.g. Defender's machine action id). */
+    backendState: jsonb("backend_state").$type<Record<string, unknown>>(),
     /** Execution attempt; a retry after failure starts the next one (and a new job id). */
     attempt: integer("attempt").notNull().default(1),
     undoAttempt: integer("undo_attempt").notNull().default(0),
@@ -82,6 +84,9 @@ export const actions = pgTable(
     index("actions_investigation_id_idx").on(t.investigationId, t.id.desc()),
     index("actions_sha256_id_idx").on(t.sha256, t.id.desc()),
     index("actions_slack_message_idx").on(t.slackMessageId),
+    index("actions_source_id_idx").on(t.source, t.id.desc()),
+    index("actions_decided_by_id_idx").on(t.decidedBy, t.id.desc()),
+    index("actions_created_at_idx").on(t.createdAt.desc()),
   ],
 );
 
