@@ -106,8 +106,7 @@ describe("exactly once", () => {
     await approveAll(db, ids);
     // Kill the worker once it is well into the load, then bring up a replacement.
     await waitForStatuses(db, ids.slice(0, 50), ["completed"], 60_000);
-    victim.child.kill("SIGKILL");
-    await victim.exited;
+    await victim.stop("SIGKILL");
     const survivor = npmStart(env, ["worker"]);
     processes.push(survivor);
     expect(await waitForStatuses(db, ids, ["completed"], 90_000)).toEqual({ completed: 500 });
