@@ -2,6 +2,8 @@
 // main.ts calls this; so do the tests, with a config of their own.
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Worker } from "bullmq";
+import { createDefenderBackend } from "./backend/defender/backend.ts";
 import { createSimulatedBackend } from "./backend/simulated.ts";
 import type { Backend } from "./backend/types.ts";
 import type { Config } from "./config.ts";
@@ -11,13 +13,22 @@ import { prepareDatabase } from "./db/migrate.ts";
 import { createHttpApp, errorHandler } from "./http/server.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
+import { startExpirySweeper } from "./policy/sweeper.ts";
+import { startTimerWorker } from "./policy/timers.ts";
 import { createExecuteProcessor } from "./queue/executeProcessor.ts";
 import { startOutboxDispatcher } from "./queue/outboxDispatcher.ts";
 import { closeQueues, createQueues, createRedis, type ExecuteJob, QUEUE_NAMES } from "./queue/queues.ts";
 import { startReconciler } from "./queue/reconciler.ts";
 import { startWorker } from "./queue/workers.ts";
 import { createBoltApp } from "./slack/boltApp.ts";
-import { connectSlack, type SlackConnection, slackDepsFor, startSlackWorkers } from "./slack/runtime.ts";
+import {
+  connectSlack,
+  type SlackConnection,
+  slackDepsFor,
+  startSlackWorkers,
+  workerClient,
+} from "./slack/runtime.ts";
+import { mountSandboxPage, SANDBOX_PATH } from "./slack/sandbox/sandboxPage.ts";
 
 export type Role = "all" | "web" | "worker";
 
@@ -29,9 +40,13 @@ export type RunningApp = {
   stop(): Promise<void>;
 };
 
-export function createBackend(config: Config): Backend {
-  if (config.backend === "defender") {
-    throw new Error("BACKEND=defender is not available yet; use BACKEND=simulated");
+export function createBackend(config: Config, log: Logger): Backend {
+  if (config.defender) {
+    return createDefenderBackend(config.defender, {
+      redisUrl: config.redisUrl,
+      queuePrefix: config.queuePrefix,
+      log,
+    });
   }
   return createSimulatedBackend();
 }
@@ -39,7 +54,7 @@ export function createBackend(config: Config): Backend {
 export async function startApp(config: Config, log: Logger, role: Role): Promise<RunningApp> {
   await prepareDatabase(config.databaseUrl);
   const { db, client } = createDb(config.databaseUrl);
-  const backend = createBackend(config);
+  const backend = createBackend(config, log);
   const probe = createRedis(config.redisUrl, "probe");
   const ctx: AppContext = {
     config,
@@ -56,12 +71,14 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
 
   if (role === "all" || role === "worker") {
     const dispatcher = startOutboxDispatcher(ctx);
-    const execute = startWorker<ExecuteJob, string>(
+    const limits = backend.workerLimits;
+    const execute: Worker<ExecuteJob, string> = startWorker<ExecuteJob, string>(
       ctx,
       QUEUE_NAMES.execute,
-      createExecuteProcessor(ctx, backend),
+      createExecuteProcessor(ctx, backend, () => execute),
       {
-        concurrency: config.workerConcurrency,
+        concurrency: Math.min(config.workerConcurrency, limits?.maxConcurrency ?? Number.POSITIVE_INFINITY),
+        limiter: limits?.limiter,
       },
     );
     const reconciler = startReconciler(ctx);
@@ -81,7 +98,14 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   stops.push(async () => slack.sandbox?.close());
   if (role === "all" || role === "worker") {
     const slackWorkers = startSlackWorkers(ctx, slack);
-    stops.unshift(() => slackWorkers.close());
+    // The approval policy's clock: expiry, reminders and escalations.
+    const timers = startTimerWorker(ctx, workerClient(slack), slack.approvers);
+    const sweeper = startExpirySweeper(ctx);
+    stops.unshift(
+      () => slackWorkers.close(),
+      () => timers.close(),
+      () => sweeper.stop(),
+    );
   }
 
   // Every role serves health and metrics; the web role also serves Slack, the API and pages.
@@ -95,6 +119,16 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
       });
     }
   }
+  // Without a workspace, a page on our own port stands in for the Slack client.
+  const sandboxPage =
+    slack.sandbox &&
+    mountSandboxPage(http, {
+      slack,
+      fake: slack.sandbox,
+      channel: config.slack.channel,
+      ingestToken: config.ingestToken,
+      log,
+    });
   http.use(errorHandler(ctx));
   const server = await new Promise<Server>((resolve, reject) => {
     // Express 5 hands a listen error to this callback.
@@ -110,6 +144,11 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
         server.closeIdleConnections();
       }),
   );
+  if (sandboxPage) {
+    // Its event streams end first: the server would wait for them before closing.
+    stops.unshift(async () => sandboxPage.close());
+    log.info({ url: `${url}${SANDBOX_PATH}` }, "local Slack sandbox: open this page to use the bot");
+  }
 
   return {
     ctx,
@@ -118,6 +157,7 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
     async stop() {
       for (const stop of stops) await stop();
       await closeQueues(ctx.queues);
+      await backend.close?.();
       probe.disconnect();
       await client.end({ timeout: 5 });
     },

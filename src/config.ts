@@ -1,7 +1,14 @@
 // The environment of the contract, validated once at start. A bad value stops the program with
 // one line naming the variable; secrets are never echoed back.
 import { z } from "zod";
+import {
+  LIVE_RESPONSE_SCRIPT_DEFAULTS,
+  type LiveResponseScripts,
+  SCRIPT_KEYS,
+} from "./backend/defender/requests.ts";
 import { type ApproverList, parseApprovers } from "./domain/permissions.ts";
+import type { Policy } from "./domain/policy.ts";
+import { loadPolicy, PolicyError } from "./policy/load.ts";
 
 // Values never echoed in an error: secrets, and URLs that may carry a password.
 const UNPRINTABLE_VARIABLES = new Set([
@@ -23,6 +30,43 @@ const optionalText = z
   .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
 
 const urlText = (protocols: RegExp) => z.url({ protocol: protocols, message: "must be a URL" });
+
+// Defender's URLs carry the client secret and bearer tokens: plain http only to this machine (a stand-in).
+const secureUrl = (fallback: string) =>
+  urlText(/^https?$/)
+    .default(fallback)
+    .refine((value) => {
+      // An unparsable value is already reported by the URL check.
+      const url = URL.canParse(value) ? new URL(value) : null;
+      return !url || url.protocol === "https:" || ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+    }, "must be an https URL (http only for 127.0.0.1 or localhost)");
+
+const milliseconds = (fallback: number, min: number) =>
+  z.coerce.number().int("must be a whole number").min(min).max(86_400_000).default(fallback);
+const perWindow = (fallback: number) =>
+  z.coerce.number().int("must be a whole number").min(1).default(fallback);
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const scriptNames = optionalText.pipe(
+  z
+    .string()
+    .transform((text, ctx): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be a JSON object of script names" });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.partialRecord(
+        z.enum(SCRIPT_KEYS, `names only ${SCRIPT_KEYS.join(", ")}`),
+        z.string().regex(/^[\w.-]{1,128}$/, "script names are file names in the live response library"),
+      ),
+    )
+    .optional(),
+);
 
 const envSchema = z
   .object({
@@ -51,6 +95,32 @@ const envSchema = z
     JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
     STUCK_AFTER_MS: z.coerce.number().int().min(1000).max(86_400_000).default(120_000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    DEFENDER_TENANT_ID: optionalText.pipe(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$/,
+          "must be the directory (tenant) ID or a domain such as contoso.onmicrosoft.com",
+        )
+        .optional(),
+    ),
+    DEFENDER_CLIENT_ID: optionalText.pipe(
+      z.string().regex(GUID, "must be the application (client) ID, a GUID").optional(),
+    ),
+    DEFENDER_CLIENT_SECRET: optionalText,
+    DEFENDER_TOKEN_URL: secureUrl("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"),
+    DEFENDER_API_URL: secureUrl("https://api.security.microsoft.com"),
+    DEFENDER_SCOPE: z.string().min(1).default("https://api.securitycenter.microsoft.com/.default"),
+    DEFENDER_ISOLATION_TYPE: z
+      .enum(["Full", "Selective", "UnManagedDevice"], "must be Full, Selective or UnManagedDevice")
+      .default("Full"),
+    DEFENDER_LIVE_RESPONSE_SCRIPTS: scriptNames,
+    DEFENDER_POLL_INTERVAL_MS: milliseconds(10_000, 10),
+    DEFENDER_POLL_MAX_INTERVAL_MS: milliseconds(60_000, 10),
+    DEFENDER_CALLS_PER_MINUTE: perWindow(100),
+    DEFENDER_CALLS_PER_HOUR: perWindow(1500),
+    DEFENDER_LIVE_RESPONSE_PER_MINUTE: perWindow(10),
+    POLICY_FILE: optionalText,
   })
   .superRefine((env, ctx) => {
     const approvers = parseApprovers(env.APPROVERS);
@@ -76,6 +146,17 @@ const envSchema = z
         ctx.addIssue({ code: "custom", path: ["INGEST_TOKEN"], message: "is required with SLACK_BOT_TOKEN" });
       }
     }
+    if (env.BACKEND === "defender") {
+      for (const variable of [
+        "DEFENDER_TENANT_ID",
+        "DEFENDER_CLIENT_ID",
+        "DEFENDER_CLIENT_SECRET",
+      ] as const) {
+        if (env[variable] === undefined) {
+          ctx.addIssue({ code: "custom", path: [variable], message: "is required with BACKEND=defender" });
+        }
+      }
+    }
   });
 
 export type Config = {
@@ -95,6 +176,8 @@ export type Config = {
   approvers: ApproverList;
   ingestToken: string;
   backend: "simulated" | "defender";
+  /** Set exactly when `backend` is defender. */
+  defender: DefenderConfig | null;
   workerConcurrency: number;
   queuePrefix: string;
   /** How long a worker holds a job before another may take it over (stalled-job recovery). */
@@ -102,6 +185,27 @@ export type Config = {
   /** An approved or running action untouched for this long has its job handed over again. */
   stuckAfterMs: number;
   logLevel: string;
+  /** The approval policy (POLICY_FILE laid over the defaults). */
+  policy: Policy;
+};
+
+export type DefenderConfig = {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** The Entra ID token endpoint, tenant filled in. */
+  tokenUrl: string;
+  /** Base of the API, without a trailing slash; paths start with /api. */
+  apiUrl: string;
+  scope: string;
+  isolationType: "Full" | "Selective" | "UnManagedDevice";
+  liveResponseScripts: LiveResponseScripts;
+  /** First wait before checking a submitted machine action; doubles up to `pollMaxIntervalMs`. */
+  pollIntervalMs: number;
+  pollMaxIntervalMs: number;
+  callsPerMinute: number;
+  callsPerHour: number;
+  liveResponsePerMinute: number;
 };
 
 export class ConfigError extends Error {
@@ -126,6 +230,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const e = parsed.data;
   const sandbox = e.SLACK_BOT_TOKEN === undefined;
   const approvers = parseApprovers(e.APPROVERS);
+  let policy: Policy;
+  try {
+    policy = loadPolicy(e.POLICY_FILE);
+  } catch (error) {
+    if (error instanceof PolicyError) throw new ConfigError("POLICY_FILE", error.message);
+    throw error;
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -142,11 +253,30 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     approvers: approvers.ok ? approvers.value : { userIds: [], groupIds: [] },
     ingestToken: e.INGEST_TOKEN ?? SANDBOX_INGEST_TOKEN,
     backend: e.BACKEND,
+    defender:
+      e.BACKEND === "defender"
+        ? {
+            tenantId: e.DEFENDER_TENANT_ID!,
+            clientId: e.DEFENDER_CLIENT_ID!,
+            clientSecret: e.DEFENDER_CLIENT_SECRET!,
+            tokenUrl: e.DEFENDER_TOKEN_URL.replaceAll("{tenant}", encodeURIComponent(e.DEFENDER_TENANT_ID!)),
+            apiUrl: e.DEFENDER_API_URL.replace(/\/+$/, ""),
+            scope: e.DEFENDER_SCOPE,
+            isolationType: e.DEFENDER_ISOLATION_TYPE,
+            liveResponseScripts: { ...LIVE_RESPONSE_SCRIPT_DEFAULTS, ...e.DEFENDER_LIVE_RESPONSE_SCRIPTS },
+            pollIntervalMs: e.DEFENDER_POLL_INTERVAL_MS,
+            pollMaxIntervalMs: Math.max(e.DEFENDER_POLL_MAX_INTERVAL_MS, e.DEFENDER_POLL_INTERVAL_MS),
+            callsPerMinute: e.DEFENDER_CALLS_PER_MINUTE,
+            callsPerHour: e.DEFENDER_CALLS_PER_HOUR,
+            liveResponsePerMinute: e.DEFENDER_LIVE_RESPONSE_PER_MINUTE,
+          }
+        : null,
     workerConcurrency: e.WORKER_CONCURRENCY,
     queuePrefix: e.QUEUE_PREFIX,
     jobLockMs: e.JOB_LOCK_MS,
     stuckAfterMs: e.STUCK_AFTER_MS,
     logLevel: e.LOG_LEVEL,
+    policy,
   };
 }
 

@@ -45,6 +45,7 @@ export function actionsRouter(ctx: AppContext): Router {
     }
     const results = await ingestActions(ctx.db, parsed.actions, {
       channel: ctx.config.slack.channel,
+      policy: ctx.config.policy,
       onRecordedCompleted: ctx.recordCompleted,
     });
     parsed.actions.forEach((action, index) => {

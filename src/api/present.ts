@@ -21,6 +21,8 @@ export function presentAction(row: ActionRow, events?: ActionEventRow[]) {
     completedAt: row.completedAt?.toISOString() ?? null,
     error: row.error,
     attempt: row.attempt,
+    expiresAt: row.expiresAt?.toISOString() ?? null,
+    approvalsNeeded: row.approvalsNeeded,
     ...(events && {
       events: events.map((event) => ({
         at: event.at.toISOString(),

@@ -15,11 +15,11 @@ import {
   devices,
 } from "../db/schema.ts";
 import { ACTION_TYPE_INFO, isUndoable } from "../domain/actionTypes.ts";
-import { type Backend, BackendError, type UndoData } from "./types.ts";
+import { BackendError, type InTransactionBackend, type UndoData } from "./types.ts";
 
 type RegistryValue = { valueName: string; valueType: string; data: string; present: boolean };
 
-export function createSimulatedBackend(): Backend {
+export function createSimulatedBackend(): InTransactionBackend {
   return {
     name: "simulated",
     async apply(tx, action) {

@@ -1,6 +1,8 @@
 // What runs an action on devices. The worker calls `apply` or `undo` inside the transaction that
 // records the outcome, so a backend that keeps its world in Postgres (the simulated fleet) is
-// applied exactly once per attempt, whatever crashes around it.
+// applied exactly once per attempt, whatever crashes around it. A remote backend (Defender) may
+// answer "not finished yet": it keeps its own record in the action's backend_state, written in
+// that same transaction, and the worker calls it again later without holding a slot meanwhile.
 import type { Tx } from "../db/client.ts";
 import type { ActionRow } from "../db/schema.ts";
 
@@ -17,10 +19,36 @@ export class BackendError extends Error {
   }
 }
 
+/** The backend's service asked us to slow down: the whole queue waits, and no attempt is charged. */
+export class BackendRateLimitError extends BackendError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message, true);
+    this.name = "BackendRateLimitError";
+  }
+}
+
+/** The run goes on elsewhere (or may not start yet): call `apply`/`undo` again after `afterMs`. */
+export class CheckLater {
+  constructor(readonly afterMs: number) {}
+}
+
 export interface Backend {
   readonly name: "simulated" | "defender";
   /** Takes the action and returns what undo will need to restore the previous state. */
-  apply(tx: Tx, action: ActionRow): Promise<UndoData>;
+  apply(tx: Tx, action: ActionRow): Promise<UndoData | CheckLater>;
   /** Restores what `apply` saved. Throws a non-retryable BackendError for non-undoable types. */
-  undo(tx: Tx, action: ActionRow): Promise<void>;
+  undo(tx: Tx, action: ActionRow): Promise<CheckLater | undefined>;
+  /** Limits of the service behind the backend, for the execute worker (all workers share `limiter`). */
+  readonly workerLimits?: { maxConcurrency: number; limiter: { max: number; duration: number } };
+  /** Releases what the backend holds (connections). */
+  close?(): Promise<void>;
 }
+
+/** A backend whose every run finishes inside the worker's transaction (the simulated fleet). */
+export type InTransactionBackend = Omit<Backend, "apply" | "undo"> & {
+  apply(tx: Tx, action: ActionRow): Promise<UndoData>;
+  undo(tx: Tx, action: ActionRow): Promise<undefined>;
+};

@@ -75,6 +75,10 @@ export const actions = pgTable(
     attempt: integer("attempt").notNull().default(1),
     undoAttempt: integer("undo_attempt").notNull().default(0),
     slackMessageId: bigint("slack_message_id", { mode: "number" }).references(() => slackMessages.id),
+    /** When a pending action expires if nobody decides it; set at ingest by the policy. */
+    expiresAt: time("expires_at"),
+    /** Distinct approvals needed before it runs (the two-person rule); set at ingest by the policy. */
+    approvalsNeeded: integer("approvals_needed").notNull().default(1),
   },
   (t) => [
     uniqueIndex("actions_source_external_id_uq").on(t.source, t.externalId),
@@ -87,7 +91,22 @@ export const actions = pgTable(
     index("actions_source_id_idx").on(t.source, t.id.desc()),
     index("actions_decided_by_id_idx").on(t.decidedBy, t.id.desc()),
     index("actions_created_at_idx").on(t.createdAt.desc()),
+    // The expiry sweep looks only at pending actions.
+    index("actions_pending_expires_at_idx").on(t.expiresAt).where(sql`${t.status} = 'pending'`),
   ],
+);
+
+/** One row per person who approved an action under the two-person rule; nobody counts twice. */
+export const actionApprovals = pgTable(
+  "action_approvals",
+  {
+    actionId: bigint("action_id", { mode: "number" })
+      .notNull()
+      .references(() => actions.id),
+    userId: text("user_id").notNull(),
+    at: time("at").notNull().default(sql`clock_timestamp()`),
+  },
+  (t) => [primaryKey({ columns: [t.actionId, t.userId] })],
 );
 
 export const actionEvents = pgTable(

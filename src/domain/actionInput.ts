@@ -1,19 +1,9 @@
 // The action object of the ingest contract, validated as one unit: a batch is all or nothing.
 import { z } from "zod";
 import { ACTION_TYPE_INFO, ACTION_TYPES, ENTITY_SCHEMAS, type Entity, SOURCES } from "./actionTypes.ts";
+import "./zodMessages.ts";
 
 export const MAX_BATCH = 1000;
-
-// Plain words for the commonest issues, in every schema of the program.
-z.config({
-  customError: (issue) => {
-    if (issue.code === "invalid_type" && issue.input === undefined) return "is required";
-    if (issue.code === "invalid_type")
-      return `must be ${issue.expected === "object" ? "an object" : `a ${issue.expected}`}`;
-    if (issue.code === "unrecognized_keys") return `unknown field(s): ${issue.keys.join(", ")}`;
-    return undefined;
-  },
-});
 
 const id = (max: number) =>
   z

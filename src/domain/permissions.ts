@@ -3,8 +3,8 @@
 
 export type ApproverList = { userIds: string[]; groupIds: string[] };
 
-const USER_ID = /^[UW][A-Z0-9]{2,}$/;
-const GROUP_ID = /^S[A-Z0-9]{2,}$/;
+export const USER_ID = /^[UW][A-Z0-9]{2,}$/;
+export const GROUP_ID = /^S[A-Z0-9]{2,}$/;
 
 /** Parses `APPROVERS`; returns the offending entry instead of throwing so config can name it. */
 export function parseApprovers(

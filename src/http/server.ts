@@ -5,6 +5,7 @@ import { requireBearer } from "../api/auth.ts";
 import { devicesRouter } from "../api/devicesRouter.ts";
 import type { AppContext } from "../context.ts";
 import { healthRouter } from "./health.ts";
+import { pagesRouter } from "./pages/pagesRouter.ts";
 
 export const MAX_BODY = "1mb";
 
@@ -28,6 +29,7 @@ export function createHttpApp(ctx: AppContext, options: { public: boolean }): Ex
   api.use("/actions", actionsRouter(ctx));
   api.use("/devices", devicesRouter(ctx));
   app.use("/api/v1", api);
+  app.use(pagesRouter(ctx));
   return app;
 }
 

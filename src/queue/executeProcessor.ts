@@ -1,8 +1,10 @@
 // Runs an approved action (or an undo) exactly once. The job only says "look at action N";
 // the store says whether there is anything to do, so a duplicate or stale job changes nothing.
-import { type Job, UnrecoverableError } from "bullmq";
+// A remote backend that answers "not finished yet" gets the same job back later, delayed, so
+// waiting for Defender never holds a worker slot.
+import { DelayedError, type Job, UnrecoverableError, Worker } from "bullmq";
 import { eq } from "drizzle-orm";
-import { type Backend, BackendError, type UndoData } from "../backend/types.ts";
+import { type Backend, BackendError, BackendRateLimitError, CheckLater } from "../backend/types.ts";
 import type { AppContext } from "../context.ts";
 import { getAction, transitionAction } from "../db/queries/actions.ts";
 import { actions } from "../db/schema.ts";
@@ -15,8 +17,8 @@ const STEPS = {
 
 export type ExecuteOutcome = "completed" | "failed" | "skipped";
 
-export function createExecuteProcessor(ctx: AppContext, backend: Backend) {
-  return async function execute(job: Job<ExecuteJob>): Promise<ExecuteOutcome> {
+export function createExecuteProcessor(ctx: AppContext, backend: Backend, getWorker: () => Worker) {
+  return async function execute(job: Job<ExecuteJob>, token?: string): Promise<ExecuteOutcome> {
     const { actionId, operation, attempt } = job.data;
     const step = STEPS[operation];
     const current = await getAction(ctx.db, actionId);
@@ -35,13 +37,15 @@ export function createExecuteProcessor(ctx: AppContext, backend: Backend) {
     }
 
     // Step 2: act and record the outcome in one transaction, so the act happens once.
+    let outcome: "done" | "skipped" | CheckLater;
     try {
-      const done = await ctx.db.transaction(async (tx) => {
+      outcome = await ctx.db.transaction(async (tx) => {
         const [action] = await tx.select().from(actions).where(eq(actions.id, actionId)).for("update");
-        if (action?.status !== step.running) return false;
-        let undoData: UndoData | undefined;
-        if (operation === "apply") undoData = await backend.apply(tx, action);
-        else await backend.undo(tx, action);
+        if (action?.status !== step.running) return "skipped";
+        const undoData =
+          operation === "apply" ? await backend.apply(tx, action) : await backend.undo(tx, action);
+        // The backend recorded its run in this transaction; the status stays until it is done.
+        if (undoData instanceof CheckLater) return undoData;
         const finished = await transitionAction(tx, {
           actionId,
           transition: step.succeed,
@@ -51,36 +55,53 @@ export function createExecuteProcessor(ctx: AppContext, backend: Backend) {
             operation === "apply" ? { completedAt: new Date(), undoData, error: null } : { error: null },
         });
         if (!finished.ok) throw new Error(`could not record the outcome: ${finished.reason}`);
-        return true;
+        return "done";
       });
-      if (!done) return "skipped";
-      ctx.metrics.transitions.inc({ transition: step.succeed });
-      ctx.metrics.executionSeconds.observe(
-        { operation, outcome: "completed" },
-        (Date.now() - decidedAt.getTime()) / 1000,
-      );
-      return "completed";
     } catch (error) {
-      const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const permanent = error instanceof BackendError && !error.retryable;
-      if (!permanent && !lastTry) throw error; // BullMQ retries with backoff; the action stays running.
-      const message = error instanceof Error ? error.message : String(error);
-      await ctx.db.transaction((tx) =>
-        transitionAction(tx, {
-          actionId,
-          transition: step.fail,
-          actor: "system",
-          detail: { attempt, error: message },
-          set: () => ({ error: message }),
-        }),
-      );
-      ctx.metrics.transitions.inc({ transition: step.fail });
-      ctx.metrics.executionSeconds.observe(
-        { operation, outcome: "failed" },
-        (Date.now() - decidedAt.getTime()) / 1000,
-      );
-      ctx.log.warn({ actionId, operation, attempt, error: message }, "action failed");
-      return "failed";
+      if (error instanceof BackendRateLimitError) {
+        // The service asked every caller to wait: the whole queue pauses, and this job is not charged.
+        ctx.log.warn({ actionId, operation, retryAfterMs: error.retryAfterMs }, error.message);
+        await getWorker().rateLimit(error.retryAfterMs);
+        throw Worker.RateLimitError();
+      }
+      return failOrRetry(job, error, decidedAt);
     }
+    if (outcome === "skipped") return "skipped";
+    if (outcome instanceof CheckLater) {
+      if (token === undefined) throw new Error("a delayed check needs the job's lock token");
+      await job.moveToDelayed(Date.now() + outcome.afterMs, token);
+      throw new DelayedError();
+    }
+    ctx.metrics.transitions.inc({ transition: step.succeed });
+    ctx.metrics.executionSeconds.observe(
+      { operation, outcome: "completed" },
+      (Date.now() - decidedAt.getTime()) / 1000,
+    );
+    return "completed";
   };
+
+  async function failOrRetry(job: Job<ExecuteJob>, error: unknown, decidedAt: Date): Promise<ExecuteOutcome> {
+    const { actionId, operation, attempt } = job.data;
+    const step = STEPS[operation];
+    const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const permanent = error instanceof BackendError && !error.retryable;
+    if (!permanent && !lastTry) throw error; // BullMQ retries with backoff; the action stays running.
+    const message = error instanceof Error ? error.message : String(error);
+    await ctx.db.transaction((tx) =>
+      transitionAction(tx, {
+        actionId,
+        transition: step.fail,
+        actor: "system",
+        detail: { attempt, error: message },
+        set: () => ({ error: message }),
+      }),
+    );
+    ctx.metrics.transitions.inc({ transition: step.fail });
+    ctx.metrics.executionSeconds.observe(
+      { operation, outcome: "failed" },
+      (Date.now() - decidedAt.getTime()) / 1000,
+    );
+    ctx.log.warn({ actionId, operation, attempt, error: message }, "action failed");
+    return "failed";
+  }
 }

@@ -17,6 +17,8 @@ import {
   SLACK_JOB_OPTIONS,
   type SlackPostJob,
   type SlackUpdateJob,
+  type TimerJob,
+  timerJobId,
 } from "./queues.ts";
 
 const BATCH = 500;
@@ -33,6 +35,7 @@ export function routeOutbox(rows: { topic: string; payload: unknown }[]) {
   const execute: Bulk<ExecuteJob> = [];
   const slackPost: Bulk<SlackPostJob> = [];
   const slackUpdate: Bulk<SlackUpdateJob> = [];
+  const timers: Bulk<TimerJob> = [];
   for (const row of rows) {
     const message = { topic: row.topic, payload: row.payload } as OutboxMessage;
     switch (message.topic) {
@@ -61,11 +64,25 @@ export function routeOutbox(rows: { topic: string; payload: unknown }[]) {
         });
         break;
       }
+      case "timer": {
+        const { actionId, kind, dueAt } = message.payload;
+        timers.push({
+          name: kind,
+          data: { actionId, kind },
+          // The due time is absolute, so a row that waited in the outbox is not scheduled late.
+          opts: {
+            ...SLACK_JOB_OPTIONS,
+            jobId: timerJobId({ actionId, kind }),
+            delay: Math.max(0, dueAt - Date.now()),
+          },
+        });
+        break;
+      }
       default:
         throw new Error(`unknown outbox topic ${(message as { topic: string }).topic}`);
     }
   }
-  return { execute, slackPost, slackUpdate };
+  return { execute, slackPost, slackUpdate, timers };
 }
 
 export type OutboxDispatcher = { stop(): Promise<void>; dispatchOnce(): Promise<number> };
@@ -79,6 +96,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
     execute: new Queue<ExecuteJob>(QUEUE_NAMES.execute, { connection, prefix }),
     slackPost: new Queue<SlackPostJob>(QUEUE_NAMES.slackPost, { connection, prefix }),
     slackUpdate: new Queue<SlackUpdateJob>(QUEUE_NAMES.slackUpdate, { connection, prefix }),
+    timers: new Queue<TimerJob>(QUEUE_NAMES.timers, { connection, prefix }),
   };
   for (const queue of allQueues(queues)) queue.on("error", () => {});
 
@@ -110,6 +128,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
       if (jobs.execute.length > 0) await queues.execute.addBulk(jobs.execute);
       if (jobs.slackPost.length > 0) await queues.slackPost.addBulk(jobs.slackPost);
       if (jobs.slackUpdate.length > 0) await queues.slackUpdate.addBulk(jobs.slackUpdate);
+      if (jobs.timers.length > 0) await queues.timers.addBulk(jobs.timers);
       await tx.delete(outbox).where(
         inArray(
           outbox.id,

@@ -7,6 +7,7 @@ export const QUEUE_NAMES = {
   execute: "execute",
   slackPost: "slack-post",
   slackUpdate: "slack-update",
+  timers: "approval-timers",
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
@@ -15,10 +16,17 @@ export type ExecuteJob = { actionId: number; operation: "apply" | "undo"; attemp
 export type SlackPostJob = { messageId: number };
 /** Bring a posted message up to at least `version`. */
 export type SlackUpdateJob = { messageId: number; version: number };
+/** A pending action's clock: expire it, remind its approvers, or escalate. Due when the job runs. */
+export type TimerJob = { actionId: number; kind: "expire" | "remind" | "escalate" };
 
 /** `apply-42-1`: one job per action, operation and attempt. BullMQ ids may not contain `:`. */
 export function executeJobId(job: ExecuteJob): string {
   return `${job.operation}-${job.actionId}-${job.attempt}`;
+}
+
+/** `remind-42`: an action has each of its timers once. */
+export function timerJobId(job: TimerJob): string {
+  return `${job.kind}-${job.actionId}`;
 }
 
 /**
@@ -60,6 +68,7 @@ export type Queues = {
   execute: Queue<ExecuteJob>;
   slackPost: Queue<SlackPostJob>;
   slackUpdate: Queue<SlackUpdateJob>;
+  timers: Queue<TimerJob>;
   connection: Redis;
 };
 
@@ -70,6 +79,7 @@ export function createQueues(redisUrl: string, prefix: string): Queues {
     execute: new Queue<ExecuteJob>(QUEUE_NAMES.execute, { connection, prefix }),
     slackPost: new Queue<SlackPostJob>(QUEUE_NAMES.slackPost, { connection, prefix }),
     slackUpdate: new Queue<SlackUpdateJob>(QUEUE_NAMES.slackUpdate, { connection, prefix }),
+    timers: new Queue<TimerJob>(QUEUE_NAMES.timers, { connection, prefix }),
   };
   // Failed commands surface where they are awaited; this only keeps BullMQ from printing them.
   for (const queue of allQueues(queues)) queue.on("error", () => {});
@@ -77,7 +87,7 @@ export function createQueues(redisUrl: string, prefix: string): Queues {
 }
 
 export function allQueues(queues: Omit<Queues, "connection">): Queue[] {
-  return [queues.execute, queues.slackPost, queues.slackUpdate] as Queue[];
+  return [queues.execute, queues.slackPost, queues.slackUpdate, queues.timers] as Queue[];
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {

@@ -1,59 +1,70 @@
 // A person's decision on an action, committed with its audit event and the work it starts.
 // Who may decide is checked by the caller (the Slack layer knows the verified user); this is
 // the single place where a decision turns into a status change and queued work.
-import type { Db } from "../db/client.ts";
-import { type TransitionOutcome, transitionAction } from "../db/queries/actions.ts";
-import type { Decision } from "../domain/status.ts";
+import { asc, eq } from "drizzle-orm";
+import type { Db, Tx } from "../db/client.ts";
+import { recordChange, type TransitionOutcome, transitionAction } from "../db/queries/actions.ts";
+import { type DecisionRequest, decisionTransition } from "../db/queries/decisions.ts";
+import { type ActionRow, actionApprovals, actions } from "../db/schema.ts";
 
-export type DecisionRequest = {
-  actionId: number;
-  decision: Decision;
-  /** The verified Slack user ID. */
-  actor: string;
-  comment?: string;
-};
+export type { DecisionRequest } from "../db/queries/decisions.ts";
 
-export async function decide(db: Db, request: DecisionRequest): Promise<TransitionOutcome> {
-  const { actionId, decision, actor, comment } = request;
-  const detail = comment ? { comment } : {};
-  return db.transaction((tx) => {
-    switch (decision) {
-      case "approve":
-      case "reject":
-        return transitionAction(tx, {
-          actionId,
-          transition: decision,
-          actor,
-          detail,
-          set: () => ({ decidedBy: actor, decidedAt: new Date(), decisionComment: comment ?? null }),
-          enqueue: (action) =>
-            decision === "approve"
-              ? [{ topic: "execute", payload: { actionId, operation: "apply", attempt: action.attempt } }]
-              : [],
-        });
-      case "retry":
-        return transitionAction(tx, {
-          actionId,
-          transition: "retry",
-          actor,
-          detail,
-          set: (current) => ({ attempt: current.attempt + 1, error: null }),
-          enqueue: (action) => [
-            { topic: "execute", payload: { actionId, operation: "apply", attempt: action.attempt } },
-          ],
-        });
-      case "request_undo":
-      case "retry_undo":
-        return transitionAction(tx, {
-          actionId,
-          transition: decision,
-          actor,
-          detail,
-          set: (current) => ({ undoAttempt: current.undoAttempt + 1, error: null }),
-          enqueue: (action) => [
-            { topic: "execute", payload: { actionId, operation: "undo", attempt: action.undoAttempt } },
-          ],
-        });
-    }
+/** The two-person rule's count: who has approved so far, of how many needed. */
+export type Approvals = { count: number; needed: number; by: string[] };
+
+export type DecisionOutcome =
+  | TransitionOutcome
+  /** The approval counts, but the action waits for more approvers before it runs. */
+  | { ok: true; action: ActionRow; approvals: Approvals }
+  /** Refused: this person has already approved it, and the same person twice does not count. */
+  | { ok: false; reason: string; action: ActionRow; approvals: Approvals };
+
+export async function decide(db: Db, request: DecisionRequest): Promise<DecisionOutcome> {
+  return db.transaction((tx) => decideInTransaction(tx, request));
+}
+
+/** `decide` inside the caller's transaction, so that several decisions commit as one. */
+export async function decideInTransaction(tx: Tx, request: DecisionRequest): Promise<DecisionOutcome> {
+  if (request.decision === "approve") {
+    // Locked before counting, so concurrent approvals of one action are counted one at a time.
+    const [current] = await tx.select().from(actions).where(eq(actions.id, request.actionId)).for("update");
+    if (current?.status === "pending" && current.approvalsNeeded > 1)
+      return recordApproval(tx, current, request);
+  }
+  return transitionAction(tx, decisionTransition(request));
+}
+
+/** Counts one person's approval; only the last one needed approves the action. */
+async function recordApproval(tx: Tx, action: ActionRow, request: DecisionRequest): Promise<DecisionOutcome> {
+  const added = await tx
+    .insert(actionApprovals)
+    .values({ actionId: action.id, userId: request.actor })
+    .onConflictDoNothing()
+    .returning();
+  const by = (
+    await tx
+      .select({ userId: actionApprovals.userId })
+      .from(actionApprovals)
+      .where(eq(actionApprovals.actionId, action.id))
+      .orderBy(asc(actionApprovals.at), asc(actionApprovals.userId))
+  ).map((row) => row.userId);
+  const approvals = { count: by.length, needed: action.approvalsNeeded, by };
+  if (added.length === 0) return { ok: false, reason: "already approved by this person", action, approvals };
+  if (by.length >= action.approvalsNeeded) {
+    return transitionAction(
+      tx,
+      decisionTransition({ ...request, detail: { ...request.detail, approvedBy: by } }),
+    );
+  }
+  await recordChange(tx, action, {
+    kind: "approval_recorded",
+    actor: request.actor,
+    detail: {
+      ...request.detail,
+      ...(request.comment ? { comment: request.comment } : {}),
+      approvals: by.length,
+      needed: action.approvalsNeeded,
+    },
   });
+  return { ok: true, action, approvals };
 }

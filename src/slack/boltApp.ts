@@ -3,14 +3,22 @@
 // Socket Mode connects out with the app token instead.
 import { App, ExpressReceiver } from "@slack/bolt";
 import type { Express } from "express";
+import { BULK_UNDO_CALLBACK_ID } from "./blocks/bulkUndo.ts";
+import { NEXT_PAGE_ACTION_ID, PREVIOUS_PAGE_ACTION_ID, UNDO_SEVERAL_ACTION_ID } from "./blocks/history.ts";
 import { OPEN_HUNTING_ACTION_ID, REJECT_CALLBACK_ID } from "./blocks/modals.ts";
 import { boltLogger } from "./boltLogger.ts";
 import type { SlackDeps } from "./deps.ts";
+import { confirmUndoButton } from "./listeners/actions/confirmUndoButton.ts";
 import { decisionButton } from "./listeners/actions/decisionButton.ts";
 import { goHuntButton } from "./listeners/actions/goHuntButton.ts";
 import { groupButton } from "./listeners/actions/groupButton.ts";
+import { historyPageButton } from "./listeners/actions/historyPageButton.ts";
 import { linkButton } from "./listeners/actions/linkButton.ts";
 import { rejectButton } from "./listeners/actions/rejectButton.ts";
+import { undoSeveralButton } from "./listeners/actions/undoSeveralButton.ts";
+import { actionCenterCommand } from "./listeners/commands/actionCenterCommand.ts";
+import { appHomeOpened } from "./listeners/events/appHomeOpened.ts";
+import { bulkUndoSubmission } from "./listeners/views/bulkUndoSubmission.ts";
 import { rejectSubmission } from "./listeners/views/rejectSubmission.ts";
 import type { SlackConnection } from "./runtime.ts";
 
@@ -46,6 +54,15 @@ export function createBoltApp(
   app.action(/^open_investigation:\d+$/, linkButton);
   app.action(OPEN_HUNTING_ACTION_ID, linkButton);
   app.view(REJECT_CALLBACK_ID, rejectSubmission(withClient));
+  app.command("/action-center", actionCenterCommand(withClient));
+  app.action(
+    new RegExp(`^(${PREVIOUS_PAGE_ACTION_ID}|${NEXT_PAGE_ACTION_ID})$`),
+    historyPageButton(withClient),
+  );
+  app.action(UNDO_SEVERAL_ACTION_ID, undoSeveralButton(withClient));
+  app.action(/^confirm_undo:\d+$/, confirmUndoButton(withClient));
+  app.view(BULK_UNDO_CALLBACK_ID, bulkUndoSubmission(withClient));
+  app.event("app_home_opened", appHomeOpened(withClient));
 
   app.error(async (error) => {
     deps.ctx.log.error({ err: error }, "slack listener failed");

@@ -1,7 +1,8 @@
-// A decision asked for in Slack: who may decide is settled from the verified user id and the
-// store, never from anything the client echoes back; every refusal is audited; the person
-// always gets a plain answer.
+// A decision asked for in Slack: who may decide is settled from the verified user id, the policy
+// and the store, never from anything the client echoes back; every refusal is audited; the
+// person always gets a plain answer.
 import { appendEvent, getAction } from "../db/queries/actions.ts";
+import type { ActionRow } from "../db/schema.ts";
 import { ACTION_TYPE_INFO } from "../domain/actionTypes.ts";
 import { type Decision, describeStatus } from "../domain/status.ts";
 import { decide } from "../services/decide.ts";
@@ -32,7 +33,7 @@ export async function decideInSlack(
   deps: SlackDeps,
   request: { userId: string; actionId: number; decision: Decision; comment?: string },
 ): Promise<DecisionAnswer> {
-  const { ctx, approvers } = deps;
+  const { ctx } = deps;
   const { userId, actionId, decision } = request;
   const count = (outcome: string) => ctx.metrics.decisions.inc({ decision, outcome });
   try {
@@ -42,20 +43,32 @@ export async function decideInSlack(
       return { ok: false, text: "That action does not exist (any more)." };
     }
     const label = `${ACTION_TYPE_INFO[action.type].label} on ${action.deviceName ?? "all devices"}`;
-    if (!(await approvers.isApprover(userId))) {
+    const refusal = await refusalFor(deps, action, userId, decision);
+    if (refusal) {
       await appendEvent(ctx.db, {
         actionId,
         kind: "decision_refused",
         actor: userId,
-        detail: { decision, reason: "not an approver" },
+        detail: { decision, reason: refusal.reason },
       });
-      count("forbidden");
-      return {
-        ok: false,
-        text: `:no_entry: You are not allowed to ${VERB[decision]} actions. Approvers: ${approvers.describe()}.`,
-      };
+      count(refusal.outcome);
+      return { ok: false, text: refusal.text };
     }
     const outcome = await decide(ctx.db, { ...request, actor: userId });
+    if ("approvals" in outcome) {
+      const { count: given, needed } = outcome.approvals;
+      const more = `${needed - given} more approver${needed - given === 1 ? "" : "s"}`;
+      count(outcome.ok ? "recorded" : "refused");
+      return outcome.ok
+        ? {
+            ok: true,
+            text: `Approval recorded (${given} of ${needed}): ${label} runs once ${more} approve it.`,
+          }
+        : {
+            ok: false,
+            text: `You have already approved ${label} (${given} of ${needed}); it needs ${more}, and the same person twice does not count.`,
+          };
+    }
     if (outcome.ok) {
       count("done");
       return { ok: true, text: `${DONE[decision]}: ${label}.` };
@@ -79,4 +92,46 @@ export async function decideInSlack(
     ctx.log.error({ err: error, actionId, decision, userId }, "decision could not be recorded");
     return { ok: false, text: STORE_DOWN_TEXT };
   }
+}
+
+type Refusal = { reason: string; text: string; outcome: "forbidden" | "error" };
+
+/** Why this person may not take this decision on this action, or null when they may. */
+async function refusalFor(
+  deps: SlackDeps,
+  action: ActionRow,
+  userId: string,
+  decision: Decision,
+): Promise<Refusal | null> {
+  const { approvers, requesters } = deps;
+  if (!(await approvers.mayDecide(userId, action.type))) {
+    if (!(await approvers.isApprover(userId))) {
+      return {
+        reason: "not an approver",
+        text: `:no_entry: You are not allowed to ${VERB[decision]} actions. Approvers: ${approvers.describe()}.`,
+        outcome: "forbidden",
+      };
+    }
+    const kind = ACTION_TYPE_INFO[action.type].label.toLowerCase();
+    return {
+      reason: `not an approver of ${action.type}`,
+      text: `:no_entry: You are not allowed to ${VERB[decision]} ${kind} actions: only ${approvers.describeFor(action.type)} may.`,
+      outcome: "forbidden",
+    };
+  }
+  if (decision !== "approve" || action.requestedBy === null) return null;
+  const requester = await requesters.slackUserFor(action.requestedBy);
+  if (!requester.ok) {
+    return {
+      reason: "could not check who requested it",
+      text: ":warning: Could not check with Slack who requested this action, so nothing was done — try again in a moment.",
+      outcome: "error",
+    };
+  }
+  if (requester.userId !== userId) return null;
+  return {
+    reason: "requested it themselves",
+    text: ":no_entry: You requested this action, so you cannot approve it yourself: another approver has to.",
+    outcome: "forbidden",
+  };
 }

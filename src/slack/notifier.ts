@@ -5,34 +5,72 @@
 import type { WebClient } from "@slack/web-api";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { defenderPortalLinks } from "../backend/defender/links.ts";
+import type { Config } from "../config.ts";
 import type { AppContext } from "../context.ts";
 import type { DbOrTx } from "../db/client.ts";
-import { type ActionRow, actionEvents, actions, slackMessages } from "../db/schema.ts";
+import { type ActionRow, actionApprovals, actionEvents, actions, slackMessages } from "../db/schema.ts";
 import type { SlackPostJob, SlackUpdateJob } from "../queue/queues.ts";
-import { actionMessage, type SlackMessage } from "./blocks/actionMessage.ts";
+import {
+  type ActionView,
+  actionMessage,
+  type MessageOptions,
+  type SlackMessage,
+} from "./blocks/actionMessage.ts";
 import { investigationMessage } from "./blocks/investigationMessage.ts";
 import { threadEventText } from "./blocks/modals.ts";
 import { truncate } from "./text.ts";
 
 export const MESSAGE_EVENT_TYPE = "action_center_message";
 // Audit events not worth a line in the thread: the message itself says the action arrived.
-const UNTHREADED_KINDS = ["received", "recorded_completed"];
+// Reminders and escalations are posts of their own.
+const UNTHREADED_KINDS = ["received", "recorded_completed", "reminded", "escalated"];
 const THREAD_LINES_PER_POST = 20;
 
-export async function messageActions(db: DbOrTx, messageId: number): Promise<ActionRow[]> {
-  return db.select().from(actions).where(eq(actions.slackMessageId, messageId)).orderBy(asc(actions.id));
+/** An action as its message shows it: with the approvals so far when it needs more than one. */
+export type MessageAction = ActionRow & Pick<ActionView, "approvals">;
+
+export async function messageActions(db: DbOrTx, messageId: number): Promise<MessageAction[]> {
+  const rows = await db
+    .select()
+    .from(actions)
+    .where(eq(actions.slackMessageId, messageId))
+    .orderBy(asc(actions.id));
+  const counted = rows.filter((row) => row.approvalsNeeded > 1).map((row) => row.id);
+  if (counted.length === 0) return rows;
+  const given = await db
+    .select()
+    .from(actionApprovals)
+    .where(inArray(actionApprovals.actionId, counted))
+    .orderBy(asc(actionApprovals.at), asc(actionApprovals.userId));
+  return rows.map((row) =>
+    row.approvalsNeeded > 1
+      ? {
+          ...row,
+          approvals: {
+            needed: row.approvalsNeeded,
+            by: given.filter((a) => a.actionId === row.id).map((a) => a.userId),
+          },
+        }
+      : row,
+  );
 }
 
 export function renderMessage(
   message: { id: number; investigationId: string | null },
-  rows: ActionRow[],
-  publicUrl: string,
+  rows: MessageAction[],
+  options: MessageOptions,
 ): SlackMessage {
-  if (rows.length === 1 || message.investigationId === null) return actionMessage(rows[0]!, { publicUrl });
+  if (rows.length === 1 || message.investigationId === null) return actionMessage(rows[0]!, options);
   return investigationMessage(
     { investigationId: message.investigationId, messageKey: message.id, actions: rows },
-    { publicUrl },
+    options,
   );
+}
+
+/** Our links, and the Defender portal's pages when Defender runs the actions. */
+export function messageOptions(config: Config): MessageOptions {
+  return { publicUrl: config.publicUrl, ...(config.defender && { portalLinks: defenderPortalLinks }) };
 }
 
 /** What Slack's rate-limit error carries; the client raises it instead of waiting itself. */
@@ -41,7 +79,8 @@ function retryAfterMs(error: unknown): number | null {
   return e?.code === "slack_webapi_rate_limited_error" ? Math.max(1, e.retryAfter ?? 1) * 1000 : null;
 }
 
-async function slackCall<T>(
+/** Calls Slack for a queue worker: a rate limit pauses the whole queue instead of failing the job. */
+export async function slackCall<T>(
   ctx: AppContext,
   worker: Worker,
   method: string,
@@ -79,7 +118,11 @@ export function createPostProcessor(ctx: AppContext, client: WebClient, getWorke
       }
     }
     const version = message.version;
-    const rendered = renderMessage(message, await messageActions(ctx.db, messageId), ctx.config.publicUrl);
+    const rendered = renderMessage(
+      message,
+      await messageActions(ctx.db, messageId),
+      messageOptions(ctx.config),
+    );
     const answer = await slackCall(ctx, getWorker(), "chat.postMessage", () =>
       client.chat.postMessage({
         channel: message.channel,
@@ -134,7 +177,7 @@ export function createUpdateProcessor(ctx: AppContext, client: WebClient, getWor
       const [message] = await tx.select().from(slackMessages).where(eq(slackMessages.id, messageId));
       if (!message || message.renderedVersion >= version) return "coalesced";
       const rows = await messageActions(tx, messageId);
-      const rendered = renderMessage(message, rows, ctx.config.publicUrl);
+      const rendered = renderMessage(message, rows, messageOptions(ctx.config));
       await slackCall(ctx, getWorker(), "chat.update", () =>
         client.chat.update({
           channel: message.channel,

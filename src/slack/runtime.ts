@@ -5,12 +5,15 @@ import { WebClient } from "@slack/web-api";
 import type { Worker } from "bullmq";
 import type { Config } from "../config.ts";
 import type { AppContext } from "../context.ts";
+import type { ApproverList } from "../domain/permissions.ts";
 import { QUEUE_NAMES, type SlackPostJob, type SlackUpdateJob } from "../queue/queues.ts";
 import { startWorker } from "../queue/workers.ts";
 import { createApproverCheck } from "./approvers.ts";
 import { validateMessage, validateView } from "./blockLimits.ts";
 import { createPostProcessor, createUpdateProcessor } from "./notifier.ts";
+import { createRequesterLookup } from "./requesters.ts";
 import { type FakeSlackApi, startFakeSlackApi } from "./sandbox/fakeSlackApi.ts";
+import { SANDBOX_USER } from "./sandbox/sandboxUser.ts";
 
 export type SlackConnection = {
   botToken: string;
@@ -19,6 +22,8 @@ export type SlackConnection = {
   apiUrl: string;
   /** The sandbox's stand-in for Slack, when there is no workspace. */
   sandbox: FakeSlackApi | null;
+  /** Who may decide: APPROVERS, or in the sandbox with APPROVERS empty, the sandbox's own user. */
+  approvers: ApproverList;
 };
 
 export const SANDBOX_BOT_TOKEN = "xoxb-local-sandbox";
@@ -31,9 +36,11 @@ export async function connectSlack(config: Config): Promise<SlackConnection> {
       appToken: config.slack.appToken,
       apiUrl: config.slack.apiUrl,
       sandbox: null,
+      approvers: config.approvers,
     };
   }
-  const sandbox = await startFakeSlackApi({ validateMessage, validateView });
+  const sandbox = await startFakeSlackApi({ validateMessage, validateView, users: [SANDBOX_USER] });
+  const { userIds, groupIds } = config.approvers;
   return {
     botToken: SANDBOX_BOT_TOKEN,
     // Only this process signs the sandbox's requests; a fresh secret each start is enough.
@@ -41,6 +48,10 @@ export async function connectSlack(config: Config): Promise<SlackConnection> {
     appToken: undefined,
     apiUrl: sandbox.url,
     sandbox,
+    // With APPROVERS empty nobody may decide, and the sandbox's one person could try nothing out: there,
+    // that person is the approver. A real workspace never gets this default.
+    approvers:
+      userIds.length + groupIds.length > 0 ? config.approvers : { userIds: [SANDBOX_USER.id], groupIds: [] },
   };
 }
 
@@ -80,5 +91,10 @@ export function startSlackWorkers(ctx: AppContext, connection: SlackConnection):
 
 export function slackDepsFor(ctx: AppContext, connection: SlackConnection) {
   const client = new WebClient(connection.botToken, { slackApiUrl: connection.apiUrl });
-  return { ctx, approvers: createApproverCheck(client, ctx.config.approvers, ctx.log) };
+  const { policy } = ctx.config;
+  return {
+    ctx,
+    approvers: createApproverCheck(client, connection.approvers, ctx.log, policy),
+    requesters: createRequesterLookup(client, policy, ctx.log),
+  };
 }

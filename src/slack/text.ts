@@ -2,6 +2,7 @@
 // exactly what was sent: never a mention, a link or formatting, and never longer than a limit.
 
 import type { MrkdwnElement, PlainTextElement } from "@slack/types";
+import type { ApproverList } from "../domain/permissions.ts";
 
 const ZWSP = "\u200B";
 
@@ -72,6 +73,13 @@ export function plainInline(text: string, max: number): string {
 /** `<@U…>` for a Slack user ID; anything else (`system`, `api`) is shown as escaped text. */
 export function actorText(actor: string): string {
   return /^[UW][A-Z0-9]+$/.test(actor) ? `<@${actor}>` : escapeInline(actor, 80);
+}
+
+/** `<@U…>, <!subteam^S…>`: mentions of the users and user groups in `list`. */
+export function mentionList(list: ApproverList): string {
+  return [...list.userIds.map((id) => `<@${id}>`), ...list.groupIds.map((id) => `<!subteam^${id}>`)].join(
+    ", ",
+  );
 }
 
 /** "just now", "5 min ago", "3 h ago", "2 d ago"; a future `from` gives "in 5 min" and so on. */

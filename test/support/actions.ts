@@ -4,13 +4,15 @@ import type { Db } from "../../src/db/client.ts";
 import { ingestActions } from "../../src/db/queries/actions.ts";
 import { actions } from "../../src/db/schema.ts";
 import { parseIngestBody } from "../../src/domain/actionInput.ts";
+import type { Policy } from "../../src/domain/policy.ts";
 import type { Status } from "../../src/domain/status.ts";
 import { TEST_CHANNEL, waitFor } from "./app.ts";
 
-export async function ingest(db: Db, bodies: Record<string, unknown>[]): Promise<number[]> {
+/** Stores actions as the ingest API does; pass the app's policy when it runs with a policy file. */
+export async function ingest(db: Db, bodies: Record<string, unknown>[], policy?: Policy): Promise<number[]> {
   const parsed = parseIngestBody({ actions: bodies });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return (await ingestActions(db, parsed.actions, { channel: TEST_CHANNEL })).map((r) => r.id);
+  return (await ingestActions(db, parsed.actions, { channel: TEST_CHANNEL, policy })).map((r) => r.id);
 }
 
 export async function statusOf(db: Db, id: number): Promise<Status> {

@@ -40,22 +40,31 @@ export async function startTestApp(
     env?: Record<string, string>;
     databaseUrl?: string;
     slack?: Partial<FakeSlackApiOptions>;
+    /** A fake Slack to share, e.g. with an app this one replaces; the caller closes it. */
+    slackApi?: FakeSlackApi;
+    /** As `npm start` runs without Slack credentials: against its own sandbox, APPROVERS empty. */
+    sandbox?: boolean;
   } = {},
 ): Promise<TestApp> {
   const database = options.databaseUrl ? null : await createTestDatabase(label);
   const databaseUrl = options.databaseUrl ?? database!.url;
-  const slackApi = await startFakeSlackApi({
-    validateMessage,
-    validateView,
-    userGroups: { [APPROVER_GROUP]: [GROUP_APPROVER] },
-    ...options.slack,
-  });
+  const ownSlack = options.sandbox
+    ? undefined
+    : (options.slackApi ??
+      (await startFakeSlackApi({
+        validateMessage,
+        validateView,
+        userGroups: { [APPROVER_GROUP]: [GROUP_APPROVER] },
+        ...options.slack,
+      })));
   const env: Record<string, string> = {
-    SLACK_BOT_TOKEN: TEST_BOT_TOKEN,
-    SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
-    SLACK_CHANNEL: TEST_CHANNEL,
-    SLACK_API_URL: slackApi.url,
-    APPROVERS: `${APPROVER},${APPROVER_GROUP}`,
+    ...(ownSlack && {
+      SLACK_BOT_TOKEN: TEST_BOT_TOKEN,
+      SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
+      SLACK_CHANNEL: TEST_CHANNEL,
+      SLACK_API_URL: ownSlack.url,
+      APPROVERS: `${APPROVER},${APPROVER_GROUP}`,
+    }),
     DATABASE_URL: databaseUrl,
     REDIS_URL,
     PORT: "0",
@@ -79,12 +88,12 @@ export async function startTestApp(
     logs,
     databaseUrl,
     env,
-    slackApi,
+    slackApi: ownSlack ?? running.slack.sandbox!,
     async close() {
       if (closed) return;
       closed = true;
       await running.stop();
-      await slackApi.close();
+      if (ownSlack && !options.slackApi) await ownSlack.close();
       await obliterateQueues(env.QUEUE_PREFIX!);
       await database?.drop();
     },

@@ -37,7 +37,8 @@ export function npmStart(env: Record<string, string>, args: string[] = []): Star
     output: () => out,
     exited,
     async stop(signal = "SIGTERM") {
-      if (child.exitCode !== null) return exited;
+      // A process killed by a signal has no exit code, only a signal code.
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
       // npm forwards SIGTERM to the program it exec'd; SIGKILL cannot be forwarded, so it goes to
       // the whole process group, or the program would live on as an orphan.
       if (signal === "SIGKILL") process.kill(-child.pid!, "SIGKILL");

@@ -18,6 +18,13 @@ const SLACK = {
   INGEST_TOKEN: "an-ingest-token-long-enough",
 };
 
+const DEFENDER = {
+  BACKEND: "defender",
+  DEFENDER_TENANT_ID: "11111111-2222-3333-4444-555555555555",
+  DEFENDER_CLIENT_ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+  DEFENDER_CLIENT_SECRET: "Abc8Q~very-secret-client-secret-value",
+};
+
 describe("config.happy", () => {
   it("runs on the contract's defaults with nothing set: the local sandbox", () => {
     const config = loadConfig({});
@@ -39,7 +46,7 @@ describe("config.happy", () => {
       PUBLIC_URL: "https://ac.example.com/",
       APPROVERS: "U012ABC, S0SOC ,W0ENTERPRISE",
       SLACK_API_URL: "http://127.0.0.1:9999/api",
-      BACKEND: "defender",
+      ...DEFENDER,
     });
     expect(config.slack.sandbox).toBe(false);
     expect(config.port).toBe(8080);
@@ -47,6 +54,45 @@ describe("config.happy", () => {
     expect(config.approvers).toEqual({ userIds: ["U012ABC", "W0ENTERPRISE"], groupIds: ["S0SOC"] });
     expect(config.slack.apiUrl).toBe("http://127.0.0.1:9999/api/");
     expect(config.backend).toBe("defender");
+  });
+
+  it("reads the Defender backend's settings, with Microsoft's endpoints and quotas by default", () => {
+    const { defender } = loadConfig(DEFENDER);
+    expect(defender).toEqual({
+      tenantId: DEFENDER.DEFENDER_TENANT_ID,
+      clientId: DEFENDER.DEFENDER_CLIENT_ID,
+      clientSecret: DEFENDER.DEFENDER_CLIENT_SECRET,
+      tokenUrl: `https://login.microsoftonline.com/${DEFENDER.DEFENDER_TENANT_ID}/oauth2/v2.0/token`,
+      apiUrl: "https://api.security.microsoft.com",
+      scope: "https://api.securitycenter.microsoft.com/.default",
+      isolationType: "Full",
+      liveResponseScripts: expect.objectContaining({ stop_service: "ac-stop-service.ps1" }),
+      pollIntervalMs: 10_000,
+      pollMaxIntervalMs: 60_000,
+      callsPerMinute: 100,
+      callsPerHour: 1500,
+      liveResponsePerMinute: 10,
+    });
+    expect(loadConfig({}).defender).toBeNull();
+  });
+
+  it("takes another cloud's endpoints, the isolation type and script names", () => {
+    const { defender } = loadConfig({
+      ...DEFENDER,
+      DEFENDER_TENANT_ID: "contoso.onmicrosoft.us",
+      DEFENDER_TOKEN_URL: "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token",
+      DEFENDER_API_URL: "https://api-gov.securitycenter.microsoft.us/",
+      DEFENDER_SCOPE: "https://api-gov.securitycenter.microsoft.us/.default",
+      DEFENDER_ISOLATION_TYPE: "Selective",
+      DEFENDER_LIVE_RESPONSE_SCRIPTS: '{"stop_service":"contoso-stop-svc.ps1"}',
+    });
+    expect(defender).toMatchObject({
+      tokenUrl: "https://login.microsoftonline.us/contoso.onmicrosoft.us/oauth2/v2.0/token",
+      apiUrl: "https://api-gov.securitycenter.microsoft.us",
+      isolationType: "Selective",
+    });
+    expect(defender!.liveResponseScripts.stop_service).toBe("contoso-stop-svc.ps1");
+    expect(defender!.liveResponseScripts.start_service).toBe("ac-start-service.ps1");
   });
 
   it("needs no signing secret in Socket Mode", () => {
@@ -70,11 +116,37 @@ describe("config.error", () => {
     [{ ...SLACK, SLACK_CHANNEL: "" }, "SLACK_CHANNEL"],
     [{ ...SLACK, INGEST_TOKEN: "" }, "INGEST_TOKEN"],
     [{ INGEST_TOKEN: "short" }, "INGEST_TOKEN"],
+    [{ ...DEFENDER, DEFENDER_TENANT_ID: "" }, "DEFENDER_TENANT_ID"],
+    [{ ...DEFENDER, DEFENDER_CLIENT_ID: "" }, "DEFENDER_CLIENT_ID"],
+    [{ ...DEFENDER, DEFENDER_CLIENT_SECRET: " " }, "DEFENDER_CLIENT_SECRET"],
+    [{ ...DEFENDER, DEFENDER_CLIENT_ID: "my-app" }, "DEFENDER_CLIENT_ID"],
+    [{ ...DEFENDER, DEFENDER_TENANT_ID: "contoso/../x" }, "DEFENDER_TENANT_ID"],
+    [{ ...DEFENDER, DEFENDER_API_URL: "http://api.security.microsoft.com" }, "DEFENDER_API_URL"],
+    [{ ...DEFENDER, DEFENDER_TOKEN_URL: "not a url" }, "DEFENDER_TOKEN_URL"],
+    [{ ...DEFENDER, DEFENDER_ISOLATION_TYPE: "Partial" }, "DEFENDER_ISOLATION_TYPE"],
+    [{ ...DEFENDER, DEFENDER_LIVE_RESPONSE_SCRIPTS: "{not json" }, "DEFENDER_LIVE_RESPONSE_SCRIPTS"],
+    [
+      { ...DEFENDER, DEFENDER_LIVE_RESPONSE_SCRIPTS: '{"format_disk":"x.ps1"}' },
+      "DEFENDER_LIVE_RESPONSE_SCRIPTS",
+    ],
+    [
+      { ...DEFENDER, DEFENDER_LIVE_RESPONSE_SCRIPTS: '{"stop_service":"a b.ps1"}' },
+      "DEFENDER_LIVE_RESPONSE_SCRIPTS",
+    ],
+    [{ ...DEFENDER, DEFENDER_CALLS_PER_HOUR: "0" }, "DEFENDER_CALLS_PER_HOUR"],
   ])("%o stops the start naming %s", (env, variable) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);
     expect(error.message.startsWith(variable)).toBe(true);
     expect(error.message).not.toContain("\n");
+  });
+
+  it("says which Defender setting is missing and why", () => {
+    const { DEFENDER_CLIENT_SECRET: _omit, ...noSecret } = DEFENDER;
+    expect(configError(noSecret).message).toBe("DEFENDER_CLIENT_SECRET is required with BACKEND=defender");
+    expect(configError({ ...DEFENDER, DEFENDER_API_URL: "http://defender.example.com" }).message).toBe(
+      'DEFENDER_API_URL must be an https URL (http only for 127.0.0.1 or localhost) (got "http://defender.example.com")',
+    );
   });
 
   it("says what is wrong with a plain value", () => {
@@ -90,6 +162,7 @@ describe("config.security", () => {
     ["INGEST_TOKEN", { INGEST_TOKEN: "tiny-secret" }, "tiny-secret"],
     ["SLACK_APP_TOKEN", { SLACK_APP_TOKEN: "xoxb-wrong-kind-secret" }, "wrong-kind-secret"],
     ["DATABASE_URL", { DATABASE_URL: "mysql://admin:hunter2@db/x" }, "hunter2"],
+    ["DEFENDER_CLIENT_SECRET", { ...DEFENDER, DEFENDER_CLIENT_ID: "bad" }, DEFENDER.DEFENDER_CLIENT_SECRET],
   ])("never prints the value of %s", (_name, env, secret) => {
     expect(configError(env).message).not.toContain(secret);
   });

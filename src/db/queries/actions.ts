@@ -1,7 +1,15 @@
 // Queries on actions, as free functions taking the db (or a transaction) first.
-import { and, asc, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { ActionInput } from "../../domain/actionInput.ts";
 import type { ActionType, Source } from "../../domain/actionTypes.ts";
+import {
+  approvalsNeeded,
+  autoApprove,
+  DEFAULT_POLICY,
+  type Policy,
+  remindersFor,
+  ttlFor,
+} from "../../domain/policy.ts";
 import { nextStatus, type Status, type Transition } from "../../domain/status.ts";
 import type { Db, DbOrTx, Tx } from "../client.ts";
 import {
@@ -14,9 +22,12 @@ import {
   outbox,
   slackMessages,
 } from "../schema.ts";
+import { decisionTransition } from "./decisions.ts";
 import { assignMessages } from "./messages.ts";
 
 export const OUTBOX_CHANNEL = "action_center_outbox";
+/** The actor of what the approval policy does by itself (auto-approval). */
+const POLICY_ACTOR = "policy";
 
 /** Work that must follow a committed change, written in the same transaction (the outbox). */
 export type OutboxMessage =
@@ -32,6 +43,11 @@ export type OutboxMessage =
         messageId: number | null;
         messageVersion: number | null;
       };
+    }
+  | {
+      topic: "timer";
+      /** `dueAt`: epoch milliseconds, so that time spent in the outbox does not delay it. */
+      payload: { actionId: number; kind: "expire" | "remind" | "escalate"; dueAt: number };
     };
 
 export async function writeOutbox(tx: DbOrTx, messages: OutboxMessage[]): Promise<void> {
@@ -53,10 +69,16 @@ export async function ingestActions(
   options: {
     /** The Slack channel new pending actions are shown in. */
     channel: string;
+    /**
+     * Sets each pending action's expiry, approvals needed and timers, and approves what it
+     * approves automatically; the built-in defaults when left out.
+     */
+    policy?: Policy;
     /** Makes the backend agree with an action recorded as already completed. */
     onRecordedCompleted?: (tx: Tx, action: ActionRow) => Promise<void>;
   },
 ): Promise<IngestResult[]> {
+  const policy = options.policy ?? DEFAULT_POLICY;
   return db.transaction(async (tx) => {
     const deviceRows = uniqueBy(
       inputs.flatMap((a) => (a.device ? [{ id: a.device.id, name: a.device.name }] : [])),
@@ -88,6 +110,10 @@ export async function ingestActions(
           requestedBy: a.requestedBy ?? null,
           comment: a.comment ?? null,
           completedAt: a.status === "completed" ? now : null,
+          ...(a.status === "pending" && {
+            expiresAt: new Date(now.getTime() + ttlFor(policy, a)),
+            approvalsNeeded: approvalsNeeded(policy, a),
+          }),
         })),
       )
       .onConflictDoNothing({ target: [actions.source, actions.externalId] })
@@ -122,7 +148,30 @@ export async function ingestActions(
       for (const row of inserted)
         if (row.status === "completed") await options.onRecordedCompleted?.(tx, row);
       const pending = inserted.filter((row) => row.status === "pending");
-      await writeOutbox(tx, await assignMessages(tx, pending, options.channel));
+      const automatic = pending.flatMap((row) => {
+        const verdict = autoApprove(policy, row);
+        return verdict ? [{ row, rule: verdict.rule }] : [];
+      });
+      const approvedByPolicy = new Set(automatic.map((a) => a.row.id));
+      const waiting = pending.filter((row) => !approvedByPolicy.has(row.id));
+      await writeOutbox(tx, [
+        ...(await assignMessages(tx, pending, options.channel)),
+        ...waiting.flatMap((row) => timerMessages(policy, row, now)),
+      ]);
+      // Shown in the channel and history like any other, approved by the policy instead of a person.
+      for (const { row, rule } of automatic) {
+        const approved = await transitionAction(
+          tx,
+          decisionTransition({
+            actionId: row.id,
+            decision: "approve",
+            actor: POLICY_ACTOR,
+            detail: { reason: `auto-approval rule ${rule + 1}`, rule },
+          }),
+        );
+        if (!approved.ok) throw new Error(`auto-approval of action ${row.id} failed: ${approved.reason}`);
+        byKey.set(key(row.source, row.externalId), { row: approved.action, created: true });
+      }
     }
     return inputs.map((a) => {
       const found = byKey.get(key(a.source, a.externalId));
@@ -135,6 +184,18 @@ export async function ingestActions(
       };
     });
   });
+}
+
+/** A waiting action's expiry, reminder and escalation, as delayed jobs created with the action. */
+function timerMessages(policy: Policy, row: ActionRow, now: Date): OutboxMessage[] {
+  const timer = (kind: "expire" | "remind" | "escalate", dueAt: number): OutboxMessage => ({
+    topic: "timer",
+    payload: { actionId: row.id, kind, dueAt },
+  });
+  return [
+    timer("expire", row.expiresAt!.getTime()),
+    ...remindersFor(policy, row).map((step) => timer(step.kind, now.getTime() + step.afterMs)),
+  ];
 }
 
 function uniqueBy<T>(items: T[], keyOf: (item: T) => string): T[] {
@@ -188,30 +249,48 @@ export async function transitionAction(tx: Tx, request: TransitionRequest): Prom
     .where(and(eq(actions.id, current.id), eq(actions.status, current.status)))
     .returning();
   if (!updated) return { ok: false, reason: "the action changed meanwhile", action: current };
-  const [event] = await tx
-    .insert(actionEvents)
-    .values({
-      actionId: updated.id,
+  const eventId = await recordChange(
+    tx,
+    updated,
+    {
       kind: request.transition,
       actor: request.actor,
       detail: { from: verdict.from, to: verdict.to, ...request.detail },
-    })
+    },
+    request.enqueue?.(updated) ?? [],
+  );
+  return { ok: true, action: updated, previous: current, eventId };
+}
+
+/**
+ * Appends an audit event about `action` that its Slack message must show (a status change, an
+ * approval under the two-person rule) and queues the re-render, and `work`, for the commit.
+ */
+export async function recordChange(
+  tx: Tx,
+  action: ActionRow,
+  event: { kind: string; actor: string; detail: Record<string, unknown> },
+  work: OutboxMessage[] = [],
+): Promise<number> {
+  const [inserted] = await tx
+    .insert(actionEvents)
+    .values({ actionId: action.id, ...event })
     .returning({ id: actionEvents.id });
-  const messageVersion = await bumpMessageVersion(tx, updated.slackMessageId);
+  const messageVersion = await bumpMessageVersion(tx, action.slackMessageId);
   await writeOutbox(tx, [
     {
       topic: "action.changed",
       payload: {
-        actionId: updated.id,
-        status: updated.status,
-        eventId: event!.id,
-        messageId: updated.slackMessageId,
+        actionId: action.id,
+        status: action.status,
+        eventId: inserted!.id,
+        messageId: action.slackMessageId,
         messageVersion,
       },
     },
-    ...(request.enqueue?.(updated) ?? []),
+    ...work,
   ]);
-  return { ok: true, action: updated, previous: current, eventId: event!.id };
+  return inserted!.id;
 }
 
 /** Marks the Slack message showing an action as out of date; returns the version to render. */
@@ -256,6 +335,8 @@ export type ActionFilters = {
   type?: ActionType[];
   source?: Source[];
   deviceId?: string;
+  /** Any of these devices (a name can belong to several); an empty list matches nothing. */
+  deviceIds?: string[];
   deviceName?: string;
   investigationId?: string;
   sha256?: string;
@@ -269,11 +350,13 @@ export function filterConditions(filters: ActionFilters): SQL[] {
   if (filters.type?.length) where.push(inArray(actions.type, filters.type));
   if (filters.source?.length) where.push(inArray(actions.source, filters.source));
   if (filters.deviceId) where.push(eq(actions.deviceId, filters.deviceId));
+  if (filters.deviceIds) where.push(inArray(actions.deviceId, filters.deviceIds));
   if (filters.deviceName) where.push(sql`lower(${actions.deviceName}) = lower(${filters.deviceName})`);
   if (filters.investigationId) where.push(eq(actions.investigationId, filters.investigationId));
   if (filters.sha256) where.push(eq(actions.sha256, filters.sha256.toLowerCase()));
   if (filters.decidedBy) where.push(eq(actions.decidedBy, filters.decidedBy));
-  if (filters.since) where.push(sql`${actions.createdAt} >= ${filters.since}`);
+  // Bound through the column, which turns the Date into a timestamp (a raw `sql` Date is refused).
+  if (filters.since) where.push(gte(actions.createdAt, filters.since));
   return where;
 }
 

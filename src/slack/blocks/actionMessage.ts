@@ -35,7 +35,13 @@ export type ActionView = Pick<
 };
 
 export type SlackMessage = { text: string; blocks: KnownBlock[] };
-export type MessageOptions = { /** Base of our own links (PUBLIC_URL). */ publicUrl: string };
+/** Pages in the backend's own portal (Defender) beside ours, and where "Go hunt" queries run. */
+export type PortalLinks = { pages: { label: string; url: string }[]; hunting: string };
+export type MessageOptions = {
+  /** Base of our own links (PUBLIC_URL). */
+  publicUrl: string;
+  portalLinks?: (action: ActionView) => PortalLinks;
+};
 
 export const BUTTON_VERBS = [
   "approve",
@@ -314,18 +320,22 @@ function openInvestigationButton(action: ActionView, publicUrl: string): Button 
   });
 }
 
-function buttons(action: ActionView, publicUrl: string): ActionsBlock {
+function buttons(action: ActionView, publicUrl: string, portal: PortalLinks | undefined): ActionsBlock {
+  // With a portal, Go hunt also opens advanced hunting while its modal shows the query to paste.
+  const hunt = portal ? { url: portal.hunting } : {};
   return {
     type: "actions",
     elements: [
       ...decisionButtons(action),
       openInvestigationButton(action, publicUrl),
-      ...(action.status === "pending" ? [button("go_hunt", action, "Go hunt")] : []),
+      ...(action.status === "pending" ? [button("go_hunt", action, "Go hunt", hunt)] : []),
     ],
   };
 }
 
 export function actionMessage(action: ActionView, options: MessageOptions): SlackMessage {
+  const portal = options.portalLinks?.(action);
+  const portalPages = (portal?.pages ?? []).map((page) => `<${page.url}|${page.label}>`);
   return {
     text: notificationText(action),
     blocks: [
@@ -335,7 +345,10 @@ export function actionMessage(action: ActionView, options: MessageOptions): Slac
         ? [{ type: "section" as const, text: mrkdwn(`*Comment*\n${escapeInline(action.comment, 2000)}`) }]
         : []),
       { type: "context", elements: [mrkdwn(statusLine(action))] },
-      buttons(action, options.publicUrl),
+      ...(portalPages.length > 0
+        ? [{ type: "context" as const, elements: [mrkdwn(portalPages.join(" · "))] }]
+        : []),
+      buttons(action, options.publicUrl, portal),
     ],
   };
 }

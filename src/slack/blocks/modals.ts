@@ -208,7 +208,7 @@ export function goHuntModal(action: ActionView): ModalView {
   };
 }
 
-const EVENT_WORDS: Record<string, string> = {
+export const EVENT_WORDS: Record<string, string> = {
   received: "Received",
   recorded_completed: "Recorded as already completed",
   approve: "Approved",
@@ -223,6 +223,9 @@ const EVENT_WORDS: Record<string, string> = {
   finish_undo: "Undone",
   fail_undo: "Undo failed",
   retry_undo: "Undo retried",
+  approval_recorded: "Approval recorded",
+  reminded: "Reminder sent",
+  escalated: "Escalated",
 };
 
 /** "*Rejected* by <@U123> · today 3:12 AM — not malicious, a pentest tool": one audit event. */

@@ -1,0 +1,268 @@
+// The demo's stream of pending actions, as Defender would raise them: automated investigations (each a
+// batch on one device), antivirus detections and manual requests by analysts, played into the running
+// bot through the ingest API. Every run has ids of its own, so playing it again adds new actions.
+import { randomBytes, randomInt } from "node:crypto";
+import type { ActionType } from "../domain/actionTypes.ts";
+import {
+  ACTION_TYPE_INFO,
+  describeEntity,
+  type Entity,
+  SOURCE_LABELS,
+  type Source,
+} from "../domain/actionTypes.ts";
+import { deviceIdOf, fileHashes } from "./fleet.ts";
+
+type DemoAction = { type: ActionType; device?: string; entity?: Entity };
+type Scene = {
+  source: Source;
+  /** An automated investigation's actions arrive together, as one batch. */
+  investigation?: boolean;
+  requestedBy?: string;
+  comment?: string;
+  actions: DemoAction[];
+};
+
+const file = (path: string): Entity => ({ ...fileHashes(path), path });
+const RUN_KEY = "HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run";
+
+export const SCENES: Scene[] = [
+  {
+    source: "automated_investigation",
+    investigation: true,
+    actions: [
+      {
+        type: "quarantine_file",
+        device: "LAPTOP-FIN-07",
+        entity: file("C:\\Users\\kim.larsen\\Downloads\\Invoice_0423.pdf.exe"),
+      },
+      {
+        type: "stop_process",
+        device: "LAPTOP-FIN-07",
+        entity: { pid: 7312, imagePath: "C:\\Users\\kim.larsen\\AppData\\Roaming\\OneDriveSync\\odsync.exe" },
+      },
+      {
+        type: "remove_registry_key",
+        device: "LAPTOP-FIN-07",
+        entity: { key: RUN_KEY, valueName: "OneDriveSync" },
+      },
+      {
+        type: "remove_scheduled_task",
+        device: "LAPTOP-FIN-07",
+        entity: { path: "\\Microsoft\\Windows\\OneDriveSyncCheck" },
+      },
+    ],
+  },
+  {
+    source: "antivirus",
+    comment: "TrojanDownloader:O97M/Qakbot.RVB!MTB in a macro-enabled document opened from e-mail",
+    actions: [
+      {
+        type: "quarantine_file",
+        device: "LAPTOP-HR-03",
+        entity: file("C:\\Users\\j.okafor\\Downloads\\Resume_JSmith.docm"),
+      },
+    ],
+  },
+  {
+    source: "manual",
+    requestedBy: "alice.nguyen@contoso.com",
+    comment:
+      "Interactive logons by svc_sqlbackup at 03:10 from an unknown host. Isolate until the SQL team confirms (INC-4411).",
+    actions: [{ type: "isolate_device", device: "SRV-SQL-02" }],
+  },
+  {
+    source: "automated_investigation",
+    investigation: true,
+    actions: [
+      { type: "stop_service", device: "SRV-SQL-02", entity: { name: "WinRMHelperSvc" } },
+      { type: "disable_driver", device: "SRV-SQL-02", entity: { name: "RTCore64.sys" } },
+      {
+        type: "quarantine_file",
+        device: "SRV-SQL-02",
+        entity: file("C:\\ProgramData\\Microsoft\\Crypto\\RSA\\svch0st.exe"),
+      },
+    ],
+  },
+  {
+    source: "manual",
+    requestedBy: "bob.osei@contoso.com",
+    comment: "Credential phishing page from this morning's 'Payroll update' campaign; 14 recipients clicked.",
+    actions: [
+      {
+        type: "block_url",
+        entity: { url: "https://login-microsoftonline.example.com/common/oauth2/authorize" },
+      },
+    ],
+  },
+  {
+    source: "antivirus",
+    comment:
+      "Behavior:Win32/SuspNpmPostinstall.A — a package install script ran an encoded PowerShell command",
+    actions: [{ type: "run_antivirus_scan", device: "LAPTOP-DEV-12" }],
+  },
+  {
+    source: "manual",
+    requestedBy: "carla.mendes@contoso.com",
+    comment: "Forensics package for IR case 2291 (Kerberoasting alert on the domain controller).",
+    actions: [{ type: "collect_investigation_package", device: "SRV-DC-01" }],
+  },
+  {
+    source: "automated_investigation",
+    investigation: true,
+    actions: [
+      {
+        type: "quarantine_file",
+        device: "SRV-WEB-01",
+        entity: file("C:\\inetpub\\wwwroot\\aspnet_client\\system_web\\error.aspx"),
+      },
+      {
+        type: "remove_scheduled_task",
+        device: "SRV-WEB-01",
+        entity: { path: "\\Microsoft\\Windows\\IISLogRotate" },
+      },
+      { type: "block_url", entity: { url: "https://update-cdn.example.net/gate.php" } },
+    ],
+  },
+  {
+    source: "manual",
+    requestedBy: "alice.nguyen@contoso.com",
+    comment:
+      "Kiosk ran an unsigned binary from a USB stick; allow only Microsoft-signed code until reimaged.",
+    actions: [{ type: "restrict_code_execution", device: "KIOSK-LOBBY-01" }],
+  },
+  {
+    source: "automated_investigation",
+    investigation: true,
+    actions: [
+      {
+        type: "quarantine_file",
+        device: "LAPTOP-SALES-22",
+        entity: file("C:\\Users\\m.rossi\\AppData\\Local\\Temp\\chrome_update.exe"),
+      },
+      {
+        type: "remove_registry_key",
+        device: "LAPTOP-SALES-22",
+        entity: { key: RUN_KEY, valueName: "ChromeUpdater" },
+      },
+      {
+        type: "remove_scheduled_task",
+        device: "LAPTOP-SALES-22",
+        entity: { path: "\\GoogleUpdateTaskMachineCore" },
+      },
+      { type: "isolate_device", device: "LAPTOP-SALES-22" },
+    ],
+  },
+];
+
+/** The ingest API's action objects for one scene of this run. */
+export function sceneBatch(scene: Scene, index: number, runId: string): Record<string, unknown>[] {
+  // Defender numbers investigations and incidents; random ones keep runs apart.
+  const investigationId = scene.investigation ? String(randomInt(100_000, 1_000_000)) : undefined;
+  const incidentId = String(randomInt(10_000, 100_000));
+  return scene.actions.map((action, n) => ({
+    externalId: `demo-${runId}-${index + 1}-${n + 1}`,
+    source: scene.source,
+    type: action.type,
+    ...(investigationId && { investigationId }),
+    incidentId,
+    ...(action.device && { device: { id: deviceIdOf(action.device), name: action.device } }),
+    entity: action.entity ?? {},
+    ...(scene.requestedBy && { requestedBy: scene.requestedBy }),
+    ...(scene.comment && { comment: scene.comment }),
+  }));
+}
+
+export type FeedOptions = {
+  baseUrl: string;
+  token: string;
+  /** Pause between scenes. */
+  intervalMs: number;
+  print: (line: string) => void;
+  /** Stops between scenes when aborted. */
+  signal?: AbortSignal;
+};
+
+export type FeedResult = { batches: number; actions: { id: string; externalId: string; status: string }[] };
+
+export class FeedError extends Error {}
+
+function describe(action: DemoAction): string {
+  const entity = action.entity ? describeEntity(action.type, action.entity) : "";
+  return `${ACTION_TYPE_INFO[action.type].label}${entity ? ` ${entity}` : ""}`;
+}
+
+async function post(options: FeedOptions, actions: Record<string, unknown>[]) {
+  let response: Response;
+  try {
+    response = await fetch(`${options.baseUrl}/api/v1/actions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${options.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ actions }),
+    });
+  } catch (error) {
+    throw new FeedError(
+      `no bot answers at ${options.baseUrl} (${(error as Error).message}); start it with npm start`,
+    );
+  }
+  if (response.status === 401)
+    throw new FeedError("the bot refused the ingest token: set INGEST_TOKEN to the bot's");
+  const body = (await response.json().catch(() => ({}))) as {
+    actions?: FeedResult["actions"];
+    issues?: unknown;
+  };
+  if (response.status !== 201 || !body.actions) {
+    throw new FeedError(`the bot answered HTTP ${response.status}: ${JSON.stringify(body.issues ?? body)}`);
+  }
+  return body.actions;
+}
+
+/** Waits until the bot answers /readyz (Postgres and Redis up), for at most `timeoutMs`. */
+export async function waitForBot(baseUrl: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline && !signal?.aborted) {
+    try {
+      const response = await fetch(`${baseUrl}/readyz`);
+      if (response.ok) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  throw new FeedError(`the bot at ${baseUrl} is not ready (${last || "stopped"}); start it with npm start`);
+}
+
+/** Plays every scene once, `intervalMs` apart, printing what it sends; stops early when `signal` aborts. */
+export async function playFeed(options: FeedOptions): Promise<FeedResult> {
+  const runId = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+  const started = Date.now();
+  const result: FeedResult = { batches: 0, actions: [] };
+  for (const [index, scene] of SCENES.entries()) {
+    if (options.signal?.aborted) break;
+    if (index > 0 && options.intervalMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+      if (options.signal?.aborted) break;
+    }
+    const batch = sceneBatch(scene, index, runId);
+    const stored = await post(options, batch);
+    result.batches += 1;
+    result.actions.push(...stored);
+    const elapsed = new Date(Date.now() - started).toISOString().slice(14, 19);
+    const first = batch[0]!;
+    const device = scene.actions[0]?.device ?? "all devices";
+    const origin =
+      scene.source === "manual"
+        ? `Manual request by ${scene.requestedBy}`
+        : first.investigationId
+          ? `Automated investigation ${first.investigationId as string}`
+          : SOURCE_LABELS[scene.source];
+    options.print(
+      `[${elapsed}] ${origin} on ${device}: ${stored.length} action${stored.length === 1 ? "" : "s"}`,
+    );
+    scene.actions.forEach((action, n) => {
+      options.print(`        #${stored[n]!.id} ${describe(action)} (${stored[n]!.status})`);
+    });
+  }
+  return result;
+}

@@ -1,0 +1,293 @@
+// The approval policy: how long a pending action waits for a decision, who is reminded and when,
+// how many people must approve it, who may decide it, and what is approved without a person.
+// Plain data and pure functions: the file is read in src/policy/load.ts, Slack group membership
+// and the clock are handed in by the callers.
+import { z } from "zod";
+import { ACTION_TYPES, type ActionType, type Entity, SOURCES, type Source } from "./actionTypes.ts";
+import { type ApproverList, GROUP_ID, USER_ID } from "./permissions.ts";
+import "./zodMessages.ts";
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const MAX_DURATION_MS = 365 * UNIT_MS.d;
+
+/** `300` (milliseconds), `"300ms"`, `"90s"`, `"15m"`, `"4h"`, `"7d"` → milliseconds; null if none of those. */
+export function parseDuration(value: unknown): number | null {
+  let ms: number | null = null;
+  if (typeof value === "number" && Number.isInteger(value)) ms = value;
+  if (typeof value === "string") {
+    const match = /^(\d{1,12})\s*(ms|s|m|h|d)$/.exec(value.trim());
+    if (match) ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  }
+  return ms !== null && ms > 0 && ms <= MAX_DURATION_MS ? ms : null;
+}
+
+const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === null) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must be a duration up to 365d: milliseconds (300) or "90s", "15m", "4h", "7d" (got ${JSON.stringify(value)})`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const slackTarget = z
+  .string()
+  .refine(
+    (id) => USER_ID.test(id) || GROUP_ID.test(id),
+    "must be a Slack user ID (U…) or user-group ID (S…)",
+  );
+const targets = z.array(slackTarget).min(1, "must name at least one user or user group");
+const channelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel ID such as C0123456789");
+const actionType = z.enum(ACTION_TYPES, `must be one of ${ACTION_TYPES.join(", ")}`);
+const source = z.enum(SOURCES, `must be one of ${SOURCES.join(", ")}`);
+
+const reminder = z
+  .object({
+    after: duration,
+    /** Who is mentioned; the action type's approvers when left out. */
+    mention: targets.optional(),
+  })
+  .strict();
+
+const escalation = z
+  .object({
+    after: duration,
+    /** Where the escalation is posted; the action's own thread when left out. */
+    channel: channelId.optional(),
+    mention: targets.optional(),
+  })
+  .strict()
+  .refine(
+    (e) => e.channel !== undefined || e.mention !== undefined,
+    "needs a channel, a mention list or both",
+  );
+
+// null switches a reminder or escalation off where a broader rule would give one.
+const timing = {
+  ttl: duration.optional(),
+  reminder: reminder.nullable().optional(),
+  escalation: escalation.nullable().optional(),
+};
+
+const typeRule = z
+  .object({
+    ...timing,
+    /** Narrows APPROVERS for this type: a decider must also be one of these users or groups. */
+    approvers: targets.optional(),
+  })
+  .strict();
+const sourceRule = z.object(timing).strict();
+
+const autoApproveRule = z
+  .object({
+    type: actionType.optional(),
+    source: source.optional(),
+    /** Semi-automation: an action on a path under one of these folders still waits for a person. */
+    pathPrefixesRequiringApproval: z.array(z.string().min(1, "must not be empty")).optional(),
+  })
+  .strict()
+  .refine((r) => r.type !== undefined || r.source !== undefined, "needs a type, a source or both");
+
+const keyed = <K extends string, S extends z.ZodType>(keys: readonly K[], schema: S) =>
+  z
+    .object(Object.fromEntries(keys.map((key) => [key, schema.optional()])) as Record<K, z.ZodOptional<S>>)
+    .strict();
+
+const policySchema = z
+  .object({
+    ttl: duration,
+    reminder: reminder.nullable(),
+    escalation: escalation.nullable(),
+    types: keyed(ACTION_TYPES, typeRule),
+    sources: keyed(SOURCES, sourceRule),
+    twoPersonRule: z
+      .object({
+        types: z
+          .array(actionType)
+          .min(1, "must name at least one action type")
+          .default(["isolate_device", "restrict_code_execution"]),
+        approvals: z
+          .number()
+          .int("must be a whole number")
+          .min(2, "must be at least 2")
+          .max(10, "must be at most 10")
+          .default(2),
+      })
+      .strict()
+      .nullable(),
+    autoApprove: z.array(autoApproveRule),
+    /** Who requested a manual action (its `requestedBy`) → their Slack user ID. */
+    requesters: z
+      .record(
+        z.string().min(1, "must not be empty"),
+        z.string().regex(USER_ID, "must be a Slack user ID (U…)"),
+      )
+      .transform((map) => Object.fromEntries(Object.entries(map).map(([k, v]) => [k.toLowerCase(), v]))),
+  })
+  .strict();
+
+export type Policy = z.output<typeof policySchema>;
+
+/**
+ * The policy when no file is given; a file is laid over it (objects merge key by key, anything
+ * else replaces). Today's behaviour except that pending actions expire and remind.
+ */
+const DEFAULT_POLICY_DOCUMENT = {
+  // Defender's own pending actions time out after a week.
+  ttl: "7d",
+  reminder: { after: "4h" },
+  escalation: null,
+  // Isolation is the most disruptive action and the most urgent.
+  types: { isolate_device: { reminder: { after: "15m" } } },
+  sources: {},
+  twoPersonRule: null,
+  autoApprove: [],
+  requesters: {},
+} as const;
+
+export type PolicyParse = { ok: true; policy: Policy } | { ok: false; problem: string };
+
+/** Validates a policy document laid over the defaults; a refusal is one line naming the problem. */
+export function parsePolicy(document: unknown): PolicyParse {
+  if (!isPlainObject(document)) return { ok: false, problem: "must be a JSON object" };
+  const parsed = policySchema.safeParse(mergeOver(DEFAULT_POLICY_DOCUMENT, document));
+  if (parsed.success) return { ok: true, policy: parsed.data };
+  const issue = parsed.error.issues[0]!;
+  const where = formatPath(issue.path);
+  if (issue.code === "unrecognized_keys") {
+    return { ok: false, problem: `${where || "the policy"} has ${issue.message}` };
+  }
+  return { ok: false, problem: where ? `${where} ${issue.message}` : issue.message };
+}
+
+const defaults = parsePolicy({});
+if (!defaults.ok) throw new Error(`the built-in policy is invalid: ${defaults.problem}`);
+export const DEFAULT_POLICY: Policy = defaults.policy;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function mergeOver(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) merged[key] = mergeOver(base[key], value);
+  return merged;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : `${out}.${String(key)}`), "")
+    .replace(/^\./, "");
+}
+
+// --- Decisions the policy makes -----------------------------------------------------------
+
+export type PolicyAction = { type: ActionType; source: Source };
+
+/** The most specific setting: the action type's, else the source's, else the policy-wide one. */
+function setting<K extends keyof typeof timing>(policy: Policy, action: PolicyAction, key: K): Policy[K] {
+  const byType = policy.types[action.type]?.[key];
+  if (byType !== undefined) return byType as Policy[K];
+  const bySource = policy.sources[action.source]?.[key];
+  if (bySource !== undefined) return bySource as Policy[K];
+  return policy[key];
+}
+
+/** How long a pending action waits for a decision before it expires, in milliseconds. */
+export function ttlFor(policy: Policy, action: PolicyAction): number {
+  return setting(policy, action, "ttl");
+}
+
+export type ReminderStep = {
+  kind: "remind" | "escalate";
+  afterMs: number;
+  /** Who to mention; the type's approvers when undefined. */
+  mention: string[] | undefined;
+  /** Where to post; the action's own thread when undefined. */
+  channel: string | undefined;
+};
+
+/** The reminder and escalation a still-pending action gets, earliest first; none at or after expiry. */
+export function remindersFor(policy: Policy, action: PolicyAction): ReminderStep[] {
+  const remind = setting(policy, action, "reminder");
+  const escalate = setting(policy, action, "escalation");
+  const steps: ReminderStep[] = [];
+  if (remind)
+    steps.push({ kind: "remind", afterMs: remind.after, mention: remind.mention, channel: undefined });
+  if (escalate)
+    steps.push({
+      kind: "escalate",
+      afterMs: escalate.after,
+      mention: escalate.mention,
+      channel: escalate.channel,
+    });
+  const ttl = ttlFor(policy, action);
+  return steps.filter((step) => step.afterMs < ttl).sort((a, b) => a.afterMs - b.afterMs);
+}
+
+/** How many distinct approvers must approve before the action runs. */
+export function approvalsNeeded(policy: Policy, action: Pick<PolicyAction, "type">): number {
+  const rule = policy.twoPersonRule;
+  return rule?.types.includes(action.type) ? rule.approvals : 1;
+}
+
+export function toApproverList(ids: readonly string[]): ApproverList {
+  return { userIds: ids.filter((id) => USER_ID.test(id)), groupIds: ids.filter((id) => GROUP_ID.test(id)) };
+}
+
+/** Who may decide actions of `type`: the type's own list when it has one, else APPROVERS. */
+export function approversFor(policy: Policy, type: ActionType, approvers: ApproverList): ApproverList {
+  const own = policy.types[type]?.approvers;
+  return own ? toApproverList(own) : approvers;
+}
+
+/**
+ * Whether a person may decide (approve, reject, retry, undo) an action of `type`: they must be
+ * among APPROVERS and, where the type has its own approver list, on that list too.
+ * `user.groups` holds the user groups the person belongs to, as last resolved.
+ */
+export function mayDecide(
+  policy: Policy,
+  type: ActionType,
+  approvers: ApproverList,
+  user: { id: string; groups: ReadonlySet<string> },
+): boolean {
+  const listed = (list: ApproverList) =>
+    list.userIds.includes(user.id) || list.groupIds.some((group) => user.groups.has(group));
+  const own = policy.types[type]?.approvers;
+  return listed(approvers) && (own === undefined || listed(toApproverList(own)));
+}
+
+/** Windows paths compare without case and with either slash. */
+const normalisePath = (path: string) => path.replaceAll("/", "\\").toLowerCase();
+
+/**
+ * The auto-approval rule that approves the action (its index in `autoApprove`), or null when a
+ * person must decide. Actions under the two-person rule always wait for people.
+ */
+export function autoApprove(
+  policy: Policy,
+  action: PolicyAction & { entity: Entity },
+): { rule: number } | null {
+  if (approvalsNeeded(policy, action) > 1) return null;
+  const path = action.entity.path ?? action.entity.imagePath;
+  const rule = policy.autoApprove.findIndex((r) => {
+    if (r.type !== undefined && r.type !== action.type) return false;
+    if (r.source !== undefined && r.source !== action.source) return false;
+    const prefixes = r.pathPrefixesRequiringApproval;
+    if (prefixes === undefined) return true;
+    // Semi-automation cannot tell where an action without a path acts: a person decides.
+    if (path === undefined) return false;
+    return !prefixes.some((prefix) => normalisePath(path).startsWith(normalisePath(prefix)));
+  });
+  return rule === -1 ? null : { rule };
+}
+
+/** The Slack user the policy names for a requester (`requestedBy`), if it names one. */
+export function requesterUserId(policy: Policy, requestedBy: string): string | undefined {
+  return policy.requesters[requestedBy.toLowerCase()];
+}

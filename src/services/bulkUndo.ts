@@ -1,0 +1,58 @@
+// Several undos confirmed at once, as one audited request: every action gets its own
+// `request_undo` event by the person, all carrying the same request id, committed together.
+// As in Defender's Action center, one request undoes actions of one type only. Who may undo is
+// checked by the caller, as for every decision.
+import { randomUUID } from "node:crypto";
+import type { Db } from "../db/client.ts";
+import { getActionsByIds } from "../db/queries/actions.ts";
+import type { ActionRow } from "../db/schema.ts";
+import { ACTION_TYPE_INFO, ACTION_TYPES, type ActionType, isUndoable } from "../domain/actionTypes.ts";
+import { decideInTransaction } from "./decide.ts";
+
+export type BulkUndoRequest = { actionIds: readonly number[]; actor: string };
+
+export type Skipped = { actionId: number; action: ActionRow | null; reason: string };
+
+export type BulkUndoOutcome =
+  | { ok: false; reason: string }
+  | { ok: true; requestId: string; type: ActionType; undone: ActionRow[]; skipped: Skipped[] };
+
+/** Why these actions cannot be undone in one request, or null when they can. */
+export function bulkUndoRefusal(rows: readonly Pick<ActionRow, "type">[]): string | null {
+  const types = new Set(rows.map((row) => row.type));
+  if (types.size > 1) {
+    const labels = ACTION_TYPES.filter((type) => types.has(type)).map((type) => ACTION_TYPE_INFO[type].label);
+    return `Undo actions of one type at a time: the selection mixes ${labels.slice(0, -1).join(", ")} and ${labels.at(-1)}.`;
+  }
+  const [type] = types;
+  if (type !== undefined && !isUndoable(type)) return `${ACTION_TYPE_INFO[type].label} cannot be undone.`;
+  return null;
+}
+
+export async function requestBulkUndo(db: Db, request: BulkUndoRequest): Promise<BulkUndoOutcome> {
+  const ids = [...new Set(request.actionIds)].sort((a, b) => a - b);
+  const rows = await getActionsByIds(db, ids);
+  if (rows.length === 0) return { ok: false, reason: "None of those actions exists." };
+  const refusal = bulkUndoRefusal(rows);
+  if (refusal) return { ok: false, reason: refusal };
+  const found = new Map(rows.map((row) => [row.id, row]));
+  const requestId = randomUUID();
+  const undone: ActionRow[] = [];
+  const skipped: Skipped[] = ids
+    .filter((id) => !found.has(id))
+    .map((id) => ({ actionId: id, action: null, reason: "no such action" }));
+  // Rows are locked in id order, so two requests over the same actions cannot deadlock.
+  await db.transaction(async (tx) => {
+    for (const id of ids.filter((id) => found.has(id))) {
+      const outcome = await decideInTransaction(tx, {
+        actionId: id,
+        decision: "request_undo",
+        actor: request.actor,
+        detail: { requestId, requestSize: found.size },
+      });
+      if (outcome.ok) undone.push(outcome.action);
+      else skipped.push({ actionId: id, action: outcome.action, reason: outcome.reason });
+    }
+  });
+  return { ok: true, requestId, type: rows[0]!.type, undone, skipped };
+}

@@ -1,0 +1,34 @@
+// Undo on a history row or under `show`: the confirmation with that action checked, offering the
+// other instances of a quarantined file.
+import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
+import { parseConfirmUndoActionId, plainAnswer } from "../../blocks/history.ts";
+import { respondAfterFailure } from "../../commands/respond.ts";
+import { openUndoForActions } from "../../commands/undo.ts";
+import type { SlackDeps } from "../../deps.ts";
+
+export function confirmUndoButton(deps: SlackDeps) {
+  return async ({
+    ack,
+    body,
+    action,
+    respond,
+  }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
+    await ack();
+    const actionId = parseConfirmUndoActionId(action.action_id);
+    if (actionId === null) return;
+    try {
+      const answer = await openUndoForActions(deps, {
+        userId: body.user.id,
+        triggerId: body.trigger_id,
+        actionIds: [actionId],
+      });
+      if (answer) await respond({ replace_original: false, ...plainAnswer(answer) });
+    } catch (error) {
+      deps.ctx.log.error(
+        { err: error, actionId, userId: body.user.id },
+        "could not open the undo confirmation",
+      );
+      await respondAfterFailure(deps, respond);
+    }
+  };
+}

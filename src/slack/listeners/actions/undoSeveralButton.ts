@@ -1,0 +1,37 @@
+// "Undo several…" under a history page: the confirmation lists the completed actions of the
+// listing's filters to pick from.
+import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
+import { decodeListing, plainAnswer } from "../../blocks/history.ts";
+import { parseCommand } from "../../commands/parse.ts";
+import { OUT_OF_DATE_TEXT, respondAfterFailure } from "../../commands/respond.ts";
+import { openUndoForFilters } from "../../commands/undo.ts";
+import type { SlackDeps } from "../../deps.ts";
+
+export function undoSeveralButton(deps: SlackDeps) {
+  return async ({
+    ack,
+    body,
+    action,
+    respond,
+  }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
+    await ack();
+    const listing = decodeListing(action.value ?? "");
+    const parsed =
+      listing && parseCommand(`history ${listing.filters}`, { userId: body.user.id, now: new Date() });
+    try {
+      if (!parsed?.ok || parsed.command.kind !== "list") {
+        await respond({ replace_original: false, ...plainAnswer(OUT_OF_DATE_TEXT) });
+        return;
+      }
+      const answer = await openUndoForFilters(deps, {
+        userId: body.user.id,
+        triggerId: body.trigger_id,
+        filters: parsed.command.filters,
+      });
+      if (answer) await respond({ replace_original: false, ...plainAnswer(answer) });
+    } catch (error) {
+      deps.ctx.log.error({ err: error, userId: body.user.id }, "could not open the undo confirmation");
+      await respondAfterFailure(deps, respond);
+    }
+  };
+}

@@ -1,0 +1,65 @@
+// `/action-center`: acked at once (Slack allows 3 seconds), then answered through the command's
+// response_url with `respond()`. That answer is private to the person, works in any channel or DM
+// whether or not the bot is a member (chat.postEphemeral would need it to be), and lets the page
+// buttons replace the answer in place.
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
+import { getAction, getActionEvents } from "../../../db/queries/actions.ts";
+import type { SlackMessage } from "../../blocks/actionMessage.ts";
+import { actionDetailMessage, helpMessage, plainAnswer } from "../../blocks/history.ts";
+import { exportToUser } from "../../commands/export.ts";
+import { listingPage } from "../../commands/listing.ts";
+import { type Command, parseCommand } from "../../commands/parse.ts";
+import { respondAfterFailure } from "../../commands/respond.ts";
+import { openUndoForActions } from "../../commands/undo.ts";
+import type { SlackDeps } from "../../deps.ts";
+
+export function actionCenterCommand(deps: SlackDeps) {
+  return async ({ ack, command, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+    await ack();
+    const userId = command.user_id;
+    const now = new Date();
+    const parsed = parseCommand(command.text, { userId, now });
+    try {
+      const answer = parsed.ok
+        ? await run(deps, parsed.command, { userId, now, triggerId: command.trigger_id })
+        : plainAnswer(parsed.message);
+      if (answer) await respond({ response_type: "ephemeral", ...answer });
+    } catch (error) {
+      deps.ctx.log.error(
+        { err: error, userId, command: parsed.ok ? parsed.command.kind : "invalid" },
+        "/action-center failed",
+      );
+      await respondAfterFailure(deps, respond);
+    }
+  };
+}
+
+/** The answer to send, or null when a modal opened instead. */
+async function run(
+  deps: SlackDeps,
+  command: Command,
+  context: { userId: string; now: Date; triggerId: string },
+): Promise<SlackMessage | null> {
+  const { db } = deps.ctx;
+  switch (command.kind) {
+    case "help":
+      return helpMessage();
+    case "list":
+      if (command.export) {
+        return plainAnswer(
+          await exportToUser(deps, { ...context, view: command.view, filters: command.filters }),
+        );
+      }
+      return listingPage(db, command.view, command.filters, {});
+    case "show": {
+      const action = await getAction(db, command.actionId);
+      if (!action) return plainAnswer(`There is no action #${command.actionId}.`);
+      const events = await getActionEvents(db, action.id);
+      return actionDetailMessage(action, events, { publicUrl: deps.ctx.config.publicUrl });
+    }
+    case "undo": {
+      const answer = await openUndoForActions(deps, { ...context, actionIds: command.actionIds });
+      return answer === null ? null : plainAnswer(answer);
+    }
+  }
+}

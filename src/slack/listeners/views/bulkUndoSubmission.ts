@@ -1,0 +1,35 @@
+// The undo confirmation's submission. The request takes a few milliseconds per action, inside
+// Slack's 3 seconds, so the modal itself can show the result or say what was refused.
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from "@slack/bolt";
+import {
+  FIRST_PICK_BLOCK_ID,
+  moreInstancesChosen,
+  offeredInstances,
+  selectedActionIds,
+} from "../../blocks/bulkUndo.ts";
+import { confirmUndo } from "../../commands/undo.ts";
+import type { SlackDeps } from "../../deps.ts";
+
+export function bulkUndoSubmission(deps: SlackDeps) {
+  return async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
+    const userId = body.user.id;
+    const offered = offeredInstances(view.private_metadata);
+    const refuse = (error: string) =>
+      ack({ response_action: "errors", errors: { [FIRST_PICK_BLOCK_ID]: error } });
+    if (offered === null) return await refuse("This form is out of date; open it again.");
+    try {
+      const result = await confirmUndo(deps, {
+        userId,
+        selected: selectedActionIds(view.state.values),
+        applyToMore: moreInstancesChosen(view.state.values),
+        offered,
+      });
+      if (!result.ok) return await refuse(result.error);
+      await ack({ response_action: "update", view: result.view });
+      deps.ctx.log.info({ userId, requestId: result.requestId }, "bulk undo requested");
+    } catch (error) {
+      deps.ctx.log.error({ err: error, userId }, "bulk undo failed");
+      await refuse("Could not record the undo; nothing was changed. Try again in a moment.");
+    }
+  };
+}

@@ -1,0 +1,153 @@
+// The local Slack sandbox end to end, in a real headless Chromium: the app runs as `npm start` does without
+// Slack credentials, and a responder works only by clicking in the sandbox page. Each click reaches the bot
+// as a request signed like Slack's, so Bolt's signature check is on the path of every step.
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
+import { SANDBOX_USER } from "../../src/slack/sandbox/sandboxUser.ts";
+import { waitForStatuses } from "../support/actions.ts";
+import { startTestApp, type TestApp } from "../support/app.ts";
+import {
+  type Chromium,
+  clickAndConfirm,
+  launchChromium,
+  rejectWithReason,
+  sandboxMessage,
+} from "../support/browser.ts";
+import { actionBody, sha256Of } from "../support/fixtures.ts";
+
+let app: TestApp;
+let chromium: Chromium;
+let page: Page;
+
+beforeAll(async () => {
+  [app, chromium] = await Promise.all([startTestApp("e2e_sandbox", { sandbox: true }), launchChromium()]);
+  page = await chromium.newPage(390);
+  page.setDefaultTimeout(20_000);
+  await page.goto(`${app.url}/sandbox`);
+});
+afterAll(async () => {
+  await chromium?.close();
+  await app?.close();
+});
+
+async function ingest(body: Record<string, unknown>): Promise<number> {
+  const res = await app.api("/api/v1/actions", { method: "POST", body: JSON.stringify(body) });
+  expect(res.status).toBe(201);
+  return Number(((await res.json()) as { actions: { id: string }[] }).actions[0]!.id);
+}
+
+describe("sandbox page", () => {
+  it("runs as npm start does: its own fake Slack, the sandbox user an approver, the page address logged", () => {
+    expect(app.slack.sandbox).not.toBeNull();
+    expect(app.slack.approvers.userIds).toEqual([SANDBOX_USER.id]);
+    expect(app.logs.join("")).toContain(`${app.url}/sandbox`);
+  });
+
+  it("pending → Approve (confirmed) → completed → Undo (confirmed) → undone, all by clicking", async () => {
+    const id = await ingest(
+      actionBody("quarantine_file", 1, {
+        investigationId: undefined,
+        device: { id: "dev-1", name: "LAPTOP-FIN-07" },
+      }),
+    );
+    const message = await sandboxMessage(page, `approve:${id}`);
+    expect(await message.textContent()).toMatch(/Waiting for approval/);
+    expect(await message.textContent()).toContain("LAPTOP-FIN-07");
+
+    const asked = await clickAndConfirm(page, message, `approve:${id}`);
+    expect(asked).toContain("Approve this action?");
+    await message.locator(`[data-action-id="undo:${id}"]`).waitFor();
+    expect(await message.textContent()).toMatch(/Completed.*approved by @you/);
+    expect(await getAction(app.ctx.db, id)).toMatchObject({
+      status: "completed",
+      decidedBy: SANDBOX_USER.id,
+    });
+
+    const undoAsked = await clickAndConfirm(page, message, `undo:${id}`);
+    expect(undoAsked).toContain("Restore file");
+    await message.getByText(/Undone/).waitFor();
+    await waitForStatuses(app.ctx.db, [id], ["undone"]);
+    expect(await message.locator(`[data-action-id="undo:${id}"]`).count()).toBe(0);
+
+    // The thread under the message keeps the audit trail; it opens on a click.
+    const item = message.locator("..");
+    await item.locator("[data-thread-toggle]").click();
+    await item
+      .locator(".thread")
+      .getByText(/Approved.*by @you/)
+      .waitFor();
+    const kinds = (await getActionEvents(app.ctx.db, id)).map((e) => e.kind);
+    expect(kinds.filter((k) => k === "approve" || k === "request_undo")).toEqual(["approve", "request_undo"]);
+  });
+
+  it("Reject asks for a reason in a modal; a blank one is refused there, a real one is recorded", async () => {
+    const hostile = "Known admin tool <script>window.pwned = 1</script> *not* malware";
+    const id = await ingest(actionBody("stop_service", 2, { investigationId: undefined }));
+    const message = await sandboxMessage(page, `reject:${id}`);
+
+    const modal = await rejectWithReason(page, message, `reject:${id}`, "   ");
+    await modal
+      .locator(".input-error")
+      .getByText(/Say why/)
+      .waitFor();
+    expect((await getAction(app.ctx.db, id))!.status).toBe("pending");
+
+    await modal.locator("textarea").fill(hostile);
+    await modal.locator("button[type=submit]").click();
+    await modal.waitFor({ state: "detached" });
+    await message.getByText(/Rejected by @you/).waitFor();
+    expect(await message.textContent()).toContain("<script>window.pwned = 1</script>");
+    expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await getAction(app.ctx.db, id)).toMatchObject({
+      status: "rejected",
+      decidedBy: SANDBOX_USER.id,
+      decisionComment: hostile,
+    });
+  });
+
+  it("Go hunt opens a modal with the query, and Open investigation links to the action's page", async () => {
+    const id = await ingest(actionBody("quarantine_file", 3, { investigationId: undefined }));
+    const message = await sandboxMessage(page, `go_hunt:${id}`);
+    await message.locator(`[data-action-id="go_hunt:${id}"]`).click();
+    const modal = page.locator("#modal-layer .modal");
+    await modal.locator("pre").getByText(sha256Of(3)).waitFor();
+    await modal.locator("[data-close]").first().click();
+    await modal.waitFor({ state: "detached" });
+
+    const href = await message.locator(`[data-action-id="open_investigation:${id}"]`).getAttribute("href");
+    const investigation = await chromium.newPage(390);
+    await investigation.goto(`${app.url}${new URL(href!).pathname}`);
+    expect(await investigation.locator("h1").textContent()).toContain(`#${id}`);
+    expect(await investigation.locator("body").textContent()).toContain("pending approval");
+    await investigation.close();
+  });
+
+  it("a slash command typed in the composer reaches the bot and its answer shows to you alone", async () => {
+    await page.locator("#composer-input").fill("/action-center help");
+    await page.locator("#composer button[type=submit]").click();
+    const answer = page.locator(".msg.ephemeral").last();
+    await answer.getByText("Only visible to you").waitFor();
+    expect(await answer.textContent()).toContain("/action-center");
+    expect(await page.locator("#composer-input").inputValue()).toBe("");
+  });
+
+  it("refuses what Slack would refuse: other commands, and calls that are not the page's own JSON", async () => {
+    await page.locator("#composer-input").fill("/weather Oslo");
+    await page.locator("#composer button[type=submit]").click();
+    await page.locator("#notice").getByText("/weather is not a valid command").waitFor();
+
+    const form = await fetch(`${app.url}/sandbox/api/click`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "container=message&actionId=approve:1",
+    });
+    expect(form.status).toBe(415);
+    const stale = await fetch(`${app.url}/sandbox/response/0123456789abcdef0123456789abcdef`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "hello" }),
+    });
+    expect(await stale.json()).toEqual({ ok: false, error: "expired_url" });
+  });
+});

@@ -1,0 +1,74 @@
+// A real headless Chromium (Debian's, driven by playwright-core) and a person's gestures in the sandbox
+// page: shared by the end-to-end tests and `npm run screenshots`.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+export type Chromium = {
+  context: BrowserContext;
+  newPage(width?: number): Promise<Page>;
+  close(): Promise<void>;
+};
+
+/** Chromium on a new, empty profile, with nothing running in the background that could reach the network. */
+export async function launchChromium(): Promise<Chromium> {
+  const profile = await mkdtemp(join(tmpdir(), "ac-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  return {
+    context,
+    async newPage(width = 1280) {
+      const page = await context.newPage();
+      await page.setViewportSize({ width, height: width < 600 ? 844 : 900 });
+      return page;
+    },
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The top-level message in the sandbox page that has (or had) the button `actionId`; follows its updates. */
+export async function sandboxMessage(page: Page, actionId: string): Promise<Locator> {
+  const button = page.locator(`.item > .msg [data-action-id="${actionId}"]`);
+  await button.waitFor();
+  const ts = await button.evaluate((element) => element.closest(".msg")?.getAttribute("data-ts"));
+  return page.locator(`.item > .msg[data-ts="${ts}"]`);
+}
+
+/** Clicks a button that asks for confirmation, and confirms; returns the dialog's text. */
+export async function clickAndConfirm(page: Page, message: Locator, actionId: string): Promise<string> {
+  await message.locator(`[data-action-id="${actionId}"]`).click();
+  const dialog = page.locator("#confirm-layer .confirm");
+  await dialog.waitFor();
+  const text = (await dialog.textContent()) ?? "";
+  await dialog.locator("[data-ok]").click();
+  await dialog.waitFor({ state: "detached" });
+  return text;
+}
+
+/** Reject → the modal → a reason → Reject. */
+export async function rejectWithReason(page: Page, message: Locator, actionId: string, reason: string) {
+  await message.locator(`[data-action-id="${actionId}"]`).click();
+  const modal = page.locator("#modal-layer .modal");
+  await modal.waitFor();
+  await modal.locator("textarea").fill(reason);
+  await modal.locator("button[type=submit]").click();
+  return modal;
+}

@@ -1,0 +1,274 @@
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.ts";
+import {
+  approvalsNeeded,
+  approversFor,
+  autoApprove,
+  DEFAULT_POLICY,
+  mayDecide,
+  type Policy,
+  parseDuration,
+  parsePolicy,
+  remindersFor,
+  requesterUserId,
+  ttlFor,
+} from "../../src/domain/policy.ts";
+import { loadPolicy, PolicyError } from "../../src/policy/load.ts";
+import { writePolicyFile } from "../support/policyFile.ts";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+function policy(document: Record<string, unknown>): Policy {
+  const parsed = parsePolicy(document);
+  if (!parsed.ok) throw new Error(parsed.problem);
+  return parsed.policy;
+}
+
+function problem(document: unknown): string {
+  const parsed = parsePolicy(document);
+  if (parsed.ok) throw new Error("expected the policy to be refused");
+  return parsed.problem;
+}
+
+const manualIsolate = { type: "isolate_device", source: "manual" } as const;
+const airQuarantine = { type: "quarantine_file", source: "automated_investigation" } as const;
+
+describe("policy.defaults", () => {
+  it("without a file: a week to decide, reminders, one approval, no auto-approval", () => {
+    expect(ttlFor(DEFAULT_POLICY, airQuarantine)).toBe(7 * DAY);
+    expect(remindersFor(DEFAULT_POLICY, airQuarantine)).toEqual([
+      { kind: "remind", afterMs: 4 * HOUR, mention: undefined, channel: undefined },
+    ]);
+    expect(remindersFor(DEFAULT_POLICY, manualIsolate).map((s) => s.afterMs)).toEqual([15 * 60_000]);
+    expect(approvalsNeeded(DEFAULT_POLICY, manualIsolate)).toBe(1);
+    expect(autoApprove(DEFAULT_POLICY, { ...airQuarantine, entity: { sha256: "a".repeat(64) } })).toBeNull();
+    expect(loadPolicy(undefined)).toBe(DEFAULT_POLICY);
+    expect(loadConfig({}).policy).toBe(DEFAULT_POLICY);
+  });
+
+  it("an empty file is the defaults", () => {
+    expect(policy({})).toEqual(DEFAULT_POLICY);
+  });
+});
+
+describe("policy.durations", () => {
+  it.each([
+    [300, 300],
+    ["300ms", 300],
+    ["90s", 90_000],
+    ["15m", 900_000],
+    [" 4h ", 4 * HOUR],
+    ["7d", 7 * DAY],
+  ])("reads %j as %d ms", (input, ms) => {
+    expect(parseDuration(input)).toBe(ms);
+  });
+
+  it.each([[0], [-5], [1.5], ["15"], ["15 minutes"], ["366d"], [null], [true]])("refuses %j", (input) => {
+    expect(parseDuration(input)).toBeNull();
+  });
+});
+
+describe("policy.precedence", () => {
+  const layered = policy({
+    ttl: "3d",
+    reminder: { after: "2h" },
+    sources: { antivirus: { ttl: "1d", reminder: { after: "1h" } } },
+    types: { quarantine_file: { ttl: "12h" }, stop_service: { reminder: null } },
+  });
+
+  it("the type's setting beats the source's, which beats the policy-wide one", () => {
+    expect(ttlFor(layered, { type: "quarantine_file", source: "antivirus" })).toBe(12 * HOUR);
+    expect(ttlFor(layered, { type: "stop_process", source: "antivirus" })).toBe(DAY);
+    expect(ttlFor(layered, { type: "stop_process", source: "manual" })).toBe(3 * DAY);
+    expect(remindersFor(layered, { type: "quarantine_file", source: "antivirus" })[0]?.afterMs).toBe(HOUR);
+    expect(remindersFor(layered, { type: "stop_process", source: "manual" })[0]?.afterMs).toBe(2 * HOUR);
+  });
+
+  it("null switches a reminder off where a broader rule would give one", () => {
+    expect(remindersFor(layered, { type: "stop_service", source: "antivirus" })).toEqual([]);
+  });
+
+  it("a file laid over the defaults keeps the defaults it does not name", () => {
+    const merged = policy({ types: { isolate_device: { approvers: ["S0TIER2"] } } });
+    expect(merged.types.isolate_device).toEqual({ reminder: { after: 15 * 60_000 }, approvers: ["S0TIER2"] });
+  });
+
+  it("reminder, then escalation, and nothing due at or after expiry", () => {
+    const timed = policy({
+      ttl: 1000,
+      reminder: { after: 300, mention: ["U0ONCALL1"] },
+      escalation: { after: 600, channel: "C0ESCALATE", mention: ["S0LEADS01"] },
+      types: { isolate_device: { reminder: { after: 1000 } } },
+    });
+    expect(remindersFor(timed, airQuarantine)).toEqual([
+      { kind: "remind", afterMs: 300, mention: ["U0ONCALL1"], channel: undefined },
+      { kind: "escalate", afterMs: 600, mention: ["S0LEADS01"], channel: "C0ESCALATE" },
+    ]);
+    expect(remindersFor(timed, manualIsolate).map((s) => s.kind)).toEqual(["escalate"]);
+  });
+});
+
+describe("policy.twoPersonRule", () => {
+  it("defaults to isolation and code restriction, two approvers, once switched on", () => {
+    const on = policy({ twoPersonRule: {} });
+    expect(approvalsNeeded(on, { type: "isolate_device" })).toBe(2);
+    expect(approvalsNeeded(on, { type: "restrict_code_execution" })).toBe(2);
+    expect(approvalsNeeded(on, { type: "quarantine_file" })).toBe(1);
+  });
+
+  it("takes its own types and count", () => {
+    const three = policy({ twoPersonRule: { types: ["block_url"], approvals: 3 } });
+    expect(approvalsNeeded(three, { type: "block_url" })).toBe(3);
+    expect(approvalsNeeded(three, { type: "isolate_device" })).toBe(1);
+  });
+});
+
+describe("policy.mayDecide", () => {
+  const approvers = { userIds: ["U0LEAD0001"], groupIds: ["S0SOC0001"] };
+  const tiered = policy({ types: { isolate_device: { approvers: ["S0TIER2"] } } });
+  const user = (id: string, ...groups: string[]) => ({ id, groups: new Set(groups) });
+
+  it("any approver decides types without their own list", () => {
+    expect(mayDecide(tiered, "quarantine_file", approvers, user("U0ANALYST", "S0SOC0001"))).toBe(true);
+    expect(mayDecide(tiered, "quarantine_file", approvers, user("U0LEAD0001"))).toBe(true);
+    expect(mayDecide(tiered, "quarantine_file", approvers, user("U0STRANGER"))).toBe(false);
+  });
+
+  it("a type's own list narrows APPROVERS: both are needed", () => {
+    expect(mayDecide(tiered, "isolate_device", approvers, user("U0TIER2ONE", "S0SOC0001", "S0TIER2"))).toBe(
+      true,
+    );
+    expect(mayDecide(tiered, "isolate_device", approvers, user("U0ANALYST", "S0SOC0001"))).toBe(false);
+    // In the tier-2 group but not among APPROVERS at all.
+    expect(mayDecide(tiered, "isolate_device", approvers, user("U0OUTSIDER", "S0TIER2"))).toBe(false);
+  });
+
+  it("names the type's list, else APPROVERS, as the ones to ask", () => {
+    expect(approversFor(tiered, "isolate_device", approvers)).toEqual({ userIds: [], groupIds: ["S0TIER2"] });
+    expect(approversFor(tiered, "stop_service", approvers)).toBe(approvers);
+  });
+});
+
+describe("policy.autoApprove", () => {
+  const semi = policy({
+    autoApprove: [
+      {
+        type: "quarantine_file",
+        source: "antivirus",
+        pathPrefixesRequiringApproval: ["C:\\Windows\\", "C:\\Program Files\\"],
+      },
+      { source: "automated_investigation", type: "block_url" },
+    ],
+    twoPersonRule: {},
+  });
+  const antivirusFile = (path?: string) => ({
+    type: "quarantine_file" as const,
+    source: "antivirus" as const,
+    entity: { sha256: "b".repeat(64), ...(path && { path }) },
+  });
+
+  it("semi-automation: approves outside the listed folders only", () => {
+    expect(autoApprove(semi, antivirusFile("C:\\Users\\kim\\Downloads\\evil.exe"))).toEqual({ rule: 0 });
+    expect(autoApprove(semi, antivirusFile("C:\\Windows\\System32\\evil.dll"))).toBeNull();
+    // Windows paths: no case, either slash.
+    expect(autoApprove(semi, antivirusFile("c:/program files/Vendor/evil.exe"))).toBeNull();
+    // Without a path nobody can tell which folder: a person decides.
+    expect(autoApprove(semi, antivirusFile())).toBeNull();
+  });
+
+  it("matches type and source; the two-person rule always wins", () => {
+    expect(autoApprove(semi, { ...antivirusFile("C:\\x.exe"), source: "manual" })).toBeNull();
+    const url = { type: "block_url" as const, entity: { url: "https://evil.example.com" } };
+    expect(autoApprove(semi, { ...url, source: "automated_investigation" })).toEqual({ rule: 1 });
+    expect(autoApprove(semi, { ...url, source: "antivirus" })).toBeNull();
+    const everything = policy({ autoApprove: [{ source: "manual" }], twoPersonRule: {} });
+    expect(
+      autoApprove(everything, { type: "stop_service", source: "manual", entity: { name: "x" } }),
+    ).toEqual({
+      rule: 0,
+    });
+    expect(autoApprove(everything, { ...manualIsolate, entity: {} })).toBeNull();
+  });
+});
+
+describe("policy.requesters", () => {
+  it("maps requesters to Slack users without regard to case", () => {
+    const mapped = policy({ requesters: { "Alice@Example.com": "U0ALICE01" } });
+    expect(requesterUserId(mapped, "alice@example.COM")).toBe("U0ALICE01");
+    expect(requesterUserId(mapped, "bob@example.com")).toBeUndefined();
+  });
+});
+
+describe("policy.errors", () => {
+  it.each([
+    [[], "must be a JSON object"],
+    [{ ttll: "7d" }, "the policy has unknown field(s): ttll"],
+    [
+      { ttl: "a week" },
+      'ttl must be a duration up to 365d: milliseconds (300) or "90s", "15m", "4h", "7d" (got "a week")',
+    ],
+    [{ types: { isolate: { ttl: "1d" } } }, "types has unknown field(s): isolate"],
+    [
+      { types: { isolate_device: { approvers: ["tier2"] } } },
+      "types.isolate_device.approvers[0] must be a Slack user ID (U…) or user-group ID (S…)",
+    ],
+    [{ twoPersonRule: { approvals: 1 } }, "twoPersonRule.approvals must be at least 2"],
+    [{ twoPersonRule: { types: ["isolate"] } }, "twoPersonRule.types[0] must be one of"],
+    [{ escalation: { after: "8h" } }, "escalation needs a channel, a mention list or both"],
+    [{ escalation: { after: "8h", channel: "#soc-leads" } }, "escalation.channel must be a channel ID"],
+    [
+      { reminder: { after: "1h", mention: [] } },
+      "reminder.mention must name at least one user or user group",
+    ],
+    [
+      { autoApprove: [{ pathPrefixesRequiringApproval: ["C:\\"] }] },
+      "autoApprove[0] needs a type, a source or both",
+    ],
+    [{ autoApprove: [{ type: "quarantine_file", typo: 1 }] }, "autoApprove[0] has unknown field(s): typo"],
+    [
+      { requesters: { "alice@example.com": "alice" } },
+      "requesters.alice@example.com must be a Slack user ID (U…)",
+    ],
+  ])("%j → %s", (document, expected) => {
+    expect(problem(document)).toContain(expected);
+  });
+});
+
+describe("policy.file", () => {
+  it("reads a JSON file laid over the defaults", () => {
+    const path = writePolicyFile({ twoPersonRule: {}, ttl: "2d" });
+    const loaded = loadPolicy(path);
+    expect(ttlFor(loaded, airQuarantine)).toBe(2 * DAY);
+    expect(approvalsNeeded(loaded, manualIsolate)).toBe(2);
+  });
+
+  it.each([
+    [
+      "missing",
+      () => join(dirname(writePolicyFile({})), "nope.json"),
+      /nope\.json: cannot be read \(no such file\)$/,
+    ],
+    ["not JSON", () => writePolicyFile("{ ttl: 7d }"), /policy\.json: is not valid JSON \(/],
+    [
+      "invalid",
+      () => writePolicyFile({ twoPersonRule: { approvals: 1 } }),
+      /policy\.json: twoPersonRule\.approvals must be at least 2$/,
+    ],
+  ])("a %s file stops the start with one line naming the problem", (_what, path, message) => {
+    const at = path();
+    expect(() => loadPolicy(at)).toThrow(PolicyError);
+    expect(() => loadPolicy(at)).toThrow(message);
+    let error: unknown;
+    try {
+      loadConfig({ POLICY_FILE: at });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe("POLICY_FILE");
+    expect((error as ConfigError).message).toMatch(new RegExp(`^POLICY_FILE ${at.replace(/[.]/g, "\\.")}: `));
+    expect((error as ConfigError).message).not.toContain("\n");
+  });
+});
