@@ -10,7 +10,7 @@ import { obliterateQueues, REDIS_URL, uniqueName } from "../test/support/db.ts";
 import { actionBody } from "../test/support/fixtures.ts";
 import { type BenchRow, fmt, percentile, startBenchApp } from "./support.ts";
 
-const CONCURRENCY = 16;
+const CONCURRENCY = 32;
 
 async function bareBullmq(jobs: number): Promise<number> {
   const prefix = uniqueName("bench_bare");

@@ -53,7 +53,7 @@ export function createBackend(config: Config, log: Logger): Backend {
 
 export async function startApp(config: Config, log: Logger, role: Role): Promise<RunningApp> {
   await prepareDatabase(config.databaseUrl);
-  const { db, client } = createDb(config.databaseUrl);
+  const { db, client } = createDb(config.databaseUrl, { max: config.dbPoolSize });
   const backend = createBackend(config, log);
   const probe = createRedis(config.redisUrl, "probe");
   const ctx: AppContext = {

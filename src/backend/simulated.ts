@@ -22,6 +22,7 @@ type RegistryValue = { valueName: string; valueType: string; data: string; prese
 export function createSimulatedBackend(): InTransactionBackend {
   return {
     name: "simulated",
+    runsInTransaction: true,
     async apply(tx, action) {
       const device = await requireOnlineDevice(tx, action);
       const undoData = await applyToFleet(tx, action, device);

@@ -37,6 +37,11 @@ export class CheckLater {
 
 export interface Backend {
   readonly name: "simulated" | "defender";
+  /**
+   * Every run finishes inside the worker's transaction (the simulated fleet): the worker then
+   * starts, applies and completes an action in one transaction.
+   */
+  readonly runsInTransaction?: boolean;
   /** Takes the action and returns what undo will need to restore the previous state. */
   apply(tx: Tx, action: ActionRow): Promise<UndoData | CheckLater>;
   /** Restores what `apply` saved. Throws a non-retryable BackendError for non-undoable types. */
@@ -48,7 +53,8 @@ export interface Backend {
 }
 
 /** A backend whose every run finishes inside the worker's transaction (the simulated fleet). */
-export type InTransactionBackend = Omit<Backend, "apply" | "undo"> & {
+export type InTransactionBackend = Omit<Backend, "apply" | "undo" | "runsInTransaction"> & {
+  readonly runsInTransaction: true;
   apply(tx: Tx, action: ActionRow): Promise<UndoData>;
   undo(tx: Tx, action: ActionRow): Promise<undefined>;
 };

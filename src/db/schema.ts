@@ -40,7 +40,12 @@ export const slackMessages = pgTable(
     threadedEventId: bigint("threaded_event_id", { mode: "number" }).notNull().default(0),
     createdAt: createdAt(),
   },
-  (t) => [index("slack_messages_channel_ts_idx").on(t.channel, t.ts)],
+  (t) => [
+    index("slack_messages_channel_ts_idx").on(t.channel, t.ts),
+    // The reconciler's sweeps: messages not yet posted, and messages behind their actions.
+    index("slack_messages_unposted_idx").on(t.createdAt).where(sql`${t.ts} is null`),
+    index("slack_messages_behind_idx").on(t.id).where(sql`${t.renderedVersion} < ${t.version}`),
+  ],
 );
 
 export const actions = pgTable(

@@ -4,7 +4,13 @@
 // waiting for Defender never holds a worker slot.
 import { DelayedError, type Job, UnrecoverableError, Worker } from "bullmq";
 import { eq } from "drizzle-orm";
-import { type Backend, BackendError, BackendRateLimitError, CheckLater } from "../backend/types.ts";
+import {
+  type Backend,
+  BackendError,
+  BackendRateLimitError,
+  CheckLater,
+  type UndoData,
+} from "../backend/types.ts";
 import type { AppContext } from "../context.ts";
 import { getAction, transitionAction } from "../db/queries/actions.ts";
 import { actions } from "../db/schema.ts";
@@ -21,6 +27,7 @@ export function createExecuteProcessor(ctx: AppContext, backend: Backend, getWor
   return async function execute(job: Job<ExecuteJob>, token?: string): Promise<ExecuteOutcome> {
     const { actionId, operation, attempt } = job.data;
     const step = STEPS[operation];
+    if (backend.runsInTransaction) return runInOneTransaction(job);
     const current = await getAction(ctx.db, actionId);
     if (!current) throw new UnrecoverableError(`action ${actionId} does not exist`);
     if ((operation === "apply" ? current.attempt : current.undoAttempt) !== attempt) return "skipped";
@@ -79,6 +86,68 @@ export function createExecuteProcessor(ctx: AppContext, backend: Backend, getWor
     );
     return "completed";
   };
+
+  /**
+   * For a backend that finishes inside the transaction: start, apply and complete at once, so
+   * the act and its record commit together and nothing is left half done by a crash.
+   */
+  async function runInOneTransaction(job: Job<ExecuteJob>): Promise<ExecuteOutcome> {
+    const { actionId, operation, attempt } = job.data;
+    const step = STEPS[operation];
+    let decidedAt = new Date();
+    try {
+      const outcome = await ctx.db.transaction(async (tx) => {
+        const [locked] = await tx.select().from(actions).where(eq(actions.id, actionId)).for("update");
+        if (!locked) throw new UnrecoverableError(`action ${actionId} does not exist`);
+        if ((operation === "apply" ? locked.attempt : locked.undoAttempt) !== attempt) return "skipped";
+        decidedAt = locked.updatedAt;
+        let action = locked;
+        // Already running: an earlier attempt of this job started it and failed after.
+        if (locked.status !== step.running) {
+          const started = await transitionAction(tx, {
+            actionId,
+            transition: step.start,
+            actor: "system",
+            detail: { attempt },
+            locked,
+          });
+          if (!started.ok) return "skipped";
+          action = started.action;
+        }
+        const undoData =
+          operation === "apply" ? await backend.apply(tx, action) : await backend.undo(tx, action);
+        const finished = await transitionAction(tx, {
+          actionId,
+          transition: step.succeed,
+          actor: "system",
+          detail: { attempt },
+          locked: action,
+          set: () =>
+            operation === "apply"
+              ? { completedAt: new Date(), undoData: undoData as UndoData, error: null }
+              : { error: null },
+        });
+        if (!finished.ok) throw new Error(`could not record the outcome: ${finished.reason}`);
+        return "done";
+      });
+      if (outcome === "skipped") return "skipped";
+    } catch (error) {
+      if (error instanceof UnrecoverableError) throw error;
+      // The attempt rolled back whole; record that it started, so the message shows it running
+      // while it is retried, and so that a final failure follows the status machine.
+      await ctx.db.transaction((tx) =>
+        transitionAction(tx, { actionId, transition: step.start, actor: "system", detail: { attempt } }),
+      );
+      return failOrRetry(job, error, decidedAt);
+    }
+    ctx.metrics.transitions.inc({ transition: step.start });
+    ctx.metrics.transitions.inc({ transition: step.succeed });
+    ctx.metrics.executionSeconds.observe(
+      { operation, outcome: "completed" },
+      (Date.now() - decidedAt.getTime()) / 1000,
+    );
+    return "completed";
+  }
 
   async function failOrRetry(job: Job<ExecuteJob>, error: unknown, decidedAt: Date): Promise<ExecuteOutcome> {
     const { actionId, operation, attempt } = job.data;

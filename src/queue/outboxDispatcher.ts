@@ -15,8 +15,10 @@ import {
   executeJobId,
   QUEUE_NAMES,
   SLACK_JOB_OPTIONS,
+  SLACK_UPDATE_JOB_OPTIONS,
   type SlackPostJob,
   type SlackUpdateJob,
+  slackUpdateJobId,
   type TimerJob,
   timerJobId,
 } from "./queues.ts";
@@ -57,10 +59,12 @@ export function routeOutbox(rows: { topic: string; payload: unknown }[]) {
         // Not yet posted: the post will show the current state anyway.
         const { messageId, messageVersion } = message.payload;
         if (messageId === null || messageVersion === null) break;
+        // One job per message: while it waits, further changes join it instead of adding
+        // their own chat.update, so a burst of changes costs one call against Slack's limit.
         slackUpdate.push({
           name: "update",
           data: { messageId, version: messageVersion },
-          opts: { ...SLACK_JOB_OPTIONS, jobId: `update-${messageId}-${messageVersion}` },
+          opts: { ...SLACK_UPDATE_JOB_OPTIONS, jobId: slackUpdateJobId(messageId) },
         });
         break;
       }

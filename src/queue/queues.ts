@@ -64,6 +64,21 @@ export const SLACK_JOB_OPTIONS: JobsOptions = {
   removeOnFail: KEEP_FAILED,
 };
 
+/**
+ * Updates are keyed by message, not by change, and removed when done, so that the next change
+ * after a render gets a fresh job. A change that lands while the job is running is picked up by
+ * the job's own re-check, and the reconciler sweeps any message still behind.
+ */
+export const SLACK_UPDATE_JOB_OPTIONS: JobsOptions = {
+  ...SLACK_JOB_OPTIONS,
+  removeOnComplete: true,
+  removeOnFail: true,
+};
+
+export function slackUpdateJobId(messageId: number): string {
+  return `update-${messageId}`;
+}
+
 export type Queues = {
   execute: Queue<ExecuteJob>;
   slackPost: Queue<SlackPostJob>;

@@ -3,11 +3,11 @@
 // action waiting on the worker for too long gets its job handed over again. Job ids are
 // deterministic, so a job that is merely slow is not duplicated, and the processor re-checks
 // the store, so even a duplicate would change nothing.
-import { and, inArray, lt } from "drizzle-orm";
+import { and, inArray, isNotNull, isNull, lt } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { writeOutbox } from "../db/queries/actions.ts";
-import { actions } from "../db/schema.ts";
-import { type ExecuteJob, executeJobId } from "./queues.ts";
+import { actions, slackMessages } from "../db/schema.ts";
+import { type ExecuteJob, executeJobId, SLACK_UPDATE_JOB_OPTIONS, slackUpdateJobId } from "./queues.ts";
 
 const BATCH = 1000;
 
@@ -48,10 +48,56 @@ export async function reconcileOnce(ctx: AppContext): Promise<number> {
   return jobs.length;
 }
 
+/**
+ * Slack messages that fell behind: a post whose job gave up or vanished, and a message whose
+ * last change arrived while its update job was finishing. Both converge on the store.
+ */
+export async function reconcileMessages(ctx: AppContext): Promise<number> {
+  const unposted = await ctx.db
+    .select({ id: slackMessages.id })
+    .from(slackMessages)
+    .where(
+      and(
+        isNull(slackMessages.ts),
+        lt(slackMessages.createdAt, new Date(Date.now() - ctx.config.stuckAfterMs)),
+      ),
+    )
+    .limit(BATCH);
+  for (const { id } of unposted) {
+    const existing = await ctx.queues.slackPost.getJob(`post-${id}`);
+    const state = await existing?.getState();
+    if (existing && (state === "failed" || state === "completed")) await existing.remove();
+  }
+  await writeOutbox(
+    ctx.db,
+    unposted.map(({ id }) => ({ topic: "message.created", payload: { messageId: id } })),
+  );
+  const behind = await ctx.db
+    .select({ id: slackMessages.id, version: slackMessages.version })
+    .from(slackMessages)
+    .where(and(isNotNull(slackMessages.ts), lt(slackMessages.renderedVersion, slackMessages.version)))
+    .limit(BATCH);
+  // Ids are per message: a message with an update already queued is not queued twice.
+  await ctx.queues.slackUpdate.addBulk(
+    behind.map((m) => ({
+      name: "update",
+      data: { messageId: m.id, version: m.version },
+      opts: { ...SLACK_UPDATE_JOB_OPTIONS, jobId: slackUpdateJobId(m.id) },
+    })),
+  );
+  if (unposted.length + behind.length > 0) {
+    ctx.log.info(
+      { unposted: unposted.length, behind: behind.length },
+      "re-queued Slack messages that fell behind",
+    );
+  }
+  return unposted.length + behind.length;
+}
+
 export function startReconciler(ctx: AppContext): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = reconcileOnce(ctx).catch((error: unknown) =>
+    running = Promise.all([reconcileOnce(ctx), reconcileMessages(ctx)]).catch((error: unknown) =>
       ctx.log.warn({ err: error }, "reconcile failed; will try again"),
     );
   }, ctx.config.stuckAfterMs / 2);

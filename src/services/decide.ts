@@ -25,13 +25,12 @@ export async function decide(db: Db, request: DecisionRequest): Promise<Decision
 
 /** `decide` inside the caller's transaction, so that several decisions commit as one. */
 export async function decideInTransaction(tx: Tx, request: DecisionRequest): Promise<DecisionOutcome> {
-  if (request.decision === "approve") {
-    // Locked before counting, so concurrent approvals of one action are counted one at a time.
-    const [current] = await tx.select().from(actions).where(eq(actions.id, request.actionId)).for("update");
-    if (current?.status === "pending" && current.approvalsNeeded > 1)
-      return recordApproval(tx, current, request);
+  // Locked before counting, so concurrent approvals of one action are counted one at a time.
+  const [current] = await tx.select().from(actions).where(eq(actions.id, request.actionId)).for("update");
+  if (request.decision === "approve" && current?.status === "pending" && current.approvalsNeeded > 1) {
+    return recordApproval(tx, current, request);
   }
-  return transitionAction(tx, decisionTransition(request));
+  return transitionAction(tx, { ...decisionTransition(request), locked: current });
 }
 
 /** Counts one person's approval; only the last one needed approves the action. */

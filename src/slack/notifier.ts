@@ -165,35 +165,52 @@ async function findPostedMessage(
 
 export function createUpdateProcessor(ctx: AppContext, client: WebClient, getWorker: () => Worker) {
   return async function update(job: Job<SlackUpdateJob>): Promise<string> {
-    const { messageId, version } = job.data;
+    const { messageId } = job.data;
     const [peek] = await ctx.db.select().from(slackMessages).where(eq(slackMessages.id, messageId));
     if (!peek) throw new UnrecoverableError(`message ${messageId} does not exist`);
-    if (peek.renderedVersion >= version) return "coalesced";
+    if (peek.renderedVersion >= peek.version) return "coalesced";
     // The post has not landed yet; it will, and this job retries after a backoff.
     if (peek.ts === null) throw new Error(`message ${messageId} is not posted yet`);
-    return ctx.db.transaction(async (tx) => {
-      // One render at a time per message, so an older render can never land after a newer one.
-      await tx.execute(sql`select pg_advisory_xact_lock(${MESSAGE_LOCK_SPACE}, ${messageId})`);
-      const [message] = await tx.select().from(slackMessages).where(eq(slackMessages.id, messageId));
-      if (!message || message.renderedVersion >= version) return "coalesced";
-      const rows = await messageActions(tx, messageId);
-      const rendered = renderMessage(message, rows, messageOptions(ctx.config));
-      await slackCall(ctx, getWorker(), "chat.update", () =>
-        client.chat.update({
-          channel: message.channel,
-          ts: message.ts!,
-          text: rendered.text,
-          blocks: rendered.blocks,
-        }),
-      );
-      await tx
-        .update(slackMessages)
-        .set({ renderedVersion: message.version })
-        .where(eq(slackMessages.id, messageId));
-      await postThread(ctx, client, getWorker(), tx, message, rows);
-      return "updated";
-    });
+    // Changes committed while a render was on its way to Slack are rendered again here: the job
+    // id is taken until this returns, so nobody else would.
+    let renders = 0;
+    while (renders < MAX_RENDERS_PER_JOB && (await renderOnce(ctx, client, getWorker(), messageId)))
+      renders += 1;
+    return renders > 0 ? "updated" : "coalesced";
   };
+}
+
+const MAX_RENDERS_PER_JOB = 5;
+
+/** Renders the message if it is behind; returns whether it called Slack. */
+async function renderOnce(
+  ctx: AppContext,
+  client: WebClient,
+  worker: Worker,
+  messageId: number,
+): Promise<boolean> {
+  return ctx.db.transaction(async (tx) => {
+    // One render at a time per message, so an older render can never land after a newer one.
+    await tx.execute(sql`select pg_advisory_xact_lock(${MESSAGE_LOCK_SPACE}, ${messageId})`);
+    const [message] = await tx.select().from(slackMessages).where(eq(slackMessages.id, messageId));
+    if (!message || message.ts === null || message.renderedVersion >= message.version) return false;
+    const rows = await messageActions(tx, messageId);
+    const rendered = renderMessage(message, rows, messageOptions(ctx.config));
+    await slackCall(ctx, worker, "chat.update", () =>
+      client.chat.update({
+        channel: message.channel,
+        ts: message.ts!,
+        text: rendered.text,
+        blocks: rendered.blocks,
+      }),
+    );
+    await tx
+      .update(slackMessages)
+      .set({ renderedVersion: message.version })
+      .where(eq(slackMessages.id, messageId));
+    await postThread(ctx, client, worker, tx, message, rows);
+    return true;
+  });
 }
 
 // The first key of the two-key advisory lock: keeps our message locks apart from other uses.

@@ -213,6 +213,8 @@ export type TransitionRequest = {
   set?: (current: ActionRow) => ActionChanges;
   /** Work to enqueue once the change commits. */
   enqueue?: (action: ActionRow) => OutboxMessage[];
+  /** The row as this transaction already locked it (FOR UPDATE), to save reading it again. */
+  locked?: ActionRow;
 };
 
 export type ActionChanges = Partial<
@@ -239,16 +241,16 @@ export type TransitionOutcome =
  * callers serialise on the row lock; the second sees the new status and is refused.
  */
 export async function transitionAction(tx: Tx, request: TransitionRequest): Promise<TransitionOutcome> {
-  const [current] = await tx.select().from(actions).where(eq(actions.id, request.actionId)).for("update");
+  const current =
+    request.locked ??
+    (await tx.select().from(actions).where(eq(actions.id, request.actionId)).for("update"))[0];
   if (!current) return { ok: false, reason: "no such action", action: null };
   const verdict = nextStatus(current, request.transition);
   if (!verdict.ok) return { ok: false, reason: verdict.reason, action: current };
-  const [updated] = await tx
-    .update(actions)
-    .set({ ...request.set?.(current), status: verdict.to, updatedAt: new Date() })
-    .where(and(eq(actions.id, current.id), eq(actions.status, current.status)))
-    .returning();
-  if (!updated) return { ok: false, reason: "the action changed meanwhile", action: current };
+  const changes = { ...request.set?.(current), status: verdict.to, updatedAt: new Date() };
+  // The row is locked by this transaction, so the update cannot miss: the new row is known here.
+  const updated: ActionRow = { ...current, ...changes };
+  const update = tx.update(actions).set(changes).where(eq(actions.id, current.id)).getSQL();
   const eventId = await recordChange(
     tx,
     updated,
@@ -258,6 +260,7 @@ export async function transitionAction(tx: Tx, request: TransitionRequest): Prom
       detail: { from: verdict.from, to: verdict.to, ...request.detail },
     },
     request.enqueue?.(updated) ?? [],
+    update,
   );
   return { ok: true, action: updated, previous: current, eventId };
 }
@@ -271,26 +274,37 @@ export async function recordChange(
   action: ActionRow,
   event: { kind: string; actor: string; detail: Record<string, unknown> },
   work: OutboxMessage[] = [],
+  /** An UPDATE of the action to run in the same statement. */
+  update?: SQL,
 ): Promise<number> {
-  const [inserted] = await tx
-    .insert(actionEvents)
-    .values({ actionId: action.id, ...event })
-    .returning({ id: actionEvents.id });
-  const messageVersion = await bumpMessageVersion(tx, action.slackMessageId);
-  await writeOutbox(tx, [
-    {
-      topic: "action.changed",
-      payload: {
-        actionId: action.id,
-        status: action.status,
-        eventId: inserted!.id,
-        messageId: action.slackMessageId,
-        messageVersion,
-      },
-    },
-    ...work,
-  ]);
-  return inserted!.id;
+  // One round trip: the update, the event, the message's new version and the outbox rows, then
+  // the wake-up. This runs on every status change: the hot path of decisions and the worker.
+  const [row] = await tx.execute<{ event_id: string }>(sql`
+    with ${update ? sql`updated as (${update} returning 1),` : sql``}
+    event as (
+      insert into action_events (action_id, kind, actor, detail)
+      values (${action.id}, ${event.kind}, ${event.actor}, ${JSON.stringify(event.detail)}::jsonb)
+      returning id
+    ),
+    message as (
+      update slack_messages set version = version + 1 where id = ${action.slackMessageId} returning version
+    ),
+    queued as (
+      insert into outbox (topic, payload)
+      select 'action.changed', jsonb_build_object(
+        'actionId', ${action.id}::bigint,
+        'status', ${action.status}::text,
+        'eventId', event.id,
+        'messageId', ${action.slackMessageId}::bigint,
+        'messageVersion', (select version from message)
+      ) from event
+      union all
+      select w.topic, w.payload from jsonb_to_recordset(${JSON.stringify(work)}::jsonb) as w(topic text, payload jsonb)
+      returning 1
+    )
+    select event.id as event_id, (select count(*) from queued) as queued, pg_notify(${OUTBOX_CHANNEL}, '')
+    from event`);
+  return Number(row!.event_id);
 }
 
 /** Marks the Slack message showing an action as out of date; returns the version to render. */

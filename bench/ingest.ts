@@ -1,0 +1,67 @@
+// Ingest throughput through the HTTP API, in batches of 500, into a store that already holds a
+// million actions, beside a bare multi-row INSERT of the same rows with postgres.js.
+import postgres from "postgres";
+import { actionBody } from "../test/support/fixtures.ts";
+import { type BenchRow, fmt, startBenchApp } from "./support.ts";
+
+const BATCH = 500;
+const BATCHES = 20;
+
+function batch(run: string, b: number) {
+  return Array.from({ length: BATCH }, (_, i) =>
+    actionBody(i % 2 ? "quarantine_file" : "stop_service", b * BATCH + i, {
+      externalId: `ingest-${run}-${b}-${i}`,
+      investigationId: `inv-ingest-${run}-${b}-${Math.floor(i / 25)}`,
+    }),
+  );
+}
+
+export async function runIngestBench(databaseUrl: string): Promise<BenchRow[]> {
+  const app = await startBenchApp("ingest", { role: "web", databaseUrl });
+  const sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
+  try {
+    const token = app.env.INGEST_TOKEN!;
+    const bodies = Array.from({ length: BATCHES }, (_, b) => JSON.stringify({ actions: batch("api", b) }));
+    const started = performance.now();
+    for (const body of bodies) {
+      const res = await fetch(`${app.url}/api/v1/actions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body,
+      });
+      if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+      await res.arrayBuffer();
+    }
+    const api = (BATCH * BATCHES) / ((performance.now() - started) / 1000);
+
+    const rows = Array.from({ length: BATCHES }, (_, b) =>
+      batch("bare", b).map((a) => ({
+        external_id: a.externalId as string,
+        source: a.source as string,
+        type: a.type as string,
+        status: "pending",
+        investigation_id: null,
+        device_id: (a.device as { id: string }).id,
+        device_name: (a.device as { name: string }).name,
+        entity: a.entity as Record<string, unknown>,
+        sha256: ((a.entity as { sha256?: string }).sha256 ?? null) as string | null,
+      })),
+    );
+    const bareStart = performance.now();
+    for (const chunk of rows) await sql`insert into actions ${sql(chunk as never)}`;
+    const bare = (BATCH * BATCHES) / ((performance.now() - bareStart) / 1000);
+    return [
+      {
+        benchmark: `ingest API, ${BATCHES} batches of ${BATCH} into a store of 1,000,000 actions`,
+        figure: `${fmt(api, 0)} actions/s`,
+        reference: `bare multi-row INSERT: ${fmt(bare, 0)} rows/s`,
+        ratio: fmt(api / bare, 2),
+        target: "≥ 5,000/s and ≥ 0.5",
+        met: api >= 5000 && api / bare >= 0.5 ? "yes" : "no",
+      },
+    ];
+  } finally {
+    await sql.end();
+    await app.close();
+  }
+}

@@ -1,0 +1,2 @@
+CREATE INDEX "slack_messages_unposted_idx" ON "slack_messages" USING btree ("created_at") WHERE "slack_messages"."ts" is null;--> statement-breakpoint
+CREATE INDEX "slack_messages_behind_idx" ON "slack_messages" USING btree ("id") WHERE "slack_messages"."rendered_version" < "slack_messages"."version";
