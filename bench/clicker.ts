@@ -8,6 +8,7 @@ const input = JSON.parse(await new Response(process.stdin as unknown as Readable
   secret: string;
   userId: string;
   actionIds: number[];
+  verb?: string;
 };
 const endpoint = `${input.url}/slack/events`;
 // Sign everything first: the measured part is only the HTTP round trip.
@@ -16,7 +17,7 @@ const requests = input.actionIds.map((id) => {
     payload: JSON.stringify(
       blockActionsPayload({
         userId: input.userId,
-        actionId: `approve:${id}`,
+        actionId: `${input.verb ?? "approve"}:${id}`,
         value: String(id),
         channelId: "C0BENCH0001",
         messageTs: "1.000001",

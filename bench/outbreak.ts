@@ -48,7 +48,11 @@ export async function runOutbreakBench(): Promise<BenchRow[]> {
           )
         )[0]!.n,
       );
-    await waitUntil(async () => (await visible()) === ACTIONS, 600_000, "every action to be visible in Slack");
+    await waitUntil(
+      async () => (await visible()) === ACTIONS,
+      600_000,
+      "every action to be visible in Slack",
+    );
     const allVisibleSeconds = (performance.now() - started) / 1000;
     const posts = app.slackApi.callsTo("chat.postMessage").filter((c) => c.status === 200).length;
     const lost = ACTIONS - (await visible());

@@ -3,6 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { runAckBench } from "./ack.ts";
+import { runBulkBench } from "./bulk.ts";
 import { runHistoryBench } from "./history.ts";
 import { runIngestBench } from "./ingest.ts";
 import { runOutbreakBench } from "./outbreak.ts";
@@ -18,6 +19,7 @@ const steps: [string, () => Promise<BenchRow[]>][] = [
   ["ack latency, 200 clicks", () => runAckBench(200)],
   ["history and ingest on 1,000,000 actions", () => runHistoryBench(runIngestBench)],
   ["scale-out and paced approvals", () => runScaleBench()],
+  ["bulk approve and undo", () => runBulkBench()],
   ["outbreak", () => runOutbreakBench()],
 ];
 for (const [name, run] of steps) {

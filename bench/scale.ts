@@ -6,7 +6,7 @@ import { parseIngestBody } from "../src/domain/actionInput.ts";
 import { decide } from "../src/services/decide.ts";
 import { actionBody } from "../test/support/fixtures.ts";
 import { freePort } from "../test/support/process.ts";
-import { startWorkerProcess, waitUntil, type WorkerProcess } from "./processes.ts";
+import { startWorkerProcess, type WorkerProcess, waitUntil } from "./processes.ts";
 import { type BenchApp, type BenchRow, fmt, percentile, startBenchApp } from "./support.ts";
 
 async function ingestMany(app: BenchApp, count: number, offset: number): Promise<number[]> {
@@ -19,7 +19,11 @@ async function ingestMany(app: BenchApp, count: number, offset: number): Promise
       ),
     });
     if (!parsed.ok) throw new Error("bad bench input");
-    ids.push(...(await ingestActions(app.ctx.db, parsed.actions, { channel: app.env.SLACK_CHANNEL! })).map((r) => r.id));
+    ids.push(
+      ...(await ingestActions(app.ctx.db, parsed.actions, { channel: app.env.SLACK_CHANNEL! })).map(
+        (r) => r.id,
+      ),
+    );
   }
   return ids;
 }
@@ -32,13 +36,20 @@ async function completed(app: BenchApp, ids: number[]): Promise<number> {
 }
 
 async function appliedTwice(app: BenchApp): Promise<number> {
-  const [row] = await app.ctx.db.execute<{ n: number }>(sql`select count(*)::int as n from backend_runs where count > 1`);
+  const [row] = await app.ctx.db.execute<{ n: number }>(
+    sql`select count(*)::int as n from backend_runs where count > 1`,
+  );
   return row!.n;
 }
 
-async function withWorkers<T>(app: BenchApp, count: number, run: (workers: WorkerProcess[]) => Promise<T>): Promise<T> {
+async function withWorkers<T>(
+  app: BenchApp,
+  count: number,
+  run: (workers: WorkerProcess[]) => Promise<T>,
+): Promise<T> {
   const workers: WorkerProcess[] = [];
-  for (let i = 0; i < count; i++) workers.push(startWorkerProcess({ ...app.env, WORKER_CONCURRENCY: "16" }, await freePort()));
+  for (let i = 0; i < count; i++)
+    workers.push(startWorkerProcess({ ...app.env, WORKER_CONCURRENCY: "16" }, await freePort()));
   try {
     // Give them time to connect before measuring.
     await new Promise((r) => setTimeout(r, 4000));
@@ -59,9 +70,17 @@ export async function runScaleBench(): Promise<BenchRow[]> {
       const rate = await withWorkers(app, n, async () => {
         const started = performance.now();
         for (let i = 0; i < ids.length; i += 100) {
-          await Promise.all(ids.slice(i, i + 100).map((actionId) => decide(app.ctx.db, { actionId, decision: "approve", actor: "U0BENCHAPPR" })));
+          await Promise.all(
+            ids
+              .slice(i, i + 100)
+              .map((actionId) => decide(app.ctx.db, { actionId, decision: "approve", actor: "U0BENCHAPPR" })),
+          );
         }
-        await waitUntil(async () => (await completed(app, ids)) === ids.length, 120_000, `${n} workers to finish`);
+        await waitUntil(
+          async () => (await completed(app, ids)) === ids.length,
+          120_000,
+          `${n} workers to finish`,
+        );
         return ids.length / ((performance.now() - started) / 1000);
       });
       rates.push(rate);
@@ -85,12 +104,19 @@ export async function runScaleBench(): Promise<BenchRow[]> {
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         void decide(app.ctx.db, { actionId: ids[i]!, decision: "approve", actor: "U0BENCHAPPR" });
       }
-      await waitUntil(async () => (await completed(app, ids)) === ids.length, 120_000, "paced approvals to finish");
+      await waitUntil(
+        async () => (await completed(app, ids)) === ids.length,
+        120_000,
+        "paced approvals to finish",
+      );
       const rowsMs = await app.ctx.db.execute<{ ms: number }>(
         sql`select extract(epoch from (completed_at - decided_at)) * 1000 as ms from actions
             where id between ${ids[0]} and ${ids[ids.length - 1]}`,
       );
-      return { latencies: rowsMs.map((r) => Number(r.ms)), peak: Math.max(...workers.map((w) => w.peakRssMb())) };
+      return {
+        latencies: rowsMs.map((r) => Number(r.ms)),
+        peak: Math.max(...workers.map((w) => w.peakRssMb())),
+      };
     });
     const p99 = percentile(latencies, 99);
     rows.push({

@@ -92,7 +92,8 @@ const envSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be letters, digits, - or _")
       .default("action-center"),
-    DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(40),
+    INGEST_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(600),
+    DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(20),
     JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
     STUCK_AFTER_MS: z.coerce.number().int().min(1000).max(86_400_000).default(120_000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -181,6 +182,8 @@ export type Config = {
   defender: DefenderConfig | null;
   workerConcurrency: number;
   queuePrefix: string;
+  /** Ingest API requests a minute per token (0: no limit). */
+  ingestRateLimit: number;
   /** Postgres connections per process; each running job and each request holds one briefly. */
   dbPoolSize: number;
   /** How long a worker holds a job before another may take it over (stalled-job recovery). */
@@ -276,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
         : null,
     workerConcurrency: e.WORKER_CONCURRENCY,
     queuePrefix: e.QUEUE_PREFIX,
+    ingestRateLimit: e.INGEST_RATE_LIMIT,
     dbPoolSize: e.DB_POOL_SIZE,
     jobLockMs: e.JOB_LOCK_MS,
     stuckAfterMs: e.STUCK_AFTER_MS,

@@ -3,6 +3,7 @@ import express, { type ErrorRequestHandler, type Express } from "express";
 import { actionsRouter } from "../api/actionsRouter.ts";
 import { requireBearer } from "../api/auth.ts";
 import { devicesRouter } from "../api/devicesRouter.ts";
+import { rateLimitPerToken } from "../api/rateLimit.ts";
 import type { AppContext } from "../context.ts";
 import { healthRouter } from "./health.ts";
 import { pagesRouter } from "./pages/pagesRouter.ts";
@@ -25,6 +26,7 @@ export function createHttpApp(ctx: AppContext, options: { public: boolean }): Ex
   if (!options.public) return app;
   const api = express.Router();
   api.use(requireBearer(ctx.config.ingestToken));
+  api.use(rateLimitPerToken(ctx));
   api.use(express.json({ limit: MAX_BODY, strict: false }));
   api.use("/actions", actionsRouter(ctx));
   api.use("/devices", devicesRouter(ctx));

@@ -5,7 +5,7 @@ import type { Db } from "../../src/db/client.ts";
 import { backendRuns } from "../../src/db/schema.ts";
 import { decide } from "../../src/services/decide.ts";
 import { ingest, waitForStatuses } from "../support/actions.ts";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { startTestApp, type TestApp, waitFor } from "../support/app.ts";
 import { createTestDatabase, obliterateQueues, REDIS_URL, uniqueName } from "../support/db.ts";
 import { actionBody } from "../support/fixtures.ts";
 import { npmStart, type StartedProcess } from "../support/process.ts";
@@ -73,7 +73,7 @@ describe("exactly once", () => {
     expect(jobsByWorker.length).toBe(4);
   });
 
-  it("a worker killed with SIGKILL mid-run: every action still final, none applied twice", async () => {
+  it("workers killed with SIGKILL at random points of a 500-action load: all final, none twice, messages converge", async () => {
     const database = await createTestDatabase("sigkill");
     const prefix = uniqueName("sigkill");
     cleanups.push(database.drop, () => obliterateQueues(prefix));
@@ -99,18 +99,41 @@ describe("exactly once", () => {
     });
     cleanups.push(() => web.close());
     Object.assign(env, { ...web.env, ...env });
-    const victim = npmStart(env, ["worker"]);
-    processes.push(victim);
+    let worker = npmStart(env, ["worker"]);
+    processes.push(worker);
     const db = web.ctx.db;
-    const ids = await ingest(db, bodies(500, 0));
+    // Five investigations of 100: five channel messages, each following its actions.
+    const ids = await ingest(
+      db,
+      bodies(500, 0).map((body, i) => ({ ...body, investigationId: `inv-kill-${i % 5}` })),
+    );
     await approveAll(db, ids);
-    // Kill the worker once it is well into the load, then bring up a replacement.
-    await waitForStatuses(db, ids.slice(0, 50), ["completed"], 60_000);
-    await victim.stop("SIGKILL");
-    const survivor = npmStart(env, ["worker"]);
-    processes.push(survivor);
+    // Kill the worker three times, each at a random point of the run, and start a new one.
+    const completedCount = async () =>
+      Number((await web.ctx.sql`select count(*)::int as n from actions where status = 'completed'`)[0]!.n);
+    for (const share of [0.1, 0.4, 0.7]) {
+      const at = Math.floor(500 * (share + Math.random() * 0.2));
+      await waitFor(async () => (await completedCount()) >= at, 90_000, `${at} completed`);
+      await worker.stop("SIGKILL");
+      worker = npmStart(env, ["worker"]);
+      processes.push(worker);
+    }
     expect(await waitForStatuses(db, ids, ["completed"], 90_000)).toEqual({ completed: 500 });
     await expectAppliedOnce(db, ids);
+    // Every message reaches the final state of its actions, posted once.
+    await waitFor(
+      async () => {
+        const behind = await web.ctx.sql`
+          select count(*)::int as n from slack_messages where ts is null or rendered_version < version`;
+        return behind[0]!.n === 0;
+      },
+      90_000,
+      "messages to converge",
+    );
+    const messages = web.slackApi.messages.get(web.env.SLACK_CHANNEL!) ?? [];
+    expect(messages).toHaveLength(5);
+    for (const message of messages)
+      expect(JSON.stringify(message.blocks)).not.toMatch(/"approve(_all)?:\d+"/);
   });
 
   it("Redis stopped while decisions are made: nothing lost, all executed once after it returns", async () => {

@@ -72,6 +72,8 @@ export async function startTestApp(
     INGEST_TOKEN: TEST_INGEST_TOKEN,
     LOG_LEVEL: "debug",
     JOB_LOCK_MS: "5000",
+    INGEST_RATE_LIMIT: "0",
+    DB_POOL_SIZE: "8",
     ...options.env,
   };
   const logs: string[] = [];

@@ -1,0 +1,101 @@
+// Bulk decisions: "Approve all" on one investigation's message holding 5,000 actions (one signed
+// click), and one bulk-undo request over 5,000 completed quarantines: seconds until all are final.
+import { sql } from "drizzle-orm";
+import { ingestActions } from "../src/db/queries/actions.ts";
+import { parseIngestBody } from "../src/domain/actionInput.ts";
+import { requestBulkUndo } from "../src/services/bulkUndo.ts";
+import { actionBody } from "../test/support/fixtures.ts";
+import { blockActionsPayload, postToSlackEndpoint } from "../test/support/slackRequests.ts";
+import { waitUntil } from "./processes.ts";
+import { type BenchApp, type BenchRow, fmt, startBenchApp } from "./support.ts";
+
+const COUNT = 5000;
+
+async function store(app: BenchApp, bodies: Record<string, unknown>[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < bodies.length; i += 1000) {
+    const parsed = parseIngestBody({ actions: bodies.slice(i, i + 1000) });
+    if (!parsed.ok) throw new Error(`bad bench input: ${JSON.stringify(parsed.issues[0])}`);
+    const results = await ingestActions(app.ctx.db, parsed.actions, {
+      channel: app.env.SLACK_CHANNEL!,
+      onRecordedCompleted: app.ctx.recordCompleted,
+    });
+    ids.push(...results.map((r) => r.id));
+  }
+  return ids;
+}
+
+async function allIn(app: BenchApp, ids: number[], status: string): Promise<boolean> {
+  const [row] = await app.ctx.db.execute<{ n: number }>(
+    sql`select count(*)::int as n from actions where status = ${status} and id between ${ids[0]} and ${ids[ids.length - 1]}`,
+  );
+  return row!.n === ids.length;
+}
+
+export async function runBulkBench(): Promise<BenchRow[]> {
+  const app = await startBenchApp("bulk", { env: { WORKER_CONCURRENCY: "32" } });
+  try {
+    const pending = await store(
+      app,
+      Array.from({ length: COUNT }, (_, i) => actionBody("stop_service", i, { investigationId: "inv-bulk" })),
+    );
+    const [message] = await app.ctx.db.execute<{ id: number }>(
+      sql`select slack_message_id as id from actions where id = ${pending[0]}`,
+    );
+    const approveStart = performance.now();
+    const res = await postToSlackEndpoint(app.url, app.env.SLACK_SIGNING_SECRET!, {
+      kind: "interactive",
+      body: blockActionsPayload({
+        userId: "U0BENCHAPPR",
+        actionId: `approve_all:${message!.id}`,
+        value: String(message!.id),
+        channelId: app.env.SLACK_CHANNEL!,
+        messageTs: "1.000001",
+      }),
+    });
+    if (res.status !== 200) throw new Error(`approve all answered ${res.status}`);
+    await waitUntil(() => allIn(app, pending, "completed"), 300_000, "all approved actions to complete");
+    const approveSeconds = (performance.now() - approveStart) / 1000;
+
+    const done = await store(
+      app,
+      Array.from({ length: COUNT }, (_, i) =>
+        actionBody("quarantine_file", 10_000 + i, {
+          status: "completed",
+          source: "antivirus",
+          investigationId: undefined,
+        }),
+      ),
+    );
+    const undoStart = performance.now();
+    const outcome = await requestBulkUndo(app.ctx.db, { actionIds: done, actor: "U0BENCHAPPR" });
+    if (!outcome.ok) throw new Error(outcome.reason);
+    await waitUntil(() => allIn(app, done, "undone"), 300_000, "all undos to finish");
+    const undoSeconds = (performance.now() - undoStart) / 1000;
+    return [
+      {
+        benchmark: `"Approve all" on one message of ${COUNT.toLocaleString("en")} actions (one click)`,
+        figure: `${fmt(approveSeconds)} s until all completed`,
+        reference: `${fmt(COUNT / approveSeconds, 0)} actions/s`,
+        ratio: "—",
+        target: "—",
+        met: "—",
+      },
+      {
+        benchmark: `bulk undo of ${COUNT.toLocaleString("en")} quarantines in one request`,
+        figure: `${fmt(undoSeconds)} s until all undone`,
+        reference: `${fmt(COUNT / undoSeconds, 0)} actions/s`,
+        ratio: "—",
+        target: "—",
+        met: "—",
+      },
+    ];
+  } finally {
+    await app.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.table(await runBulkBench());
+  process.exit(0);
+}
