@@ -97,7 +97,7 @@ export async function decideInSlack(
 type Refusal = { reason: string; text: string; outcome: "forbidden" | "error" };
 
 /** Why this person may not take this decision on this action, or null when they may. */
-async function refusalFor(
+export async function refusalFor(
   deps: SlackDeps,
   action: ActionRow,
   userId: string,

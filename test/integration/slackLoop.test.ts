@@ -114,6 +114,46 @@ describe("slack.happy", () => {
   });
 });
 
+describe("slack.group", () => {
+  it("Approve all on an investigation too large for per-action rows approves every pending action once", async () => {
+    const ids = await ingest(
+      app.ctx.db,
+      Array.from({ length: 30 }, (_, i) =>
+        actionBody("stop_service", 500 + i, { externalId: `group-${i}`, investigationId: "inv-group" }),
+      ),
+    );
+    const posted = await waitFor(
+      async () =>
+        channelMessages(app).find(
+          (m) =>
+            ids.some((id) => JSON.stringify(m.blocks).includes(`approve_all:`)) &&
+            m.text.includes("inv-group"),
+        ),
+      20_000,
+      "the investigation's message",
+    );
+    const approveAll = buttonsOf(posted).find((b) => b.action_id.startsWith("approve_all:"))!;
+    await click(app, BYSTANDER, posted, approveAll.action_id);
+    await waitFor(
+      async () => ephemeralsFor(app, BYSTANDER).some((t) => /not allowed/.test(t)),
+      5000,
+      "a refusal",
+    );
+    expect(await waitForStatuses(app.ctx.db, ids, ["pending"])).toEqual({ pending: 30 });
+
+    await click(app, APPROVER, posted, approveAll.action_id);
+    expect(await waitForStatuses(app.ctx.db, ids, ["completed"])).toEqual({ completed: 30 });
+    await waitFor(
+      async () => ephemeralsFor(app, APPROVER).some((t) => t.startsWith("Approved 30 actions.")),
+      5000,
+      "the summary",
+    );
+    const approvals = await app.ctx
+      .sql`select count(*)::int as n from action_events where kind = 'approve' and action_id = any(${ids})`;
+    expect(approvals[0]!.n).toBe(30);
+  });
+});
+
 describe("slack.security", () => {
   it("refuses a person who is not an approver, audits the attempt, changes nothing", async () => {
     const [id] = await ingest(app.ctx.db, [actionBody("isolate_device", 4, { investigationId: undefined })]);

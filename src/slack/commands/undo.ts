@@ -25,8 +25,16 @@ const canUndo = (action: ActionRow) => action.status === "completed" && isUndoab
  * action that exists, as every refused decision is.
  */
 async function undoRefusal(deps: SlackDeps, userId: string, actionIds: readonly number[]) {
-  if (await deps.approvers.isApprover(userId)) return null;
-  for (const action of await getActionsByIds(deps.ctx.db, [...actionIds])) {
+  const named = await getActionsByIds(deps.ctx.db, [...actionIds]);
+  // The policy may narrow who decides a type (e.g. only tier 2 may touch isolation): every type
+  // named must be one this person may decide.
+  const types = [...new Set(named.map((action) => action.type))];
+  const allowed =
+    types.length > 0
+      ? (await Promise.all(types.map((type) => deps.approvers.mayDecide(userId, type)))).every(Boolean)
+      : await deps.approvers.isApprover(userId);
+  if (allowed) return null;
+  for (const action of named) {
     await appendEvent(deps.ctx.db, {
       actionId: action.id,
       kind: "decision_refused",

@@ -1,11 +1,17 @@
 // The buttons of an investigation too large for per-action rows: Approve all and Review.
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
+import { appendEvent } from "../../../db/queries/actions.ts";
 import { actions, slackMessages } from "../../../db/schema.ts";
+import { decideInTransaction } from "../../../services/decide.ts";
 import { parseGroupActionId } from "../../blocks/investigationMessage.ts";
-import { decideInSlack, STORE_DOWN_TEXT } from "../../decideInSlack.ts";
+import { refusalFor, STORE_DOWN_TEXT } from "../../decideInSlack.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { replyPrivately } from "../../reply.ts";
+
+// Approvals per transaction: big enough to spare thousands of commits, small enough that the
+// row locks are held briefly while people click elsewhere.
+const APPROVE_ALL_BATCH = 200;
 
 export function groupButton(deps: SlackDeps) {
   return async ({
@@ -21,9 +27,10 @@ export function groupButton(deps: SlackDeps) {
       const [message] = await db.select().from(slackMessages).where(eq(slackMessages.id, parsed.messageKey));
       if (!message) return await replyPrivately(deps, body, "That message is not ours any more.");
       const pending = await db
-        .select({ id: actions.id })
+        .select()
         .from(actions)
-        .where(and(eq(actions.slackMessageId, message.id), eq(actions.status, "pending")));
+        .where(and(eq(actions.slackMessageId, message.id), eq(actions.status, "pending")))
+        .orderBy(asc(actions.id));
       if (parsed.verb === "review") {
         const filter = message.investigationId ? ` investigation:${message.investigationId}` : "";
         return await replyPrivately(
@@ -34,20 +41,47 @@ export function groupButton(deps: SlackDeps) {
       }
       if (pending.length === 0)
         return await replyPrivately(deps, body, "Nothing is waiting for approval here.");
-      let approved = 0;
-      for (const { id } of pending) {
-        const answer = await decideInSlack(deps, { userId: body.user.id, actionId: id, decision: "approve" });
-        // A refusal for lack of permission is the same for every row: say it once.
-        if (!answer.ok && answer.text.startsWith(":no_entry:"))
-          return await replyPrivately(deps, body, answer.text);
-        if (answer.ok) approved += 1;
+      // The same checks as a single Approve (per-type approvers, no self-approval), each refusal
+      // audited; then the approvals commit in batches rather than one transaction per action.
+      const userId = body.user.id;
+      const allowed: number[] = [];
+      const refusals: string[] = [];
+      for (const row of pending) {
+        const refusal = await refusalFor(deps, row, userId, "approve");
+        if (!refusal) {
+          allowed.push(row.id);
+          continue;
+        }
+        await appendEvent(db, {
+          actionId: row.id,
+          kind: "decision_refused",
+          actor: userId,
+          detail: { decision: "approve", reason: refusal.reason },
+        });
+        deps.ctx.metrics.decisions.inc({ decision: "approve", outcome: refusal.outcome });
+        if (!refusals.includes(refusal.text)) refusals.push(refusal.text);
       }
-      const skipped = pending.length - approved;
-      await replyPrivately(
-        deps,
-        body,
-        `Approved ${approved} action${approved === 1 ? "" : "s"}${skipped ? `; ${skipped} had been decided meanwhile` : ""}.`,
-      );
+      let approved = 0;
+      let recorded = 0;
+      for (let i = 0; i < allowed.length; i += APPROVE_ALL_BATCH) {
+        await db.transaction(async (tx) => {
+          for (const actionId of allowed.slice(i, i + APPROVE_ALL_BATCH)) {
+            const outcome = await decideInTransaction(tx, { actionId, decision: "approve", actor: userId });
+            // Under the two-person rule a first approval is recorded; the action waits for a second.
+            if (outcome.ok && "approvals" in outcome) recorded += 1;
+            else if (outcome.ok) approved += 1;
+          }
+        });
+      }
+      deps.ctx.metrics.decisions.inc({ decision: "approve", outcome: "done" }, approved);
+      const skipped = allowed.length - approved - recorded;
+      const lines = [
+        `Approved ${approved} action${approved === 1 ? "" : "s"}.`,
+        recorded ? `${recorded} need another approver (two-person rule); your approval is recorded.` : "",
+        skipped ? `${skipped} had been decided meanwhile.` : "",
+        ...refusals,
+      ];
+      await replyPrivately(deps, body, lines.filter(Boolean).join(" "));
     } catch (error) {
       deps.ctx.log.error({ err: error, messageKey: parsed.messageKey }, "approve all failed");
       await replyPrivately(deps, body, STORE_DOWN_TEXT);
