@@ -134,7 +134,7 @@ describe("exactly once", () => {
     expect(messages).toHaveLength(5);
     for (const message of messages)
       expect(JSON.stringify(message.blocks)).not.toMatch(/"approve(_all)?:\d+"/);
-  });
+  }, 240_000);
 
   it("Redis stopped while decisions are made: nothing lost, all executed once after it returns", async () => {
     const redis = await ownRedis();
