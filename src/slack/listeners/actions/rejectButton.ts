@@ -1,24 +1,16 @@
 // Reject opens a modal that asks for the reason; the decision happens on its submission.
-import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
 import { getAction } from "../../../db/queries/actions.ts";
-import { parseActionId } from "../../blocks/actionMessage.ts";
 import { rejectModal } from "../../blocks/modals.ts";
 import { STORE_DOWN_TEXT } from "../../decideInSlack.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { replyPrivately } from "../../reply.ts";
+import { actionButton } from "./actionButton.ts";
 
 export function rejectButton(deps: SlackDeps) {
-  return async ({
-    ack,
-    body,
-    action,
-  }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
-    await ack();
-    const parsed = parseActionId(action.action_id);
-    if (!parsed) return;
+  return actionButton(async ({ body, actionId }) => {
     try {
       // The trigger expires in 3 seconds: open the modal first, check the rest on submission.
-      const found = await getAction(deps.ctx.db, parsed.actionId);
+      const found = await getAction(deps.ctx.db, actionId);
       if (!found) return await replyPrivately(deps, body, "That action does not exist (any more).");
       if (found.status !== "pending") {
         return await replyPrivately(
@@ -29,8 +21,8 @@ export function rejectButton(deps: SlackDeps) {
       }
       await deps.client.views.open({ trigger_id: body.trigger_id, view: rejectModal(found) });
     } catch (error) {
-      deps.ctx.log.error({ err: error, actionId: parsed.actionId }, "could not open the reject modal");
+      deps.ctx.log.error({ err: error, actionId }, "could not open the reject modal");
       await replyPrivately(deps, body, STORE_DOWN_TEXT);
     }
-  };
+  });
 }
