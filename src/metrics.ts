@@ -57,6 +57,16 @@ export function createMetrics() {
       labelNames: ["decision", "outcome"] as const,
       registers: [registry],
     }),
+    oldestPendingSeconds: new Gauge({
+      name: "action_center_oldest_pending_seconds",
+      help: "Age of the oldest action still waiting for a decision (0 when none waits)",
+      registers: [registry],
+    }),
+    failedActions: new Gauge({
+      name: "action_center_failed_actions",
+      help: "Actions whose run or undo failed and that nobody has retried yet",
+      registers: [registry],
+    }),
     outboxDepth: new Gauge({
       name: "action_center_outbox_depth",
       help: "Committed work not yet handed to the queues",

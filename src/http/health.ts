@@ -32,11 +32,17 @@ export function healthRouter(ctx: AppContext): Router {
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not_ready", checks });
   });
   router.get("/metrics", async (_req, res) => {
-    const [counts, outboxRows] = await Promise.allSettled([
+    const [counts, outboxRows, store] = await Promise.allSettled([
       Promise.all(
         allQueues(ctx.queues).map(async (queue) => [queue.name, await queue.getJobCounts()] as const),
       ),
       ctx.sql`select count(*)::int as n from outbox`,
+      // Both read the (status, id) index: ids grow with time, so the lowest pending id is the oldest.
+      ctx.sql`
+        select
+          (select extract(epoch from now() - created_at) from actions
+             where status = 'pending' order by id limit 1) as oldest_pending_seconds,
+          (select count(*)::int from actions where status in ('failed', 'undo_failed')) as failed`,
     ]);
     if (counts.status === "fulfilled") {
       for (const [queue, byState] of counts.value) {
@@ -44,6 +50,11 @@ export function healthRouter(ctx: AppContext): Router {
       }
     }
     if (outboxRows.status === "fulfilled") ctx.metrics.outboxDepth.set(outboxRows.value[0]!.n as number);
+    if (store.status === "fulfilled") {
+      const [row] = store.value;
+      ctx.metrics.oldestPendingSeconds.set(Number(row!.oldest_pending_seconds ?? 0));
+      ctx.metrics.failedActions.set(Number(row!.failed));
+    }
     res.set("Content-Type", ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
   return router;

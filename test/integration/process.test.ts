@@ -74,6 +74,10 @@ describe("npm start", () => {
     expect(metrics).toMatch(
       /action_center_http_requests_total\{method="POST",route="\/api\/v1\/actions\/",status="201"\} 1/,
     );
+    const oldest = Number(/^action_center_oldest_pending_seconds (\S+)$/m.exec(metrics)?.[1]);
+    expect(oldest).toBeGreaterThan(0);
+    expect(oldest).toBeLessThan(60);
+    expect(metrics).toMatch(/^action_center_failed_actions 0$/m);
 
     expect(await app.stop("SIGTERM")).toBe(0);
     expect(app.output()).toMatch(/"msg":"stopped"/);
