@@ -125,9 +125,7 @@ describe("slack.group", () => {
     const posted = await waitFor(
       async () =>
         channelMessages(app).find(
-          (m) =>
-            ids.some((id) => JSON.stringify(m.blocks).includes(`approve_all:`)) &&
-            m.text.includes("inv-group"),
+          (m) => JSON.stringify(m.blocks).includes("approve_all:") && m.text.includes("inv-group"),
         ),
       20_000,
       "the investigation's message",
