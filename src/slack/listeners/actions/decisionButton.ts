@@ -2,9 +2,12 @@
 // message itself follows through the update queue.
 import type { Decision } from "../../../domain/status.ts";
 import { decideInSlack } from "../../decideInSlack.ts";
+import { createDecisionLane } from "../../decisionLane.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { replyPrivately } from "../../reply.ts";
 import { actionButton } from "./actionButton.ts";
+
+const DECISIONS_AT_ONCE = 4;
 
 const DECISION_OF: Partial<Record<string, Decision>> = {
   approve: "approve",
@@ -14,10 +17,11 @@ const DECISION_OF: Partial<Record<string, Decision>> = {
 };
 
 export function decisionButton(deps: SlackDeps) {
+  const inLane = createDecisionLane(DECISIONS_AT_ONCE);
   return actionButton(async ({ body, actionId, verb }) => {
     const decision = DECISION_OF[verb];
     if (!decision) return;
-    const answer = await decideInSlack(deps, { userId: body.user.id, actionId, decision });
+    const answer = await inLane(() => decideInSlack(deps, { userId: body.user.id, actionId, decision }));
     // Success shows in the message; a private line only where something did not happen.
     if (!answer.ok) await replyPrivately(deps, body, answer.text);
   });
