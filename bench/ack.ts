@@ -6,10 +6,8 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { App, ExpressReceiver } from "@slack/bolt";
 import express from "express";
-import { ingestActions } from "../src/db/queries/actions.ts";
-import { parseIngestBody } from "../src/domain/actionInput.ts";
 import { actionBody } from "../test/support/fixtures.ts";
-import { type BenchRow, fmt, percentile, startBenchApp } from "./support.ts";
+import { type BenchRow, fmt, percentile, startBenchApp, storeActions } from "./support.ts";
 
 /** Fires all clicks at once from a separate process and returns each one's latency. */
 async function clickLatencies(
@@ -58,20 +56,18 @@ export async function runAckBench(concurrency: number): Promise<BenchRow[]> {
   const app = await startBenchApp("ack", { role: "web" });
   const bare = await startBareBolt(app.env.SLACK_SIGNING_SECRET!, app.slackApi.url);
   try {
-    const make = (offset: number) => {
-      const parsed = parseIngestBody({
-        actions: Array.from({ length: concurrency }, (_, i) =>
+    const make = (offset: number) =>
+      storeActions(
+        app,
+        Array.from({ length: concurrency }, (_, i) =>
           actionBody("stop_service", offset + i, { investigationId: undefined }),
         ),
-      });
-      if (!parsed.ok) throw new Error("bad bench input");
-      return ingestActions(app.ctx.db, parsed.actions, { channel: "C0BENCH0001" });
-    };
+      );
     // A warm-up round each, so both have authorised and compiled their paths.
-    const warm = (await make(0)).map((r) => r.id);
+    const warm = await make(0);
     await clickLatencies(app.url, app.env.SLACK_SIGNING_SECRET!, warm.slice(0, 10), "U0BENCHAPPR");
     await clickLatencies(bare.url, app.env.SLACK_SIGNING_SECRET!, warm.slice(0, 10), "U0BENCHAPPR");
-    const ids = (await make(100_000)).map((r) => r.id);
+    const ids = await make(100_000);
     const ours = await clickLatencies(app.url, app.env.SLACK_SIGNING_SECRET!, ids, "U0BENCHAPPR");
     const reference = await clickLatencies(bare.url, app.env.SLACK_SIGNING_SECRET!, ids, "U0BENCHAPPR");
     // The same clicks on a button whose listener only acks: our pipeline without the decisions.

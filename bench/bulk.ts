@@ -1,29 +1,13 @@
 // Bulk decisions: "Approve all" on one investigation's message holding 5,000 actions (one signed
 // click), and one bulk-undo request over 5,000 completed quarantines: seconds until all are final.
 import { sql } from "drizzle-orm";
-import { ingestActions } from "../src/db/queries/actions.ts";
-import { parseIngestBody } from "../src/domain/actionInput.ts";
 import { requestBulkUndo } from "../src/services/bulkUndo.ts";
 import { actionBody } from "../test/support/fixtures.ts";
 import { blockActionsPayload, postToSlackEndpoint } from "../test/support/slackRequests.ts";
 import { waitUntil } from "./processes.ts";
-import { type BenchApp, type BenchRow, fmt, startBenchApp } from "./support.ts";
+import { type BenchApp, type BenchRow, fmt, startBenchApp, storeActions } from "./support.ts";
 
 const COUNT = 5000;
-
-async function store(app: BenchApp, bodies: Record<string, unknown>[]): Promise<number[]> {
-  const ids: number[] = [];
-  for (let i = 0; i < bodies.length; i += 1000) {
-    const parsed = parseIngestBody({ actions: bodies.slice(i, i + 1000) });
-    if (!parsed.ok) throw new Error(`bad bench input: ${JSON.stringify(parsed.issues[0])}`);
-    const results = await ingestActions(app.ctx.db, parsed.actions, {
-      channel: app.env.SLACK_CHANNEL!,
-      onRecordedCompleted: app.ctx.recordCompleted,
-    });
-    ids.push(...results.map((r) => r.id));
-  }
-  return ids;
-}
 
 async function allIn(app: BenchApp, ids: number[], status: string): Promise<boolean> {
   const [row] = await app.ctx.db.execute<{ n: number }>(
@@ -35,7 +19,7 @@ async function allIn(app: BenchApp, ids: number[], status: string): Promise<bool
 export async function runBulkBench(): Promise<BenchRow[]> {
   const app = await startBenchApp("bulk", { env: { WORKER_CONCURRENCY: "32" } });
   try {
-    const pending = await store(
+    const pending = await storeActions(
       app,
       Array.from({ length: COUNT }, (_, i) => actionBody("stop_service", i, { investigationId: "inv-bulk" })),
     );
@@ -57,7 +41,7 @@ export async function runBulkBench(): Promise<BenchRow[]> {
     await waitUntil(() => allIn(app, pending, "completed"), 300_000, "all approved actions to complete");
     const approveSeconds = (performance.now() - approveStart) / 1000;
 
-    const done = await store(
+    const done = await storeActions(
       app,
       Array.from({ length: COUNT }, (_, i) =>
         actionBody("quarantine_file", 10_000 + i, {

@@ -1,32 +1,18 @@
 // Scale-out: 1, 2 and 4 worker processes against one Postgres and Redis (throughput, nothing
 // twice), and decision → completed latency at a steady 200 approvals/second.
 import { sql } from "drizzle-orm";
-import { ingestActions } from "../src/db/queries/actions.ts";
-import { parseIngestBody } from "../src/domain/actionInput.ts";
 import { decide } from "../src/services/decide.ts";
-import { actionBody } from "../test/support/fixtures.ts";
 import { freePort } from "../test/support/process.ts";
 import { startWorkerProcess, type WorkerProcess, waitUntil } from "./processes.ts";
-import { type BenchApp, type BenchRow, fmt, percentile, startBenchApp } from "./support.ts";
-
-async function ingestMany(app: BenchApp, count: number, offset: number): Promise<number[]> {
-  const ids: number[] = [];
-  const types = ["isolate_device", "stop_service", "disable_driver", "block_url", "quarantine_file"] as const;
-  for (let i = 0; i < count; i += 500) {
-    const parsed = parseIngestBody({
-      actions: Array.from({ length: Math.min(500, count - i) }, (_, k) =>
-        actionBody(types[(i + k) % 5]!, offset + i + k, { investigationId: undefined }),
-      ),
-    });
-    if (!parsed.ok) throw new Error("bad bench input");
-    ids.push(
-      ...(await ingestActions(app.ctx.db, parsed.actions, { channel: app.env.SLACK_CHANNEL! })).map(
-        (r) => r.id,
-      ),
-    );
-  }
-  return ids;
-}
+import {
+  type BenchApp,
+  type BenchRow,
+  fmt,
+  mixedActionBodies,
+  percentile,
+  startBenchApp,
+  storeActions,
+} from "./support.ts";
 
 async function completed(app: BenchApp, ids: number[]): Promise<number> {
   const [row] = await app.ctx.db.execute<{ n: number }>(
@@ -66,7 +52,7 @@ export async function runScaleBench(): Promise<BenchRow[]> {
   try {
     const rates: number[] = [];
     for (const n of [1, 2, 4]) {
-      const ids = await ingestMany(app, 2000, n * 100_000);
+      const ids = await storeActions(app, mixedActionBodies(2000, n * 100_000));
       const rate = await withWorkers(app, n, async () => {
         const started = performance.now();
         for (let i = 0; i < ids.length; i += 100) {
@@ -95,7 +81,7 @@ export async function runScaleBench(): Promise<BenchRow[]> {
     }
 
     // 200 approvals a second for 10 seconds, with two workers.
-    const ids = await ingestMany(app, 2000, 900_000);
+    const ids = await storeActions(app, mixedActionBodies(2000, 900_000));
     const { latencies, peak } = await withWorkers(app, 2, async (workers) => {
       const started = performance.now();
       for (let i = 0; i < ids.length; i++) {

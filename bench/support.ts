@@ -2,6 +2,8 @@
 import { Writable } from "node:stream";
 import { type Role, type RunningApp, startApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
+import { ingestActions } from "../src/db/queries/actions.ts";
+import { MAX_BATCH, parseIngestBody } from "../src/domain/actionInput.ts";
 import { createLogger } from "../src/log.ts";
 import {
   type FakeSlackApi,
@@ -9,6 +11,7 @@ import {
   startFakeSlackApi,
 } from "../src/slack/sandbox/fakeSlackApi.ts";
 import { createTestDatabase, obliterateQueues, REDIS_URL, uniqueName } from "../test/support/db.ts";
+import { actionBody } from "../test/support/fixtures.ts";
 
 export type BenchApp = RunningApp & {
   slackApi: FakeSlackApi;
@@ -57,6 +60,39 @@ export async function startBenchApp(
       await database?.drop();
     },
   };
+}
+
+/**
+ * Stores actions the way the ingest API does (validated, in batches of at most 1,000, completed
+ * ones applied to the simulated fleet), without HTTP in the way; returns their ids in order.
+ */
+export async function storeActions(app: BenchApp, bodies: Record<string, unknown>[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < bodies.length; i += MAX_BATCH) {
+    const parsed = parseIngestBody({ actions: bodies.slice(i, i + MAX_BATCH) });
+    if (!parsed.ok) throw new Error(`bad bench input: ${JSON.stringify(parsed.issues.slice(0, 3))}`);
+    const results = await ingestActions(app.ctx.db, parsed.actions, {
+      channel: app.env.SLACK_CHANNEL!,
+      onRecordedCompleted: app.ctx.recordCompleted,
+    });
+    ids.push(...results.map((r) => r.id));
+  }
+  return ids;
+}
+
+const MIXED_TYPES = [
+  "isolate_device",
+  "stop_service",
+  "disable_driver",
+  "block_url",
+  "quarantine_file",
+] as const;
+
+/** `count` pending actions of five types, each on its own (one message each), numbered from `offset`. */
+export function mixedActionBodies(count: number, offset: number): Record<string, unknown>[] {
+  return Array.from({ length: count }, (_, i) =>
+    actionBody(MIXED_TYPES[(offset + i) % MIXED_TYPES.length]!, offset + i, { investigationId: undefined }),
+  );
 }
 
 export function percentile(values: number[], p: number): number {

@@ -3,12 +3,9 @@
 import { Queue, Worker } from "bullmq";
 import { sql } from "drizzle-orm";
 import { Redis } from "ioredis";
-import { ingestActions } from "../src/db/queries/actions.ts";
-import { parseIngestBody } from "../src/domain/actionInput.ts";
 import { decide } from "../src/services/decide.ts";
 import { obliterateQueues, REDIS_URL, uniqueName } from "../test/support/db.ts";
-import { actionBody } from "../test/support/fixtures.ts";
-import { type BenchRow, fmt, percentile, startBenchApp } from "./support.ts";
+import { type BenchRow, fmt, mixedActionBodies, percentile, startBenchApp, storeActions } from "./support.ts";
 
 const CONCURRENCY = 32;
 
@@ -54,23 +51,14 @@ export async function runWorkerBench(count = 2000): Promise<BenchRow[]> {
   const app = await startBenchApp("worker", { env: { WORKER_CONCURRENCY: String(CONCURRENCY) } });
   try {
     const db = app.ctx.db;
-    const types = [
+    const _types = [
       "isolate_device",
       "stop_service",
       "disable_driver",
       "block_url",
       "quarantine_file",
     ] as const;
-    const ids: number[] = [];
-    for (let i = 0; i < count; i += 500) {
-      const bodies = Array.from({ length: Math.min(500, count - i) }, (_, k) =>
-        actionBody(types[(i + k) % 5]!, i + k, { investigationId: undefined }),
-      );
-      const parsed = parseIngestBody({ actions: bodies });
-      if (!parsed.ok) throw new Error(`bad bench input: ${JSON.stringify(parsed.issues.slice(0, 3))}`);
-      const results = await ingestActions(db, parsed.actions, { channel: "C0BENCH0001" });
-      ids.push(...results.map((r) => r.id));
-    }
+    const ids = await storeActions(app, mixedActionBodies(count, 0));
     const started = performance.now();
     for (let i = 0; i < ids.length; i += 100) {
       await Promise.all(
