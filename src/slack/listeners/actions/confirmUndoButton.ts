@@ -1,18 +1,13 @@
 // Undo on a history row or under `show`: the confirmation with that action checked, offering the
 // other instances of a quarantined file.
-import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
 import { parseConfirmUndoActionId, plainAnswer } from "../../blocks/history.ts";
 import { respondAfterFailure } from "../../commands/respond.ts";
 import { openUndoForActions } from "../../commands/undo.ts";
 import type { SlackDeps } from "../../deps.ts";
+import type { ButtonArgs } from "./actionButton.ts";
 
 export function confirmUndoButton(deps: SlackDeps) {
-  return async ({
-    ack,
-    body,
-    action,
-    respond,
-  }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
+  return async ({ ack, body, action, respond }: ButtonArgs) => {
     await ack();
     const actionId = parseConfirmUndoActionId(action.action_id);
     if (actionId === null) return;

@@ -1,5 +1,4 @@
 // The buttons of an investigation too large for per-action rows: Approve all and Review.
-import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
 import { and, asc, eq } from "drizzle-orm";
 import { appendEvent } from "../../../db/queries/actions.ts";
 import { actions, slackMessages } from "../../../db/schema.ts";
@@ -8,17 +7,14 @@ import { parseGroupActionId } from "../../blocks/investigationMessage.ts";
 import { refusalFor, STORE_DOWN_TEXT } from "../../decideInSlack.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { replyPrivately } from "../../reply.ts";
+import type { ButtonArgs } from "./actionButton.ts";
 
 // Approvals per transaction: big enough to spare thousands of commits, small enough that the
 // row locks are held briefly while people click elsewhere.
 const APPROVE_ALL_BATCH = 200;
 
 export function groupButton(deps: SlackDeps) {
-  return async ({
-    ack,
-    body,
-    action,
-  }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
+  return async ({ ack, body, action }: ButtonArgs) => {
     await ack();
     const parsed = parseGroupActionId(action.action_id);
     if (!parsed) return;

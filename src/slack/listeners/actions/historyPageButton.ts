@@ -1,19 +1,14 @@
 // Previous and Next under a listing: the page is queried again for the clicker and replaces the
 // answer in place (an ephemeral answer can only be changed through its response_url).
-import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
 import { decodeListing, plainAnswer } from "../../blocks/history.ts";
 import { listingPage } from "../../commands/listing.ts";
 import { parseCommand } from "../../commands/parse.ts";
 import { OUT_OF_DATE_TEXT, respondAfterFailure } from "../../commands/respond.ts";
 import type { SlackDeps } from "../../deps.ts";
+import type { ButtonArgs } from "./actionButton.ts";
 
 export function historyPageButton(deps: SlackDeps) {
-  return async ({
-    ack,
-    body,
-    action,
-    respond,
-  }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
+  return async ({ ack, body, action, respond }: ButtonArgs) => {
     await ack();
     const listing = decodeListing(action.value ?? "");
     const parsed =

@@ -1,19 +1,14 @@
 // "Undo several…" under a history page: the confirmation lists the completed actions of the
 // listing's filters to pick from.
-import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
 import { decodeListing, plainAnswer } from "../../blocks/history.ts";
 import { parseCommand } from "../../commands/parse.ts";
 import { OUT_OF_DATE_TEXT, respondAfterFailure } from "../../commands/respond.ts";
 import { openUndoForFilters } from "../../commands/undo.ts";
 import type { SlackDeps } from "../../deps.ts";
+import type { ButtonArgs } from "./actionButton.ts";
 
 export function undoSeveralButton(deps: SlackDeps) {
-  return async ({
-    ack,
-    body,
-    action,
-    respond,
-  }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
+  return async ({ ack, body, action, respond }: ButtonArgs) => {
     await ack();
     const listing = decodeListing(action.value ?? "");
     const parsed =
