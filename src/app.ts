@@ -1,6 +1,5 @@
 // Builds a running process from a config: the shared context, then the roles asked for.
 // main.ts calls this; so do the tests, with a config of their own.
-import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Worker } from "bullmq";
 import { createDefenderBackend } from "./backend/defender/backend.ts";
@@ -10,7 +9,7 @@ import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { createDb } from "./db/client.ts";
 import { prepareDatabase } from "./db/migrate.ts";
-import { createHttpApp, errorHandler } from "./http/server.ts";
+import { createHttpApp, createHttpServer, errorHandler, type SlackEndpoint } from "./http/server.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { startExpirySweeper } from "./policy/sweeper.ts";
@@ -29,6 +28,7 @@ import {
   workerClient,
 } from "./slack/runtime.ts";
 import { mountSandboxPage, SANDBOX_PATH } from "./slack/sandbox/sandboxPage.ts";
+import { slackEndpoint } from "./slack/slackEndpoint.ts";
 
 export type Role = "all" | "web" | "worker";
 
@@ -110,12 +110,15 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
 
   // Every role serves health and metrics; the web role also serves Slack, the API and pages.
   const http = createHttpApp(ctx, { public: role !== "worker" });
+  let slackRoute: SlackEndpoint | undefined;
   if (role !== "worker") {
-    const bolt = createBoltApp(slack, slackDepsFor(ctx, slack), http);
-    if (slack.appToken) {
-      await bolt.start();
+    const bolt = createBoltApp(slack, slackDepsFor(ctx, slack));
+    if (bolt.receiver) {
+      slackRoute = slackEndpoint({ app: bolt.app, receiver: bolt.receiver }, slack.signingSecret, log);
+    } else {
+      await bolt.app.start();
       stops.unshift(async () => {
-        await bolt.stop();
+        await bolt.app.stop();
       });
     }
   }
@@ -130,13 +133,19 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
       log,
     });
   http.use(errorHandler(ctx));
-  const server = await new Promise<Server>((resolve, reject) => {
-    // Express 5 hands a listen error to this callback.
-    const s = http.listen(config.port, "0.0.0.0", (error?: Error) => (error ? reject(error) : resolve(s)));
+  const server = createHttpServer(ctx, http, slackRoute);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, "0.0.0.0", () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   log.info({ url, publicUrl: config.publicUrl }, "serving HTTP");
-  // Stop taking requests first; in-flight ones finish.
+  // Stop taking requests first; in-flight ones finish, then the clicks already acked.
+  const route = slackRoute;
+  if (route) stops.unshift(() => route.close());
   stops.unshift(
     () =>
       new Promise<void>((resolve) => {

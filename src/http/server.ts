@@ -1,4 +1,6 @@
-// The HTTP surface of the contract. Slack's receiver is mounted on the same app by the Slack layer.
+// The HTTP surface of the contract. Slack's endpoint goes straight to Bolt's receiver; every
+// other route is Express's.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import express, { type ErrorRequestHandler, type Express } from "express";
 import { actionsRouter } from "../api/actionsRouter.ts";
 import { requireBearer } from "../api/auth.ts";
@@ -33,6 +35,33 @@ export function createHttpApp(ctx: AppContext, options: { public: boolean }): Ex
   app.use("/api/v1", api);
   app.use(pagesRouter(ctx));
   return app;
+}
+
+export type SlackEndpoint = {
+  path: string;
+  listener: (req: IncomingMessage, res: ServerResponse) => unknown;
+  /** Finishes what was accepted and is still being handled. */
+  close(): Promise<void>;
+};
+
+/**
+ * The process's server. Slack's POSTs skip Express: a burst of clicks must all be acked within
+ * Slack's 3 s, and routing them through Express's stack costs about as much again as Bolt does.
+ */
+export function createHttpServer(ctx: AppContext, app: Express, slack?: SlackEndpoint): Server {
+  return createServer((req, res) => {
+    if (!slack || req.method !== "POST" || req.url?.split("?", 1)[0] !== slack.path) {
+      app(req, res);
+      return;
+    }
+    res.on("finish", () => {
+      ctx.metrics.httpRequests.inc({ method: "POST", route: slack.path, status: String(res.statusCode) });
+    });
+    Promise.resolve(slack.listener(req, res)).catch((error: unknown) => {
+      ctx.log.error({ err: error, path: slack.path }, "slack request failed");
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
 }
 
 /** Last in the chain: every error becomes a clear JSON answer; only our own faults are 5xx. */

@@ -1,8 +1,7 @@
 // The Bolt app: listeners grouped by Slack surface, one callback per file, wired here. HTTP
-// mode mounts Bolt's receiver (signature checks, 401 on bad or stale signatures) on our server;
-// Socket Mode connects out with the app token instead.
-import { App, ExpressReceiver } from "@slack/bolt";
-import type { Express } from "express";
+// mode uses Bolt's own receiver (signature checks, 401 on bad or stale signatures), which the
+// server puts in front of Express; Socket Mode connects out with the app token instead.
+import { App, HTTPReceiver } from "@slack/bolt";
 import { BULK_UNDO_CALLBACK_ID } from "./blocks/bulkUndo.ts";
 import { NEXT_PAGE_ACTION_ID, PREVIOUS_PAGE_ACTION_ID, UNDO_SEVERAL_ACTION_ID } from "./blocks/history.ts";
 import { OPEN_HUNTING_ACTION_ID, REJECT_CALLBACK_ID } from "./blocks/modals.ts";
@@ -24,18 +23,21 @@ import type { SlackConnection } from "./runtime.ts";
 
 export const SLACK_EVENTS_PATH = "/slack/events";
 
+/**
+ * `receiver`: in HTTP mode, the request listener for `POST /slack/events`. Bolt's HTTPReceiver on
+ * plain node:http acks a click in about half the time of its Express receiver behind our routes
+ * (docs/BENCHMARK-NOTES.md), and Slack's 3-second budget is what a burst of clicks spends.
+ */
 export function createBoltApp(
   connection: SlackConnection,
   deps: Omit<SlackDeps, "client">,
-  http: Express,
-): App {
+): { app: App; receiver?: HTTPReceiver } {
   const logger = boltLogger(deps.ctx.log);
   const socketMode = connection.appToken !== undefined;
   const receiver = socketMode
     ? undefined
-    : new ExpressReceiver({
+    : new HTTPReceiver({
         signingSecret: connection.signingSecret,
-        app: http,
         endpoints: SLACK_EVENTS_PATH,
         logger,
       });
@@ -43,6 +45,8 @@ export function createBoltApp(
     token: connection.botToken,
     logger,
     clientOptions: { slackApiUrl: connection.apiUrl },
+    // No listener reads Bolt's conversation context; its store would be read on every request.
+    convoStore: false,
     ...(socketMode ? { socketMode: true, appToken: connection.appToken } : { receiver }),
   });
   const withClient: SlackDeps = { ...deps, client: app.client };
@@ -67,5 +71,5 @@ export function createBoltApp(
   app.error(async (error) => {
     deps.ctx.log.error({ err: error }, "slack listener failed");
   });
-  return app;
+  return { app, receiver };
 }
