@@ -16,7 +16,7 @@ import { startExpirySweeper } from "./policy/sweeper.ts";
 import { startTimerWorker } from "./policy/timers.ts";
 import { createExecuteProcessor } from "./queue/executeProcessor.ts";
 import { startOutboxDispatcher } from "./queue/outboxDispatcher.ts";
-import { closeQueues, createQueues, createRedis, type ExecuteJob, QUEUE_NAMES } from "./queue/queues.ts";
+import { closeQueues, createQueues, createRedis, type ExecuteQueueJob, QUEUE_NAMES } from "./queue/queues.ts";
 import { startReconciler } from "./queue/reconciler.ts";
 import { startWorker } from "./queue/workers.ts";
 import { createBoltApp } from "./slack/boltApp.ts";
@@ -72,7 +72,7 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   if (role === "all" || role === "worker") {
     const dispatcher = startOutboxDispatcher(ctx);
     const limits = backend.workerLimits;
-    const execute: Worker<ExecuteJob, string> = startWorker<ExecuteJob, string>(
+    const execute: Worker<ExecuteQueueJob, string> = startWorker<ExecuteQueueJob, string>(
       ctx,
       QUEUE_NAMES.execute,
       createExecuteProcessor(ctx, backend, () => execute),

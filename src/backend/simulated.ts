@@ -1,243 +1,459 @@
 // The default backend: a fleet of devices kept in Postgres. Each action type changes the state
 // Defender would change, saves what it replaced, and undo puts it back exactly.
-import { and, eq, sql } from "drizzle-orm";
+//
+// It works on many actions at once: the worker runs a burst of approvals as one batch, and a
+// round trip per action would cost more than everything else the action does. Each action type
+// is one statement whatever the number of its actions, and the statements of one call are sent
+// together. Actions that touch the same thing (one device's isolation, one file on a device…) go
+// in successive waves, in the order given, so that no statement changes a row twice.
+import { type SQL, sql } from "drizzle-orm";
 import type { Tx } from "../db/client.ts";
-import {
-  type ActionRow,
-  backendRuns,
-  blockedUrls,
-  deviceDrivers,
-  deviceFiles,
-  deviceProcesses,
-  deviceRegistryValues,
-  deviceScheduledTasks,
-  deviceServices,
-  devices,
-} from "../db/schema.ts";
-import { ACTION_TYPE_INFO, isUndoable } from "../domain/actionTypes.ts";
+import type { ActionRow } from "../db/schema.ts";
+import { ACTION_TYPE_INFO, type ActionType, isUndoable } from "../domain/actionTypes.ts";
 import { BackendError, type InTransactionBackend, type UndoData } from "./types.ts";
 
 type RegistryValue = { valueName: string; valueType: string; data: string; present: boolean };
 
 export function createSimulatedBackend(): InTransactionBackend {
-  return {
+  const backend: InTransactionBackend = {
     name: "simulated",
     runsInTransaction: true,
+    async applyAll(tx, actions) {
+      await lockOnlineDevices(tx, actions);
+      const saved = new Map<number, UndoData>();
+      for (const wave of waves(actions)) {
+        const applied = [...byType(wave)].map(([type, ofType]) => APPLY[type](tx, ofType));
+        await settled([countRuns(tx, wave, "apply"), ...applied]);
+        for (const pairs of await Promise.all(applied)) {
+          for (const [id, undoData] of pairs) saved.set(id, undoData);
+        }
+      }
+      return actions.map((action) => saved.get(action.id) ?? {});
+    },
+    async undoAll(tx, actions) {
+      const refused = actions.find((action) => !isUndoable(action.type));
+      if (refused) {
+        throw new BackendError(`${ACTION_TYPE_INFO[refused.type].label} cannot be undone`, false);
+      }
+      await lockOnlineDevices(tx, actions);
+      for (const wave of waves(actions)) {
+        const undone = [...byType(wave)].map(([type, ofType]) => UNDO[type](tx, ofType));
+        await settled([countRuns(tx, wave, "undo"), ...undone]);
+      }
+    },
     async apply(tx, action) {
-      const device = await requireOnlineDevice(tx, action);
-      const undoData = await applyToFleet(tx, action, device);
-      await countRun(tx, action, "apply");
-      return undoData;
+      return (await backend.applyAll(tx, [action]))[0]!;
     },
     async undo(tx, action) {
-      if (!isUndoable(action.type)) {
-        throw new BackendError(`${ACTION_TYPE_INFO[action.type].label} cannot be undone`, false);
-      }
-      const device = await requireOnlineDevice(tx, action);
-      await undoOnFleet(tx, action, device, action.undoData ?? {});
-      await countRun(tx, action, "undo");
+      await backend.undoAll(tx, [action]);
+      return undefined;
+    },
+  };
+  return backend;
+}
+
+/**
+ * Waits for statements sent together on the transaction's connection; if any failed, throws
+ * the first failure in the order given (a failed statement makes the ones after it fail too).
+ */
+async function settled(work: Promise<unknown>[]): Promise<void> {
+  const failure = (await Promise.allSettled(work)).find((result) => result.status === "rejected");
+  if (failure) throw failure.reason;
+}
+
+/** What an action changes on the fleet: two actions with the same key may not share a statement. */
+function touches(action: ActionRow): string {
+  const { entity, deviceId } = action;
+  switch (action.type) {
+    case "quarantine_file":
+      return `file:${deviceId}:${entity.sha256}`;
+    case "remove_registry_key":
+      return `registry:${deviceId}:${entity.key}`;
+    case "stop_service":
+      return `service:${deviceId}:${entity.name}`;
+    case "disable_driver":
+      return `driver:${deviceId}:${entity.name}`;
+    case "remove_scheduled_task":
+      return `task:${deviceId}:${entity.path}`;
+    case "block_url":
+      return `url:${entity.url}`;
+    default:
+      return `${action.type}:${deviceId}`;
+  }
+}
+
+/** The actions in waves, in order: an action goes in the wave after the last one that touches the same. */
+function waves(actions: ActionRow[]): ActionRow[][] {
+  const result: ActionRow[][] = [];
+  const lastWaveOf = new Map<string, number>();
+  for (const action of actions) {
+    const key = touches(action);
+    const index = (lastWaveOf.get(key) ?? -1) + 1;
+    lastWaveOf.set(key, index);
+    result[index] ??= [];
+    result[index]!.push(action);
+  }
+  return result;
+}
+
+function byType(actions: ActionRow[]): Map<ActionType, ActionRow[]> {
+  const groups = new Map<ActionType, ActionRow[]>();
+  for (const action of actions) groups.set(action.type, [...(groups.get(action.type) ?? []), action]);
+  return groups;
+}
+
+/** The rows as a table in SQL: `from ${input(rows, "device_id text, …")}`. */
+function input(rows: Record<string, unknown>[], columns: string): SQL {
+  return sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as i(${sql.raw(columns)})`;
+}
+
+async function select<T>(tx: Tx, query: SQL): Promise<T[]> {
+  return [...(await tx.execute(query))] as unknown as T[];
+}
+
+/**
+ * One statement that reads the rows as they were (`before`, over the input as `i`) and changes
+ * them (`changes`, on distinct rows): every part of a statement sees the rows as they were when
+ * it began.
+ */
+function changeReturningBefore<T>(
+  tx: Tx,
+  rows: Record<string, unknown>[],
+  columns: string,
+  before: SQL,
+  ...changes: SQL[]
+): Promise<T[]> {
+  const changed = changes.map((change, n) => sql`, ${sql.raw(`changed_${n}`)} as (${change})`);
+  return select<T>(
+    tx,
+    sql`with i as (select * from ${input(rows, columns)}), before as (${before})${sql.join(changed)}
+        select * from before`,
+  );
+}
+
+/**
+ * Locks the devices in id order (concurrent batches queue instead of deadlocking), so every
+ * change to a device's files, services… is serialised; refuses actions on missing or offline ones.
+ */
+async function lockOnlineDevices(tx: Tx, actions: ActionRow[]): Promise<void> {
+  const needing = actions.filter((action) => ACTION_TYPE_INFO[action.type].needsDevice);
+  if (needing.length === 0) return;
+  const unnamed = needing.find((action) => !action.deviceId);
+  if (unnamed) throw new BackendError("the action names no device", false);
+  const ids = [...new Set(needing.map((action) => action.deviceId!))].map((device_id) => ({ device_id }));
+  const found = await select<{ id: string; name: string; online: boolean }>(
+    tx,
+    sql`select d.id, d.name, d.online from devices d
+        where d.id in (select device_id from ${input(ids, "device_id text")})
+        order by d.id for update`,
+  );
+  const byId = new Map(found.map((device) => [device.id, device]));
+  for (const action of needing) {
+    const device = byId.get(action.deviceId!);
+    if (!device)
+      throw new BackendError(`device ${action.deviceName ?? action.deviceId} is not in the fleet`, false);
+    if (!device.online) throw new BackendError(`device ${device.name} is offline`, true);
+  }
+}
+
+async function countRuns(tx: Tx, actions: ActionRow[], operation: "apply" | "undo"): Promise<void> {
+  const runs = actions.map((action) => ({
+    action_id: action.id,
+    attempt: operation === "apply" ? action.attempt : action.undoAttempt,
+  }));
+  await tx.execute(sql`
+    insert into backend_runs (action_id, operation, attempt)
+    select action_id, ${operation}, attempt from ${input(runs, "action_id bigint, attempt int")}
+    on conflict (action_id, operation, attempt)
+    do update set count = backend_runs.count + 1, created_at = now()`);
+}
+
+type Apply = (tx: Tx, actions: ActionRow[]) => Promise<[number, UndoData][]>;
+type Undo = (tx: Tx, actions: ActionRow[]) => Promise<void>;
+
+/** What each action's device and entity key are, as rows for `input`. */
+function onDevice<E extends Record<string, unknown>>(
+  actions: ActionRow[],
+  entity: (action: ActionRow) => E = () => ({}) as E,
+): (E & { action_id: number; device_id: string | null })[] {
+  return actions.map((action) => ({ ...entity(action), action_id: action.id, device_id: action.deviceId }));
+}
+
+function deviceFlag(
+  column: "isolated" | "code_execution_restricted",
+  key: string,
+): { apply: Apply; undo: Undo } {
+  const flag = sql.raw(column);
+  return {
+    async apply(tx, actions) {
+      const rows = await changeReturningBefore<{ action_id: number; value: boolean }>(
+        tx,
+        onDevice(actions),
+        "action_id bigint, device_id text",
+        sql`select i.action_id, d.${flag} as value from i join devices d on d.id = i.device_id`,
+        sql`update devices d set ${flag} = true from i where d.id = i.device_id`,
+      );
+      return rows.map((row) => [Number(row.action_id), { [key]: row.value }]);
+    },
+    async undo(tx, actions) {
+      const rows = actions.map((action) => ({
+        device_id: action.deviceId,
+        value: action.undoData?.[key] === true,
+      }));
+      await tx.execute(sql`
+        update devices d set ${flag} = i.value
+        from ${input(rows, "device_id text, value boolean")} where d.id = i.device_id`);
     },
   };
 }
 
-async function requireOnlineDevice(tx: Tx, action: ActionRow): Promise<string> {
-  if (!ACTION_TYPE_INFO[action.type].needsDevice) return "";
-  if (!action.deviceId) throw new BackendError("the action names no device", false);
-  const [device] = await tx.select().from(devices).where(eq(devices.id, action.deviceId)).for("update");
-  if (!device)
-    throw new BackendError(`device ${action.deviceName ?? action.deviceId} is not in the fleet`, false);
-  if (!device.online) throw new BackendError(`device ${device.name} is offline`, true);
-  return device.id;
-}
+const isolate = deviceFlag("isolated", "isolated");
+const restrict = deviceFlag("code_execution_restricted", "codeExecutionRestricted");
 
-async function countRun(tx: Tx, action: ActionRow, operation: "apply" | "undo"): Promise<void> {
-  const attempt = operation === "apply" ? action.attempt : action.undoAttempt;
-  await tx
-    .insert(backendRuns)
-    .values({ actionId: action.id, operation, attempt })
-    .onConflictDoUpdate({
-      target: [backendRuns.actionId, backendRuns.operation, backendRuns.attempt],
-      set: { count: sql`${backendRuns.count} + 1`, lastRunAt: sql`now()` },
-    });
-}
+const APPLY: Record<ActionType, Apply> = {
+  isolate_device: isolate.apply,
+  restrict_code_execution: restrict.apply,
 
-async function applyToFleet(tx: Tx, action: ActionRow, deviceId: string): Promise<UndoData> {
-  const entity = action.entity;
-  switch (action.type) {
-    case "isolate_device": {
-      const [before] = await tx.select().from(devices).where(eq(devices.id, deviceId));
-      await tx.update(devices).set({ isolated: true }).where(eq(devices.id, deviceId));
-      return { isolated: before!.isolated };
+  async quarantine_file(tx, actions) {
+    const before = await changeReturningBefore<{ action_id: number; state: string | null }>(
+      tx,
+      onDevice(actions, (a) => ({ sha256: a.entity.sha256, path: a.entity.path ?? null })),
+      "action_id bigint, device_id text, sha256 text, path text",
+      sql`select i.action_id, f.state from i
+          left join device_files f on f.device_id = i.device_id and f.sha256 = i.sha256`,
+      // A file the fleet did not know of: the detection saw it there, so the fleet learns of it now.
+      sql`insert into device_files (device_id, sha256, path, state)
+          select device_id, sha256, path, 'quarantined' from i
+          on conflict (device_id, sha256) do update set state = 'quarantined'`,
+    );
+    // The transaction rolls back: nothing of this call stays.
+    if (before.some((row) => row.state === "missing")) {
+      throw new BackendError("the file is no longer on the device", false);
     }
-    case "restrict_code_execution": {
-      const [before] = await tx.select().from(devices).where(eq(devices.id, deviceId));
-      await tx.update(devices).set({ codeExecutionRestricted: true }).where(eq(devices.id, deviceId));
-      return { codeExecutionRestricted: before!.codeExecutionRestricted };
+    return before.map((row) => [Number(row.action_id), { state: row.state ?? "present" }]);
+  },
+
+  async remove_registry_key(tx, actions) {
+    const scope = sql`r.device_id = i.device_id and r.key = i.key
+      and (i.value_name is null or r.value_name = i.value_name)`;
+    const found = await changeReturningBefore<{
+      action_id: number;
+      value_name: string | null;
+      value_type: string;
+      data: string;
+      present: boolean;
+    }>(
+      tx,
+      onDevice(actions, (a) => ({ key: a.entity.key, value_name: a.entity.valueName ?? null })),
+      "action_id bigint, device_id text, key text, value_name text",
+      sql`select i.action_id, r.value_name, r.value_type, r.data, r.present
+          from i join device_registry_values r on ${scope}`,
+      sql`update device_registry_values r set present = false from i where ${scope}`,
+      // A key the fleet did not know of is learnt, removed already; it was there with its default value.
+      sql`insert into device_registry_values (device_id, key, value_name, present)
+          select device_id, key, coalesce(value_name, ''), false from i
+          where not exists (select 1 from device_registry_values r where ${scope})`,
+    );
+    const saved = new Map<number, RegistryValue[]>(actions.map((a) => [a.id, []]));
+    for (const row of found.sort((a, b) => (a.value_name ?? "").localeCompare(b.value_name ?? ""))) {
+      saved.get(Number(row.action_id))!.push({
+        valueName: row.value_name ?? "",
+        valueType: row.value_type,
+        data: row.data,
+        present: row.present,
+      });
     }
-    case "quarantine_file": {
-      const sha256 = entity.sha256!;
-      const where = and(eq(deviceFiles.deviceId, deviceId), eq(deviceFiles.sha256, sha256));
-      const [file] = await tx.select().from(deviceFiles).where(where);
-      if (file?.state === "missing") throw new BackendError("the file is no longer on the device", false);
-      if (!file) {
-        // The detection saw the file there; the simulated fleet learns of it now.
-        await tx
-          .insert(deviceFiles)
-          .values({ deviceId, sha256, path: entity.path ?? null, state: "quarantined" });
-        return { state: "present" };
-      }
-      await tx.update(deviceFiles).set({ state: "quarantined" }).where(where);
-      return { state: file.state };
-    }
-    case "remove_registry_key": {
-      const key = entity.key!;
-      const scope = [eq(deviceRegistryValues.deviceId, deviceId), eq(deviceRegistryValues.key, key)];
-      if (entity.valueName !== undefined) scope.push(eq(deviceRegistryValues.valueName, entity.valueName));
-      let values = await tx
-        .select()
-        .from(deviceRegistryValues)
-        .where(and(...scope));
+    for (const action of actions) {
+      const values = saved.get(action.id)!;
       if (values.length === 0) {
-        const [created] = await tx
-          .insert(deviceRegistryValues)
-          .values({ deviceId, key, valueName: entity.valueName ?? "", data: "", present: true })
-          .returning();
-        values = [created!];
+        values.push({
+          valueName: action.entity.valueName ?? "",
+          valueType: "REG_SZ",
+          data: "",
+          present: true,
+        });
       }
-      await tx
-        .update(deviceRegistryValues)
-        .set({ present: false })
-        .where(and(...scope));
-      const saved: RegistryValue[] = values.map((v) => ({
-        valueName: v.valueName,
-        valueType: v.valueType,
-        data: v.data,
-        present: v.present,
-      }));
-      return { values: saved };
     }
-    case "stop_service": {
-      const where = and(eq(deviceServices.deviceId, deviceId), eq(deviceServices.name, entity.name!));
-      const [service] = await tx.select().from(deviceServices).where(where);
-      if (!service) {
-        await tx
-          .insert(deviceServices)
-          .values({ deviceId, name: entity.name!, state: "stopped", startType: "disabled" });
-        return { state: "running", startType: "automatic" };
-      }
-      await tx.update(deviceServices).set({ state: "stopped", startType: "disabled" }).where(where);
-      return { state: service.state, startType: service.startType };
-    }
-    case "disable_driver": {
-      const where = and(eq(deviceDrivers.deviceId, deviceId), eq(deviceDrivers.name, entity.name!));
-      const [driver] = await tx.select().from(deviceDrivers).where(where);
-      if (!driver) {
-        await tx.insert(deviceDrivers).values({ deviceId, name: entity.name!, enabled: false });
-        return { enabled: true };
-      }
-      await tx.update(deviceDrivers).set({ enabled: false }).where(where);
-      return { enabled: driver.enabled };
-    }
-    case "remove_scheduled_task": {
-      const where = and(
-        eq(deviceScheduledTasks.deviceId, deviceId),
-        eq(deviceScheduledTasks.path, entity.path!),
-      );
-      const [task] = await tx.select().from(deviceScheduledTasks).where(where);
-      if (!task) {
-        const definition = { path: entity.path!, note: "definition captured at removal" };
-        await tx
-          .insert(deviceScheduledTasks)
-          .values({ deviceId, path: entity.path!, definition, present: false });
-        return { present: true, definition };
-      }
-      await tx.update(deviceScheduledTasks).set({ present: false }).where(where);
-      return { present: task.present, definition: task.definition };
-    }
-    case "stop_process": {
-      const scope = [eq(deviceProcesses.deviceId, deviceId)];
-      if (entity.pid !== undefined) scope.push(eq(deviceProcesses.pid, entity.pid));
-      if (entity.imagePath !== undefined) scope.push(eq(deviceProcesses.imagePath, entity.imagePath));
-      await tx
-        .update(deviceProcesses)
-        .set({ running: false })
-        .where(and(...scope));
-      return {};
-    }
-    case "block_url": {
-      const [existing] = await tx.select().from(blockedUrls).where(eq(blockedUrls.url, entity.url!));
-      if (!existing) await tx.insert(blockedUrls).values({ url: entity.url!, actionId: action.id });
-      return { wasBlocked: existing !== undefined };
-    }
-    case "run_antivirus_scan":
-    case "collect_investigation_package":
-      // Nothing on the device changes; the run itself (counted in backend_runs) is the effect.
-      return {};
-  }
-}
+    return [...saved].map(([id, values]) => [id, { values }]);
+  },
 
-async function undoOnFleet(tx: Tx, action: ActionRow, deviceId: string, saved: UndoData): Promise<void> {
-  const entity = action.entity;
-  switch (action.type) {
-    case "isolate_device":
-      await tx
-        .update(devices)
-        .set({ isolated: saved.isolated === true })
-        .where(eq(devices.id, deviceId));
-      return;
-    case "restrict_code_execution":
-      await tx
-        .update(devices)
-        .set({ codeExecutionRestricted: saved.codeExecutionRestricted === true })
-        .where(eq(devices.id, deviceId));
-      return;
-    case "quarantine_file":
-      await tx
-        .update(deviceFiles)
-        .set({ state: (saved.state as "present" | "quarantined") ?? "present" })
-        .where(and(eq(deviceFiles.deviceId, deviceId), eq(deviceFiles.sha256, entity.sha256!)));
-      return;
-    case "remove_registry_key":
-      for (const value of (saved.values as RegistryValue[] | undefined) ?? []) {
-        await tx
-          .insert(deviceRegistryValues)
-          .values({ deviceId, key: entity.key!, ...value })
-          .onConflictDoUpdate({
-            target: [deviceRegistryValues.deviceId, deviceRegistryValues.key, deviceRegistryValues.valueName],
-            set: { valueType: value.valueType, data: value.data, present: value.present },
-          });
-      }
-      return;
-    case "stop_service":
-      await tx
-        .update(deviceServices)
-        .set({
-          state: (saved.state as "running" | "stopped") ?? "running",
-          startType: (saved.startType as "automatic" | "manual" | "disabled") ?? "automatic",
-        })
-        .where(and(eq(deviceServices.deviceId, deviceId), eq(deviceServices.name, entity.name!)));
-      return;
-    case "disable_driver":
-      await tx
-        .update(deviceDrivers)
-        .set({ enabled: saved.enabled !== false })
-        .where(and(eq(deviceDrivers.deviceId, deviceId), eq(deviceDrivers.name, entity.name!)));
-      return;
-    case "remove_scheduled_task":
-      await tx
-        .update(deviceScheduledTasks)
-        .set({
-          present: saved.present !== false,
-          definition: (saved.definition as Record<string, unknown>) ?? {},
-        })
-        .where(and(eq(deviceScheduledTasks.deviceId, deviceId), eq(deviceScheduledTasks.path, entity.path!)));
-      return;
-    case "block_url":
-      if (saved.wasBlocked !== true) await tx.delete(blockedUrls).where(eq(blockedUrls.url, entity.url!));
-      return;
-    case "stop_process":
-    case "run_antivirus_scan":
-    case "collect_investigation_package":
-      throw new BackendError(`${ACTION_TYPE_INFO[action.type].label} cannot be undone`, false);
-  }
-}
+  async stop_service(tx, actions) {
+    const before = await changeReturningBefore<{
+      action_id: number;
+      state: string | null;
+      start_type: string | null;
+    }>(
+      tx,
+      onDevice(actions, (a) => ({ name: a.entity.name })),
+      "action_id bigint, device_id text, name text",
+      sql`select i.action_id, s.state, s.start_type from i
+          left join device_services s on s.device_id = i.device_id and s.name = i.name`,
+      sql`insert into device_services (device_id, name, state, start_type)
+          select device_id, name, 'stopped', 'disabled' from i
+          on conflict (device_id, name) do update set state = 'stopped', start_type = 'disabled'`,
+    );
+    return before.map((row) => [
+      Number(row.action_id),
+      // A service the fleet did not know of was running, started automatically.
+      row.state === null
+        ? { state: "running", startType: "automatic" }
+        : { state: row.state, startType: row.start_type },
+    ]);
+  },
+
+  async disable_driver(tx, actions) {
+    const before = await changeReturningBefore<{ action_id: number; enabled: boolean | null }>(
+      tx,
+      onDevice(actions, (a) => ({ name: a.entity.name })),
+      "action_id bigint, device_id text, name text",
+      sql`select i.action_id, d.enabled from i
+          left join device_drivers d on d.device_id = i.device_id and d.name = i.name`,
+      sql`insert into device_drivers (device_id, name, enabled)
+          select device_id, name, false from i
+          on conflict (device_id, name) do update set enabled = false`,
+    );
+    return before.map((row) => [Number(row.action_id), { enabled: row.enabled ?? true }]);
+  },
+
+  async remove_scheduled_task(tx, actions) {
+    const before = await changeReturningBefore<{
+      action_id: number;
+      present: boolean | null;
+      definition: Record<string, unknown> | null;
+      captured: Record<string, unknown>;
+    }>(
+      tx,
+      onDevice(actions, (a) => ({
+        path: a.entity.path,
+        definition: { path: a.entity.path, note: "definition captured at removal" },
+      })),
+      "action_id bigint, device_id text, path text, definition jsonb",
+      sql`select i.action_id, t.present, t.definition, i.definition as captured from i
+          left join device_scheduled_tasks t on t.device_id = i.device_id and t.path = i.path`,
+      sql`insert into device_scheduled_tasks (device_id, path, definition, present)
+          select device_id, path, definition, false from i
+          on conflict (device_id, path) do update set present = false`,
+    );
+    return before.map((row) => [
+      Number(row.action_id),
+      row.present === null
+        ? { present: true, definition: row.captured }
+        : { present: row.present, definition: row.definition },
+    ]);
+  },
+
+  async stop_process(tx, actions) {
+    const processes = onDevice(actions, (a) => ({
+      pid: a.entity.pid ?? null,
+      image_path: a.entity.imagePath ?? null,
+    }));
+    await tx.execute(sql`
+      update device_processes p set running = false
+      from ${input(processes, "action_id bigint, device_id text, pid int, image_path text")}
+      where p.device_id = i.device_id and (i.pid is null or p.pid = i.pid)
+        and (i.image_path is null or p.image_path = i.image_path)`);
+    return actions.map((action) => [action.id, {}]);
+  },
+
+  async block_url(tx, actions) {
+    const before = await changeReturningBefore<{ action_id: number; was_blocked: boolean }>(
+      tx,
+      actions.map((action) => ({ action_id: action.id, url: action.entity.url })),
+      "action_id bigint, url text",
+      sql`select i.action_id, b.url is not null as was_blocked from i left join blocked_urls b on b.url = i.url`,
+      sql`insert into blocked_urls (url, action_id) select url, action_id from i on conflict (url) do nothing`,
+    );
+    return before.map((row) => [Number(row.action_id), { wasBlocked: row.was_blocked }]);
+  },
+
+  // Nothing on the device changes; the run itself (counted in backend_runs) is the effect.
+  run_antivirus_scan: async (_tx, actions) => actions.map((action) => [action.id, {}]),
+  collect_investigation_package: async (_tx, actions) => actions.map((action) => [action.id, {}]),
+};
+
+const notUndoable: Undo = async (_tx, actions) => {
+  throw new BackendError(`${ACTION_TYPE_INFO[actions[0]!.type].label} cannot be undone`, false);
+};
+
+const UNDO: Record<ActionType, Undo> = {
+  isolate_device: isolate.undo,
+  restrict_code_execution: restrict.undo,
+
+  async quarantine_file(tx, actions) {
+    const files = onDevice(actions, (a) => ({
+      sha256: a.entity.sha256,
+      state: a.undoData?.state ?? "present",
+    }));
+    await tx.execute(sql`
+      update device_files f set state = i.state
+      from ${input(files, "action_id bigint, device_id text, sha256 text, state text")}
+      where f.device_id = i.device_id and f.sha256 = i.sha256`);
+  },
+
+  async remove_registry_key(tx, actions) {
+    const values = actions.flatMap((action) =>
+      ((action.undoData?.values as RegistryValue[] | undefined) ?? []).map((value) => ({
+        device_id: action.deviceId,
+        key: action.entity.key,
+        value_name: value.valueName,
+        value_type: value.valueType,
+        data: value.data,
+        present: value.present,
+      })),
+    );
+    if (values.length === 0) return;
+    await tx.execute(sql`
+      insert into device_registry_values (device_id, key, value_name, value_type, data, present)
+      select device_id, key, value_name, value_type, data, present
+      from ${input(values, "device_id text, key text, value_name text, value_type text, data text, present boolean")}
+      on conflict (device_id, key, value_name) do update
+      set value_type = excluded.value_type, data = excluded.data, present = excluded.present`);
+  },
+
+  async stop_service(tx, actions) {
+    const services = onDevice(actions, (a) => ({
+      name: a.entity.name,
+      state: a.undoData?.state ?? "running",
+      start_type: a.undoData?.startType ?? "automatic",
+    }));
+    await tx.execute(sql`
+      update device_services s set state = i.state, start_type = i.start_type
+      from ${input(services, "action_id bigint, device_id text, name text, state text, start_type text")}
+      where s.device_id = i.device_id and s.name = i.name`);
+  },
+
+  async disable_driver(tx, actions) {
+    const drivers = onDevice(actions, (a) => ({
+      name: a.entity.name,
+      enabled: a.undoData?.enabled !== false,
+    }));
+    await tx.execute(sql`
+      update device_drivers d set enabled = i.enabled
+      from ${input(drivers, "action_id bigint, device_id text, name text, enabled boolean")}
+      where d.device_id = i.device_id and d.name = i.name`);
+  },
+
+  async remove_scheduled_task(tx, actions) {
+    const tasks = onDevice(actions, (a) => ({
+      path: a.entity.path,
+      present: a.undoData?.present !== false,
+      definition: a.undoData?.definition ?? {},
+    }));
+    await tx.execute(sql`
+      update device_scheduled_tasks t set present = i.present, definition = i.definition
+      from ${input(tasks, "action_id bigint, device_id text, path text, present boolean, definition jsonb")}
+      where t.device_id = i.device_id and t.path = i.path`);
+  },
+
+  async block_url(tx, actions) {
+    const urls = actions
+      .filter((action) => action.undoData?.wasBlocked !== true)
+      .map((action) => ({ url: action.entity.url }));
+    if (urls.length === 0) return;
+    await tx.execute(sql`delete from blocked_urls where url in (select url from ${input(urls, "url text")})`);
+  },
+
+  stop_process: notUndoable,
+  run_antivirus_scan: notUndoable,
+  collect_investigation_package: notUndoable,
+};

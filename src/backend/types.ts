@@ -57,4 +57,14 @@ export type InTransactionBackend = Omit<Backend, "apply" | "undo" | "runsInTrans
   readonly runsInTransaction: true;
   apply(tx: Tx, action: ActionRow): Promise<UndoData>;
   undo(tx: Tx, action: ActionRow): Promise<undefined>;
+  /**
+   * Many actions at once, at most one per device and per URL; each one's undo data, in order.
+   * All or nothing: an error for one of them is an error for the call.
+   */
+  applyAll(tx: Tx, actions: ActionRow[]): Promise<UndoData[]>;
+  undoAll(tx: Tx, actions: ActionRow[]): Promise<void>;
 };
+
+export function runsInTransaction(backend: Backend | InTransactionBackend): backend is InTransactionBackend {
+  return backend.runsInTransaction === true;
+}

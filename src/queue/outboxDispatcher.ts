@@ -12,7 +12,9 @@ import {
   createRedis,
   EXECUTE_JOB_OPTIONS,
   type ExecuteJob,
-  executeJobId,
+  type ExecuteQueueJob,
+  executeBatchJobId,
+  executeJobEntry,
   QUEUE_NAMES,
   SLACK_JOB_OPTIONS,
   SLACK_UPDATE_JOB_OPTIONS,
@@ -23,7 +25,7 @@ import {
   timerJobId,
 } from "./queues.ts";
 
-const BATCH = 500;
+const BATCH = 1000;
 const IDLE_POLL_MS = 1000;
 const MAX_BACKOFF_MS = 10_000;
 
@@ -33,20 +35,24 @@ type Bulk<T> = { name: string; data: T; opts: JobsOptions }[];
 // in one message instead of a flood.
 export const POST_GATHER_MS = 1500;
 
-export function routeOutbox(rows: { topic: string; payload: unknown }[]) {
-  const execute: Bulk<ExecuteJob> = [];
+/** Actions per execute job when the backend runs them in the worker's transaction. */
+export const EXECUTE_BATCH = 200;
+
+/**
+ * `batchExecute`: the backend runs actions inside the worker's transaction (the simulated
+ * fleet), so the actions of a burst go in batches of up to EXECUTE_BATCH per job; a lone action
+ * keeps a job of its own.
+ */
+export function routeOutbox(rows: { topic: string; payload: unknown }[], options: { batchExecute: boolean }) {
+  const executeItems: ExecuteJob[] = [];
   const slackPost: Bulk<SlackPostJob> = [];
-  const slackUpdate: Bulk<SlackUpdateJob> = [];
+  const latestVersion = new Map<number, number>();
   const timers: Bulk<TimerJob> = [];
   for (const row of rows) {
     const message = { topic: row.topic, payload: row.payload } as OutboxMessage;
     switch (message.topic) {
       case "execute":
-        execute.push({
-          name: message.payload.operation,
-          data: message.payload,
-          opts: { ...EXECUTE_JOB_OPTIONS, jobId: executeJobId(message.payload) },
-        });
+        executeItems.push(message.payload);
         break;
       case "message.created":
         slackPost.push({
@@ -61,11 +67,7 @@ export function routeOutbox(rows: { topic: string; payload: unknown }[]) {
         if (messageId === null || messageVersion === null) break;
         // One job per message: while it waits, further changes join it instead of adding
         // their own chat.update, so a burst of changes costs one call against Slack's limit.
-        slackUpdate.push({
-          name: "update",
-          data: { messageId, version: messageVersion },
-          opts: { ...SLACK_UPDATE_JOB_OPTIONS, jobId: slackUpdateJobId(messageId) },
-        });
+        latestVersion.set(messageId, Math.max(messageVersion, latestVersion.get(messageId) ?? 0));
         break;
       }
       case "timer": {
@@ -86,7 +88,26 @@ export function routeOutbox(rows: { topic: string; payload: unknown }[]) {
         throw new Error(`unknown outbox topic ${(message as { topic: string }).topic}`);
     }
   }
-  return { execute, slackPost, slackUpdate, timers };
+  const slackUpdate: Bulk<SlackUpdateJob> = [...latestVersion].map(([messageId, version]) => ({
+    name: "update",
+    data: { messageId, version },
+    opts: { ...SLACK_UPDATE_JOB_OPTIONS, jobId: slackUpdateJobId(messageId) },
+  }));
+  return { execute: executeJobs(executeItems, options.batchExecute), slackPost, slackUpdate, timers };
+}
+
+function executeJobs(items: ExecuteJob[], batch: boolean): Bulk<ExecuteQueueJob> {
+  if (!batch || items.length === 1) return items.map(executeJobEntry);
+  const jobs: Bulk<ExecuteQueueJob> = [];
+  for (let i = 0; i < items.length; i += EXECUTE_BATCH) {
+    const chunk = items.slice(i, i + EXECUTE_BATCH);
+    jobs.push({
+      name: "batch",
+      data: { batch: chunk },
+      opts: { ...EXECUTE_JOB_OPTIONS, jobId: executeBatchJobId(chunk) },
+    });
+  }
+  return jobs;
 }
 
 export type OutboxDispatcher = { stop(): Promise<void>; dispatchOnce(): Promise<number> };
@@ -97,7 +118,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
   const connection = createRedis(ctx.config.redisUrl, "producer");
   const prefix = ctx.config.queuePrefix;
   const queues = {
-    execute: new Queue<ExecuteJob>(QUEUE_NAMES.execute, { connection, prefix }),
+    execute: new Queue<ExecuteQueueJob>(QUEUE_NAMES.execute, { connection, prefix }),
     slackPost: new Queue<SlackPostJob>(QUEUE_NAMES.slackPost, { connection, prefix }),
     slackUpdate: new Queue<SlackUpdateJob>(QUEUE_NAMES.slackUpdate, { connection, prefix }),
     timers: new Queue<TimerJob>(QUEUE_NAMES.timers, { connection, prefix }),
@@ -128,7 +149,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
         .limit(BATCH)
         .for("update", { skipLocked: true });
       if (rows.length === 0) return 0;
-      const jobs = routeOutbox(rows);
+      const jobs = routeOutbox(rows, { batchExecute: ctx.config.backend === "simulated" });
       if (jobs.execute.length > 0) await queues.execute.addBulk(jobs.execute);
       if (jobs.slackPost.length > 0) await queues.slackPost.addBulk(jobs.slackPost);
       if (jobs.slackUpdate.length > 0) await queues.slackUpdate.addBulk(jobs.slackUpdate);

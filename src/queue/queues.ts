@@ -12,6 +12,9 @@ export const QUEUE_NAMES = {
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 export type ExecuteJob = { actionId: number; operation: "apply" | "undo"; attempt: number };
+/** Several actions at once, for a backend that runs them inside the worker's transaction. */
+export type ExecuteBatchJob = { batch: ExecuteJob[] };
+export type ExecuteQueueJob = ExecuteJob | ExecuteBatchJob;
 /** Post a new message (its pending actions were assigned to it at ingest). */
 export type SlackPostJob = { messageId: number };
 /** Bring a posted message up to at least `version`. */
@@ -22,6 +25,16 @@ export type TimerJob = { actionId: number; kind: "expire" | "remind" | "escalate
 /** `apply-42-1`: one job per action, operation and attempt. BullMQ ids may not contain `:`. */
 export function executeJobId(job: ExecuteJob): string {
   return `${job.operation}-${job.actionId}-${job.attempt}`;
+}
+
+/** One action's job, as added to the execute queue. */
+export function executeJobEntry(job: ExecuteJob) {
+  return { name: job.operation, data: job, opts: { ...EXECUTE_JOB_OPTIONS, jobId: executeJobId(job) } };
+}
+
+/** `batch-apply-42-1-100`: the first action's job id and how many. */
+export function executeBatchJobId(batch: ExecuteJob[]): string {
+  return `batch-${executeJobId(batch[0]!)}-${batch.length}`;
 }
 
 /** `remind-42`: an action has each of its timers once. */
@@ -80,7 +93,7 @@ export function slackUpdateJobId(messageId: number): string {
 }
 
 export type Queues = {
-  execute: Queue<ExecuteJob>;
+  execute: Queue<ExecuteQueueJob>;
   slackPost: Queue<SlackPostJob>;
   slackUpdate: Queue<SlackUpdateJob>;
   timers: Queue<TimerJob>;
@@ -91,7 +104,7 @@ export function createQueues(redisUrl: string, prefix: string): Queues {
   const connection = createRedis(redisUrl, "queue");
   const queues = {
     connection,
-    execute: new Queue<ExecuteJob>(QUEUE_NAMES.execute, { connection, prefix }),
+    execute: new Queue<ExecuteQueueJob>(QUEUE_NAMES.execute, { connection, prefix }),
     slackPost: new Queue<SlackPostJob>(QUEUE_NAMES.slackPost, { connection, prefix }),
     slackUpdate: new Queue<SlackUpdateJob>(QUEUE_NAMES.slackUpdate, { connection, prefix }),
     timers: new Queue<TimerJob>(QUEUE_NAMES.timers, { connection, prefix }),

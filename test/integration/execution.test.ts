@@ -1,5 +1,5 @@
 // The worker runs approved actions and their undo against the simulated fleet, exactly once.
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSimulatedBackend } from "../../src/backend/simulated.ts";
@@ -16,7 +16,7 @@ import {
   devices,
 } from "../../src/db/schema.ts";
 import { ACTION_TYPES, type ActionType, isUndoable } from "../../src/domain/actionTypes.ts";
-import { decide } from "../../src/services/decide.ts";
+import { decide, decideInTransaction } from "../../src/services/decide.ts";
 import { ingest, statusOf, waitForStatuses } from "../support/actions.ts";
 import { startTestApp, type TestApp, waitFor } from "../support/app.ts";
 import { actionBody, sha256Of } from "../support/fixtures.ts";
@@ -26,6 +26,12 @@ beforeAll(async () => {
   app = await startTestApp("execution", { env: { STUCK_AFTER_MS: "3000" } });
 });
 afterAll(() => app?.close());
+
+/** How many execute jobs this process's workers finished with `outcome`. */
+async function executeJobs(outcome: string): Promise<number> {
+  const { values } = await app.ctx.metrics.jobs.get();
+  return values.find((v) => v.labels.queue === "execute" && v.labels.outcome === outcome)?.value ?? 0;
+}
 
 /** Everything the simulated fleet knows about one device, for before/after comparisons. */
 async function fleetState(deviceId: string) {
@@ -228,9 +234,102 @@ describe("execution.happy", () => {
       { numRuns: 25 },
     );
   });
+
+  it("a burst of approvals committed together runs as one batch: many actions on one device, undo restores it", async () => {
+    const db = app.ctx.db;
+    const deviceId = "batch-1";
+    for (const n of [1960, 1961, 1962]) await seedDevice(deviceId, n);
+    const before = await fleetState(deviceId);
+    const device = { id: deviceId, name: "PC-1960" };
+    const bodies = [
+      ...[1960, 1961, 1962].map((n) => actionBody("quarantine_file", n, { device })),
+      actionBody("stop_service", 1960, { device }),
+      actionBody("stop_service", 1961, { device }),
+      actionBody("disable_driver", 1962, { device }),
+      actionBody("remove_registry_key", 1960, { device }),
+      actionBody("remove_scheduled_task", 1961, { device }),
+      actionBody("isolate_device", 1960, { device }),
+      actionBody("block_url", 1960),
+    ];
+    const ids = await ingest(db, bodies);
+    // Two actions on the same things: they go in successive waves of the same batch.
+    const [again] = await ingest(db, [
+      actionBody("quarantine_file", 1960, { device, externalId: "ext-quarantine-again-1960" }),
+    ]);
+    const all = [...ids, again!];
+    const jobsBefore = await executeJobs("completed");
+    await db.transaction(async (tx) => {
+      for (const actionId of all) {
+        const outcome = await decideInTransaction(tx, { actionId, decision: "approve", actor: "U0APPROVER" });
+        expect(outcome.ok).toBe(true);
+      }
+    });
+    expect(await waitForStatuses(db, all, ["completed"])).toEqual({ completed: all.length });
+    expect(await executeJobs("completed")).toBeLessThan(jobsBefore + all.length);
+    const view = (await getDeviceView(db, deviceId))!;
+    for (const n of [1960, 1961, 1962]) EXPECTED_EFFECT.quarantine_file(view, n);
+    EXPECTED_EFFECT.isolate_device(view, 1960);
+    EXPECTED_EFFECT.disable_driver(view, 1962);
+    const runs = await db.select().from(backendRuns).where(inArray(backendRuns.actionId, all));
+    expect(runs.map((r) => r.count)).toEqual(all.map(() => 1));
+
+    // Undo in the reverse order of the decisions: the second quarantine of the file first.
+    await db.transaction(async (tx) => {
+      for (const actionId of [...all].reverse()) {
+        const outcome = await decideInTransaction(tx, {
+          actionId,
+          decision: "request_undo",
+          actor: "U0APPROVER",
+        });
+        expect(outcome.ok).toBe(true);
+      }
+    });
+    expect(await waitForStatuses(db, all, ["undone"])).toEqual({ undone: all.length });
+    expect(await fleetState(deviceId)).toEqual(before);
+  });
 });
 
 describe("execution.error", () => {
+  it("one failing action of a batch fails alone, with its reason; the rest of the batch completes once", async () => {
+    const db = app.ctx.db;
+    for (let n = 1970; n < 1980; n += 1) await seedDevice(`split-${n}`, n);
+    await db
+      .update(deviceFiles)
+      .set({ state: "missing" })
+      .where(and(eq(deviceFiles.deviceId, "split-1975"), eq(deviceFiles.sha256, sha256Of(1975))));
+    const ids = await ingest(
+      db,
+      Array.from({ length: 10 }, (_, i) =>
+        actionBody("quarantine_file", 1970 + i, {
+          device: { id: `split-${1970 + i}`, name: `PC-${1970 + i}` },
+        }),
+      ),
+    );
+    const splitBefore = await executeJobs("split");
+    await db.transaction(async (tx) => {
+      for (const actionId of ids)
+        await decideInTransaction(tx, { actionId, decision: "approve", actor: "U0A" });
+    });
+    const failing = ids[5]!;
+    await waitForStatuses(db, [failing], ["failed"]);
+    expect(await waitForStatuses(db, ids, ["completed", "failed"])).toEqual({ completed: 9, failed: 1 });
+    expect(await executeJobs("split")).toBe(splitBefore + 1);
+    expect((await getAction(db, failing))!.error).toBe("the file is no longer on the device");
+    expect((await getActionEvents(db, failing)).map((e) => e.kind)).toEqual([
+      "received",
+      "approve",
+      "start",
+      "fail",
+    ]);
+    const runs = await db.select().from(backendRuns).where(inArray(backendRuns.actionId, ids));
+    expect(runs.map((r) => [r.actionId, r.count]).sort()).toEqual(
+      ids
+        .filter((id) => id !== failing)
+        .map((id) => [id, 1])
+        .sort(),
+    );
+  });
+
   it("a file already gone fails the action with the reason; an approver's retry is a new, audited attempt", async () => {
     await seedDevice("gone-1", 950);
     await app.ctx.db

@@ -307,6 +307,78 @@ export async function recordChange(
   return Number(row!.event_id);
 }
 
+export type ChangeEvent = { kind: string; actor: string; detail: Record<string, unknown> };
+
+/**
+ * Several actions, locked by `tx`, each moved through one or more transitions, recorded in one
+ * statement: every row's new state, every audit event in order, each message's new version and
+ * one re-render per action. The worker's batches go through here: a round trip per action would
+ * cost more than the action itself.
+ */
+export async function recordTransitions(
+  tx: Tx,
+  changes: { action: ActionRow; events: ChangeEvent[] }[],
+): Promise<void> {
+  if (changes.length === 0) return;
+  const rows = changes.map(({ action: a }) => ({
+    id: a.id,
+    status: a.status,
+    updated_at: a.updatedAt,
+    decided_by: a.decidedBy,
+    decided_at: a.decidedAt,
+    decision_comment: a.decisionComment,
+    completed_at: a.completedAt,
+    error: a.error,
+    undo_data: a.undoData,
+    attempt: a.attempt,
+    undo_attempt: a.undoAttempt,
+    message_id: a.slackMessageId,
+  }));
+  const events = changes.flatMap(({ action, events }) => events.map((e) => ({ action_id: action.id, ...e })));
+  await tx.execute(sql`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as c(
+        id bigint, status text, updated_at timestamptz, decided_by text, decided_at timestamptz,
+        decision_comment text, completed_at timestamptz, error text, undo_data jsonb, attempt int,
+        undo_attempt int, message_id bigint)
+    ),
+    updated as (
+      update actions a set status = c.status, updated_at = c.updated_at, decided_by = c.decided_by,
+        decided_at = c.decided_at, decision_comment = c.decision_comment, completed_at = c.completed_at,
+        error = c.error, undo_data = c.undo_data, attempt = c.attempt, undo_attempt = c.undo_attempt
+      from input c where a.id = c.id
+      returning a.id
+    ),
+    event as (
+      insert into action_events (action_id, kind, actor, detail)
+      select e.action_id, e.kind, e.actor, e.detail
+      from rows from (jsonb_to_recordset(${JSON.stringify(events)}::jsonb)
+        as (action_id bigint, kind text, actor text, detail jsonb)) with ordinality as e(action_id, kind, actor, detail, ord)
+      order by e.ord
+      returning id, action_id
+    ),
+    message as (
+      update slack_messages set version = version + 1
+      where id in (select message_id from input) returning id, version
+    ),
+    last_event as (select action_id, max(id) as id from event group by action_id),
+    queued as (
+      insert into outbox (topic, payload)
+      select 'action.changed', jsonb_build_object(
+        'actionId', c.id,
+        'status', c.status,
+        'eventId', last_event.id,
+        'messageId', c.message_id,
+        'messageVersion', message.version
+      ) from input c
+        join last_event on last_event.action_id = c.id
+        left join message on message.id = c.message_id
+      returning 1
+    )
+    select (select count(*) from updated) as updated, (select count(*) from queued) as queued,
+      pg_notify(${OUTBOX_CHANNEL}, '')`);
+}
+
 /** Marks the Slack message showing an action as out of date; returns the version to render. */
 export async function bumpMessageVersion(tx: DbOrTx, messageId: number | null): Promise<number | null> {
   if (messageId === null) return null;
