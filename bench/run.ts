@@ -14,7 +14,7 @@ import { runWorkerBench } from "./worker.ts";
 const started = Date.now();
 const rows: BenchRow[] = [];
 const steps: [string, () => Promise<BenchRow[]>][] = [
-  ["execute worker vs bare BullMQ", () => runWorkerBench(2000)],
+  ["execute worker vs bare BullMQ", () => runWorkerBench(6000)],
   ["ack latency, 100 clicks", () => runAckBench(100)],
   ["ack latency, 200 clicks", () => runAckBench(200)],
   ["history and ingest on 1,000,000 actions", () => runHistoryBench(runIngestBench)],

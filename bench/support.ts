@@ -88,11 +88,22 @@ const MIXED_TYPES = [
   "quarantine_file",
 ] as const;
 
-/** `count` pending actions of five types, each on its own (one message each), numbered from `offset`. */
-export function mixedActionBodies(count: number, offset: number): Record<string, unknown>[] {
-  return Array.from({ length: count }, (_, i) =>
-    actionBody(MIXED_TYPES[(offset + i) % MIXED_TYPES.length]!, offset + i, { investigationId: undefined }),
-  );
+/**
+ * `count` pending actions of five types, each on its own (one message each), numbered from
+ * `offset`; on the fixtures' 50 devices, or spread over `devices` of them.
+ */
+export function mixedActionBodies(
+  count: number,
+  offset: number,
+  devices?: number,
+): Record<string, unknown>[] {
+  return Array.from({ length: count }, (_, i) => {
+    const n = offset + i;
+    const type = MIXED_TYPES[n % MIXED_TYPES.length]!;
+    const device = devices &&
+      type !== "block_url" && { id: `dev-${n % devices}`, name: `LAPTOP-${n % devices}` };
+    return actionBody(type, n, { investigationId: undefined, ...(device && { device }) });
+  });
 }
 
 export function percentile(values: number[], p: number): number {
