@@ -3,10 +3,11 @@
 // decision that rolled back never had a row to dispatch. Several dispatchers may run at once:
 // rows are claimed with SKIP LOCKED and job ids are deterministic.
 import { type JobsOptions, Queue } from "bullmq";
-import { inArray } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
+import type { Tx } from "../db/client.ts";
 import { OUTBOX_CHANNEL, type OutboxMessage } from "../db/queries/actions.ts";
-import { outbox } from "../db/schema.ts";
+import { actions, outbox } from "../db/schema.ts";
 import {
   allQueues,
   createRedis,
@@ -38,12 +39,15 @@ export const POST_GATHER_MS = 1500;
 /** Actions per execute job when the backend runs them in the worker's transaction. */
 export const EXECUTE_BATCH = 200;
 
+/** What each action to execute works on (its device, or its URL), by action id. */
+export type Lanes = Map<number, string>;
+
 /**
- * `batchExecute`: the backend runs actions inside the worker's transaction (the simulated
- * fleet), so the actions of a burst go in batches of up to EXECUTE_BATCH per job; a lone action
- * keeps a job of its own.
+ * `lanes`, when the backend runs actions inside the worker's transaction (the simulated fleet):
+ * the actions of a burst go in batches of up to EXECUTE_BATCH per job, by lane; a lone action,
+ * and every action of a backend that runs them one by one, keeps a job of its own.
  */
-export function routeOutbox(rows: { topic: string; payload: unknown }[], options: { batchExecute: boolean }) {
+export function routeOutbox(rows: { topic: string; payload: unknown }[], lanes?: Lanes) {
   const executeItems: ExecuteJob[] = [];
   const slackPost: Bulk<SlackPostJob> = [];
   const latestVersion = new Map<number, number>();
@@ -62,9 +66,8 @@ export function routeOutbox(rows: { topic: string; payload: unknown }[], options
         });
         break;
       case "action.changed": {
-        // Not yet posted: the post will show the current state anyway.
-        const { messageId, messageVersion } = message.payload;
-        if (messageId === null || messageVersion === null) break;
+        const { messageId, messageVersion, render } = message.payload;
+        if (messageId === null || messageVersion === null || render === false) break;
         // One job per message: while it waits, further changes join it instead of adding
         // their own chat.update, so a burst of changes costs one call against Slack's limit.
         latestVersion.set(messageId, Math.max(messageVersion, latestVersion.get(messageId) ?? 0));
@@ -93,21 +96,54 @@ export function routeOutbox(rows: { topic: string; payload: unknown }[], options
     data: { messageId, version },
     opts: { ...SLACK_UPDATE_JOB_OPTIONS, jobId: slackUpdateJobId(messageId) },
   }));
-  return { execute: executeJobs(executeItems, options.batchExecute), slackPost, slackUpdate, timers };
+  return { execute: executeJobs(executeItems, lanes), slackPost, slackUpdate, timers };
 }
 
-function executeJobs(items: ExecuteJob[], batch: boolean): Bulk<ExecuteQueueJob> {
-  if (!batch || items.length === 1) return items.map(executeJobEntry);
+/**
+ * Batches of at most EXECUTE_BATCH, each action in its lane's batch: actions on one device (or
+ * one URL) share a batch, so batches running side by side do not queue for each other's locks.
+ */
+function executeJobs(items: ExecuteJob[], lanes: Lanes | undefined): Bulk<ExecuteQueueJob> {
+  if (!lanes || items.length === 1) return items.map(executeJobEntry);
+  const groups: ExecuteJob[][] = Array.from({ length: Math.ceil(items.length / EXECUTE_BATCH) }, () => []);
+  for (const item of items) {
+    const lane = lanes.get(item.actionId) ?? String(item.actionId);
+    groups[hash(lane) % groups.length]!.push(item);
+  }
   const jobs: Bulk<ExecuteQueueJob> = [];
-  for (let i = 0; i < items.length; i += EXECUTE_BATCH) {
-    const chunk = items.slice(i, i + EXECUTE_BATCH);
-    jobs.push({
-      name: "batch",
-      data: { batch: chunk },
-      opts: { ...EXECUTE_JOB_OPTIONS, jobId: executeBatchJobId(chunk) },
-    });
+  for (const group of groups) {
+    for (let i = 0; i < group.length; i += EXECUTE_BATCH) {
+      const chunk = group.slice(i, i + EXECUTE_BATCH);
+      jobs.push({
+        name: "batch",
+        data: { batch: chunk },
+        opts: { ...EXECUTE_JOB_OPTIONS, jobId: executeBatchJobId(chunk) },
+      });
+    }
   }
   return jobs;
+}
+
+/** FNV-1a: a stable spread of lanes over batches. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+async function lanesOf(tx: Tx, rows: { topic: string; payload: unknown }[]): Promise<Lanes> {
+  const ids = rows
+    .filter((row) => row.topic === "execute")
+    .map((row) => (row.payload as ExecuteJob).actionId);
+  if (ids.length < 2) return new Map();
+  const found = await tx
+    .select({
+      id: actions.id,
+      lane: sql<string | null>`coalesce(${actions.deviceId}, ${actions.entity}->>'url')`,
+    })
+    .from(actions)
+    .where(inArray(actions.id, ids));
+  return new Map(found.flatMap((row) => (row.lane === null ? [] : [[row.id, row.lane] as const])));
 }
 
 export type OutboxDispatcher = { stop(): Promise<void>; dispatchOnce(): Promise<number> };
@@ -149,7 +185,10 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
         .limit(BATCH)
         .for("update", { skipLocked: true });
       if (rows.length === 0) return 0;
-      const jobs = routeOutbox(rows, { batchExecute: ctx.config.backend === "simulated" });
+      const jobs = routeOutbox(
+        rows,
+        ctx.config.backend === "simulated" ? await lanesOf(tx, rows) : undefined,
+      );
       if (jobs.execute.length > 0) await queues.execute.addBulk(jobs.execute);
       if (jobs.slackPost.length > 0) await queues.slackPost.addBulk(jobs.slackPost);
       if (jobs.slackUpdate.length > 0) await queues.slackUpdate.addBulk(jobs.slackUpdate);

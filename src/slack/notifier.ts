@@ -10,7 +10,12 @@ import type { Config } from "../config.ts";
 import type { AppContext } from "../context.ts";
 import type { DbOrTx } from "../db/client.ts";
 import { type ActionRow, actionApprovals, actionEvents, actions, slackMessages } from "../db/schema.ts";
-import type { SlackPostJob, SlackUpdateJob } from "../queue/queues.ts";
+import {
+  SLACK_UPDATE_JOB_OPTIONS,
+  type SlackPostJob,
+  type SlackUpdateJob,
+  slackUpdateJobId,
+} from "../queue/queues.ts";
 import {
   type ActionView,
   actionMessage,
@@ -114,6 +119,7 @@ export function createPostProcessor(ctx: AppContext, client: WebClient, getWorke
       const found = await findPostedMessage(ctx, client, getWorker(), message.channel, messageId);
       if (found) {
         await storeTs(ctx.db, messageId, found, -1);
+        await renderLaterChanges(ctx, messageId, -1);
         return "recovered";
       }
     }
@@ -134,8 +140,26 @@ export function createPostProcessor(ctx: AppContext, client: WebClient, getWorke
       }),
     );
     await storeTs(ctx.db, messageId, answer.ts!, version);
+    await renderLaterChanges(ctx, messageId, version);
     return "posted";
   };
+}
+
+/**
+ * Changes to a message not yet posted queue no render (the post shows the state of its moment),
+ * so those committed while the post was on its way are rendered now.
+ */
+async function renderLaterChanges(ctx: AppContext, messageId: number, posted: number): Promise<void> {
+  const [now] = await ctx.db
+    .select({ version: slackMessages.version })
+    .from(slackMessages)
+    .where(eq(slackMessages.id, messageId));
+  if (!now || now.version <= posted) return;
+  await ctx.queues.slackUpdate.add(
+    "update",
+    { messageId, version: now.version },
+    { ...SLACK_UPDATE_JOB_OPTIONS, jobId: slackUpdateJobId(messageId) },
+  );
 }
 
 async function storeTs(db: DbOrTx, messageId: number, ts: string, version: number): Promise<void> {

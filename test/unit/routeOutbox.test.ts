@@ -11,41 +11,57 @@ const changed = (actionId: number, messageId: number | null, messageVersion: num
 });
 
 describe("routing the outbox into jobs", () => {
-  it("runs a burst of actions as batches of at most EXECUTE_BATCH, in order, with deterministic ids", () => {
+  it("runs a burst as batches of at most EXECUTE_BATCH, one device's actions together and in order", () => {
     const count = EXECUTE_BATCH * 2 + 7;
     const rows = Array.from({ length: count }, (_, i) => execute(i + 1));
-    const { execute: jobs } = routeOutbox(rows, { batchExecute: true });
-    expect(jobs.map((job) => (job.data as { batch: unknown[] }).batch.length)).toEqual([
-      EXECUTE_BATCH,
-      EXECUTE_BATCH,
-      7,
-    ]);
-    const ids = jobs.flatMap((job) =>
+    // Ten devices, and actions with no lane (spread by their own id).
+    const lanes = new Map(
+      rows.flatMap((row, i) => (i % 3 === 0 ? [] : [[row.payload.actionId, `dev-${i % 10}`]])),
+    );
+    const jobs = routeOutbox(rows, lanes).execute;
+    const batches = jobs.map((job) =>
       (job.data as { batch: { actionId: number }[] }).batch.map((b) => b.actionId),
     );
-    expect(ids).toEqual(rows.map((row) => row.payload.actionId));
-    expect(jobs[0]!.opts.jobId).toBe(`batch-apply-1-1-${EXECUTE_BATCH}`);
-    expect(routeOutbox(rows, { batchExecute: true }).execute.map((job) => job.opts.jobId)).toEqual(
+    expect(batches.every((batch) => batch.length > 0 && batch.length <= EXECUTE_BATCH)).toBe(true);
+    expect(batches.flat().sort((a, b) => a - b)).toEqual(rows.map((row) => row.payload.actionId));
+    for (const batch of batches) expect(batch).toEqual([...batch].sort((a, b) => a - b));
+    const batchOf = new Map(batches.flatMap((batch, n) => batch.map((id) => [id, n] as const)));
+    for (let device = 0; device < 10; device += 1) {
+      const ids = [...lanes].filter(([, lane]) => lane === `dev-${device}`).map(([id]) => id);
+      // More than a batch's worth on one device go in consecutive batches of their own lane.
+      if (ids.length <= EXECUTE_BATCH) expect(new Set(ids.map((id) => batchOf.get(id))).size).toBe(1);
+    }
+    expect(jobs.map((job) => job.opts.jobId)).toEqual(
+      batches.map((batch) => `batch-apply-${batch[0]}-1-${batch.length}`),
+    );
+    expect(routeOutbox(rows, lanes).execute.map((job) => job.opts.jobId)).toEqual(
       jobs.map((job) => job.opts.jobId),
     );
   });
 
   it("keeps a lone action, and every action of a backend that runs one at a time, in a job of its own", () => {
-    expect(routeOutbox([execute(42)], { batchExecute: true }).execute).toMatchObject([
+    expect(routeOutbox([execute(42)], new Map()).execute).toMatchObject([
       { name: "apply", data: { actionId: 42 }, opts: { jobId: "apply-42-1", attempts: 5 } },
     ]);
-    const single = routeOutbox([execute(1), execute(2)], { batchExecute: false }).execute;
+    const single = routeOutbox([execute(1), execute(2)], undefined).execute;
     expect(single.map((job) => job.opts.jobId)).toEqual(["apply-1-1", "apply-2-1"]);
   });
 
   it("asks for one update per message, at the newest version any of its changes brought", () => {
     const { slackUpdate } = routeOutbox(
       [changed(1, 7, 3), changed(2, 7, 5), changed(3, 8, 1), changed(4, 7, 4), changed(5, null, null)],
-      { batchExecute: true },
+      new Map(),
     );
     expect(slackUpdate.map((job) => [job.opts.jobId, job.data])).toEqual([
       ["update-7", { messageId: 7, version: 5 }],
       ["update-8", { messageId: 8, version: 1 }],
     ]);
+  });
+
+  it("queues no render for a change the store says needs none (message not posted, or behind already)", () => {
+    const quiet = { ...changed(1, 7, 3), payload: { ...changed(1, 7, 3).payload, render: false } };
+    const loud = { ...changed(2, 8, 2), payload: { ...changed(2, 8, 2).payload, render: true } };
+    const { slackUpdate } = routeOutbox([quiet, loud], new Map());
+    expect(slackUpdate.map((job) => job.opts.jobId)).toEqual(["update-8"]);
   });
 });

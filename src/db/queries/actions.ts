@@ -20,7 +20,6 @@ import {
   devices,
   investigations,
   outbox,
-  slackMessages,
 } from "../schema.ts";
 import { decisionTransition } from "./decisions.ts";
 import { assignMessages } from "./messages.ts";
@@ -42,6 +41,12 @@ export type OutboxMessage =
         /** The Slack message showing the action, and the version a render must reach. */
         messageId: number | null;
         messageVersion: number | null;
+        /**
+         * Whether this change must queue a render: not when the message is not posted yet (the
+         * post shows the state of the moment) or was behind already (the render queued then
+         * renders the latest version). Rows written before this field existed render.
+         */
+        render?: boolean;
       };
     }
   | {
@@ -49,6 +54,12 @@ export type OutboxMessage =
       /** `dueAt`: epoch milliseconds, so that time spent in the outbox does not delay it. */
       payload: { actionId: number; kind: "expire" | "remind" | "escalate"; dueAt: number };
     };
+
+/**
+ * In the RETURNING of a message's version bump: the message is posted and was rendered up to
+ * the version before this bump, so this change is the one that puts it behind.
+ */
+const RENDER_NEEDED = sql.raw("(ts is not null and version - 1 <= rendered_version)");
 
 export async function writeOutbox(tx: DbOrTx, messages: OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
@@ -287,7 +298,8 @@ export async function recordChange(
       returning id
     ),
     message as (
-      update slack_messages set version = version + 1 where id = ${action.slackMessageId} returning version
+      update slack_messages set version = version + 1 where id = ${action.slackMessageId}
+      returning version, ${RENDER_NEEDED} as render
     ),
     queued as (
       insert into outbox (topic, payload)
@@ -296,7 +308,8 @@ export async function recordChange(
         'status', ${action.status}::text,
         'eventId', event.id,
         'messageId', ${action.slackMessageId}::bigint,
-        'messageVersion', (select version from message)
+        'messageVersion', (select version from message),
+        'render', coalesce((select render from message), false)
       ) from event
       union all
       select w.topic, w.payload from jsonb_to_recordset(${JSON.stringify(work)}::jsonb) as w(topic text, payload jsonb)
@@ -359,7 +372,7 @@ export async function recordTransitions(
     ),
     message as (
       update slack_messages set version = version + 1
-      where id in (select message_id from input) returning id, version
+      where id in (select message_id from input) returning id, version, ${RENDER_NEEDED} as render
     ),
     last_event as (select action_id, max(id) as id from event group by action_id),
     queued as (
@@ -369,7 +382,8 @@ export async function recordTransitions(
         'status', c.status,
         'eventId', last_event.id,
         'messageId', c.message_id,
-        'messageVersion', message.version
+        'messageVersion', message.version,
+        'render', coalesce(message.render, false)
       ) from input c
         join last_event on last_event.action_id = c.id
         left join message on message.id = c.message_id
@@ -377,17 +391,6 @@ export async function recordTransitions(
     )
     select (select count(*) from updated) as updated, (select count(*) from queued) as queued,
       pg_notify(${OUTBOX_CHANNEL}, '')`);
-}
-
-/** Marks the Slack message showing an action as out of date; returns the version to render. */
-export async function bumpMessageVersion(tx: DbOrTx, messageId: number | null): Promise<number | null> {
-  if (messageId === null) return null;
-  const [row] = await tx
-    .update(slackMessages)
-    .set({ version: sql`${slackMessages.version} + 1` })
-    .where(eq(slackMessages.id, messageId))
-    .returning({ version: slackMessages.version });
-  return row?.version ?? null;
 }
 
 /** Records an audit event that is not a status change (a refused attempt, a note). */
