@@ -5,7 +5,8 @@
 // round trip per action would cost more than everything else the action does. Each action type
 // is one statement whatever the number of its actions, and the statements of one call are sent
 // together. Actions that touch the same thing (one device's isolation, one file on a device…) go
-// in successive waves, in the order given, so that no statement changes a row twice.
+// in successive waves, in the order given, so that no statement changes a row twice; across
+// transactions, a lock per thing touched keeps changes to it one at a time.
 import { type SQL, sql } from "drizzle-orm";
 import type { Tx } from "../db/client.ts";
 import type { ActionRow } from "../db/schema.ts";
@@ -19,7 +20,7 @@ export function createSimulatedBackend(): InTransactionBackend {
     name: "simulated",
     runsInTransaction: true,
     async applyAll(tx, actions) {
-      await lockOnlineDevices(tx, actions);
+      await lockWhatTheyTouch(tx, actions);
       const saved = new Map<number, UndoData>();
       for (const wave of waves(actions)) {
         const applied = [...byType(wave)].map(([type, ofType]) => APPLY[type](tx, ofType));
@@ -35,7 +36,7 @@ export function createSimulatedBackend(): InTransactionBackend {
       if (refused) {
         throw new BackendError(`${ACTION_TYPE_INFO[refused.type].label} cannot be undone`, false);
       }
-      await lockOnlineDevices(tx, actions);
+      await lockWhatTheyTouch(tx, actions);
       for (const wave of waves(actions)) {
         const undone = [...byType(wave)].map(([type, ofType]) => UNDO[type](tx, ofType));
         await settled([countRuns(tx, wave, "undo"), ...undone]);
@@ -131,21 +132,37 @@ function changeReturningBefore<T>(
   );
 }
 
+/** Types whose change is to the device's own row (its isolation, its code execution policy). */
+const CHANGES_DEVICE_ROW: ReadonlySet<ActionType> = new Set(["isolate_device", "restrict_code_execution"]);
+
+// The first key of the two-key advisory locks on what actions touch (see the notifier's for another).
+const TOUCH_LOCK_SPACE = 7_314_003;
+
 /**
- * Locks the devices in id order (concurrent batches queue instead of deadlocking), so every
- * change to a device's files, services… is serialised; refuses actions on missing or offline ones.
+ * Serialises changes to the same thing across transactions, always in one order so that
+ * concurrent batches queue instead of deadlocking: the device rows that change, by id, then one
+ * lock per thing touched (a file on a device, a service, a URL…), by key. Batches on different
+ * things of one device run side by side. Refuses actions on missing or offline devices.
  */
-async function lockOnlineDevices(tx: Tx, actions: ActionRow[]): Promise<void> {
+async function lockWhatTheyTouch(tx: Tx, actions: ActionRow[]): Promise<void> {
   const needing = actions.filter((action) => ACTION_TYPE_INFO[action.type].needsDevice);
-  if (needing.length === 0) return;
   const unnamed = needing.find((action) => !action.deviceId);
   if (unnamed) throw new BackendError("the action names no device", false);
-  const ids = [...new Set(needing.map((action) => action.deviceId!))].map((device_id) => ({ device_id }));
+  const rowsChanging = unique(
+    needing.filter((action) => CHANGES_DEVICE_ROW.has(action.type)).map((action) => action.deviceId!),
+  );
+  if (rowsChanging.length > 0) {
+    await tx.execute(sql`select id from devices where id in (select jsonb_array_elements_text(${JSON.stringify(rowsChanging)}::jsonb))
+        order by id for update`);
+  }
+  await tx.execute(sql`select pg_advisory_xact_lock(${TOUCH_LOCK_SPACE}, key) from (
+      select distinct hashtext(touched) as key from jsonb_array_elements_text(${JSON.stringify(unique(actions.map(touches)))}::jsonb) as touched
+      order by key) as keys`);
+  if (needing.length === 0) return;
   const found = await select<{ id: string; name: string; online: boolean }>(
     tx,
-    sql`select d.id, d.name, d.online from devices d
-        where d.id in (select device_id from ${input(ids, "device_id text")})
-        order by d.id for update`,
+    sql`select id, name, online from devices
+        where id in (select jsonb_array_elements_text(${JSON.stringify(unique(needing.map((action) => action.deviceId!)))}::jsonb))`,
   );
   const byId = new Map(found.map((device) => [device.id, device]));
   for (const action of needing) {
@@ -154,6 +171,10 @@ async function lockOnlineDevices(tx: Tx, actions: ActionRow[]): Promise<void> {
       throw new BackendError(`device ${action.deviceName ?? action.deviceId} is not in the fleet`, false);
     if (!device.online) throw new BackendError(`device ${device.name} is offline`, true);
   }
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
 }
 
 async function countRuns(tx: Tx, actions: ActionRow[], operation: "apply" | "undo"): Promise<void> {
