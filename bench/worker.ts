@@ -1,23 +1,33 @@
 // Decision → completed throughput of the execute worker with the simulated backend, beside the
 // throughput of bare BullMQ no-op jobs on the same Redis with the same worker concurrency.
+// Each figure is the median of a few rounds, ours and the reference's alternating, since a
+// shared two-core machine drifts by a third from one second to the next.
 import { Queue, Worker } from "bullmq";
 import { sql } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { startOutboxDispatcher } from "../src/queue/outboxDispatcher.ts";
-import { decide } from "../src/services/decide.ts";
+import { decideInTransaction } from "../src/services/decide.ts";
 import { obliterateQueues, REDIS_URL, uniqueName } from "../test/support/db.ts";
 import {
   type BenchApp,
   type BenchRow,
   fmt,
   mixedActionBodies,
+  percentile,
   startBenchApp,
   storeActions,
 } from "./support.ts";
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const ROUNDS = 5;
 
-async function bareBullmq(jobs: number): Promise<number> {
+/**
+ * Bare BullMQ: a worker whose processor does nothing. `addedFirst`: the jobs are all in Redis
+ * before the clock starts; otherwise they are added (in bulks of 500) while the worker runs, so
+ * the figure includes getting them into the queue, as ours does (the outbox dispatcher adds
+ * the decisions' jobs inside the measured time).
+ */
+async function bareBullmq(jobs: number, addedFirst: boolean): Promise<number> {
   const prefix = uniqueName("bench_bare");
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue("noop", { connection, prefix });
@@ -35,17 +45,22 @@ async function bareBullmq(jobs: number): Promise<number> {
     done += 1;
     if (done === jobs) finish();
   });
-  for (let i = 0; i < jobs; i += 1000) {
-    await queue.addBulk(
-      Array.from({ length: Math.min(1000, jobs - i) }, (_, k) => ({
-        name: "noop",
-        data: { n: i + k },
-        opts: { jobId: `noop-${i + k}` },
-      })),
-    );
-  }
+  const add = async () => {
+    for (let i = 0; i < jobs; i += 500) {
+      await queue.addBulk(
+        Array.from({ length: Math.min(500, jobs - i) }, (_, k) => ({
+          name: "noop",
+          data: { n: i + k },
+          opts: { jobId: `noop-${i + k}` },
+        })),
+      );
+    }
+  };
+  if (addedFirst) await add();
+  else await worker.waitUntilReady();
   const started = performance.now();
   void worker.run();
+  if (!addedFirst) await add();
   await finished;
   const seconds = (performance.now() - started) / 1000;
   await worker.close();
@@ -56,13 +71,14 @@ async function bareBullmq(jobs: number): Promise<number> {
 }
 
 /**
- * As the bare reference is measured (jobs added, then the worker started): the decisions are
- * committed first, by a web process, with no worker running; then a worker starts on the same
- * store and queues, and the clock runs from its start until every action is completed. The
- * worker processes the outbox (the decisions' jobs and every change's Slack update), the
- * batches and the audit trail, as in production.
+ * The decisions are committed first, by a web process, with no worker running; then a worker
+ * starts on the same store and queues, and the clock runs from its start until every action is
+ * completed. In that time the worker does all that follows a decision in production: the outbox
+ * rows into jobs, the batches against the fleet, the audit trail and the Slack messages' new
+ * versions (none of the messages is posted yet, at Slack's one post per second, so no update
+ * job is queued for them).
  */
-async function decisionToCompleted(count: number, devices: number): Promise<BenchRow> {
+async function decisionToCompleted(count: number, devices: number): Promise<number> {
   const web = await startBenchApp("worker", { role: "web" });
   try {
     const db = web.ctx.db;
@@ -72,15 +88,13 @@ async function decisionToCompleted(count: number, devices: number): Promise<Benc
     const dispatcher = startOutboxDispatcher(web.ctx);
     while ((await dispatcher.dispatchOnce()) > 0);
     await dispatcher.stop();
-    const decideStarted = performance.now();
-    for (let i = 0; i < ids.length; i += 100) {
-      await Promise.all(
-        ids
-          .slice(i, i + 100)
-          .map((actionId) => decide(db, { actionId, decision: "approve", actor: "U0BENCHAPPR" })),
-      );
+    for (let i = 0; i < ids.length; i += 200) {
+      await db.transaction(async (tx) => {
+        for (const actionId of ids.slice(i, i + 200)) {
+          await decideInTransaction(tx, { actionId, decision: "approve", actor: "U0BENCHAPPR" });
+        }
+      });
     }
-    const decidedIn = (performance.now() - decideStarted) / 1000;
     const started = performance.now();
     const worker = await startBenchApp("worker", {
       role: "worker",
@@ -97,16 +111,8 @@ async function decisionToCompleted(count: number, devices: number): Promise<Benc
     const [runs] = await db.execute<{ twice: number }>(
       sql`select count(*)::int as twice from backend_runs where count > 1`,
     );
-    const endToEnd = count / seconds;
-    const bare = await bareBullmq(count);
-    return {
-      benchmark: `decision committed → completed, ${count} actions on ${devices} devices, concurrency ${CONCURRENCY} (decisions committed first, ${fmt(count / decidedIn, 0)}/s; worker started after)`,
-      figure: `${fmt(endToEnd, 0)} actions/s; ${runs!.twice} applied twice`,
-      reference: `bare BullMQ no-op: ${fmt(bare, 0)} jobs/s (jobs added first, worker started after)`,
-      ratio: fmt(endToEnd / bare, 2),
-      target: "≥ 0.5",
-      met: endToEnd / bare >= 0.5 ? "yes" : "no",
-    };
+    if (runs!.twice > 0) throw new Error(`${runs!.twice} actions were applied twice`);
+    return count / seconds;
   } finally {
     await web.close();
   }
@@ -129,9 +135,33 @@ async function untilAllCompleted(db: BenchApp["ctx"]["db"], count: number): Prom
   }
 }
 
-/** A fleet-wide outbreak (a few actions per device), then one concentrated on 50 devices. */
+async function workerRow(count: number, devices: number): Promise<BenchRow> {
+  const ours: number[] = [];
+  const endToEnd: number[] = [];
+  const processOnly: number[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    ours.push(await decisionToCompleted(count, devices));
+    endToEnd.push(await bareBullmq(count, false));
+    processOnly.push(await bareBullmq(count, true));
+  }
+  const [figure, bare, bareFirst] = [ours, endToEnd, processOnly].map((v) => percentile(v, 50)) as [
+    number,
+    number,
+    number,
+  ];
+  return {
+    benchmark: `decision committed → completed, ${count} actions on ${devices} devices, concurrency ${CONCURRENCY} (median of ${ROUNDS}; none applied twice)`,
+    figure: `${fmt(figure, 0)} actions/s (rounds: ${ours.map((v) => fmt(v, 0)).join(", ")})`,
+    reference: `bare BullMQ no-op, jobs added and run in the timed window as ours are: ${fmt(bare, 0)} jobs/s; jobs added before the clock starts: ${fmt(bareFirst, 0)} jobs/s (ratio to that ${fmt(figure / bareFirst, 2)})`,
+    ratio: fmt(figure / bare, 2),
+    target: "≥ 0.5",
+    met: figure / bare >= 0.5 ? "yes" : "no",
+  };
+}
+
+/** A fleet-wide outbreak (three actions per device), then one concentrated on 50 devices. */
 export async function runWorkerBench(count = 6000): Promise<BenchRow[]> {
-  return [await decisionToCompleted(count, 2000), await decisionToCompleted(count, 50)];
+  return [await workerRow(count, 2000), await workerRow(count, 50)];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
