@@ -4,6 +4,7 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
 import { backendRuns } from "../../src/db/schema.ts";
+import { decide } from "../../src/services/decide.ts";
 import { ingest, waitForStatuses } from "../support/actions.ts";
 import {
   APPROVER,
@@ -34,6 +35,35 @@ afterAll(() => app?.close());
 const ids = (message: { blocks?: unknown[] }) => buttonsOf(message).map((b) => b.action_id);
 
 describe("slack.happy", () => {
+  it("an approval committed while its message's post is on its way to Slack is rendered once the post lands", async () => {
+    // The reconciler's sweep is far away: only the post's own re-check can bring the message up to date.
+    const slow = await startTestApp("slack_slow_post", {
+      env: { STUCK_AFTER_MS: "600000" },
+      slack: { latencyMs: { "chat.postMessage": 800 } },
+    });
+    try {
+      const [id] = await ingest(slow.ctx.db, [
+        actionBody("stop_service", 40, { investigationId: undefined }),
+      ]);
+      let decided: Promise<unknown> | undefined;
+      slow.slackApi.onCall((call) => {
+        if (call.method === "chat.postMessage" && !decided) {
+          decided = decide(slow.ctx.db, { actionId: id!, decision: "approve", actor: APPROVER });
+        }
+      });
+      const posted = await waitForMessage(slow, id!);
+      await decided;
+      // Posted as it was when the post read it (pending), then updated in place.
+      const post = slow.slackApi.calls.find((call) => call.method === "chat.postMessage");
+      expect(JSON.stringify(post!.args.blocks)).toContain(`approve:${id}`);
+      const updated = await waitForMessage(slow, id!, (m) => !ids(m).includes(`approve:${id}`), 15_000);
+      expect(updated.ts).toBe(posted.ts);
+      expect(JSON.stringify(updated.blocks)).toContain(`<@${APPROVER}>`);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("ingest → posted → Approve → completed → Undo → undone, the message following every step", async () => {
     const [id] = await ingest(app.ctx.db, [
       actionBody("quarantine_file", 1, {

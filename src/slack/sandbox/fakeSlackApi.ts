@@ -102,6 +102,8 @@ export type FakeSlackApiOptions = {
   postsPerSecondPerChannel?: number;
   /** Calls allowed per method per minute (Slack's tiers), e.g. `{ "chat.update": 50 }`. */
   limitsPerMinute?: Record<string, number>;
+  /** A slow Slack: these methods answer this many ms after the call is recorded. */
+  latencyMs?: Record<string, number>;
   // Method syntax on purpose: a validator typed with narrower block types still fits (parameter bivariance).
   /** Violations of Slack's message limits; any answer `invalid_blocks`. */
   validateMessage?(message: { text?: string; blocks?: unknown[] }): string[];
@@ -831,7 +833,9 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
       status: reply.status,
       response: reply.body,
     });
-    send(res, reply);
+    const latency = options.latencyMs?.[method];
+    if (latency) setTimeout(() => send(res, reply), latency);
+    else send(res, reply);
   }
 
   async function handleUpload(id: string, req: IncomingMessage, body: Buffer, res: ServerResponse) {
