@@ -1,8 +1,9 @@
 // Ack latency of a button click under N concurrent clicks: our app (full listener: decision,
 // audit, outbox) beside a bare Bolt app (Bolt's default receiver, one listener that only acks)
-// answering the same clicks, in the same run, in alternating bursts.
+// answering the same clicks, in the same run, in alternating bursts; and, for the machine's
+// floor, node:http answering without reading the click.
 import { spawn } from "node:child_process";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { App, LogLevel } from "@slack/bolt";
@@ -53,6 +54,19 @@ async function startBareBolt(
   };
 }
 
+/** The floor: node:http answering every POST with an empty 200, without looking at it. */
+async function startDoNothingServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(200).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
 /** Bursts of `concurrency` clicks, `rounds` times: p99 over the pooled latencies is steadier than one burst's. */
 const ROUNDS = 5;
 
@@ -61,6 +75,7 @@ export async function runAckBench(concurrency: number): Promise<BenchRow[]> {
   const app = await startBenchApp("ack", { role: "web" });
   const secret = app.env.SLACK_SIGNING_SECRET!;
   const bare = await startBareBolt(secret, app.slackApi.url);
+  const nothing = await startDoNothingServer();
   try {
     const make = (offset: number) =>
       storeActions(
@@ -76,6 +91,7 @@ export async function runAckBench(concurrency: number): Promise<BenchRow[]> {
     const ours: number[] = [];
     const reference: number[] = [];
     const ackOnly: number[] = [];
+    const floor: number[] = [];
     for (let round = 1; round <= ROUNDS; round += 1) {
       const ids = await make(round * 100_000);
       ours.push(...(await clickLatencies(app.url, secret, ids, APPROVER)));
@@ -84,6 +100,7 @@ export async function runAckBench(concurrency: number): Promise<BenchRow[]> {
       reference.push(...(await clickLatencies(bare.url, secret, ids, APPROVER)));
       // The same clicks on a button whose listener only acks: our pipeline without the decisions.
       ackOnly.push(...(await clickLatencies(app.url, secret, ids, APPROVER, "open_investigation")));
+      floor.push(...(await clickLatencies(nothing.url, secret, ids, APPROVER)));
     }
     const p99 = percentile(ours, 99);
     const p99Bare = percentile(reference, 99);
@@ -91,13 +108,14 @@ export async function runAckBench(concurrency: number): Promise<BenchRow[]> {
       {
         benchmark: `button click ack latency, ${concurrency} concurrent clicks (${ROUNDS} bursts)`,
         figure: `p50 ${fmt(percentile(ours, 50))} ms, p99 ${fmt(p99)} ms`,
-        reference: `bare Bolt: p50 ${fmt(percentile(reference, 50))} ms, p99 ${fmt(p99Bare)} ms; ours, ack-only button: p99 ${fmt(percentile(ackOnly, 99))} ms`,
+        reference: `bare Bolt: p50 ${fmt(percentile(reference, 50))} ms, p99 ${fmt(p99Bare)} ms; ours, ack-only button: p99 ${fmt(percentile(ackOnly, 99))} ms; node:http doing nothing: p99 ${fmt(percentile(floor, 99))} ms`,
         ratio: fmt(p99 / p99Bare, 2),
         target: "p99 < 50 ms and ≤ 1.5× bare",
         met: p99 < 50 && p99 / p99Bare <= 1.5 ? "yes" : "no",
       },
     ];
   } finally {
+    await nothing.close();
     await bare.close();
     await app.close();
   }

@@ -1,7 +1,11 @@
 // Load generator for the ack benchmark, run as its own process so that the clients do not
 // share an event loop (or a core) with the server they measure. Input: JSON on stdin
-// { url, secret, userId, actionIds }. Output: the latencies in ms, as JSON on stdout.
-import { Agent, request } from "node:http";
+// { url, secret, userId, actionIds, verb? }. Output: the latencies in ms, as JSON on stdout.
+//
+// Raw keep-alive sockets and requests written out beforehand: what is timed is the server's
+// answer, not this process building 100 requests at once (node:http's client spent about as
+// long on that as the server spent answering).
+import { connect, type Socket } from "node:net";
 import { blockActionsPayload, signSlackRequest } from "../test/support/slackRequests.ts";
 
 const input = JSON.parse(await new Response(process.stdin as unknown as ReadableStream).text()) as {
@@ -11,8 +15,7 @@ const input = JSON.parse(await new Response(process.stdin as unknown as Readable
   actionIds: number[];
   verb?: string;
 };
-const endpoint = `${input.url}/slack/events`;
-// Sign everything first: the measured part is only the HTTP round trip.
+const target = new URL(input.url);
 const requests = input.actionIds.map((id) => {
   const body = new URLSearchParams({
     payload: JSON.stringify(
@@ -25,32 +28,67 @@ const requests = input.actionIds.map((id) => {
       }),
     ),
   }).toString();
-  return {
-    body,
-    headers: { "content-type": "application/x-www-form-urlencoded", ...signSlackRequest(input.secret, body) },
+  const headers: Record<string, string> = {
+    host: target.host,
+    "content-type": "application/x-www-form-urlencoded",
+    "content-length": String(Buffer.byteLength(body)),
+    ...signSlackRequest(input.secret, body),
   };
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
+  return Buffer.from(`POST /slack/events HTTP/1.1\r\n${head}\r\n${body}`);
 });
-// node:http rather than fetch: fetch's own per-request work in this process (streams, promises)
-// was counted as server latency, about 40 ms of a 100-click burst's p99 on this machine.
-const agent = new Agent({ keepAlive: true, maxSockets: requests.length });
-function send(method: string, url: string, headers: Record<string, string>, body?: string): Promise<number> {
+
+/** One keep-alive connection; `send` resolves with the status once the whole answer is in. */
+function connection(): Promise<{ send(request: Buffer): Promise<number>; close(): void }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
+    const socket: Socket = connect(Number(target.port), target.hostname, () => resolve({ send, close }));
+    socket.setNoDelay(true);
+    socket.on("error", reject);
+    let received = Buffer.alloc(0);
+    let done: ((status: number) => void) | undefined;
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const end = received.indexOf("\r\n\r\n");
+      if (end < 0 || !done) return;
+      const head = received.subarray(0, end).toString();
+      const length = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? Number.NaN);
+      const chunked = /transfer-encoding:\s*chunked/i.test(head);
+      const rest = received.subarray(end + 4);
+      const complete = chunked
+        ? rest.includes("0\r\n\r\n")
+        : rest.length >= (Number.isNaN(length) ? 0 : length);
+      if (!complete) return;
+      received = Buffer.alloc(0);
+      const finish = done;
+      done = undefined;
+      finish(Number(head.split(" ", 3)[1]));
     });
-    req.on("error", reject);
-    req.end(body);
+    function send(request: Buffer): Promise<number> {
+      return new Promise((resolveSend) => {
+        done = resolveSend;
+        socket.write(request);
+      });
+    }
+    function close() {
+      socket.end();
+    }
   });
 }
-// Open the connections beforehand, as Slack's would be: keep-alive, one per concurrent click.
-await Promise.all(requests.map(() => send("GET", `${input.url}/warm-up`, {})));
+
+// Opened beforehand, as Slack's would be: keep-alive, one per concurrent click, each used once
+// so that the server has taken every connection before the clicks come.
+const sockets = await Promise.all(requests.map(() => connection()));
+const warmUp = Buffer.from(`GET /warm-up HTTP/1.1\r\nhost: ${target.host}\r\n\r\n`);
+await Promise.all(sockets.map((socket) => socket.send(warmUp)));
 const latencies = await Promise.all(
-  requests.map(async ({ body, headers }) => {
+  requests.map(async (request, i) => {
     const started = performance.now();
-    const status = await send("POST", endpoint, headers, body);
+    const status = await sockets[i]!.send(request);
     if (status !== 200) throw new Error(`click answered ${status}`);
     return performance.now() - started;
   }),
 );
+for (const socket of sockets) socket.close();
 process.stdout.write(JSON.stringify(latencies));
