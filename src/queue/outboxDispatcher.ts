@@ -14,7 +14,6 @@ import {
   EXECUTE_JOB_OPTIONS,
   type ExecuteJob,
   type ExecuteQueueJob,
-  executeBatchJobId,
   executeJobEntry,
   QUEUE_NAMES,
   SLACK_JOB_OPTIONS,
@@ -42,13 +41,17 @@ export const EXECUTE_BATCH = 200;
 /** What each action to execute works on (its device, or its URL), by action id. */
 export type Lanes = Map<number, string>;
 
+type OutboxRow = { id: number; topic: string; payload: unknown };
+/** An action to execute and the outbox row that asked for it. */
+type Queued = { item: ExecuteJob; outboxId: number };
+
 /**
  * `lanes`, when the backend runs actions inside the worker's transaction (the simulated fleet):
  * the actions of a burst go in batches of up to EXECUTE_BATCH per job, by lane; a lone action,
  * and every action of a backend that runs them one by one, keeps a job of its own.
  */
-export function routeOutbox(rows: { topic: string; payload: unknown }[], lanes?: Lanes) {
-  const executeItems: ExecuteJob[] = [];
+export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
+  const executeItems: Queued[] = [];
   const slackPost: Bulk<SlackPostJob> = [];
   const latestVersion = new Map<number, number>();
   const timers: Bulk<TimerJob> = [];
@@ -56,7 +59,7 @@ export function routeOutbox(rows: { topic: string; payload: unknown }[], lanes?:
     const message = { topic: row.topic, payload: row.payload } as OutboxMessage;
     switch (message.topic) {
       case "execute":
-        executeItems.push(message.payload);
+        executeItems.push({ item: message.payload, outboxId: row.id });
         break;
       case "message.created":
         slackPost.push({
@@ -103,12 +106,12 @@ export function routeOutbox(rows: { topic: string; payload: unknown }[], lanes?:
  * Batches of at most EXECUTE_BATCH, each action in its lane's batch: actions on one device (or
  * one URL) share a batch, so batches running side by side do not queue for each other's locks.
  */
-function executeJobs(items: ExecuteJob[], lanes: Lanes | undefined): Bulk<ExecuteQueueJob> {
-  if (!lanes || items.length === 1) return items.map(executeJobEntry);
-  const groups: ExecuteJob[][] = Array.from({ length: Math.ceil(items.length / EXECUTE_BATCH) }, () => []);
-  for (const item of items) {
-    const lane = lanes.get(item.actionId) ?? String(item.actionId);
-    groups[hash(lane) % groups.length]!.push(item);
+function executeJobs(queued: Queued[], lanes: Lanes | undefined): Bulk<ExecuteQueueJob> {
+  if (!lanes || queued.length === 1) return queued.map(({ item }) => executeJobEntry(item));
+  const groups: Queued[][] = Array.from({ length: Math.ceil(queued.length / EXECUTE_BATCH) }, () => []);
+  for (const entry of queued) {
+    const lane = lanes.get(entry.item.actionId) ?? String(entry.item.actionId);
+    groups[hash(lane) % groups.length]!.push(entry);
   }
   const jobs: Bulk<ExecuteQueueJob> = [];
   for (const group of groups) {
@@ -116,8 +119,10 @@ function executeJobs(items: ExecuteJob[], lanes: Lanes | undefined): Bulk<Execut
       const chunk = group.slice(i, i + EXECUTE_BATCH);
       jobs.push({
         name: "batch",
-        data: { batch: chunk },
-        opts: { ...EXECUTE_JOB_OPTIONS, jobId: executeBatchJobId(chunk) },
+        data: { batch: chunk.map(({ item }) => item) },
+        // Named after its first outbox row: the same rows dispatched again (a dispatcher that
+        // died before deleting them) make the same job, and no later batch can take its name.
+        opts: { ...EXECUTE_JOB_OPTIONS, jobId: `batch-${chunk[0]!.outboxId}-${chunk.length}` },
       });
     }
   }
@@ -131,7 +136,7 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
-async function lanesOf(tx: Tx, rows: { topic: string; payload: unknown }[]): Promise<Lanes> {
+async function lanesOf(tx: Tx, rows: OutboxRow[]): Promise<Lanes> {
   const ids = rows
     .filter((row) => row.topic === "execute")
     .map((row) => (row.payload as ExecuteJob).actionId);

@@ -32,11 +32,6 @@ export function executeJobEntry(job: ExecuteJob) {
   return { name: job.operation, data: job, opts: { ...EXECUTE_JOB_OPTIONS, jobId: executeJobId(job) } };
 }
 
-/** `batch-apply-42-1-100`: the first action's job id and how many. */
-export function executeBatchJobId(batch: ExecuteJob[]): string {
-  return `batch-${executeJobId(batch[0]!)}-${batch.length}`;
-}
-
 /** `remind-42`: an action has each of its timers once. */
 export function timerJobId(job: TimerJob): string {
   return `${job.kind}-${job.actionId}`;

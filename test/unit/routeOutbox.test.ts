@@ -2,10 +2,12 @@ import { describe, expect, it } from "vitest";
 import { EXECUTE_BATCH, routeOutbox } from "../../src/queue/outboxDispatcher.ts";
 
 const execute = (actionId: number) => ({
+  id: 1000 + actionId,
   topic: "execute",
   payload: { actionId, operation: "apply", attempt: 1 },
 });
 const changed = (actionId: number, messageId: number | null, messageVersion: number | null) => ({
+  id: 2000 + actionId,
   topic: "action.changed",
   payload: { actionId, status: "completed", eventId: actionId * 10, messageId, messageVersion },
 });
@@ -31,8 +33,9 @@ describe("routing the outbox into jobs", () => {
       // More than a batch's worth on one device go in consecutive batches of their own lane.
       if (ids.length <= EXECUTE_BATCH) expect(new Set(ids.map((id) => batchOf.get(id))).size).toBe(1);
     }
+    // Named after their first outbox row, so that no other dispatch of other rows can take the name.
     expect(jobs.map((job) => job.opts.jobId)).toEqual(
-      batches.map((batch) => `batch-apply-${batch[0]}-1-${batch.length}`),
+      batches.map((batch) => `batch-${1000 + batch[0]!}-${batch.length}`),
     );
     expect(routeOutbox(rows, lanes).execute.map((job) => job.opts.jobId)).toEqual(
       jobs.map((job) => job.opts.jobId),
