@@ -99,7 +99,11 @@ function waves(actions: ActionRow[]): ActionRow[][] {
 
 function byType(actions: ActionRow[]): Map<ActionType, ActionRow[]> {
   const groups = new Map<ActionType, ActionRow[]>();
-  for (const action of actions) groups.set(action.type, [...(groups.get(action.type) ?? []), action]);
+  for (const action of actions) {
+    const group = groups.get(action.type);
+    if (group) group.push(action);
+    else groups.set(action.type, [action]);
+  }
   return groups;
 }
 
