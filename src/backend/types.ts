@@ -58,8 +58,8 @@ export type InTransactionBackend = Omit<Backend, "apply" | "undo" | "runsInTrans
   apply(tx: Tx, action: ActionRow): Promise<UndoData>;
   undo(tx: Tx, action: ActionRow): Promise<undefined>;
   /**
-   * Many actions at once, at most one per device and per URL; each one's undo data, in order.
-   * All or nothing: an error for one of them is an error for the call.
+   * Many actions at once, run as if one after the other in the order given; each one's undo
+   * data, in that order. All or nothing: an error for one of them is an error for the call.
    */
   applyAll(tx: Tx, actions: ActionRow[]): Promise<UndoData[]>;
   undoAll(tx: Tx, actions: ActionRow[]): Promise<void>;
