@@ -1,7 +1,8 @@
-// Runs an approved action (or an undo) exactly once. The job only says "look at action N";
-// the store says whether there is anything to do, so a duplicate or stale job changes nothing.
-// A remote backend that answers "not finished yet" gets the same job back later, delayed, so
-// waiting for Defender never holds a worker slot.
+// Runs an approved action (or an undo) exactly once. The job only says "look at action N" (or,
+// for a burst on the simulated fleet, "look at these actions"); the store says whether there is
+// anything to do, so a duplicate or stale job changes nothing. A remote backend that answers
+// "not finished yet" gets the same job back later, delayed, so waiting for Defender never holds
+// a worker slot.
 import { DelayedError, type Job, UnrecoverableError, Worker } from "bullmq";
 import { asc, eq, inArray } from "drizzle-orm";
 import {
