@@ -1,3 +1,4 @@
+import { type AnyColumn, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "./schema.ts";
@@ -16,4 +17,13 @@ export function createDb(url: string, options: { max?: number } = {}) {
     idle_timeout: 30,
   });
   return { db: drizzle(client, { schema }), client };
+}
+
+/**
+ * `column = any($1)` with the values as one array parameter: unlike `inArray`, the statement's
+ * text is the same whatever the number of values, so the connection prepares it once and a
+ * long list costs one parameter to build instead of one each.
+ */
+export function anyOf(column: AnyColumn, values: readonly (number | string)[]): SQL {
+  return sql`${column} = any(${sql.param(values)})`;
 }

@@ -4,7 +4,7 @@
 // "not finished yet" gets the same job back later, delayed, so waiting for Defender never holds
 // a worker slot.
 import { DelayedError, type Job, UnrecoverableError, Worker } from "bullmq";
-import { asc, eq, inArray } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import {
   type Backend,
   BackendError,
@@ -13,7 +13,7 @@ import {
   runsInTransaction,
 } from "../backend/types.ts";
 import type { AppContext } from "../context.ts";
-import type { Tx } from "../db/client.ts";
+import { anyOf, type Tx } from "../db/client.ts";
 import {
   type ActionChanges,
   type ChangeEvent,
@@ -56,7 +56,32 @@ function finish(run: Run, changes: ActionChanges): void {
   }
 }
 
+/**
+ * Batches running at once in a process, whatever the job concurrency. Each keeps a Postgres
+ * backend busy from start to commit; more of them at once only queue inside Postgres for its
+ * cores and for each other's locks on the things they touch (docs/BENCHMARK-NOTES.md).
+ */
+const BATCHES_AT_ONCE = 4;
+
+/** A counting semaphore: `run` waits for one of `size` slots. */
+function slots(size: number) {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  return async function run<T>(work: () => Promise<T>): Promise<T> {
+    if (free > 0) free -= 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free += 1;
+    }
+  };
+}
+
 export function createExecuteProcessor(ctx: AppContext, backend: Backend, getWorker: () => Worker) {
+  const batchSlot = slots(BATCHES_AT_ONCE);
   return async function execute(queued: Job<ExecuteQueueJob>, token?: string): Promise<ExecuteOutcome> {
     if ("batch" in queued.data) {
       if (!backend.runsInTransaction) throw new UnrecoverableError("this backend runs actions one by one");
@@ -167,21 +192,23 @@ export function createExecuteProcessor(ctx: AppContext, backend: Backend, getWor
   async function runBatch(items: ExecuteJob[]): Promise<ExecuteOutcome> {
     let finished: Finished[];
     try {
-      finished = await ctx.db.transaction(async (tx) => {
-        // Rows locked in id order: concurrent batches wait for each other instead of deadlocking.
-        const rows = await tx
-          .select()
-          .from(actions)
-          .where(
-            inArray(
-              actions.id,
-              items.map((item) => item.actionId),
-            ),
-          )
-          .orderBy(asc(actions.id))
-          .for("update");
-        return startApplyComplete(tx, items, rows);
-      });
+      finished = await batchSlot(() =>
+        ctx.db.transaction(async (tx) => {
+          // Rows locked in id order: concurrent batches wait for each other instead of deadlocking.
+          const rows = await tx
+            .select()
+            .from(actions)
+            .where(
+              anyOf(
+                actions.id,
+                items.map((item) => item.actionId),
+              ),
+            )
+            .orderBy(asc(actions.id))
+            .for("update");
+          return startApplyComplete(tx, items, rows);
+        }),
+      );
     } catch (error) {
       ctx.log.info(
         { count: items.length, err: error },

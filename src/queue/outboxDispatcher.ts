@@ -3,10 +3,10 @@
 // decision that rolled back never had a row to dispatch. Several dispatchers may run at once:
 // rows are claimed with SKIP LOCKED and job ids are deterministic.
 import { type JobsOptions, Queue } from "bullmq";
-import { inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
-import type { Tx } from "../db/client.ts";
-import { OUTBOX_CHANNEL, type OutboxMessage } from "../db/queries/actions.ts";
+import { anyOf, type Tx } from "../db/client.ts";
+import { type ActionChanged, OUTBOX_CHANNEL, type OutboxMessage } from "../db/queries/actions.ts";
 import { actions, outbox } from "../db/schema.ts";
 import {
   allQueues,
@@ -55,6 +55,12 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
   const slackPost: Bulk<SlackPostJob> = [];
   const latestVersion = new Map<number, number>();
   const timers: Bulk<TimerJob> = [];
+  const renderChange = ({ messageId, messageVersion, render }: ActionChanged) => {
+    if (messageId === null || messageVersion === null || render === false) return;
+    // One job per message: while it waits, further changes join it instead of adding their own
+    // chat.update, so a burst of changes costs one call against Slack's limit.
+    latestVersion.set(messageId, Math.max(messageVersion, latestVersion.get(messageId) ?? 0));
+  };
   for (const row of rows) {
     const message = { topic: row.topic, payload: row.payload } as OutboxMessage;
     switch (message.topic) {
@@ -68,14 +74,12 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
           opts: { ...SLACK_JOB_OPTIONS, jobId: `post-${message.payload.messageId}`, delay: POST_GATHER_MS },
         });
         break;
-      case "action.changed": {
-        const { messageId, messageVersion, render } = message.payload;
-        if (messageId === null || messageVersion === null || render === false) break;
-        // One job per message: while it waits, further changes join it instead of adding
-        // their own chat.update, so a burst of changes costs one call against Slack's limit.
-        latestVersion.set(messageId, Math.max(messageVersion, latestVersion.get(messageId) ?? 0));
+      case "action.changed":
+        renderChange(message.payload);
         break;
-      }
+      case "actions.changed":
+        for (const change of message.payload.changes) renderChange(change);
+        break;
       case "timer": {
         const { actionId, kind, dueAt } = message.payload;
         timers.push({
@@ -147,7 +151,7 @@ async function lanesOf(tx: Tx, rows: OutboxRow[]): Promise<Lanes> {
       lane: sql<string | null>`coalesce(${actions.deviceId}, ${actions.entity}->>'url')`,
     })
     .from(actions)
-    .where(inArray(actions.id, ids));
+    .where(anyOf(actions.id, ids));
   return new Map(found.flatMap((row) => (row.lane === null ? [] : [[row.id, row.lane] as const])));
 }
 
@@ -199,7 +203,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
       if (jobs.slackUpdate.length > 0) await queues.slackUpdate.addBulk(jobs.slackUpdate);
       if (jobs.timers.length > 0) await queues.timers.addBulk(jobs.timers);
       await tx.delete(outbox).where(
-        inArray(
+        anyOf(
           outbox.id,
           rows.map((r) => r.id),
         ),

@@ -61,6 +61,19 @@ describe("routing the outbox into jobs", () => {
     ]);
   });
 
+  it("reads a batch's changes from its one row as it reads single changes", () => {
+    const batch = {
+      id: 3000,
+      topic: "actions.changed",
+      payload: { changes: [changed(1, 7, 3), changed(2, 7, 5), changed(3, 8, 1)].map((row) => row.payload) },
+    };
+    const { slackUpdate } = routeOutbox([batch, changed(4, 8, 2)], new Map());
+    expect(slackUpdate.map((job) => [job.opts.jobId, job.data])).toEqual([
+      ["update-7", { messageId: 7, version: 5 }],
+      ["update-8", { messageId: 8, version: 2 }],
+    ]);
+  });
+
   it("queues no render for a change the store says needs none (message not posted, or behind already)", () => {
     const quiet = { ...changed(1, 7, 3), payload: { ...changed(1, 7, 3).payload, render: false } };
     const loud = { ...changed(2, 8, 2), payload: { ...changed(2, 8, 2).payload, render: true } };

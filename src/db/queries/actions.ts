@@ -28,27 +28,29 @@ export const OUTBOX_CHANNEL = "action_center_outbox";
 /** The actor of what the approval policy does by itself (auto-approval). */
 const POLICY_ACTOR = "policy";
 
+/** The domain event of a status change, for the Slack side. */
+export type ActionChanged = {
+  actionId: number;
+  status: Status;
+  eventId: number;
+  /** The Slack message showing the action, and the version a render must reach. */
+  messageId: number | null;
+  messageVersion: number | null;
+  /**
+   * Whether this change must queue a render: not when the message is not posted yet (the
+   * post shows the state of the moment) or was behind already (the render queued then
+   * renders the latest version). Rows written before this field existed render.
+   */
+  render?: boolean;
+};
+
 /** Work that must follow a committed change, written in the same transaction (the outbox). */
 export type OutboxMessage =
   | { topic: "execute"; payload: { actionId: number; operation: "apply" | "undo"; attempt: number } }
   | { topic: "message.created"; payload: { messageId: number } }
-  | {
-      topic: "action.changed";
-      payload: {
-        actionId: number;
-        status: Status;
-        eventId: number;
-        /** The Slack message showing the action, and the version a render must reach. */
-        messageId: number | null;
-        messageVersion: number | null;
-        /**
-         * Whether this change must queue a render: not when the message is not posted yet (the
-         * post shows the state of the moment) or was behind already (the render queued then
-         * renders the latest version). Rows written before this field existed render.
-         */
-        render?: boolean;
-      };
-    }
+  | { topic: "action.changed"; payload: ActionChanged }
+  /** A batch's changes in one row: a row per action would cost more than the action itself. */
+  | { topic: "actions.changed"; payload: { changes: ActionChanged[] } }
   | {
       topic: "timer";
       /** `dueAt`: epoch milliseconds, so that time spent in the outbox does not delay it. */
@@ -325,7 +327,7 @@ export type ChangeEvent = { kind: string; actor: string; detail: Record<string, 
 /**
  * Several actions, locked by `tx`, each moved through one or more transitions, recorded in one
  * statement: every row's new state, every audit event in order, each message's new version and
- * one re-render per action. The worker's batches go through here: a round trip per action would
+ * one domain event row holding every action's change. The worker's batches go through here: a round trip per action would
  * cost more than the action itself.
  */
 export async function recordTransitions(
@@ -377,16 +379,17 @@ export async function recordTransitions(
     last_event as (select action_id, max(id) as id from event group by action_id),
     queued as (
       insert into outbox (topic, payload)
-      select 'action.changed', jsonb_build_object(
+      select 'actions.changed', jsonb_build_object('changes', jsonb_agg(jsonb_build_object(
         'actionId', c.id,
         'status', c.status,
         'eventId', last_event.id,
         'messageId', c.message_id,
         'messageVersion', message.version,
         'render', coalesce(message.render, false)
-      ) from input c
+      ) order by c.id)) from input c
         join last_event on last_event.action_id = c.id
         left join message on message.id = c.message_id
+      having count(*) > 0
       returning 1
     )
     select (select count(*) from updated) as updated, (select count(*) from queued) as queued,

@@ -2,7 +2,7 @@
 // together share one message; a message not yet posted takes in late arrivals of its
 // investigation, so a burst becomes one message per investigation rather than a flood.
 import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
-import type { Tx } from "../client.ts";
+import { anyOf, type Tx } from "../client.ts";
 import { type ActionRow, actions, slackMessages } from "../schema.ts";
 import type { OutboxMessage } from "./actions.ts";
 
@@ -64,7 +64,7 @@ export async function assignMessages(
     assignments.push({ messageId: created[next++]!.id, actionIds: [action.id], isNew: true });
 
   for (const { messageId, actionIds } of assignments) {
-    await tx.update(actions).set({ slackMessageId: messageId }).where(inArray(actions.id, actionIds));
+    await tx.update(actions).set({ slackMessageId: messageId }).where(anyOf(actions.id, actionIds));
   }
   // A joined message may already be rendering: bump it so the render that follows includes these.
   const joinedIds = assignments.filter((a) => !a.isNew).map((a) => a.messageId);
