@@ -4,9 +4,11 @@
 // It works on many actions at once: the worker runs a burst of approvals as one batch, and a
 // round trip per action would cost more than everything else the action does. Each action type
 // is one statement whatever the number of its actions, and the statements of one call are sent
-// together. Actions that touch the same thing (one device's isolation, one file on a device…) go
-// in successive waves, in the order given, so that no statement changes a row twice; across
-// transactions, a lock per thing touched keeps changes to it one at a time.
+// together. An action that repeats an earlier one's change of the same thing (a device isolated
+// twice, a file quarantined twice) needs no statement: the state it would find is known. Other
+// actions that touch the same thing go in successive waves, in the order given, so that no
+// statement changes a row twice; across transactions, a lock per thing touched keeps changes to
+// it one at a time.
 import { type SQL, sql } from "drizzle-orm";
 import type { Tx } from "../db/client.ts";
 import type { ActionRow } from "../db/schema.ts";
@@ -21,13 +23,18 @@ export function createSimulatedBackend(): InTransactionBackend {
     runsInTransaction: true,
     async applyAll(tx, actions) {
       await lockWhatTheyTouch(tx, actions);
+      const { distinct, repeated } = repeatsOfTheFirst(actions);
       const saved = new Map<number, UndoData>();
-      for (const wave of waves(actions)) {
+      for (const [n, wave] of waves(distinct).entries()) {
         const applied = [...byType(wave)].map(([type, ofType]) => APPLY[type](tx, ofType));
-        await settled([countRuns(tx, wave, "apply"), ...applied]);
+        const ran = n === 0 ? [...wave, ...repeated.keys()] : wave;
+        await settled([countRuns(tx, ran, "apply"), ...applied]);
         for (const pairs of await Promise.all(applied)) {
           for (const [id, undoData] of pairs) saved.set(id, undoData);
         }
+      }
+      for (const [repeat, first] of repeated) {
+        saved.set(repeat.id, SETS_FIXED_STATE[repeat.type]!(saved.get(first.id)!));
       }
       return actions.map((action) => saved.get(action.id) ?? {});
     },
@@ -37,9 +44,11 @@ export function createSimulatedBackend(): InTransactionBackend {
         throw new BackendError(`${ACTION_TYPE_INFO[refused.type].label} cannot be undone`, false);
       }
       await lockWhatTheyTouch(tx, actions);
-      for (const wave of waves(actions)) {
+      const { distinct, superseded } = theLastOfEach(actions);
+      for (const [n, wave] of waves(distinct).entries()) {
         const undone = [...byType(wave)].map(([type, ofType]) => UNDO[type](tx, ofType));
-        await settled([countRuns(tx, wave, "undo"), ...undone]);
+        const ran = n === 0 ? [...wave, ...superseded] : wave;
+        await settled([countRuns(tx, ran, "undo"), ...undone]);
       }
     },
     async apply(tx, action) {
@@ -81,6 +90,57 @@ function touches(action: ActionRow): string {
     default:
       return `${action.type}:${deviceId}`;
   }
+}
+
+/**
+ * Types whose change puts the thing it touches in a state of its own, whatever it was: done
+ * again, the change changes nothing, and what the repeat would find there (its undo data) is
+ * that state; of several undos of the thing, the last one decides what it is left as. Given the
+ * first change's undo data, the undo data of a repeat.
+ */
+const SETS_FIXED_STATE: Partial<Record<ActionType, (first: UndoData) => UndoData>> = {
+  isolate_device: () => ({ isolated: true }),
+  restrict_code_execution: () => ({ codeExecutionRestricted: true }),
+  quarantine_file: () => ({ state: "quarantined" }),
+  stop_service: () => ({ state: "stopped", startType: "disabled" }),
+  disable_driver: () => ({ enabled: false }),
+  remove_scheduled_task: (first) => ({ present: false, definition: first.definition }),
+  run_antivirus_scan: () => ({}),
+  collect_investigation_package: () => ({}),
+};
+
+/**
+ * Actions that repeat an earlier one of the call (same fixed-state change of the same thing)
+ * need no statement of their own: a burst that isolates one device a hundred times is one
+ * change, not a hundred waves. `repeated`: each repeat and the first action it repeats.
+ */
+function repeatsOfTheFirst(actions: ActionRow[]) {
+  const firstOf = new Map<string, ActionRow>();
+  const distinct: ActionRow[] = [];
+  const repeated = new Map<ActionRow, ActionRow>();
+  for (const action of actions) {
+    const key = touches(action);
+    const first = firstOf.get(key);
+    if (first && SETS_FIXED_STATE[action.type]) repeated.set(action, first);
+    else {
+      firstOf.set(key, action);
+      distinct.push(action);
+    }
+  }
+  return { distinct, repeated };
+}
+
+/** Of several undos of one fixed-state change, only the last one's restore is left standing. */
+function theLastOfEach(actions: ActionRow[]) {
+  const lastOf = new Map<string, ActionRow>();
+  for (const action of actions) if (SETS_FIXED_STATE[action.type]) lastOf.set(touches(action), action);
+  const distinct: ActionRow[] = [];
+  const superseded: ActionRow[] = [];
+  for (const action of actions) {
+    const last = SETS_FIXED_STATE[action.type] ? lastOf.get(touches(action)) : action;
+    (last === action ? distinct : superseded).push(action);
+  }
+  return { distinct, superseded };
 }
 
 /** The actions in waves, in order: an action goes in the wave after the last one that touches the same. */

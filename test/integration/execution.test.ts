@@ -287,6 +287,74 @@ describe("execution.happy", () => {
     expect(await waitForStatuses(db, all, ["undone"])).toEqual({ undone: all.length });
     expect(await fleetState(deviceId)).toEqual(before);
   });
+
+  it("a batch leaves the fleet and undo data that the same actions one by one leave, repeats included (property)", async () => {
+    const backend = createSimulatedBackend();
+    const db = app.ctx.db;
+    const undoable = (row: { type: ActionType }) => isUndoable(row.type);
+    let round = 0;
+    // Steps on one device's few things: two of each (files, services…), its isolation and policy.
+    const step = fc.record({
+      type: fc.constantFrom(
+        "isolate_device" as const,
+        "restrict_code_execution" as const,
+        "quarantine_file" as const,
+        "stop_service" as const,
+        "disable_driver" as const,
+        "remove_scheduled_task" as const,
+        "remove_registry_key" as const,
+        "run_antivirus_scan" as const,
+        "stop_process" as const,
+      ),
+      thing: fc.integer({ min: 0, max: 1 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(step, { minLength: 1, maxLength: 12 }),
+        fc.boolean(),
+        async (steps, undoInOrder) => {
+          round += 1;
+          const side = async (name: string) => {
+            const deviceId = `same-${name}-${round}`;
+            for (const n of [3000, 3001]) await seedDevice(deviceId, n);
+            const seeded = await fleetState(deviceId);
+            const ids = await ingest(
+              db,
+              steps.map((s, i) =>
+                actionBody(s.type, 3000 + s.thing, {
+                  device: { id: deviceId, name: `PC-${round}` },
+                  externalId: `same-${name}-${round}-${i}`,
+                }),
+              ),
+            );
+            const rows = await Promise.all(ids.map(async (id) => (await getAction(db, id))!));
+            const anonymous = async () =>
+              JSON.parse(JSON.stringify(await fleetState(deviceId)).replaceAll(deviceId, "DEVICE"));
+            return { deviceId, seeded, rows, anonymous };
+          };
+          const [batched, oneByOne] = [await side("b"), await side("s")];
+
+          const batchData = await db.transaction((tx) => backend.applyAll(tx, batched.rows));
+          const singleData: Record<string, unknown>[] = [];
+          for (const row of oneByOne.rows) {
+            singleData.push((await db.transaction((tx) => backend.applyAll(tx, [row])))[0]!);
+          }
+          expect(batchData).toEqual(singleData);
+          expect(await batched.anonymous()).toEqual(await oneByOne.anonymous());
+
+          const order = <T>(rows: T[]) => (undoInOrder ? rows : [...rows].reverse());
+          const withUndo = (rows: typeof batched.rows) =>
+            order(rows.map((row, i) => ({ ...row, undoData: batchData[i]! })).filter(undoable));
+          await db.transaction((tx) => backend.undoAll(tx, withUndo(batched.rows)));
+          for (const row of withUndo(oneByOne.rows)) await db.transaction((tx) => backend.undoAll(tx, [row]));
+          expect(await batched.anonymous()).toEqual(await oneByOne.anonymous());
+          // Undone in the reverse order of their decisions, the device is as it was.
+          if (!undoInOrder) expect(await fleetState(batched.deviceId)).toEqual(batched.seeded);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
 });
 
 describe("execution.error", () => {
