@@ -216,7 +216,7 @@ async function lockWhatTheyTouch(tx: Tx, actions: ActionRow[]): Promise<void> {
     needing.filter((action) => CHANGES_DEVICE_ROW.has(action.type)).map((action) => action.deviceId!),
   );
   if (rowsChanging.length > 0) {
-    await tx.execute(sql`select id from devices where id in (select jsonb_array_elements_text(${JSON.stringify(rowsChanging)}::jsonb))
+    await tx.execute(sql`select id from devices where id = any(${sql.param(rowsChanging)}::text[])
         order by id for update`);
   }
   await tx.execute(sql`select pg_advisory_xact_lock(${TOUCH_LOCK_SPACE}, key) from (
@@ -226,7 +226,7 @@ async function lockWhatTheyTouch(tx: Tx, actions: ActionRow[]): Promise<void> {
   const found = await select<{ id: string; name: string; online: boolean }>(
     tx,
     sql`select id, name, online from devices
-        where id in (select jsonb_array_elements_text(${JSON.stringify(unique(needing.map((action) => action.deviceId!)))}::jsonb))`,
+        where id = any(${sql.param(unique(needing.map((action) => action.deviceId!)))}::text[])`,
   );
   const byId = new Map(found.map((device) => [device.id, device]));
   for (const action of needing) {

@@ -373,8 +373,10 @@ export async function recordTransitions(
       returning id, action_id
     ),
     message as (
+      -- An array, not a join: planned for about 100 input rows, a join would read a small
+      -- table whole, and these are index look-ups whatever its size.
       update slack_messages set version = version + 1
-      where id in (select message_id from input) returning id, version, ${RENDER_NEEDED} as render
+      where id = any(array(select message_id from input)) returning id, version, ${RENDER_NEEDED} as render
     ),
     last_event as (select action_id, max(id) as id from event group by action_id),
     queued as (
