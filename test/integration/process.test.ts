@@ -53,7 +53,9 @@ describe("npm start", () => {
     started.push(app);
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(`${base}/healthz`);
-    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    // Live first, ready once its Redis connection is up (a busy machine can take a moment),
+    // as an orchestrator would see it.
+    await waitForHttp(`${base}/readyz`, 10_000);
 
     const auth = { authorization: "Bearer black-box-ingest-token", "content-type": "application/json" };
     const created = await fetch(`${base}/api/v1/actions`, {
