@@ -23,6 +23,7 @@ import {
 } from "../db/queries/actions.ts";
 import { type ActionRow, actions } from "../db/schema.ts";
 import { nextStatus, type Transition } from "../domain/status.ts";
+import { createLane } from "../lane.ts";
 import { type ExecuteJob, type ExecuteQueueJob, executeJobEntry } from "./queues.ts";
 
 const STEPS = {
@@ -63,25 +64,8 @@ function finish(run: Run, changes: ActionChanges): void {
  */
 const BATCHES_AT_ONCE = 4;
 
-/** A counting semaphore: `run` waits for one of `size` slots. */
-function slots(size: number) {
-  let free = size;
-  const waiting: (() => void)[] = [];
-  return async function run<T>(work: () => Promise<T>): Promise<T> {
-    if (free > 0) free -= 1;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await work();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else free += 1;
-    }
-  };
-}
-
 export function createExecuteProcessor(ctx: AppContext, backend: Backend, getWorker: () => Worker) {
-  const batchSlot = slots(BATCHES_AT_ONCE);
+  const inBatchLane = createLane(BATCHES_AT_ONCE);
   return async function execute(queued: Job<ExecuteQueueJob>, token?: string): Promise<ExecuteOutcome> {
     if ("batch" in queued.data) {
       if (!backend.runsInTransaction) throw new UnrecoverableError("this backend runs actions one by one");
@@ -192,7 +176,7 @@ export function createExecuteProcessor(ctx: AppContext, backend: Backend, getWor
   async function runBatch(items: ExecuteJob[]): Promise<ExecuteOutcome> {
     let finished: Finished[];
     try {
-      finished = await batchSlot(() =>
+      finished = await inBatchLane(() =>
         ctx.db.transaction(async (tx) => {
           // Rows locked in id order: concurrent batches wait for each other instead of deadlocking.
           const rows = await tx

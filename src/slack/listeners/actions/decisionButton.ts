@@ -1,8 +1,8 @@
 // Approve, Undo, Retry and Retry undo: ack at once, decide, answer the clicker privately. The
 // message itself follows through the update queue.
 import type { Decision } from "../../../domain/status.ts";
+import { createLane } from "../../../lane.ts";
 import { decideInSlack } from "../../decideInSlack.ts";
-import { createDecisionLane } from "../../decisionLane.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { replyPrivately } from "../../reply.ts";
 import { actionButton } from "./actionButton.ts";
@@ -17,7 +17,7 @@ const DECISION_OF: Partial<Record<string, Decision>> = {
 };
 
 export function decisionButton(deps: SlackDeps) {
-  const inLane = createDecisionLane(DECISIONS_AT_ONCE);
+  const inLane = createLane(DECISIONS_AT_ONCE);
   return actionButton(async ({ body, actionId, verb }) => {
     const decision = DECISION_OF[verb];
     if (!decision) return;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { createDecisionLane } from "../../src/slack/decisionLane.ts";
+import { createLane } from "../../src/lane.ts";
 
-describe("decision lane", () => {
+describe("lane", () => {
   it("runs at most `width` at once, all of them, in arrival order, and passes results and errors through", async () => {
-    const inLane = createDecisionLane(3);
+    const inLane = createLane(3);
     let running = 0;
     let peak = 0;
     const started: number[] = [];
