@@ -17,10 +17,9 @@ import {
   executeJobEntry,
   QUEUE_NAMES,
   SLACK_JOB_OPTIONS,
-  SLACK_UPDATE_JOB_OPTIONS,
   type SlackPostJob,
   type SlackUpdateJob,
-  slackUpdateJobId,
+  slackUpdateJobEntry,
   type TimerJob,
   timerJobId,
 } from "./queues.ts";
@@ -106,11 +105,9 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
         throw new Error(`unknown outbox topic ${(message as { topic: string }).topic}`);
     }
   }
-  const slackUpdate: Bulk<SlackUpdateJob> = [...latestVersion].map(([messageId, version]) => ({
-    name: "update",
-    data: { messageId, version },
-    opts: { ...SLACK_UPDATE_JOB_OPTIONS, jobId: slackUpdateJobId(messageId) },
-  }));
+  const slackUpdate: Bulk<SlackUpdateJob> = [...latestVersion].map(([messageId, version]) =>
+    slackUpdateJobEntry(messageId, version),
+  );
   return { execute: executeJobs(executeItems, lanes), slackPost, slackUpdate, timers };
 }
 

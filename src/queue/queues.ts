@@ -32,6 +32,18 @@ export function executeJobEntry(job: ExecuteJob) {
   return { name: job.operation, data: job, opts: { ...EXECUTE_JOB_OPTIONS, jobId: executeJobId(job) } };
 }
 
+/**
+ * A message's update job, as added to the Slack update queue: one per message, so that while it
+ * waits, later changes join it instead of adding a chat.update of their own.
+ */
+export function slackUpdateJobEntry(messageId: number, version: number) {
+  return {
+    name: "update",
+    data: { messageId, version } satisfies SlackUpdateJob,
+    opts: { ...SLACK_UPDATE_JOB_OPTIONS, jobId: slackUpdateJobId(messageId) },
+  };
+}
+
 /** `remind-42`: an action has each of its timers once. */
 export function timerJobId(job: TimerJob): string {
   return `${job.kind}-${job.actionId}`;

@@ -7,7 +7,7 @@ import { and, inArray, isNotNull, isNull, lt } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { writeOutbox } from "../db/queries/actions.ts";
 import { actions, slackMessages } from "../db/schema.ts";
-import { type ExecuteJob, executeJobId, SLACK_UPDATE_JOB_OPTIONS, slackUpdateJobId } from "./queues.ts";
+import { type ExecuteJob, executeJobId, slackUpdateJobEntry } from "./queues.ts";
 
 const BATCH = 1000;
 
@@ -78,13 +78,7 @@ export async function reconcileMessages(ctx: AppContext): Promise<number> {
     .where(and(isNotNull(slackMessages.ts), lt(slackMessages.renderedVersion, slackMessages.version)))
     .limit(BATCH);
   // Ids are per message: a message with an update already queued is not queued twice.
-  await ctx.queues.slackUpdate.addBulk(
-    behind.map((m) => ({
-      name: "update",
-      data: { messageId: m.id, version: m.version },
-      opts: { ...SLACK_UPDATE_JOB_OPTIONS, jobId: slackUpdateJobId(m.id) },
-    })),
-  );
+  await ctx.queues.slackUpdate.addBulk(behind.map((m) => slackUpdateJobEntry(m.id, m.version)));
   if (unposted.length + behind.length > 0) {
     ctx.log.info(
       { unposted: unposted.length, behind: behind.length },

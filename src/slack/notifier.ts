@@ -10,12 +10,7 @@ import type { Config } from "../config.ts";
 import type { AppContext } from "../context.ts";
 import type { DbOrTx } from "../db/client.ts";
 import { type ActionRow, actionApprovals, actionEvents, actions, slackMessages } from "../db/schema.ts";
-import {
-  SLACK_UPDATE_JOB_OPTIONS,
-  type SlackPostJob,
-  type SlackUpdateJob,
-  slackUpdateJobId,
-} from "../queue/queues.ts";
+import { type SlackPostJob, type SlackUpdateJob, slackUpdateJobEntry } from "../queue/queues.ts";
 import {
   type ActionView,
   actionMessage,
@@ -155,11 +150,8 @@ async function renderLaterChanges(ctx: AppContext, messageId: number, posted: nu
     .from(slackMessages)
     .where(eq(slackMessages.id, messageId));
   if (!now || now.version <= posted) return;
-  await ctx.queues.slackUpdate.add(
-    "update",
-    { messageId, version: now.version },
-    { ...SLACK_UPDATE_JOB_OPTIONS, jobId: slackUpdateJobId(messageId) },
-  );
+  const job = slackUpdateJobEntry(messageId, now.version);
+  await ctx.queues.slackUpdate.add(job.name, job.data, job.opts);
 }
 
 async function storeTs(db: DbOrTx, messageId: number, ts: string, version: number): Promise<void> {
