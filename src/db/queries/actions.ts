@@ -327,8 +327,8 @@ export type ChangeEvent = { kind: string; actor: string; detail: Record<string, 
 /**
  * Several actions, locked by `tx`, each moved through one or more transitions, recorded in one
  * statement: every row's new state, every audit event in order, each message's new version and
- * one domain event row holding every action's change. The worker's batches go through here: a round trip per action would
- * cost more than the action itself.
+ * one domain-event row holding every action's change. The worker's batches go through here: a
+ * round trip per action would cost more than the action itself.
  */
 export async function recordTransitions(
   tx: Tx,
