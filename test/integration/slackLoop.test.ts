@@ -179,6 +179,13 @@ describe("slack.group", () => {
     const approvals = await app.ctx
       .sql`select count(*)::int as n from action_events where kind = 'approve' and action_id = any(${ids})`;
     expect(approvals[0]!.n).toBe(30);
+    // The worker ran them as a batch; the same message follows, in place, with nothing left to approve.
+    const done = await waitFor(
+      async () => channelMessages(app).find((m) => m.ts === posted.ts && /30 completed/.test(m.text)),
+      15_000,
+      "the investigation's message showing all 30 completed",
+    );
+    expect(JSON.stringify(done.blocks)).not.toContain("approve_all:");
   });
 });
 
