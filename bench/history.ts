@@ -9,8 +9,8 @@ import { filterConditions } from "../src/db/queries/actions.ts";
 import { listHistoryPage, type PagePosition } from "../src/db/queries/history.ts";
 import { actions } from "../src/db/schema.ts";
 import { historyMessage, PAGE_SIZE } from "../src/slack/blocks/history.ts";
-import { resolveFilters } from "../src/slack/commands/listing.ts";
-import { type Command, parseCommand } from "../src/slack/commands/parse.ts";
+import { resolveFilters } from "../src/slack/handlers/commands/listing.ts";
+import { type Command, parseCommand } from "../src/slack/handlers/commands/parse.ts";
 import { createTestDatabase } from "../test/support/db.ts";
 import { type BenchRow, fmt, percentile, printTable } from "./support.ts";
 

@@ -1,15 +1,15 @@
 // Shared pieces of the benchmarks: an app on a fresh database and queue prefix, percentiles, tables.
 import { Writable } from "node:stream";
 import { type Role, type RunningApp, startApp } from "../src/app.ts";
-import { loadConfig } from "../src/config.ts";
-import { ingestActions } from "../src/db/queries/actions.ts";
+import { loadConfig } from "../src/config/env.ts";
 import { MAX_BATCH, parseIngestBody } from "../src/domain/actionInput.ts";
-import { createLogger } from "../src/log.ts";
 import {
   type FakeSlackApi,
   type FakeSlackApiOptions,
   startFakeSlackApi,
-} from "../src/slack/sandbox/fakeSlackApi.ts";
+} from "../src/sandbox/fakeSlackApi.ts";
+import { ingestActions } from "../src/services/ingest.ts";
+import { createLogger } from "../src/telemetry/log.ts";
 import { createTestDatabase, obliterateQueues, REDIS_URL, uniqueName } from "../test/support/db.ts";
 import { actionBody } from "../test/support/fixtures.ts";
 

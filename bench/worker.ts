@@ -5,7 +5,7 @@
 import { Queue, Worker } from "bullmq";
 import { sql } from "drizzle-orm";
 import { Redis } from "ioredis";
-import { startOutboxDispatcher } from "../src/queue/outboxDispatcher.ts";
+import { startOutboxDispatcher } from "../src/jobs/outboxDispatcher.ts";
 import { decideInTransaction } from "../src/services/decide.ts";
 import { obliterateQueues, REDIS_URL, uniqueName } from "../test/support/db.ts";
 import {

@@ -1,7 +1,7 @@
 // `npm run demo [-- --interval <seconds>]`: seeds the simulated fleet, then plays a stream of realistic
 // pending actions into the running bot (`npm start`) through the ingest API, and stops by itself.
 // DEMO_URL (default http://localhost:$PORT), INGEST_TOKEN and DATABASE_URL are those of the bot.
-import { ConfigError, loadConfig } from "../src/config.ts";
+import { ConfigError, loadConfig } from "../src/config/env.ts";
 import { createDb } from "../src/db/client.ts";
 import { FeedError, playFeed, SCENES, waitForBot } from "../src/demo/feed.ts";
 import { seedFleet } from "../src/demo/fleet.ts";

@@ -3,22 +3,21 @@
 import type { AddressInfo } from "node:net";
 import type { Worker } from "bullmq";
 import { createDefenderBackend } from "./backend/defender/backend.ts";
-import { createSimulatedBackend } from "./backend/simulated.ts";
+import { createSimulatedBackend } from "./backend/simulated/backend.ts";
 import type { Backend } from "./backend/types.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/env.ts";
 import type { AppContext } from "./context.ts";
 import { createDb } from "./db/client.ts";
 import { prepareDatabase } from "./db/migrate.ts";
 import { createHttpApp, createHttpServer, errorHandler, type SlackEndpoint } from "./http/server.ts";
-import type { Logger } from "./log.ts";
-import { createMetrics } from "./metrics.ts";
-import { startExpirySweeper } from "./policy/sweeper.ts";
-import { startTimerWorker } from "./policy/timers.ts";
-import { createExecuteProcessor } from "./queue/executeProcessor.ts";
-import { startOutboxDispatcher } from "./queue/outboxDispatcher.ts";
-import { closeQueues, createQueues, createRedis, type ExecuteQueueJob, QUEUE_NAMES } from "./queue/queues.ts";
-import { startReconciler } from "./queue/reconciler.ts";
-import { startWorker } from "./queue/workers.ts";
+import { startExpirySweeper } from "./jobs/expirySweeper.ts";
+import { startOutboxDispatcher } from "./jobs/outboxDispatcher.ts";
+import { createExecuteProcessor } from "./jobs/processors/execute.ts";
+import { startTimerWorker } from "./jobs/processors/timers.ts";
+import { closeQueues, createQueues, createRedis, type ExecuteQueueJob, QUEUE_NAMES } from "./jobs/queues.ts";
+import { startReconciler } from "./jobs/reconciler.ts";
+import { startWorker } from "./jobs/worker.ts";
+import { mountSandboxPage, SANDBOX_PATH } from "./sandbox/sandboxPage.ts";
 import { createBoltApp } from "./slack/boltApp.ts";
 import {
   connectSlack,
@@ -26,9 +25,10 @@ import {
   slackDepsFor,
   startSlackWorkers,
   workerClient,
-} from "./slack/runtime.ts";
-import { mountSandboxPage, SANDBOX_PATH } from "./slack/sandbox/sandboxPage.ts";
-import { slackEndpoint } from "./slack/slackEndpoint.ts";
+} from "./slack/connection.ts";
+import { slackEndpoint } from "./slack/endpoint.ts";
+import type { Logger } from "./telemetry/log.ts";
+import { createMetrics } from "./telemetry/metrics.ts";
 
 export type Role = "all" | "web" | "worker";
 

@@ -1,12 +1,12 @@
 // What every part of a running process shares. Built once in main.ts (or by a test), passed down.
 import type { Redis } from "ioredis";
 import type { Sql } from "postgres";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/env.ts";
 import type { Db, Tx } from "./db/client.ts";
 import type { ActionRow } from "./db/schema.ts";
-import type { Logger } from "./log.ts";
-import type { Metrics } from "./metrics.ts";
-import type { Queues } from "./queue/queues.ts";
+import type { Queues } from "./jobs/queues.ts";
+import type { Logger } from "./telemetry/log.ts";
+import type { Metrics } from "./telemetry/metrics.ts";
 
 export type AppContext = {
   config: Config;

@@ -1,7 +1,7 @@
 // Entry point: `npm start [-- web|worker]`. Wiring only.
 import { type Role, startApp } from "./app.ts";
-import { ConfigError, loadConfig } from "./config.ts";
-import { createLogger } from "./log.ts";
+import { ConfigError, loadConfig } from "./config/env.ts";
+import { createLogger } from "./telemetry/log.ts";
 
 const ROLES: Role[] = ["all", "web", "worker"];
 const role = (process.argv[2] ?? "all") as Role;

@@ -4,10 +4,10 @@ import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { LOCK_SPACES } from "./locks.ts";
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
-// Any fixed number; it only has to be the same in every process of the program.
-const MIGRATION_LOCK_KEY = 7_314_001;
+const MIGRATION_LOCK_KEY = LOCK_SPACES.migration;
 const DUPLICATE_DATABASE = "42P04";
 const UNIQUE_VIOLATION = "23505";
 

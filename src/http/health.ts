@@ -1,6 +1,6 @@
 import { Router } from "express";
 import type { AppContext } from "../context.ts";
-import { allQueues } from "../queue/queues.ts";
+import { allQueues } from "../jobs/queues.ts";
 
 const PROBE_TIMEOUT_MS = 2000;
 

@@ -2,11 +2,11 @@
 // other route is Express's.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import express, { type ErrorRequestHandler, type Express } from "express";
-import { actionsRouter } from "../api/actionsRouter.ts";
-import { requireBearer } from "../api/auth.ts";
-import { devicesRouter } from "../api/devicesRouter.ts";
-import { rateLimitPerToken } from "../api/rateLimit.ts";
 import type { AppContext } from "../context.ts";
+import { actionsRouter } from "./api/actionsRouter.ts";
+import { requireBearer } from "./api/auth.ts";
+import { devicesRouter } from "./api/devicesRouter.ts";
+import { rateLimitPerToken } from "./api/rateLimit.ts";
 import { healthRouter } from "./health.ts";
 import { pagesRouter } from "./pages/pagesRouter.ts";
 

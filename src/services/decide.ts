@@ -3,11 +3,11 @@
 // the single place where a decision turns into a status change and queued work.
 import { asc, eq } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
-import { recordChange, type TransitionOutcome, transitionAction } from "../db/queries/actions.ts";
-import { type DecisionRequest, decisionTransition } from "../db/queries/decisions.ts";
 import { type ActionRow, actionApprovals, actions } from "../db/schema.ts";
+import { recordChange, type TransitionOutcome, transitionAction } from "../db/transitions.ts";
+import { type DecisionRequest, decisionTransition } from "./decisionTransition.ts";
 
-export type { DecisionRequest } from "../db/queries/decisions.ts";
+export type { DecisionRequest } from "./decisionTransition.ts";
 
 /** The two-person rule's count: who has approved so far, of how many needed. */
 export type Approvals = { count: number; needed: number; by: string[] };

@@ -6,7 +6,7 @@ import type { WebClient } from "@slack/web-api";
 import type { ActionType } from "../domain/actionTypes.ts";
 import { type ApproverList, isApprover } from "../domain/permissions.ts";
 import { approversFor, mayDecide, type Policy } from "../domain/policy.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../telemetry/log.ts";
 import { mentionList } from "./text.ts";
 
 const GROUP_CACHE_MS = 5 * 60_000;

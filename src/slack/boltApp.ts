@@ -6,6 +6,7 @@ import { BULK_UNDO_CALLBACK_ID } from "./blocks/bulkUndo.ts";
 import { NEXT_PAGE_ACTION_ID, PREVIOUS_PAGE_ACTION_ID, UNDO_SEVERAL_ACTION_ID } from "./blocks/history.ts";
 import { OPEN_HUNTING_ACTION_ID, REJECT_CALLBACK_ID } from "./blocks/modals.ts";
 import { boltLogger } from "./boltLogger.ts";
+import type { SlackConnection } from "./connection.ts";
 import type { SlackDeps } from "./deps.ts";
 import { confirmUndoButton } from "./listeners/actions/confirmUndoButton.ts";
 import { decisionButton } from "./listeners/actions/decisionButton.ts";
@@ -19,7 +20,6 @@ import { actionCenterCommand } from "./listeners/commands/actionCenterCommand.ts
 import { appHomeOpened } from "./listeners/events/appHomeOpened.ts";
 import { bulkUndoSubmission } from "./listeners/views/bulkUndoSubmission.ts";
 import { rejectSubmission } from "./listeners/views/rejectSubmission.ts";
-import type { SlackConnection } from "./runtime.ts";
 
 export const SLACK_EVENTS_PATH = "/slack/events";
 

@@ -1,5 +1,5 @@
 import { type Logger as BoltLogger, LogLevel } from "@slack/bolt";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../telemetry/log.ts";
 
 /** Bolt's logger interface over our pino logger, so Bolt's lines are JSON like ours. */
 export function boltLogger(log: Logger): BoltLogger {

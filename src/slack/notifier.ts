@@ -2,15 +2,17 @@
 // batch of new actions, assigned at ingest) is posted once, never lost and never duplicated: a
 // retry looks for its own message in the channel before posting again. Updates: each message is re-rendered from
 // the store, serialised per message, and many changes in a burst collapse into one chat.update.
+
 import type { WebClient } from "@slack/web-api";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import { defenderPortalLinks } from "../backend/defender/links.ts";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/env.ts";
 import type { AppContext } from "../context.ts";
 import type { DbOrTx } from "../db/client.ts";
+import { transactionLock } from "../db/locks.ts";
 import { type ActionRow, actionApprovals, actionEvents, actions, slackMessages } from "../db/schema.ts";
-import { type SlackPostJob, type SlackUpdateJob, slackUpdateJobEntry } from "../queue/queues.ts";
+import { type SlackPostJob, type SlackUpdateJob, slackUpdateJobEntry } from "../jobs/queues.ts";
 import {
   type ActionView,
   actionMessage,
@@ -207,7 +209,7 @@ async function renderOnce(
 ): Promise<boolean> {
   return ctx.db.transaction(async (tx) => {
     // One render at a time per message, so an older render can never land after a newer one.
-    await tx.execute(sql`select pg_advisory_xact_lock(${MESSAGE_LOCK_SPACE}, ${messageId})`);
+    await tx.execute(transactionLock("messageRender", messageId));
     const [message] = await tx.select().from(slackMessages).where(eq(slackMessages.id, messageId));
     if (!message || message.ts === null || message.renderedVersion >= message.version) return false;
     const rows = await messageActions(tx, messageId);
@@ -228,9 +230,6 @@ async function renderOnce(
     return true;
   });
 }
-
-// The first key of the two-key advisory lock: keeps our message locks apart from other uses.
-const MESSAGE_LOCK_SPACE = 7_314_002;
 
 /** Posts the audit events not yet in the message's thread, as one reply. */
 async function postThread(

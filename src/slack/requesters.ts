@@ -3,7 +3,7 @@
 // clicks asks Slack once.
 import type { WebClient } from "@slack/web-api";
 import { type Policy, requesterUserId } from "../domain/policy.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../telemetry/log.ts";
 
 const CACHE_MS = 10 * 60_000;
 

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
-import { SANDBOX_USER } from "../../src/slack/sandbox/sandboxUser.ts";
+import { SANDBOX_USER } from "../../src/sandbox/sandboxUser.ts";
 import { waitForStatuses } from "../support/actions.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import {

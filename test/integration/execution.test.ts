@@ -2,7 +2,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSimulatedBackend } from "../../src/backend/simulated.ts";
+import { createSimulatedBackend } from "../../src/backend/simulated/backend.ts";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
 import { getDeviceView } from "../../src/db/queries/fleet.ts";
 import {

@@ -4,9 +4,9 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
 import { backendRuns } from "../../src/db/schema.ts";
-import { sweepExpired } from "../../src/policy/sweeper.ts";
-import { expireAction } from "../../src/policy/timers.ts";
-import { timerJobId } from "../../src/queue/queues.ts";
+import { sweepExpired } from "../../src/jobs/expirySweeper.ts";
+import { expireAction } from "../../src/jobs/processors/timers.ts";
+import { timerJobId } from "../../src/jobs/queues.ts";
 import { decide } from "../../src/services/decide.ts";
 import { ingest, statusOf, waitForStatuses } from "../support/actions.ts";
 import {

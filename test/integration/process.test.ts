@@ -2,7 +2,7 @@
 // only over HTTP, stopped with SIGTERM.
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FakeSlackApi, startFakeSlackApi } from "../../src/slack/sandbox/fakeSlackApi.ts";
+import { type FakeSlackApi, startFakeSlackApi } from "../../src/sandbox/fakeSlackApi.ts";
 import { obliterateQueues, POSTGRES_BASE, REDIS_URL, uniqueName } from "../support/db.ts";
 import { actionBody } from "../support/fixtures.ts";
 import { freePort, npmStart, type StartedProcess, waitForHttp } from "../support/process.ts";

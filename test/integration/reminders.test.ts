@@ -4,14 +4,10 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getActionEvents } from "../../src/db/queries/actions.ts";
-import { QUEUE_NAMES, type TimerJob, timerJobId } from "../../src/queue/queues.ts";
+import { QUEUE_NAMES, type TimerJob, timerJobId } from "../../src/jobs/queues.ts";
+import { type FakeMessage, type FakeSlackApi, startFakeSlackApi } from "../../src/sandbox/fakeSlackApi.ts";
 import { decide } from "../../src/services/decide.ts";
 import { validateMessage, validateView } from "../../src/slack/blockLimits.ts";
-import {
-  type FakeMessage,
-  type FakeSlackApi,
-  startFakeSlackApi,
-} from "../../src/slack/sandbox/fakeSlackApi.ts";
 import { ingest, waitForStatuses } from "../support/actions.ts";
 import {
   APPROVER,

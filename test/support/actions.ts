@@ -1,11 +1,11 @@
 // Shortcuts for tests that act on the store the way the program does.
 import { eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../src/db/client.ts";
-import { ingestActions } from "../../src/db/queries/actions.ts";
 import { actions } from "../../src/db/schema.ts";
 import { parseIngestBody } from "../../src/domain/actionInput.ts";
 import type { Policy } from "../../src/domain/policy.ts";
 import type { Status } from "../../src/domain/status.ts";
+import { ingestActions } from "../../src/services/ingest.ts";
 import { TEST_CHANNEL, waitFor } from "./app.ts";
 
 /** Stores actions as the ingest API does; pass the app's policy when it runs with a policy file. */

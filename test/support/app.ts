@@ -2,14 +2,14 @@
 // queue prefix of its own, with logs captured so tests can read them.
 import { Writable } from "node:stream";
 import { type Role, type RunningApp, startApp } from "../../src/app.ts";
-import { loadConfig } from "../../src/config.ts";
-import { createLogger } from "../../src/log.ts";
-import { validateMessage, validateView } from "../../src/slack/blockLimits.ts";
+import { loadConfig } from "../../src/config/env.ts";
 import {
   type FakeSlackApi,
   type FakeSlackApiOptions,
   startFakeSlackApi,
-} from "../../src/slack/sandbox/fakeSlackApi.ts";
+} from "../../src/sandbox/fakeSlackApi.ts";
+import { validateMessage, validateView } from "../../src/slack/blockLimits.ts";
+import { createLogger } from "../../src/telemetry/log.ts";
 import { createTestDatabase, obliterateQueues, REDIS_URL, uniqueName } from "./db.ts";
 
 export const TEST_INGEST_TOKEN = "test-ingest-token-0123456789";

@@ -4,9 +4,9 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import { FAKE_WORKSPACE } from "../../src/slack/sandbox/fakeSlackApi.ts";
+import { FAKE_WORKSPACE } from "../../src/sandbox/fakeSlackApi.ts";
 
-export * from "../../src/slack/sandbox/slackPayloads.ts";
+export * from "../../src/sandbox/slackPayloads.ts";
 
 export type CaughtResponse = { path: string; headers: IncomingHttpHeaders; body: unknown; at: number };
 

@@ -1,6 +1,6 @@
 // A person in Slack, as the bot sees one: reads the channel the fake Slack keeps, and clicks
 // buttons with signed requests shaped like Slack's.
-import type { FakeMessage } from "../../src/slack/sandbox/fakeSlackApi.ts";
+import type { FakeMessage } from "../../src/sandbox/fakeSlackApi.ts";
 import { TEST_CHANNEL, TEST_SIGNING_SECRET, type TestApp, waitFor } from "./app.ts";
 import {
   blockActionsPayload,

@@ -9,7 +9,7 @@ import {
   MAX_UNDO_IDS,
   type ParseResult,
   parseCommand,
-} from "../../src/slack/commands/parse.ts";
+} from "../../src/slack/handlers/commands/parse.ts";
 
 const NOW = new Date("2026-11-10T12:00:00Z");
 const ME = "U0ME00001";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, SANDBOX_INGEST_TOKEN } from "../../src/config.ts";
+import { ConfigError, loadConfig, SANDBOX_INGEST_TOKEN } from "../../src/config/env.ts";
 
 function configError(env: Record<string, string>): ConfigError {
   try {

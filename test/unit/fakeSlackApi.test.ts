@@ -6,7 +6,7 @@ import {
   type FakeSlackApi,
   type FakeSlackApiOptions,
   startFakeSlackApi,
-} from "../../src/slack/sandbox/fakeSlackApi.ts";
+} from "../../src/sandbox/fakeSlackApi.ts";
 import {
   blockActionsPayload,
   postToSlackEndpoint,

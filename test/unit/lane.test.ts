@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLane } from "../../src/lane.ts";
+import { createLane } from "../../src/lib/lane.ts";
 
 describe("lane", () => {
   it("runs at most `width` at once, all of them, in arrival order, and passes results and errors through", async () => {

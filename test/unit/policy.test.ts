@@ -1,6 +1,7 @@
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.ts";
+import { ConfigError, loadConfig } from "../../src/config/env.ts";
+import { loadPolicy, PolicyError } from "../../src/config/policyFile.ts";
 import {
   approvalsNeeded,
   approversFor,
@@ -14,7 +15,6 @@ import {
   requesterUserId,
   ttlFor,
 } from "../../src/domain/policy.ts";
-import { loadPolicy, PolicyError } from "../../src/policy/load.ts";
 import { writePolicyFile } from "../support/policyFile.ts";
 
 const HOUR = 3_600_000;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { quietScheduler } from "../../src/slack/slackEndpoint.ts";
+import { quietScheduler } from "../../src/slack/endpoint.ts";
 
 beforeEach(() => {
   vi.useFakeTimers();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EXECUTE_BATCH, routeOutbox } from "../../src/queue/outboxDispatcher.ts";
+import { EXECUTE_BATCH, routeOutbox } from "../../src/jobs/outboxDispatcher.ts";
 
 const execute = (actionId: number) => ({
   id: 1000 + actionId,

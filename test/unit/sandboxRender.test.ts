@@ -1,11 +1,11 @@
 // The sandbox page's Block Kit and mrkdwn rendering: what a Slack client would show, and never markup
 // that came from a message.
 import { describe, expect, it } from "vitest";
+import type { FakeMessage, FakeView, Json } from "../../src/sandbox/fakeSlackApi.ts";
+import { mrkdwnToHtml } from "../../src/sandbox/mrkdwn.ts";
+import { renderBlock, renderMessage, renderModal } from "../../src/sandbox/renderBlocks.ts";
 import { actionMessage } from "../../src/slack/blocks/actionMessage.ts";
 import { goHuntModal, rejectModal } from "../../src/slack/blocks/modals.ts";
-import type { FakeMessage, FakeView, Json } from "../../src/slack/sandbox/fakeSlackApi.ts";
-import { mrkdwnToHtml } from "../../src/slack/sandbox/mrkdwn.ts";
-import { renderBlock, renderMessage, renderModal } from "../../src/slack/sandbox/renderBlocks.ts";
 import { escapeMrkdwn } from "../../src/slack/text.ts";
 import { makeAction, PUBLIC_URL } from "./blockFixtures.ts";
 

@@ -4,12 +4,12 @@
 // same job comes back, finds the id for this attempt and asks Defender instead of submitting again.
 // URL indicators answer at once. Calls are metered against Defender's documented quotas.
 import { eq } from "drizzle-orm";
-import type { DefenderConfig } from "../../config.ts";
+import type { DefenderConfig } from "../../config/env.ts";
 import type { Tx } from "../../db/client.ts";
 import { type ActionRow, actions } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, isUndoable } from "../../domain/actionTypes.ts";
-import type { Logger } from "../../log.ts";
-import { createRedis } from "../../queue/queues.ts";
+import { createRedis } from "../../jobs/queues.ts";
+import type { Logger } from "../../telemetry/log.ts";
 import { type Backend, BackendError, BackendRateLimitError, CheckLater, type UndoData } from "../types.ts";
 import { takeFromBudget } from "./budget.ts";
 import { ACTIVE_REQUEST_ALREADY_EXISTS, createDefenderClient, DefenderApiError } from "./client.ts";

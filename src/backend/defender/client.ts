@@ -2,7 +2,7 @@
 // client credentials), cached until shortly before it expires and fetched again once on a 401,
 // and every documented error turned into one BackendError whose message an analyst can act on.
 // The client secret and tokens never appear in an error message.
-import type { DefenderConfig } from "../../config.ts";
+import type { DefenderConfig } from "../../config/env.ts";
 import { BackendError, BackendRateLimitError } from "../types.ts";
 
 export type DefenderClientSettings = Pick<

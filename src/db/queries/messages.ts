@@ -3,8 +3,8 @@
 // investigation, so a burst becomes one message per investigation rather than a flood.
 import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import { anyOf, type Tx } from "../client.ts";
+import type { OutboxMessage } from "../outbox.ts";
 import { type ActionRow, actions, slackMessages } from "../schema.ts";
-import type { OutboxMessage } from "./actions.ts";
 
 // How long an unposted message keeps taking in actions; the post waits about this long too.
 const JOIN_WINDOW_SECONDS = 10;

@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { ActionEventRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, isUndoable, SOURCE_LABELS } from "../../domain/actionTypes.ts";
 import { LIMITS } from "../blockLimits.ts";
-import { type CommandFilters, filtersText, type ListView, USAGE } from "../commands/parse.ts";
+import { type CommandFilters, filtersText, type ListView, USAGE } from "../handlers/commands/parse.ts";
 import { actorText, escapeInline, mrkdwn, plainInline, plainText, slackDate } from "../text.ts";
 import {
   type ActionView,

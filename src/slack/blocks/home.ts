@@ -1,7 +1,7 @@
 // The App Home tab: what waits for the viewer, what they decided lately, and the commands.
 import type { HomeView, KnownBlock } from "@slack/types";
 import { ACTION_TYPE_INFO } from "../../domain/actionTypes.ts";
-import { USAGE } from "../commands/parse.ts";
+import { USAGE } from "../handlers/commands/parse.ts";
 import { escapeInline, formatAge, mrkdwn, plainText, slackDate } from "../text.ts";
 import { type ActionView, statusLine, target } from "./actionMessage.ts";
 

@@ -1,9 +1,9 @@
 // Undo on a history row or under `show`: the confirmation with that action checked, offering the
 // other instances of a quarantined file.
 import { parseConfirmUndoActionId, plainAnswer } from "../../blocks/history.ts";
-import { respondAfterFailure } from "../../commands/respond.ts";
-import { openUndoForActions } from "../../commands/undo.ts";
 import type { SlackDeps } from "../../deps.ts";
+import { respondAfterFailure } from "../../handlers/commands/respond.ts";
+import { openUndoForActions } from "../../handlers/commands/undo.ts";
 import type { ButtonArgs } from "./actionButton.ts";
 
 export function confirmUndoButton(deps: SlackDeps) {

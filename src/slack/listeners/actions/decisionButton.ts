@@ -1,9 +1,9 @@
 // Approve, Undo, Retry and Retry undo: ack at once, decide, answer the clicker privately. The
 // message itself follows through the update queue.
 import type { Decision } from "../../../domain/status.ts";
-import { createLane } from "../../../lane.ts";
-import { decideInSlack } from "../../decideInSlack.ts";
+import { createLane } from "../../../lib/lane.ts";
 import type { SlackDeps } from "../../deps.ts";
+import { decideInSlack } from "../../handlers/decide.ts";
 import { replyPrivately } from "../../reply.ts";
 import { actionButton } from "./actionButton.ts";
 

@@ -1,11 +1,11 @@
 // The buttons of an investigation too large for per-action rows: Approve all and Review.
 import { and, asc, eq } from "drizzle-orm";
-import { appendEvent } from "../../../db/queries/actions.ts";
 import { actions, slackMessages } from "../../../db/schema.ts";
+import { appendEvent } from "../../../db/transitions.ts";
 import { decideInTransaction } from "../../../services/decide.ts";
 import { parseGroupActionId } from "../../blocks/investigationMessage.ts";
-import { refusalFor, STORE_DOWN_TEXT } from "../../decideInSlack.ts";
 import type { SlackDeps } from "../../deps.ts";
+import { refusalFor, STORE_DOWN_TEXT } from "../../handlers/decide.ts";
 import { replyPrivately } from "../../reply.ts";
 import type { ButtonArgs } from "./actionButton.ts";
 

@@ -1,10 +1,10 @@
 // Previous and Next under a listing: the page is queried again for the clicker and replaces the
 // answer in place (an ephemeral answer can only be changed through its response_url).
 import { decodeListing, plainAnswer } from "../../blocks/history.ts";
-import { listingPage } from "../../commands/listing.ts";
-import { parseCommand } from "../../commands/parse.ts";
-import { OUT_OF_DATE_TEXT, respondAfterFailure } from "../../commands/respond.ts";
 import type { SlackDeps } from "../../deps.ts";
+import { listingPage } from "../../handlers/commands/listing.ts";
+import { parseCommand } from "../../handlers/commands/parse.ts";
+import { OUT_OF_DATE_TEXT, respondAfterFailure } from "../../handlers/commands/respond.ts";
 import type { ButtonArgs } from "./actionButton.ts";
 
 export function historyPageButton(deps: SlackDeps) {

@@ -1,8 +1,8 @@
 // Reject opens a modal that asks for the reason; the decision happens on its submission.
 import { getAction } from "../../../db/queries/actions.ts";
 import { rejectModal } from "../../blocks/modals.ts";
-import { STORE_DOWN_TEXT } from "../../decideInSlack.ts";
 import type { SlackDeps } from "../../deps.ts";
+import { STORE_DOWN_TEXT } from "../../handlers/decide.ts";
 import { replyPrivately } from "../../reply.ts";
 import { actionButton } from "./actionButton.ts";
 

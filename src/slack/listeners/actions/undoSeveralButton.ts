@@ -1,10 +1,10 @@
 // "Undo several…" under a history page: the confirmation lists the completed actions of the
 // listing's filters to pick from.
 import { decodeListing, plainAnswer } from "../../blocks/history.ts";
-import { parseCommand } from "../../commands/parse.ts";
-import { OUT_OF_DATE_TEXT, respondAfterFailure } from "../../commands/respond.ts";
-import { openUndoForFilters } from "../../commands/undo.ts";
 import type { SlackDeps } from "../../deps.ts";
+import { parseCommand } from "../../handlers/commands/parse.ts";
+import { OUT_OF_DATE_TEXT, respondAfterFailure } from "../../handlers/commands/respond.ts";
+import { openUndoForFilters } from "../../handlers/commands/undo.ts";
 import type { ButtonArgs } from "./actionButton.ts";
 
 export function undoSeveralButton(deps: SlackDeps) {

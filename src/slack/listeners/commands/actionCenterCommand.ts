@@ -6,12 +6,12 @@ import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt"
 import { getAction, getActionEvents } from "../../../db/queries/actions.ts";
 import type { SlackMessage } from "../../blocks/actionMessage.ts";
 import { actionDetailMessage, helpMessage, plainAnswer } from "../../blocks/history.ts";
-import { exportToUser } from "../../commands/export.ts";
-import { listingPage } from "../../commands/listing.ts";
-import { type Command, parseCommand } from "../../commands/parse.ts";
-import { respondAfterFailure } from "../../commands/respond.ts";
-import { openUndoForActions } from "../../commands/undo.ts";
 import type { SlackDeps } from "../../deps.ts";
+import { exportToUser } from "../../handlers/commands/export.ts";
+import { listingPage } from "../../handlers/commands/listing.ts";
+import { type Command, parseCommand } from "../../handlers/commands/parse.ts";
+import { respondAfterFailure } from "../../handlers/commands/respond.ts";
+import { openUndoForActions } from "../../handlers/commands/undo.ts";
 
 export function actionCenterCommand(deps: SlackDeps) {
   return async ({ ack, command, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {

@@ -7,8 +7,8 @@ import {
   offeredInstances,
   selectedActionIds,
 } from "../../blocks/bulkUndo.ts";
-import { confirmUndo } from "../../commands/undo.ts";
 import type { SlackDeps } from "../../deps.ts";
+import { confirmUndo } from "../../handlers/commands/undo.ts";
 
 export function bulkUndoSubmission(deps: SlackDeps) {
   return async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {

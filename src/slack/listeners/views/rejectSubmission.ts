@@ -2,8 +2,8 @@
 // as for any button, and a refusal is shown in the modal itself.
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from "@slack/bolt";
 import { REASON_ID } from "../../blocks/modals.ts";
-import { decideInSlack } from "../../decideInSlack.ts";
 import type { SlackDeps } from "../../deps.ts";
+import { decideInSlack } from "../../handlers/decide.ts";
 
 export function rejectSubmission(deps: SlackDeps) {
   return async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {

@@ -1,0 +1,295 @@
+// The environment of the contract, validated once at start. A bad value stops the program with
+// one line naming the variable; secrets are never echoed back.
+import { z } from "zod";
+import {
+  LIVE_RESPONSE_SCRIPT_DEFAULTS,
+  type LiveResponseScripts,
+  SCRIPT_KEYS,
+} from "../backend/defender/requests.ts";
+import { type ApproverList, parseApprovers } from "../domain/permissions.ts";
+import type { Policy } from "../domain/policy.ts";
+import { loadPolicy, PolicyError } from "./policyFile.ts";
+
+// Values never echoed in an error: secrets, and URLs that may carry a password.
+const UNPRINTABLE_VARIABLES = new Set([
+  "DATABASE_URL",
+  "REDIS_URL",
+  "SLACK_BOT_TOKEN",
+  "SLACK_SIGNING_SECRET",
+  "SLACK_APP_TOKEN",
+  "INGEST_TOKEN",
+  "DEFENDER_CLIENT_SECRET",
+]);
+
+/** The fixed ingest token of the local sandbox; refused whenever a real Slack workspace is configured. */
+export const SANDBOX_INGEST_TOKEN = "sandbox-ingest-token";
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
+
+const urlText = (protocols: RegExp) => z.url({ protocol: protocols, message: "must be a URL" });
+
+// Defender's URLs carry the client secret and bearer tokens: plain http only to this machine (a stand-in).
+const secureUrl = (fallback: string) =>
+  urlText(/^https?$/)
+    .default(fallback)
+    .refine((value) => {
+      // An unparsable value is already reported by the URL check.
+      const url = URL.canParse(value) ? new URL(value) : null;
+      return !url || url.protocol === "https:" || ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+    }, "must be an https URL (http only for 127.0.0.1 or localhost)");
+
+const milliseconds = (fallback: number, min: number) =>
+  z.coerce.number().int("must be a whole number").min(min).max(86_400_000).default(fallback);
+const perWindow = (fallback: number) =>
+  z.coerce.number().int("must be a whole number").min(1).default(fallback);
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const scriptNames = optionalText.pipe(
+  z
+    .string()
+    .transform((text, ctx): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be a JSON object of script names" });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.partialRecord(
+        z.enum(SCRIPT_KEYS, `names only ${SCRIPT_KEYS.join(", ")}`),
+        z.string().regex(/^[\w.-]{1,128}$/, "script names are file names in the live response library"),
+      ),
+    )
+    .optional(),
+);
+
+const envSchema = z
+  .object({
+    DATABASE_URL: urlText(/^postgres(ql)?$/).default("postgres://postgres@127.0.0.1:5432/action_center"),
+    REDIS_URL: urlText(/^rediss?$/).default("redis://127.0.0.1:6379"),
+    PORT: z.coerce.number().int("must be a whole number").min(0).max(65535).default(3000),
+    PUBLIC_URL: optionalText.pipe(urlText(/^https?$/).optional()),
+    SLACK_BOT_TOKEN: optionalText.pipe(z.string().startsWith("xoxb-", "must start with xoxb-").optional()),
+    SLACK_SIGNING_SECRET: optionalText,
+    SLACK_APP_TOKEN: optionalText.pipe(z.string().startsWith("xapp-", "must start with xapp-").optional()),
+    SLACK_API_URL: urlText(/^https?$/).default("https://slack.com/api/"),
+    SLACK_CHANNEL: optionalText.pipe(
+      z
+        .string()
+        .regex(/^[CGD][A-Z0-9]{2,}$/, "must be a channel ID such as C0123456789")
+        .optional(),
+    ),
+    APPROVERS: z.string().default(""),
+    INGEST_TOKEN: optionalText.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+    BACKEND: z.enum(["simulated", "defender"], "must be simulated or defender").default("simulated"),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be letters, digits, - or _")
+      .default("action-center"),
+    INGEST_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(600),
+    DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(20),
+    JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+    STUCK_AFTER_MS: z.coerce.number().int().min(1000).max(86_400_000).default(120_000),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    DEFENDER_TENANT_ID: optionalText.pipe(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$/,
+          "must be the directory (tenant) ID or a domain such as contoso.onmicrosoft.com",
+        )
+        .optional(),
+    ),
+    DEFENDER_CLIENT_ID: optionalText.pipe(
+      z.string().regex(GUID, "must be the application (client) ID, a GUID").optional(),
+    ),
+    DEFENDER_CLIENT_SECRET: optionalText,
+    DEFENDER_TOKEN_URL: secureUrl("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"),
+    DEFENDER_API_URL: secureUrl("https://api.security.microsoft.com"),
+    DEFENDER_SCOPE: z.string().min(1).default("https://api.securitycenter.microsoft.com/.default"),
+    DEFENDER_ISOLATION_TYPE: z
+      .enum(["Full", "Selective", "UnManagedDevice"], "must be Full, Selective or UnManagedDevice")
+      .default("Full"),
+    DEFENDER_LIVE_RESPONSE_SCRIPTS: scriptNames,
+    DEFENDER_POLL_INTERVAL_MS: milliseconds(10_000, 10),
+    DEFENDER_POLL_MAX_INTERVAL_MS: milliseconds(60_000, 10),
+    DEFENDER_CALLS_PER_MINUTE: perWindow(100),
+    DEFENDER_CALLS_PER_HOUR: perWindow(1500),
+    DEFENDER_LIVE_RESPONSE_PER_MINUTE: perWindow(10),
+    POLICY_FILE: optionalText,
+  })
+  .superRefine((env, ctx) => {
+    const approvers = parseApprovers(env.APPROVERS);
+    if (!approvers.ok) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["APPROVERS"],
+        message: `"${approvers.entry}" is not a Slack user ID (U…) or user-group ID (S…)`,
+      });
+    }
+    if (env.SLACK_BOT_TOKEN !== undefined) {
+      if (env.SLACK_APP_TOKEN === undefined && env.SLACK_SIGNING_SECRET === undefined) {
+        ctx.addIssue({ code: "custom", path: ["SLACK_SIGNING_SECRET"], message: "is required in HTTP mode" });
+      }
+      if (env.SLACK_CHANNEL === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["SLACK_CHANNEL"],
+          message: "is required with SLACK_BOT_TOKEN",
+        });
+      }
+      if (env.INGEST_TOKEN === undefined) {
+        ctx.addIssue({ code: "custom", path: ["INGEST_TOKEN"], message: "is required with SLACK_BOT_TOKEN" });
+      }
+    }
+    if (env.BACKEND === "defender") {
+      for (const variable of [
+        "DEFENDER_TENANT_ID",
+        "DEFENDER_CLIENT_ID",
+        "DEFENDER_CLIENT_SECRET",
+      ] as const) {
+        if (env[variable] === undefined) {
+          ctx.addIssue({ code: "custom", path: [variable], message: "is required with BACKEND=defender" });
+        }
+      }
+    }
+  });
+
+export type Config = {
+  databaseUrl: string;
+  redisUrl: string;
+  port: number;
+  publicUrl: string;
+  slack: {
+    /** Whether the bot talks to the built-in local sandbox instead of a real workspace. */
+    sandbox: boolean;
+    botToken: string | undefined;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    apiUrl: string;
+    channel: string;
+  };
+  approvers: ApproverList;
+  ingestToken: string;
+  backend: "simulated" | "defender";
+  /** Set exactly when `backend` is defender. */
+  defender: DefenderConfig | null;
+  workerConcurrency: number;
+  queuePrefix: string;
+  /** Ingest API requests a minute per token (0: no limit). */
+  ingestRateLimit: number;
+  /** Postgres connections per process; each running job and each request holds one briefly. */
+  dbPoolSize: number;
+  /** How long a worker holds a job before another may take it over (stalled-job recovery). */
+  jobLockMs: number;
+  /** An approved or running action untouched for this long has its job handed over again. */
+  stuckAfterMs: number;
+  logLevel: string;
+  /** The approval policy (POLICY_FILE laid over the defaults). */
+  policy: Policy;
+};
+
+export type DefenderConfig = {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** The Entra ID token endpoint, tenant filled in. */
+  tokenUrl: string;
+  /** Base of the API, without a trailing slash; paths start with /api. */
+  apiUrl: string;
+  scope: string;
+  isolationType: "Full" | "Selective" | "UnManagedDevice";
+  liveResponseScripts: LiveResponseScripts;
+  /** First wait before checking a submitted machine action; doubles up to `pollMaxIntervalMs`. */
+  pollIntervalMs: number;
+  pollMaxIntervalMs: number;
+  callsPerMinute: number;
+  callsPerHour: number;
+  liveResponsePerMinute: number;
+};
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Validates `env`; throws a ConfigError whose message is the one line to print. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? "environment");
+    const shown = UNPRINTABLE_VARIABLES.has(variable) ? "" : describeValue(env[variable]);
+    throw new ConfigError(variable, `${issue.message}${shown}`);
+  }
+  const e = parsed.data;
+  const sandbox = e.SLACK_BOT_TOKEN === undefined;
+  const approvers = parseApprovers(e.APPROVERS);
+  let policy: Policy;
+  try {
+    policy = loadPolicy(e.POLICY_FILE);
+  } catch (error) {
+    if (error instanceof PolicyError) throw new ConfigError("POLICY_FILE", error.message);
+    throw error;
+  }
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    port: e.PORT,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    slack: {
+      sandbox,
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL.endsWith("/") ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+      channel: e.SLACK_CHANNEL ?? "C0SANDBOX01",
+    },
+    approvers: approvers.ok ? approvers.value : { userIds: [], groupIds: [] },
+    ingestToken: e.INGEST_TOKEN ?? SANDBOX_INGEST_TOKEN,
+    backend: e.BACKEND,
+    defender:
+      e.BACKEND === "defender"
+        ? {
+            tenantId: e.DEFENDER_TENANT_ID!,
+            clientId: e.DEFENDER_CLIENT_ID!,
+            clientSecret: e.DEFENDER_CLIENT_SECRET!,
+            tokenUrl: e.DEFENDER_TOKEN_URL.replaceAll("{tenant}", encodeURIComponent(e.DEFENDER_TENANT_ID!)),
+            apiUrl: e.DEFENDER_API_URL.replace(/\/+$/, ""),
+            scope: e.DEFENDER_SCOPE,
+            isolationType: e.DEFENDER_ISOLATION_TYPE,
+            liveResponseScripts: { ...LIVE_RESPONSE_SCRIPT_DEFAULTS, ...e.DEFENDER_LIVE_RESPONSE_SCRIPTS },
+            pollIntervalMs: e.DEFENDER_POLL_INTERVAL_MS,
+            pollMaxIntervalMs: Math.max(e.DEFENDER_POLL_MAX_INTERVAL_MS, e.DEFENDER_POLL_INTERVAL_MS),
+            callsPerMinute: e.DEFENDER_CALLS_PER_MINUTE,
+            callsPerHour: e.DEFENDER_CALLS_PER_HOUR,
+            liveResponsePerMinute: e.DEFENDER_LIVE_RESPONSE_PER_MINUTE,
+          }
+        : null,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    queuePrefix: e.QUEUE_PREFIX,
+    ingestRateLimit: e.INGEST_RATE_LIMIT,
+    dbPoolSize: e.DB_POOL_SIZE,
+    jobLockMs: e.JOB_LOCK_MS,
+    stuckAfterMs: e.STUCK_AFTER_MS,
+    logLevel: e.LOG_LEVEL,
+    policy,
+  };
+}
+
+function describeValue(value: string | undefined): string {
+  if (value === undefined) return "";
+  const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+  return ` (got "${shown}")`;
+}

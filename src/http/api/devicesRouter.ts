@@ -1,0 +1,20 @@
+import { Router } from "express";
+import type { AppContext } from "../../context.ts";
+import { getDeviceView } from "../../db/queries/fleet.ts";
+
+export function devicesRouter(ctx: AppContext): Router {
+  const router = Router();
+  router.get("/:id", async (req, res) => {
+    if (ctx.config.backend !== "simulated") {
+      res.status(404).json({ error: "not_found", message: "device views exist only with BACKEND=simulated" });
+      return;
+    }
+    const device = await getDeviceView(ctx.db, req.params.id);
+    if (!device) {
+      res.status(404).json({ error: "not_found", message: "no device with that id" });
+      return;
+    }
+    res.json(device);
+  });
+  return router;
+}

@@ -1,0 +1,254 @@
+// Moves committed outbox rows into the queues. A row leaves the outbox only in the transaction
+// that saw Redis accept its job, so a Redis outage delays work but never loses it, and a
+// decision that rolled back never had a row to dispatch. Several dispatchers may run at once:
+// rows are claimed with SKIP LOCKED and job ids are deterministic.
+import { type JobsOptions, Queue } from "bullmq";
+import { sql } from "drizzle-orm";
+import type { AppContext } from "../context.ts";
+import { anyOf, type Tx } from "../db/client.ts";
+import { type ActionChanged, OUTBOX_CHANNEL, type OutboxMessage } from "../db/outbox.ts";
+import { actions, outbox } from "../db/schema.ts";
+import {
+  allQueues,
+  createRedis,
+  EXECUTE_JOB_OPTIONS,
+  type ExecuteJob,
+  type ExecuteQueueJob,
+  executeJobEntry,
+  QUEUE_NAMES,
+  SLACK_JOB_OPTIONS,
+  type SlackPostJob,
+  type SlackUpdateJob,
+  slackUpdateJobEntry,
+  type TimerJob,
+  timerJobId,
+} from "./queues.ts";
+
+// Outbox rows per round: a burst's decisions write two rows each (the execute and the change's
+// event), so a round makes a few batch jobs of up to EXECUTE_BATCH — enough to keep the batch
+// slots of several workers busy, few enough that one device's actions seldom span rounds.
+const BATCH = 2000;
+const IDLE_POLL_MS = 1000;
+const MAX_BACKOFF_MS = 10_000;
+
+type Bulk<T> = { name: string; data: T; opts: JobsOptions }[];
+
+// New actions wait this long before posting, so the rest of an investigation's batch joins them
+// in one message instead of a flood.
+export const POST_GATHER_MS = 1500;
+
+/**
+ * Actions per execute job when the backend runs them in the worker's transaction. A batch's cost
+ * is mostly per action, but not all: at 500 rather than 200, a burst's Postgres time fell by a
+ * fifth and its throughput rose by a third (docs/BENCHMARK-NOTES.md). A failure splits the
+ * batch into single jobs, so a bigger batch costs nothing in correctness.
+ */
+export const EXECUTE_BATCH = 500;
+
+/** What each action to execute works on (its device, or its URL), by action id. */
+export type Lanes = Map<number, string>;
+
+type OutboxRow = { id: number; topic: string; payload: unknown };
+/** An action to execute and the outbox row that asked for it. */
+type Queued = { item: ExecuteJob; outboxId: number };
+
+/**
+ * `lanes`, when the backend runs actions inside the worker's transaction (the simulated fleet):
+ * the actions of a burst go in batches of up to EXECUTE_BATCH per job, by lane; a lone action,
+ * and every action of a backend that runs them one by one, keeps a job of its own.
+ */
+export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
+  const executeItems: Queued[] = [];
+  const slackPost: Bulk<SlackPostJob> = [];
+  const latestVersion = new Map<number, number>();
+  const timers: Bulk<TimerJob> = [];
+  const renderChange = ({ messageId, messageVersion, render }: ActionChanged) => {
+    if (messageId === null || messageVersion === null || render === false) return;
+    // One job per message: while it waits, further changes join it instead of adding their own
+    // chat.update, so a burst of changes costs one call against Slack's limit.
+    latestVersion.set(messageId, Math.max(messageVersion, latestVersion.get(messageId) ?? 0));
+  };
+  for (const row of rows) {
+    const message = { topic: row.topic, payload: row.payload } as OutboxMessage;
+    switch (message.topic) {
+      case "execute":
+        executeItems.push({ item: message.payload, outboxId: row.id });
+        break;
+      case "message.created":
+        slackPost.push({
+          name: "post",
+          data: { messageId: message.payload.messageId },
+          opts: { ...SLACK_JOB_OPTIONS, jobId: `post-${message.payload.messageId}`, delay: POST_GATHER_MS },
+        });
+        break;
+      case "action.changed":
+        renderChange(message.payload);
+        break;
+      case "actions.changed":
+        for (const change of message.payload.changes) renderChange(change);
+        break;
+      case "timer": {
+        const { actionId, kind, dueAt } = message.payload;
+        timers.push({
+          name: kind,
+          data: { actionId, kind },
+          // The due time is absolute, so a row that waited in the outbox is not scheduled late.
+          opts: {
+            ...SLACK_JOB_OPTIONS,
+            jobId: timerJobId({ actionId, kind }),
+            delay: Math.max(0, dueAt - Date.now()),
+          },
+        });
+        break;
+      }
+      default:
+        throw new Error(`unknown outbox topic ${(message as { topic: string }).topic}`);
+    }
+  }
+  const slackUpdate: Bulk<SlackUpdateJob> = [...latestVersion].map(([messageId, version]) =>
+    slackUpdateJobEntry(messageId, version),
+  );
+  return { execute: executeJobs(executeItems, lanes), slackPost, slackUpdate, timers };
+}
+
+/**
+ * Batches of at most EXECUTE_BATCH, each action in its lane's batch: actions on one device (or
+ * one URL) share a batch, so batches running side by side do not queue for each other's locks.
+ */
+function executeJobs(queued: Queued[], lanes: Lanes | undefined): Bulk<ExecuteQueueJob> {
+  if (!lanes || queued.length === 1) return queued.map(({ item }) => executeJobEntry(item));
+  const groups: Queued[][] = Array.from({ length: Math.ceil(queued.length / EXECUTE_BATCH) }, () => []);
+  for (const entry of queued) {
+    const lane = lanes.get(entry.item.actionId) ?? String(entry.item.actionId);
+    groups[hash(lane) % groups.length]!.push(entry);
+  }
+  const jobs: Bulk<ExecuteQueueJob> = [];
+  for (const group of groups) {
+    for (let i = 0; i < group.length; i += EXECUTE_BATCH) {
+      const chunk = group.slice(i, i + EXECUTE_BATCH);
+      jobs.push({
+        name: "batch",
+        data: { batch: chunk.map(({ item }) => item) },
+        // Named after its first outbox row: the same rows dispatched again (a dispatcher that
+        // died before deleting them) make the same job, and no later batch can take its name.
+        opts: { ...EXECUTE_JOB_OPTIONS, jobId: `batch-${chunk[0]!.outboxId}-${chunk.length}` },
+      });
+    }
+  }
+  return jobs;
+}
+
+/** FNV-1a: a stable spread of lanes over batches. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+async function lanesOf(tx: Tx, rows: OutboxRow[]): Promise<Lanes> {
+  const ids = rows
+    .filter((row) => row.topic === "execute")
+    .map((row) => (row.payload as ExecuteJob).actionId);
+  if (ids.length < 2) return new Map();
+  const found = await tx
+    .select({
+      id: actions.id,
+      lane: sql<string | null>`coalesce(${actions.deviceId}, ${actions.entity}->>'url')`,
+    })
+    .from(actions)
+    .where(anyOf(actions.id, ids));
+  return new Map(found.flatMap((row) => (row.lane === null ? [] : [[row.id, row.lane] as const])));
+}
+
+export type OutboxDispatcher = { stop(): Promise<void>; dispatchOnce(): Promise<number> };
+
+export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
+  // Its own connection, failing fast while Redis is away, so a transaction is never held open
+  // waiting for Redis; the rows simply stay for the next round.
+  const connection = createRedis(ctx.config.redisUrl, "producer");
+  const prefix = ctx.config.queuePrefix;
+  const queues = {
+    execute: new Queue<ExecuteQueueJob>(QUEUE_NAMES.execute, { connection, prefix }),
+    slackPost: new Queue<SlackPostJob>(QUEUE_NAMES.slackPost, { connection, prefix }),
+    slackUpdate: new Queue<SlackUpdateJob>(QUEUE_NAMES.slackUpdate, { connection, prefix }),
+    timers: new Queue<TimerJob>(QUEUE_NAMES.timers, { connection, prefix }),
+  };
+  for (const queue of allQueues(queues)) queue.on("error", () => {});
+
+  let running = true;
+  let wake: (() => void) | null = null;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        wake = null;
+        resolve();
+      }, ms);
+      wake = () => {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      };
+    });
+
+  async function dispatchOnce(): Promise<number> {
+    return ctx.db.transaction(async (tx) => {
+      const rows = await tx
+        .select()
+        .from(outbox)
+        .orderBy(outbox.id)
+        .limit(BATCH)
+        .for("update", { skipLocked: true });
+      if (rows.length === 0) return 0;
+      const jobs = routeOutbox(
+        rows,
+        ctx.config.backend === "simulated" ? await lanesOf(tx, rows) : undefined,
+      );
+      if (jobs.execute.length > 0) await queues.execute.addBulk(jobs.execute);
+      if (jobs.slackPost.length > 0) await queues.slackPost.addBulk(jobs.slackPost);
+      if (jobs.slackUpdate.length > 0) await queues.slackUpdate.addBulk(jobs.slackUpdate);
+      if (jobs.timers.length > 0) await queues.timers.addBulk(jobs.timers);
+      await tx.delete(outbox).where(
+        anyOf(
+          outbox.id,
+          rows.map((r) => r.id),
+        ),
+      );
+      return rows.length;
+    });
+  }
+
+  const listening = ctx.sql
+    .listen(OUTBOX_CHANNEL, () => wake?.())
+    .catch((error: unknown) => {
+      ctx.log.warn({ err: error }, "outbox LISTEN failed; polling only");
+      return null;
+    });
+
+  const loop = (async () => {
+    let backoff = 100;
+    while (running) {
+      try {
+        const n = await dispatchOnce();
+        backoff = 100;
+        if (n < BATCH) await sleep(IDLE_POLL_MS);
+      } catch (error) {
+        ctx.log.warn({ err: error, retryInMs: backoff }, "outbox dispatch failed; will retry");
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+  })();
+
+  return {
+    dispatchOnce,
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+      const subscription = await listening;
+      await subscription?.unlisten().catch(() => {});
+      await Promise.all(allQueues(queues).map((queue) => queue.close()));
+      connection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// Redis carries work but may lose it (a restart without persistence, an eviction, a job that
+// exhausted its retries while Postgres was away). Postgres knows what is unfinished: every
+// action waiting on the worker for too long gets its job handed over again. Job ids are
+// deterministic, so a job that is merely slow is not duplicated, and the processor re-checks
+// the store, so even a duplicate would change nothing.
+import { and, inArray, isNotNull, isNull, lt } from "drizzle-orm";
+import type { AppContext } from "../context.ts";
+import { writeOutbox } from "../db/outbox.ts";
+import { actions, slackMessages } from "../db/schema.ts";
+import { type ExecuteJob, executeJobId, slackUpdateJobEntry } from "./queues.ts";
+
+const BATCH = 1000;
+
+export async function reconcileOnce(ctx: AppContext): Promise<number> {
+  const stuckBefore = new Date(Date.now() - ctx.config.stuckAfterMs);
+  const stuck = await ctx.db
+    .select({
+      id: actions.id,
+      status: actions.status,
+      attempt: actions.attempt,
+      undoAttempt: actions.undoAttempt,
+    })
+    .from(actions)
+    .where(
+      and(
+        inArray(actions.status, ["approved", "running", "undo_requested", "undoing"]),
+        lt(actions.updatedAt, stuckBefore),
+      ),
+    )
+    .limit(BATCH);
+  if (stuck.length === 0) return 0;
+  const jobs: ExecuteJob[] = stuck.map((a) =>
+    a.status === "approved" || a.status === "running"
+      ? { actionId: a.id, operation: "apply", attempt: a.attempt }
+      : { actionId: a.id, operation: "undo", attempt: a.undoAttempt },
+  );
+  // A job that gave up (failed) or finished without effect keeps its id; give it another go.
+  for (const job of jobs) {
+    const existing = await ctx.queues.execute.getJob(executeJobId(job));
+    const state = await existing?.getState();
+    if (existing && (state === "failed" || state === "completed")) await existing.remove();
+  }
+  await writeOutbox(
+    ctx.db,
+    jobs.map((payload) => ({ topic: "execute", payload })),
+  );
+  ctx.log.info({ count: jobs.length }, "re-dispatched unfinished actions");
+  return jobs.length;
+}
+
+/**
+ * Slack messages that fell behind: a post whose job gave up or vanished, and a message whose
+ * last change arrived while its update job was finishing. Both converge on the store.
+ */
+export async function reconcileMessages(ctx: AppContext): Promise<number> {
+  const unposted = await ctx.db
+    .select({ id: slackMessages.id })
+    .from(slackMessages)
+    .where(
+      and(
+        isNull(slackMessages.ts),
+        lt(slackMessages.createdAt, new Date(Date.now() - ctx.config.stuckAfterMs)),
+      ),
+    )
+    .limit(BATCH);
+  for (const { id } of unposted) {
+    const existing = await ctx.queues.slackPost.getJob(`post-${id}`);
+    const state = await existing?.getState();
+    if (existing && (state === "failed" || state === "completed")) await existing.remove();
+  }
+  await writeOutbox(
+    ctx.db,
+    unposted.map(({ id }) => ({ topic: "message.created", payload: { messageId: id } })),
+  );
+  const behind = await ctx.db
+    .select({ id: slackMessages.id, version: slackMessages.version })
+    .from(slackMessages)
+    .where(and(isNotNull(slackMessages.ts), lt(slackMessages.renderedVersion, slackMessages.version)))
+    .limit(BATCH);
+  // Ids are per message: a message with an update already queued is not queued twice.
+  await ctx.queues.slackUpdate.addBulk(behind.map((m) => slackUpdateJobEntry(m.id, m.version)));
+  if (unposted.length + behind.length > 0) {
+    ctx.log.info(
+      { unposted: unposted.length, behind: behind.length },
+      "re-queued Slack messages that fell behind",
+    );
+  }
+  return unposted.length + behind.length;
+}
+
+export function startReconciler(ctx: AppContext): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = Promise.all([reconcileOnce(ctx), reconcileMessages(ctx)]).catch((error: unknown) =>
+      ctx.log.warn({ err: error }, "reconcile failed; will try again"),
+    );
+  }, ctx.config.stuckAfterMs / 2);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,259 @@
+// Block Kit as HTML for the sandbox page: the blocks of messages and modals as a Slack client lays them out.
+// Interactive elements carry only the ids the page posts back (a button's action_id, an input's block_id and
+// action_id); what a click sends to the bot is rebuilt on the server from the stored message or view.
+import { escapeHtml, Html, html } from "../http/pages/html.ts";
+import type { FakeEphemeral, FakeMessage, FakeView, Json } from "./fakeSlackApi.ts";
+import { emoji, mrkdwnToHtml, type Names, withEmoji } from "./mrkdwn.ts";
+
+export type RenderOptions = {
+  names: Names;
+  /** The bot's display name, shown on its messages. */
+  botName: string;
+};
+
+const isRecord = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+const records = (value: unknown): Json[] => (Array.isArray(value) ? value.filter(isRecord) : []);
+const str = (value: unknown): string => (typeof value === "string" ? value : "");
+
+/** A plain_text or mrkdwn text object. */
+function textObject(value: unknown, names: Names): Html {
+  if (!isRecord(value)) return html``;
+  if (value.type === "mrkdwn") return mrkdwnToHtml(str(value.text), names);
+  const escaped = escapeHtml(str(value.text)).replace(/\n/g, "<br>");
+  // Escaped above; only line breaks and emoji are added.
+  return new Html(value.emoji === false ? escaped : withEmoji(escaped));
+}
+
+/** Slack's ts as a time of day the page localises (`data-format` as in `<!date>`), UTC until then. */
+function tsTime(ts: string): Html {
+  const at = new Date(Number(ts.split(".")[0]) * 1000);
+  return html`<time datetime="${at.toISOString()}" data-format="{time}">${at.toISOString().slice(11, 16)} UTC</time>`;
+}
+
+function confirmDialog(confirm: unknown, names: Names): Html {
+  if (!isRecord(confirm)) return html``;
+  const danger = confirm.style === "danger";
+  return html`<template class="confirm-template"><div class="confirm" role="alertdialog" aria-modal="true">
+    <h2>${textObject(confirm.title, names)}</h2>
+    <div class="confirm-text">${textObject(confirm.text, names)}</div>
+    <div class="confirm-buttons">
+      <button type="button" class="btn" data-deny>${textObject(confirm.deny ?? { type: "plain_text", text: "Cancel" }, names)}</button>
+      <button type="button" class="btn ${danger ? "danger" : "primary"}" data-ok>${textObject(confirm.confirm ?? { type: "plain_text", text: "Yes" }, names)}</button>
+    </div>
+  </div></template>`;
+}
+
+const SAFE_URL = /^https?:\/\//i;
+
+function button(element: Json, names: Names): Html {
+  const style = element.style === "primary" || element.style === "danger" ? element.style : "";
+  const label = textObject(element.text, names);
+  const aria = str(element.accessibility_label);
+  const url = str(element.url);
+  // A link button opens its URL and still sends the click, as in Slack.
+  const control = SAFE_URL.test(url)
+    ? html`<a class="btn ${style}" href="${url}" target="_blank" rel="noopener noreferrer" data-action-id="${str(element.action_id)}"${aria ? html` aria-label="${aria}"` : ""}>${label}</a>`
+    : html`<button type="button" class="btn ${style}" data-action-id="${str(element.action_id)}"${aria ? html` aria-label="${aria}"` : ""}>${label}</button>`;
+  return html`<span class="btn-wrap">${control}${confirmDialog(element.confirm, names)}</span>`;
+}
+
+function unsupported(what: string): Html {
+  return html`<span class="unsupported">[${what} is not shown in the sandbox]</span>`;
+}
+
+function element(value: Json, names: Names): Html {
+  if (value.type === "button") return button(value, names);
+  return unsupported(str(value.type) || "element");
+}
+
+function contextElement(value: Json, names: Names): Html {
+  if (value.type === "mrkdwn" || value.type === "plain_text") return textObject(value, names);
+  return unsupported(str(value.type) || "element");
+}
+
+// --- rich text ---------------------------------------------------------------------------------------------
+
+function richInline(value: Json, names: Names): Html {
+  const style = isRecord(value.style) ? value.style : {};
+  let out: Html;
+  switch (value.type) {
+    case "text":
+      out = html`${str(value.text)}`;
+      break;
+    case "link":
+      out = SAFE_URL.test(str(value.url))
+        ? html`<a href="${str(value.url)}" target="_blank" rel="noopener noreferrer">${str(value.text) || str(value.url)}</a>`
+        : html`${str(value.text) || str(value.url)}`;
+      break;
+    case "user":
+      out = html`<span class="mention">@${names(str(value.user_id)) ?? str(value.user_id)}</span>`;
+      break;
+    case "usergroup":
+      out = html`<span class="mention">@${str(value.usergroup_id)}</span>`;
+      break;
+    case "channel":
+      out = html`<span class="mention">#${str(value.channel_id)}</span>`;
+      break;
+    case "broadcast":
+      out = html`<span class="mention">@${str(value.range)}</span>`;
+      break;
+    case "emoji":
+      out = html`${emoji(str(value.name)) ?? `:${str(value.name)}:`}`;
+      break;
+    default:
+      return unsupported(str(value.type) || "rich text element");
+  }
+  if (style.code) out = html`<code>${out}</code>`;
+  if (style.bold) out = html`<strong>${out}</strong>`;
+  if (style.italic) out = html`<em>${out}</em>`;
+  if (style.strike) out = html`<del>${out}</del>`;
+  return out;
+}
+
+function richElement(value: Json, names: Names): Html {
+  const inline = () => records(value.elements).map((e) => richInline(e, names));
+  switch (value.type) {
+    case "rich_text_section":
+      return html`<div class="rt-section">${inline()}</div>`;
+    case "rich_text_preformatted":
+      return html`<pre>${inline()}</pre>`;
+    case "rich_text_quote":
+      return html`<blockquote>${inline()}</blockquote>`;
+    case "rich_text_list": {
+      const items = records(value.elements).map(
+        (e) => html`<li>${records(e.elements).map((i) => richInline(i, names))}</li>`,
+      );
+      return value.style === "ordered" ? html`<ol>${items}</ol>` : html`<ul>${items}</ul>`;
+    }
+    default:
+      return unsupported(str(value.type) || "rich text element");
+  }
+}
+
+// --- blocks ------------------------------------------------------------------------------------------------
+
+function input(block: Json, names: Names, error: string | undefined): Html {
+  const value = isRecord(block.element) ? block.element : {};
+  const blockId = str(block.block_id);
+  const label = html`<label class="input-label" for="input-${blockId}">${textObject(block.label, names)}${
+    block.optional ? html` <span class="optional">(optional)</span>` : ""
+  }</label>`;
+  const hint = block.hint ? html`<div class="hint">${textObject(block.hint, names)}</div>` : "";
+  const problem = error ? html`<div class="input-error" role="alert">${error}</div>` : "";
+  if (value.type !== "plain_text_input") {
+    return html`<div class="b-input">${label}${unsupported(str(value.type) || "input")}${hint}</div>`;
+  }
+  const placeholder = isRecord(value.placeholder) ? str(value.placeholder.text) : "";
+  const attributes = html`id="input-${blockId}" data-input data-block-id="${blockId}" data-action-id="${str(value.action_id)}"${
+    block.optional ? "" : html` required`
+  }${typeof value.max_length === "number" ? html` maxlength="${value.max_length}"` : ""}${
+    typeof value.min_length === "number" ? html` minlength="${value.min_length}"` : ""
+  }${placeholder ? html` placeholder="${placeholder}"` : ""}${error ? html` aria-invalid="true"` : ""}`;
+  const initial = str(value.initial_value);
+  const field = value.multiline
+    ? html`<textarea rows="4" ${attributes}>${initial}</textarea>`
+    : html`<input type="text" ${attributes} value="${initial}">`;
+  return html`<div class="b-input${error ? " has-error" : ""}">${label}${field}${hint}${problem}</div>`;
+}
+
+export function renderBlock(block: Json, names: Names, errors: Record<string, string> = {}): Html {
+  switch (block.type) {
+    case "header":
+      return html`<div class="b-header">${textObject(block.text, names)}</div>`;
+    case "section": {
+      const fields = records(block.fields);
+      const accessory = isRecord(block.accessory) ? element(block.accessory, names) : "";
+      return html`<div class="b-section"><div class="b-section-main">${
+        block.text ? html`<div class="b-text">${textObject(block.text, names)}</div>` : ""
+      }${
+        fields.length > 0
+          ? html`<div class="b-fields">${fields.map((f) => html`<div>${textObject(f, names)}</div>`)}</div>`
+          : ""
+      }</div>${accessory ? html`<div class="b-accessory">${accessory}</div>` : ""}</div>`;
+    }
+    case "context":
+      return html`<div class="b-context">${records(block.elements).map((e) => html`<span>${contextElement(e, names)}</span>`)}</div>`;
+    case "actions":
+      return html`<div class="b-actions">${records(block.elements).map((e) => element(e, names))}</div>`;
+    case "divider":
+      return html`<hr class="b-divider">`;
+    case "rich_text":
+      return html`<div class="b-rich">${records(block.elements).map((e) => richElement(e, names))}</div>`;
+    case "input":
+      return input(block, names, errors[str(block.block_id)]);
+    default:
+      return html`<div>${unsupported(`a ${str(block.type) || "block"} block`)}</div>`;
+  }
+}
+
+function body(message: { text: string; blocks?: unknown[] }, names: Names): Html {
+  const blocks = records(message.blocks);
+  if (blocks.length === 0) return html`<div class="b-text">${mrkdwnToHtml(message.text, names)}</div>`;
+  return html`${blocks.map((b) => renderBlock(b, names))}`;
+}
+
+function extras(message: FakeMessage): Html {
+  const files = records(message.files).map(
+    (file) => html`<div class="file">📄 ${str(file.title) || str(file.name)}</div>`,
+  );
+  const reactions = (message.reactions ?? []).map(
+    (r) => html`<span class="reaction">${emoji(r.name) ?? `:${r.name}:`} ${r.count}</span>`,
+  );
+  return html`${files}${reactions.length > 0 ? html`<div class="reactions">${reactions}</div>` : ""}`;
+}
+
+function head(name: string, ts: string, extra: Html | string = ""): Html {
+  return html`<div class="msg-head"><span class="who">${name}</span><span class="app-tag">APP</span>${tsTime(ts)}${extra}</div>`;
+}
+
+function avatar(name: string): Html {
+  return html`<div class="avatar" aria-hidden="true">${name.slice(0, 2).toUpperCase()}</div>`;
+}
+
+export function renderMessage(message: FakeMessage, options: RenderOptions): Html {
+  const replies = message.replies;
+  return html`<div class="msg" data-container="message" data-channel="${message.channel}" data-ts="${message.ts}">
+    ${avatar(options.botName)}
+    <div class="msg-main">
+      ${head(options.botName, message.ts, message.edited ? html`<span class="edited">(edited)</span>` : "")}
+      ${body(message, options.names)}
+      ${extras(message)}
+    </div>
+  </div>${
+    replies.length > 0
+      ? html`<button type="button" class="thread-toggle" data-thread-toggle aria-expanded="false">${replies.length} ${
+          replies.length === 1 ? "reply" : "replies"
+        }</button><div class="thread">${replies.map((reply) => renderMessage(reply, options))}</div>`
+      : ""
+  }`;
+}
+
+export function renderEphemeral(ephemeral: FakeEphemeral, options: RenderOptions): Html {
+  return html`<div class="msg ephemeral" data-container="ephemeral" data-channel="${ephemeral.channel}" data-ts="${ephemeral.ts}">
+    ${avatar(options.botName)}
+    <div class="msg-main">
+      ${head(options.botName, ephemeral.ts)}
+      ${body(ephemeral, options.names)}
+      <div class="only-you">👁 Only visible to you · <button type="button" class="link" data-dismiss>Dismiss</button></div>
+    </div>
+  </div>`;
+}
+
+/** A modal with its inputs; `errors` from the bot's `response_action: "errors"` show under the inputs. */
+export function renderModal(view: FakeView, names: Names, errors: Record<string, string>): Html {
+  const v = view.view;
+  const submit = isRecord(v.submit) ? v.submit : null;
+  const close = isRecord(v.close) ? v.close : { type: "plain_text", text: submit ? "Cancel" : "Close" };
+  return html`<form class="modal" role="dialog" aria-modal="true" aria-labelledby="modal-title" data-view-id="${view.id}">
+    <header class="modal-head">
+      <h2 id="modal-title">${textObject(v.title, names)}</h2>
+      <button type="button" class="modal-x" data-close aria-label="Close">×</button>
+    </header>
+    <div class="modal-body">${records(v.blocks).map((b) => renderBlock(b, names, errors))}</div>
+    <footer class="modal-foot">
+      <button type="button" class="btn" data-close>${textObject(close, names)}</button>
+      ${submit ? html`<button type="submit" class="btn primary">${textObject(submit, names)}</button>` : ""}
+    </footer>
+  </form>`;
+}

@@ -1,0 +1,169 @@
+// Ingest: a validated batch of proposed actions stored in one transaction, with the approval
+// policy's expiry, timers and auto-approval applied as each pending action arrives.
+import { sql } from "drizzle-orm";
+import type { Db, Tx } from "../db/client.ts";
+import { type OutboxMessage, writeOutbox } from "../db/outbox.ts";
+import { assignMessages } from "../db/queries/messages.ts";
+import { type ActionRow, actionEvents, actions, devices, investigations } from "../db/schema.ts";
+import { transitionAction } from "../db/transitions.ts";
+import type { ActionInput } from "../domain/actionInput.ts";
+import {
+  approvalsNeeded,
+  autoApprove,
+  DEFAULT_POLICY,
+  type Policy,
+  remindersFor,
+  ttlFor,
+} from "../domain/policy.ts";
+import type { Status } from "../domain/status.ts";
+import { decisionTransition } from "./decisionTransition.ts";
+
+/** The actor of what the approval policy does by itself (auto-approval). */
+const POLICY_ACTOR = "policy";
+
+export type IngestResult = { id: number; externalId: string; status: Status; created: boolean };
+
+/**
+ * Stores a validated batch in one transaction. Idempotent on (source, externalId), also when the
+ * same batch arrives twice at once: the unique index decides and the loser reads the winner's row.
+ */
+export async function ingestActions(
+  db: Db,
+  inputs: ActionInput[],
+  options: {
+    /** The Slack channel new pending actions are shown in. */
+    channel: string;
+    /**
+     * Sets each pending action's expiry, approvals needed and timers, and approves what it
+     * approves automatically; the built-in defaults when left out.
+     */
+    policy?: Policy;
+    /** Makes the backend agree with an action recorded as already completed. */
+    onRecordedCompleted?: (tx: Tx, action: ActionRow) => Promise<void>;
+  },
+): Promise<IngestResult[]> {
+  const policy = options.policy ?? DEFAULT_POLICY;
+  return db.transaction(async (tx) => {
+    const deviceRows = uniqueBy(
+      inputs.flatMap((a) => (a.device ? [{ id: a.device.id, name: a.device.name }] : [])),
+      (d) => d.id,
+    );
+    if (deviceRows.length > 0) await tx.insert(devices).values(deviceRows).onConflictDoNothing();
+    const investigationRows = uniqueBy(
+      inputs.flatMap((a) => (a.investigationId ? [{ id: a.investigationId }] : [])),
+      (i) => i.id,
+    );
+    if (investigationRows.length > 0)
+      await tx.insert(investigations).values(investigationRows).onConflictDoNothing();
+
+    const now = new Date();
+    const inserted = await tx
+      .insert(actions)
+      .values(
+        inputs.map((a) => ({
+          externalId: a.externalId,
+          source: a.source,
+          type: a.type,
+          status: a.status,
+          investigationId: a.investigationId ?? null,
+          incidentId: a.incidentId ?? null,
+          deviceId: a.device?.id ?? null,
+          deviceName: a.device?.name ?? null,
+          entity: a.entity,
+          sha256: a.entity.sha256 ?? null,
+          requestedBy: a.requestedBy ?? null,
+          comment: a.comment ?? null,
+          completedAt: a.status === "completed" ? now : null,
+          ...(a.status === "pending" && {
+            expiresAt: new Date(now.getTime() + ttlFor(policy, a)),
+            approvalsNeeded: approvalsNeeded(policy, a),
+          }),
+        })),
+      )
+      .onConflictDoNothing({ target: [actions.source, actions.externalId] })
+      .returning();
+
+    const key = (source: string, externalId: string) => `${source}\u0000${externalId}`;
+    const byKey = new Map<string, { row: ActionRow; created: boolean }>();
+    for (const row of inserted) byKey.set(key(row.source, row.externalId), { row, created: true });
+    const missing = inputs.filter((a) => !byKey.has(key(a.source, a.externalId)));
+    if (missing.length > 0) {
+      const existing = await tx
+        .select()
+        .from(actions)
+        .where(
+          sql`(${actions.source}, ${actions.externalId}) in (${sql.join(
+            missing.map((a) => sql`(${a.source}, ${a.externalId})`),
+            sql`, `,
+          )})`,
+        );
+      for (const row of existing) byKey.set(key(row.source, row.externalId), { row, created: false });
+    }
+
+    if (inserted.length > 0) {
+      await tx.insert(actionEvents).values(
+        inserted.map((row) => ({
+          actionId: row.id,
+          kind: row.status === "completed" ? "recorded_completed" : "received",
+          actor: "api",
+          detail: { source: row.source, externalId: row.externalId },
+        })),
+      );
+      for (const row of inserted)
+        if (row.status === "completed") await options.onRecordedCompleted?.(tx, row);
+      const pending = inserted.filter((row) => row.status === "pending");
+      const automatic = pending.flatMap((row) => {
+        const verdict = autoApprove(policy, row);
+        return verdict ? [{ row, rule: verdict.rule }] : [];
+      });
+      const approvedByPolicy = new Set(automatic.map((a) => a.row.id));
+      const waiting = pending.filter((row) => !approvedByPolicy.has(row.id));
+      await writeOutbox(tx, [
+        ...(await assignMessages(tx, pending, options.channel)),
+        ...waiting.flatMap((row) => timerMessages(policy, row, now)),
+      ]);
+      // Shown in the channel and history like any other, approved by the policy instead of a person.
+      for (const { row, rule } of automatic) {
+        const approved = await transitionAction(
+          tx,
+          decisionTransition({
+            actionId: row.id,
+            decision: "approve",
+            actor: POLICY_ACTOR,
+            detail: { reason: `auto-approval rule ${rule + 1}`, rule },
+          }),
+        );
+        if (!approved.ok) throw new Error(`auto-approval of action ${row.id} failed: ${approved.reason}`);
+        byKey.set(key(row.source, row.externalId), { row: approved.action, created: true });
+      }
+    }
+    return inputs.map((a) => {
+      const found = byKey.get(key(a.source, a.externalId));
+      if (!found) throw new Error(`ingest lost track of ${a.source}/${a.externalId}`);
+      return {
+        id: found.row.id,
+        externalId: found.row.externalId,
+        status: found.row.status,
+        created: found.created,
+      };
+    });
+  });
+}
+
+/** A waiting action's expiry, reminder and escalation, as delayed jobs created with the action. */
+function timerMessages(policy: Policy, row: ActionRow, now: Date): OutboxMessage[] {
+  const timer = (kind: "expire" | "remind" | "escalate", dueAt: number): OutboxMessage => ({
+    topic: "timer",
+    payload: { actionId: row.id, kind, dueAt },
+  });
+  return [
+    timer("expire", row.expiresAt!.getTime()),
+    ...remindersFor(policy, row).map((step) => timer(step.kind, now.getTime() + step.afterMs)),
+  ];
+}
+
+function uniqueBy<T>(items: T[], keyOf: (item: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(keyOf(item))) seen.set(keyOf(item), item);
+  return [...seen.values()];
+}
