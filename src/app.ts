@@ -14,9 +14,10 @@ import { startExpirySweeper } from "./jobs/expirySweeper.ts";
 import { startOutboxDispatcher } from "./jobs/outboxDispatcher.ts";
 import { createExecuteProcessor } from "./jobs/processors/execute.ts";
 import { startTimerWorker } from "./jobs/processors/timers.ts";
-import { closeQueues, createQueues, createRedis, type ExecuteQueueJob, QUEUE_NAMES } from "./jobs/queues.ts";
+import { closeQueues, createQueues, type ExecuteQueueJob, QUEUE_NAMES } from "./jobs/queues.ts";
 import { startReconciler } from "./jobs/reconciler.ts";
 import { startWorker } from "./jobs/worker.ts";
+import { createRedis } from "./lib/redis.ts";
 import { mountSandboxPage, SANDBOX_PATH } from "./sandbox/sandboxPage.ts";
 import { createBoltApp } from "./slack/boltApp.ts";
 import {

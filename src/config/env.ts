@@ -1,13 +1,13 @@
 // The environment of the contract, validated once at start. A bad value stops the program with
 // one line naming the variable; secrets are never echoed back.
 import { z } from "zod";
+import { type ApproverList, parseApprovers } from "../domain/permissions.ts";
+import type { Policy } from "../domain/policy.ts";
 import {
   LIVE_RESPONSE_SCRIPT_DEFAULTS,
   type LiveResponseScripts,
   SCRIPT_KEYS,
-} from "../backend/defender/requests.ts";
-import { type ApproverList, parseApprovers } from "../domain/permissions.ts";
-import type { Policy } from "../domain/policy.ts";
+} from "./liveResponseScripts.ts";
 import { loadPolicy, PolicyError } from "./policyFile.ts";
 
 // Values never echoed in an error: secrets, and URLs that may carry a password.

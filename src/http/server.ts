@@ -1,8 +1,10 @@
 // The HTTP surface of the contract. Slack's endpoint goes straight to Bolt's receiver; every
 // other route is Express's.
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import express, { type ErrorRequestHandler, type Express } from "express";
 import type { AppContext } from "../context.ts";
+import { isStoreUnavailable } from "../db/errors.ts";
 import { actionsRouter } from "./api/actionsRouter.ts";
 import { requireBearer } from "./api/auth.ts";
 import { devicesRouter } from "./api/devicesRouter.ts";
@@ -89,29 +91,4 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
       res.status(500).json({ error: "internal_error", message: "the request failed; nothing was changed" });
     }
   };
-}
-
-const UNAVAILABLE_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "CONNECT_TIMEOUT",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "57P01", // admin_shutdown
-  "57P03", // cannot_connect_now
-  "53300", // too_many_connections
-]);
-
-export function isStoreUnavailable(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current && typeof current === "object" && !seen.has(current)) {
-    seen.add(current);
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
 }

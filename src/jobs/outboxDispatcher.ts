@@ -8,9 +8,9 @@ import type { AppContext } from "../context.ts";
 import { anyOf, type Tx } from "../db/client.ts";
 import { type ActionChanged, OUTBOX_CHANNEL, type OutboxMessage } from "../db/outbox.ts";
 import { actions, outbox } from "../db/schema.ts";
+import { createRedis } from "../lib/redis.ts";
 import {
   allQueues,
-  createRedis,
   EXECUTE_JOB_OPTIONS,
   type ExecuteJob,
   type ExecuteQueueJob,

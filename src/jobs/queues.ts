@@ -1,7 +1,8 @@
 // The queues that carry work. Postgres decides what must happen; Redis only carries it, so every
 // job is safe to run twice (the processors re-check the store) and ids are deterministic.
 import { type JobsOptions, Queue } from "bullmq";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { createRedis } from "../lib/redis.ts";
 
 export const QUEUE_NAMES = {
   execute: "execute",
@@ -47,23 +48,6 @@ export function slackUpdateJobEntry(messageId: number, version: number) {
 /** `remind-42`: an action has each of its timers once. */
 export function timerJobId(job: TimerJob): string {
   return `${job.kind}-${job.actionId}`;
-}
-
-/**
- * `queue`: workers block on Redis and wait out an outage (BullMQ requires no retry limit).
- * `producer` and `probe`: fail fast while Redis is away, so callers can keep the work elsewhere.
- */
-export function createRedis(url: string, purpose: "queue" | "producer" | "probe"): Redis {
-  const redis = new Redis(url, {
-    maxRetriesPerRequest: purpose === "queue" ? null : 1,
-    enableOfflineQueue: purpose === "queue",
-    connectTimeout: 5000,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
-  // Connection errors are reported by the commands that fail; without a listener ioredis would
-  // also print each reconnect attempt to stderr.
-  redis.on("error", () => {});
-  return redis;
 }
 
 // Kept for a day so that a re-dispatch of the same id is recognised and ignored.

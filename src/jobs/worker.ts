@@ -1,6 +1,7 @@
 import { type Processor, Worker } from "bullmq";
 import type { AppContext } from "../context.ts";
-import { createRedis, type QUEUE_NAMES } from "./queues.ts";
+import { createRedis } from "../lib/redis.ts";
+import type { QUEUE_NAMES } from "./queues.ts";
 
 /** Starts a BullMQ worker on one of our queues, counting outcomes and logging failures. */
 export function startWorker<T, R>(

@@ -7,7 +7,7 @@ import { runMarker } from "../../src/backend/defender/requests.ts";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
 import { actions } from "../../src/db/schema.ts";
 import { ACTION_TYPES, type ActionType, isUndoable } from "../../src/domain/actionTypes.ts";
-import { createRedis } from "../../src/jobs/queues.ts";
+import { createRedis } from "../../src/lib/redis.ts";
 import { decide } from "../../src/services/decide.ts";
 import { ingest, waitForStatuses } from "../support/actions.ts";
 import { APPROVER, startTestApp, type TestApp, waitFor } from "../support/app.ts";

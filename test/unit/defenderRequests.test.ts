@@ -3,13 +3,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { defenderPortalLinks } from "../../src/backend/defender/links.ts";
-import {
-  defenderComment,
-  LIVE_RESPONSE_SCRIPT_DEFAULTS,
-  planRequest,
-  psQuote,
-} from "../../src/backend/defender/requests.ts";
+import { defenderComment, planRequest, psQuote } from "../../src/backend/defender/requests.ts";
 import { BackendError } from "../../src/backend/types.ts";
+import { LIVE_RESPONSE_SCRIPT_DEFAULTS } from "../../src/config/liveResponseScripts.ts";
 import type { ActionRow } from "../../src/db/schema.ts";
 import { ACTION_TYPES, type ActionType, isUndoable } from "../../src/domain/actionTypes.ts";
 import { validateMessage } from "../../src/slack/blockLimits.ts";

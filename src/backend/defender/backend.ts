@@ -8,7 +8,7 @@ import type { DefenderConfig } from "../../config/env.ts";
 import type { Tx } from "../../db/client.ts";
 import { type ActionRow, actions } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, isUndoable } from "../../domain/actionTypes.ts";
-import { createRedis } from "../../jobs/queues.ts";
+import { createRedis } from "../../lib/redis.ts";
 import type { Logger } from "../../telemetry/log.ts";
 import { type Backend, BackendError, BackendRateLimitError, CheckLater, type UndoData } from "../types.ts";
 import { takeFromBudget } from "./budget.ts";

@@ -1,26 +1,11 @@
 // What each action type asks of Microsoft Defender for Endpoint: the endpoint, its body (parameter
 // names are case-sensitive, as Microsoft documents them) and the application permission it needs.
 // Pure: the backend sends what this plans, and the tests check every type here and end to end.
+
+import type { LiveResponseScripts, ScriptKey } from "../../config/liveResponseScripts.ts";
 import type { ActionRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, type ActionType } from "../../domain/actionTypes.ts";
 import { BackendError } from "../types.ts";
-
-/** The Live Response library scripts that carry out what Defender has no API for. */
-export const LIVE_RESPONSE_SCRIPT_DEFAULTS = {
-  remove_registry_key: "ac-remove-registry-key.ps1",
-  restore_registry_key: "ac-restore-registry-key.ps1",
-  stop_service: "ac-stop-service.ps1",
-  start_service: "ac-start-service.ps1",
-  disable_driver: "ac-disable-driver.ps1",
-  enable_driver: "ac-enable-driver.ps1",
-  remove_scheduled_task: "ac-remove-scheduled-task.ps1",
-  restore_scheduled_task: "ac-restore-scheduled-task.ps1",
-  stop_process: "ac-stop-process.ps1",
-  restore_file: "ac-restore-file.ps1",
-} as const;
-export type ScriptKey = keyof typeof LIVE_RESPONSE_SCRIPT_DEFAULTS;
-export type LiveResponseScripts = Record<ScriptKey, string>;
-export const SCRIPT_KEYS = Object.keys(LIVE_RESPONSE_SCRIPT_DEFAULTS) as [ScriptKey, ...ScriptKey[]];
 
 export type MachineActionType =
   | "Isolate"

@@ -3,8 +3,8 @@
 import type { ActionWithEvents, InvestigationView } from "../../db/queries/investigations.ts";
 import type { ActionEventRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, type Entity, SOURCE_LABELS } from "../../domain/actionTypes.ts";
+import { EVENT_WORDS } from "../../domain/auditEvents.ts";
 import { describeStatus, STATUSES, type Status } from "../../domain/status.ts";
-import { EVENT_WORDS } from "../../slack/blocks/modals.ts";
 import { type Html, html, trusted, utcTime } from "./html.ts";
 
 /** Colour families of the status badges. */

@@ -2,9 +2,9 @@
 // login on the embedded default; a failure still answers with a page a person can read.
 import { type Request, type Response, Router } from "express";
 import type { AppContext } from "../../context.ts";
+import { isStoreUnavailable } from "../../db/errors.ts";
 import { getAction } from "../../db/queries/actions.ts";
 import { getInvestigation, withEvents } from "../../db/queries/investigations.ts";
-import { isStoreUnavailable } from "../server.ts";
 import type { Html } from "./html.ts";
 import { sendPage } from "./html.ts";
 import { actionPage, investigationPage, messagePage } from "./investigationPage.ts";

@@ -1,8 +1,10 @@
 // The modals the buttons open (reject with a reason, go hunt) and the one-line audit events
 // posted in the thread under an action's message.
+
 import type { ModalView } from "@slack/types";
 import type { ActionEventRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO } from "../../domain/actionTypes.ts";
+import { EVENT_WORDS } from "../../domain/auditEvents.ts";
 import { actorText, escapeInline, mrkdwn, plainText, slackDate } from "../text.ts";
 import { type ActionView, target } from "./actionMessage.ts";
 
@@ -207,26 +209,6 @@ export function goHuntModal(action: ActionView): ModalView {
     ],
   };
 }
-
-export const EVENT_WORDS: Record<string, string> = {
-  received: "Received",
-  recorded_completed: "Recorded as already completed",
-  approve: "Approved",
-  reject: "Rejected",
-  expire: "Expired",
-  start: "Started",
-  complete: "Completed",
-  fail: "Failed",
-  retry: "Retry requested",
-  request_undo: "Undo requested",
-  start_undo: "Undo started",
-  finish_undo: "Undone",
-  fail_undo: "Undo failed",
-  retry_undo: "Undo retried",
-  approval_recorded: "Approval recorded",
-  reminded: "Reminder sent",
-  escalated: "Escalated",
-};
 
 /** "*Rejected* by <@U123> · today 3:12 AM — not malicious, a pentest tool": one audit event. */
 export function threadEventText(event: Pick<ActionEventRow, "kind" | "actor" | "at" | "detail">): string {

@@ -1,0 +1,20 @@
+// What each kind of audit event is called where people read the trail (Slack threads, pages).
+export const EVENT_WORDS: Record<string, string> = {
+  received: "Received",
+  recorded_completed: "Recorded as already completed",
+  approve: "Approved",
+  reject: "Rejected",
+  expire: "Expired",
+  start: "Started",
+  complete: "Completed",
+  fail: "Failed",
+  retry: "Retry requested",
+  request_undo: "Undo requested",
+  start_undo: "Undo started",
+  finish_undo: "Undone",
+  fail_undo: "Undo failed",
+  retry_undo: "Undo retried",
+  approval_recorded: "Approval recorded",
+  reminded: "Reminder sent",
+  escalated: "Escalated",
+};
