@@ -1,32 +1,27 @@
-// Builds a running process from a config: the shared context, then the roles asked for.
+// Builds a running process from a config: the shared context, then each part its role runs, in
+// order. `stop` stops them in the reverse order, so what a part needs outlives it: HTTP stops
+// taking requests first, acked clicks finish, workers finish their jobs, and the store goes last.
 // main.ts calls this; so do the tests, with a config of their own.
+
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Worker } from "bullmq";
-import { createDefenderBackend } from "./backend/defender/backend.ts";
-import { createSimulatedBackend } from "./backend/simulated/backend.ts";
-import type { Backend } from "./backend/types.ts";
+import { createBackend, recordCompletedIn } from "./backend/index.ts";
 import type { Config } from "./config/env.ts";
 import type { AppContext } from "./context.ts";
 import { createDb } from "./db/client.ts";
 import { prepareDatabase } from "./db/migrate.ts";
-import { createHttpApp, createHttpServer, errorHandler, type SlackEndpoint } from "./http/server.ts";
+import { createHttpApp, createHttpServer, errorHandler, type RawRoute } from "./http/server.ts";
 import { startExpirySweeper } from "./jobs/expirySweeper.ts";
 import { startOutboxDispatcher } from "./jobs/outboxDispatcher.ts";
-import { createExecuteProcessor } from "./jobs/processors/execute.ts";
-import { startTimerWorker } from "./jobs/processors/timers.ts";
-import { closeQueues, createQueues, type ExecuteQueueJob, QUEUE_NAMES } from "./jobs/queues.ts";
+import { closeQueues, createQueues } from "./jobs/queues.ts";
 import { startReconciler } from "./jobs/reconciler.ts";
-import { startWorker } from "./jobs/worker.ts";
+import { startWorkers } from "./jobs/registry.ts";
 import { createRedis } from "./lib/redis.ts";
+import { startSandboxSlack } from "./sandbox/connection.ts";
+import type { FakeSlackApi } from "./sandbox/fakeSlackApi.ts";
 import { mountSandboxPage, SANDBOX_PATH } from "./sandbox/sandboxPage.ts";
 import { createBoltApp } from "./slack/boltApp.ts";
-import {
-  connectSlack,
-  type SlackConnection,
-  slackDepsFor,
-  startSlackWorkers,
-  workerClient,
-} from "./slack/connection.ts";
+import { type SlackConnection, slackDepsFor, workerClient, workspaceConnection } from "./slack/connection.ts";
 import { slackEndpoint } from "./slack/endpoint.ts";
 import type { Logger } from "./telemetry/log.ts";
 import { createMetrics } from "./telemetry/metrics.ts";
@@ -36,140 +31,130 @@ export type Role = "all" | "web" | "worker";
 export type RunningApp = {
   ctx: AppContext;
   slack: SlackConnection;
+  /** The local stand-in for Slack, when no workspace is configured. */
+  sandbox: FakeSlackApi | null;
   /** Where this process serves HTTP (health and metrics in every role). */
   url: string;
   stop(): Promise<void>;
 };
 
-export function createBackend(config: Config, log: Logger): Backend {
-  if (config.defender) {
-    return createDefenderBackend(config.defender, {
-      redisUrl: config.redisUrl,
-      queuePrefix: config.queuePrefix,
-      log,
-    });
-  }
-  return createSimulatedBackend();
-}
+type Stop = () => Promise<void>;
 
 export async function startApp(config: Config, log: Logger, role: Role): Promise<RunningApp> {
+  const works = role === "all" || role === "worker";
+  const serves = role === "all" || role === "web";
+  const stops: Stop[] = [];
+  /** Records how to stop what was just started; `stop` runs these last first. */
+  const started = (stop: Stop) => void stops.push(stop);
+
+  // 1. The store, the backend and the queues: every role needs them, and they stop last.
   await prepareDatabase(config.databaseUrl);
   const { db, client } = createDb(config.databaseUrl, { max: config.dbPoolSize });
-  const backend = createBackend(config, log);
+  started(() => client.end({ timeout: 5 }));
   const probe = createRedis(config.redisUrl, "probe");
+  started(async () => probe.disconnect());
+  const backend = createBackend(config, log);
+  started(async () => backend.close?.());
+  const queues = createQueues(config.redisUrl, config.queuePrefix);
+  started(() => closeQueues(queues));
   const ctx: AppContext = {
     config,
     db,
     sql: client,
     log,
     metrics: createMetrics(),
-    queues: createQueues(config.redisUrl, config.queuePrefix),
+    queues,
+    backend,
     probe,
-    recordCompleted:
-      backend.name === "simulated" ? async (tx, action) => void (await backend.apply(tx, action)) : undefined,
+    recordCompleted: recordCompletedIn(backend),
   };
-  const stops: (() => Promise<void>)[] = [];
 
-  if (role === "all" || role === "worker") {
-    const dispatcher = startOutboxDispatcher(ctx);
-    const limits = backend.workerLimits;
-    const execute: Worker<ExecuteQueueJob, string> = startWorker<ExecuteQueueJob, string>(
-      ctx,
-      QUEUE_NAMES.execute,
-      createExecuteProcessor(ctx, backend, () => execute),
-      {
-        concurrency: Math.min(config.workerConcurrency, limits?.maxConcurrency ?? Number.POSITIVE_INFINITY),
-        limiter: limits?.limiter,
-      },
-    );
-    const reconciler = startReconciler(ctx);
-    // Workers first: running jobs finish (or are handed back) before the dispatcher stops.
-    stops.push(
-      () => execute.close(),
-      () => reconciler.stop(),
-      () => dispatcher.stop(),
-    );
-  }
-  const slack = await connectSlack(config);
-  if (slack.sandbox) {
+  // 2. Slack: a workspace, or without one the local sandbox's stand-in, started here.
+  const sandbox = config.slack.sandbox ? await startSandboxSlack(config) : null;
+  if (sandbox) {
+    started(async () => sandbox.fake.close());
     if (role !== "all")
       throw new Error("the local Slack sandbox needs both roles in one process: run `npm start`");
-    log.info({ slackApiUrl: slack.apiUrl }, "no SLACK_BOT_TOKEN: using the local Slack sandbox");
+    log.info({ slackApiUrl: sandbox.connection.apiUrl }, "no SLACK_BOT_TOKEN: using the local Slack sandbox");
   }
-  stops.push(async () => slack.sandbox?.close());
-  if (role === "all" || role === "worker") {
-    const slackWorkers = startSlackWorkers(ctx, slack);
-    // The approval policy's clock: expiry, reminders and escalations.
-    const timers = startTimerWorker(ctx, workerClient(slack), slack.approvers);
+  const slack = sandbox?.connection ?? workspaceConnection(config);
+
+  // 3. The worker role: the outbox turns committed work into jobs, the reconciler re-dispatches
+  // what Redis lost, the queue workers run the jobs, the sweep expires what a lost timer missed.
+  if (works) {
+    const dispatcher = startOutboxDispatcher(ctx);
+    started(() => dispatcher.stop());
+    const reconciler = startReconciler(ctx);
+    started(() => reconciler.stop());
+    const workers = startWorkers({ ctx, backend, slack: workerClient(slack), approvers: slack.approvers });
+    started(() => workers.close());
     const sweeper = startExpirySweeper(ctx);
-    stops.unshift(
-      () => slackWorkers.close(),
-      () => timers.close(),
-      () => sweeper.stop(),
-    );
+    started(() => sweeper.stop());
   }
 
-  // Every role serves health and metrics; the web role also serves Slack, the API and pages.
-  const http = createHttpApp(ctx, { public: role !== "worker" });
-  let slackRoute: SlackEndpoint | undefined;
-  if (role !== "worker") {
+  // 4. Slack's side of the web role: Bolt, behind our HTTP endpoint or over Socket Mode.
+  let slackRoute: RawRoute | undefined;
+  if (serves) {
     const bolt = createBoltApp(slack, slackDepsFor(ctx, slack));
     if (bolt.receiver) {
-      slackRoute = slackEndpoint({ app: bolt.app, receiver: bolt.receiver }, slack.signingSecret, log);
+      const route = slackEndpoint({ app: bolt.app, receiver: bolt.receiver }, slack.signingSecret, log);
+      slackRoute = route;
+      // After the server stops taking requests, the clicks already acked are handled.
+      started(() => route.close());
     } else {
       await bolt.app.start();
-      stops.unshift(async () => {
-        await bolt.app.stop();
-      });
+      started(async () => void (await bolt.app.stop()));
     }
   }
+
+  // 5. HTTP: health and metrics in every role; the web role also serves Slack, the API and pages.
+  const http = createHttpApp(ctx, { public: serves });
   // Without a workspace, a page on our own port stands in for the Slack client.
   const sandboxPage =
-    slack.sandbox &&
+    sandbox &&
     mountSandboxPage(http, {
       slack,
-      fake: slack.sandbox,
+      fake: sandbox.fake,
       channel: config.slack.channel,
       ingestToken: config.ingestToken,
       log,
     });
   http.use(errorHandler(ctx));
   const server = createHttpServer(ctx, http, slackRoute);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, "0.0.0.0", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(server, config.port);
+  started(() => closeServer(server));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   log.info({ url, publicUrl: config.publicUrl }, "serving HTTP");
-  // Stop taking requests first; in-flight ones finish, then the clicks already acked.
-  const route = slackRoute;
-  if (route) stops.unshift(() => route.close());
-  stops.unshift(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  );
   if (sandboxPage) {
     // Its event streams end first: the server would wait for them before closing.
-    stops.unshift(async () => sandboxPage.close());
+    started(async () => sandboxPage.close());
     log.info({ url: `${url}${SANDBOX_PATH}` }, "local Slack sandbox: open this page to use the bot");
   }
 
   return {
     ctx,
     slack,
+    sandbox: sandbox?.fake ?? null,
     url,
     async stop() {
-      for (const stop of stops) await stop();
-      await closeQueues(ctx.queues);
-      await backend.close?.();
-      probe.disconnect();
-      await client.end({ timeout: 5 });
+      for (const stop of stops.reverse()) await stop();
     },
   };
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "0.0.0.0", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
 }

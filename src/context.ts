@@ -1,6 +1,7 @@
-// What every part of a running process shares. Built once in main.ts (or by a test), passed down.
+// What every part of a running process shares. Built once in app.ts (or by a test), passed down.
 import type { Redis } from "ioredis";
 import type { Sql } from "postgres";
+import type { Backend } from "./backend/types.ts";
 import type { Config } from "./config/env.ts";
 import type { Db, Tx } from "./db/client.ts";
 import type { ActionRow } from "./db/schema.ts";
@@ -15,6 +16,8 @@ export type AppContext = {
   log: Logger;
   metrics: Metrics;
   queues: Queues;
+  /** What runs the actions; `backend.runs` says how (in the worker's transaction, or remotely). */
+  backend: Backend;
   /** A Redis connection that fails fast, for readiness probes. */
   probe: Redis;
   /** Makes the backend's world agree with an action recorded as already completed. */

@@ -35,26 +35,33 @@ export class CheckLater {
   constructor(readonly afterMs: number) {}
 }
 
-export interface Backend {
+/**
+ * How a backend runs, which is what the worker asks: `in_transaction` finishes every run inside
+ * the worker's transaction (the simulated fleet), so the worker starts, applies and completes an
+ * action (or a batch of them) in one transaction; `remote` runs elsewhere (Defender) and may
+ * answer "not finished yet".
+ */
+export type Backend = RemoteBackend | InTransactionBackend;
+
+type BackendBase = {
+  /** For logs and metrics; what the worker does depends on `runs`. */
   readonly name: "simulated" | "defender";
-  /**
-   * Every run finishes inside the worker's transaction (the simulated fleet): the worker then
-   * starts, applies and completes an action in one transaction.
-   */
-  readonly runsInTransaction?: boolean;
+  /** Releases what the backend holds (connections). */
+  close?(): Promise<void>;
+};
+
+export type RemoteBackend = BackendBase & {
+  readonly runs: "remote";
   /** Takes the action and returns what undo will need to restore the previous state. */
   apply(tx: Tx, action: ActionRow): Promise<UndoData | CheckLater>;
   /** Restores what `apply` saved. Throws a non-retryable BackendError for non-undoable types. */
   undo(tx: Tx, action: ActionRow): Promise<CheckLater | undefined>;
   /** Limits of the service behind the backend, for the execute worker (all workers share `limiter`). */
-  readonly workerLimits?: { maxConcurrency: number; limiter: { max: number; duration: number } };
-  /** Releases what the backend holds (connections). */
-  close?(): Promise<void>;
-}
+  readonly workerLimits: { maxConcurrency: number; limiter: { max: number; duration: number } };
+};
 
-/** A backend whose every run finishes inside the worker's transaction (the simulated fleet). */
-export type InTransactionBackend = Omit<Backend, "apply" | "undo" | "runsInTransaction"> & {
-  readonly runsInTransaction: true;
+export type InTransactionBackend = BackendBase & {
+  readonly runs: "in_transaction";
   apply(tx: Tx, action: ActionRow): Promise<UndoData>;
   undo(tx: Tx, action: ActionRow): Promise<undefined>;
   /**
@@ -64,7 +71,3 @@ export type InTransactionBackend = Omit<Backend, "apply" | "undo" | "runsInTrans
   applyAll(tx: Tx, actions: ActionRow[]): Promise<UndoData[]>;
   undoAll(tx: Tx, actions: ActionRow[]): Promise<void>;
 };
-
-export function runsInTransaction(backend: Backend | InTransactionBackend): backend is InTransactionBackend {
-  return backend.runsInTransaction === true;
-}

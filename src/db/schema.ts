@@ -246,3 +246,4 @@ export const backendRuns = pgTable(
 export type ActionRow = typeof actions.$inferSelect;
 export type ActionEventRow = typeof actionEvents.$inferSelect;
 export type DeviceRow = typeof devices.$inferSelect;
+export type SlackMessageRow = typeof slackMessages.$inferSelect;

@@ -193,10 +193,19 @@ export async function recordTransitions(
       pg_notify(${OUTBOX_CHANNEL}, '')`);
 }
 
-/** Records an audit event that is not a status change (a refused attempt, a note). */
+/** Records audit events that are not status changes (a refused attempt, a reminder sent, a note). */
+export async function appendEvents(
+  db: DbOrTx,
+  events: { actionId: number; kind: string; actor: string; detail?: Record<string, unknown> }[],
+): Promise<void> {
+  if (events.length === 0) return;
+  await db.insert(actionEvents).values(events.map((event) => ({ ...event, detail: event.detail ?? {} })));
+}
+
+/** Records one audit event that is not a status change. */
 export async function appendEvent(
   db: DbOrTx,
   event: { actionId: number; kind: string; actor: string; detail?: Record<string, unknown> },
 ): Promise<void> {
-  await db.insert(actionEvents).values({ ...event, detail: event.detail ?? {} });
+  await appendEvents(db, [event]);
 }

@@ -39,7 +39,8 @@ export function createHttpApp(ctx: AppContext, options: { public: boolean }): Ex
   return app;
 }
 
-export type SlackEndpoint = {
+/** A route served ahead of Express (Slack's endpoint, whose clicks must be acked at once). */
+export type RawRoute = {
   path: string;
   listener: (req: IncomingMessage, res: ServerResponse) => unknown;
   /** Finishes what was accepted and is still being handled. */
@@ -50,7 +51,7 @@ export type SlackEndpoint = {
  * The process's server. Slack's POSTs skip Express: a burst of clicks must all be acked within
  * Slack's 3 s, and routing them through Express's stack costs about as much again as Bolt does.
  */
-export function createHttpServer(ctx: AppContext, app: Express, slack?: SlackEndpoint): Server {
+export function createHttpServer(ctx: AppContext, app: Express, slack?: RawRoute): Server {
   return createServer((req, res) => {
     if (!slack || req.method !== "POST" || req.url?.split("?", 1)[0] !== slack.path) {
       app(req, res);

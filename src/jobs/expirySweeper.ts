@@ -1,24 +1,14 @@
 // Expires pending actions past their time whose expiry job Redis lost (or that were waiting before
 // expiry existed). The delayed jobs do the work on time; this only makes sure nothing waits forever.
-import { and, asc, eq, lte } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
-import { actions } from "../db/schema.ts";
-import { expireAction } from "./processors/timers.ts";
+import { expireOverdue } from "../services/expiry.ts";
 
 const SWEEP_EVERY_MS = 60_000;
 const BATCH = 500;
 
 /** Expires up to one batch of overdue pending actions; returns how many it expired. */
 export async function sweepExpired(ctx: AppContext): Promise<number> {
-  const overdue = await ctx.db
-    .select({ id: actions.id })
-    .from(actions)
-    .where(and(eq(actions.status, "pending"), lte(actions.expiresAt, new Date())))
-    .orderBy(asc(actions.expiresAt))
-    .limit(BATCH);
-  let expired = 0;
-  // One at a time, each through the transition's row lock: a decision racing it still wins or loses cleanly.
-  for (const { id } of overdue) if ((await expireAction(ctx, id)).ok) expired += 1;
+  const expired = await expireOverdue(ctx, BATCH);
   if (expired > 0) ctx.log.info({ count: expired }, "expired overdue pending actions");
   return expired;
 }

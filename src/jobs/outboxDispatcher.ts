@@ -201,7 +201,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
       if (rows.length === 0) return 0;
       const jobs = routeOutbox(
         rows,
-        ctx.config.backend === "simulated" ? await lanesOf(tx, rows) : undefined,
+        ctx.backend.runs === "in_transaction" ? await lanesOf(tx, rows) : undefined,
       );
       if (jobs.execute.length > 0) await queues.execute.addBulk(jobs.execute);
       if (jobs.slackPost.length > 0) await queues.slackPost.addBulk(jobs.slackPost);

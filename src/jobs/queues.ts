@@ -2,6 +2,7 @@
 // job is safe to run twice (the processors re-check the store) and ids are deterministic.
 import { type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { z } from "zod";
 import { createRedis } from "../lib/redis.ts";
 
 export const QUEUE_NAMES = {
@@ -12,16 +13,28 @@ export const QUEUE_NAMES = {
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
-export type ExecuteJob = { actionId: number; operation: "apply" | "undo"; attempt: number };
+const actionId = z.number().int().positive();
+const attempt = z.number().int().nonnegative();
+
+export const executeJobSchema = z.object({ actionId, operation: z.enum(["apply", "undo"]), attempt });
+export type ExecuteJob = z.infer<typeof executeJobSchema>;
 /** Several actions at once, for a backend that runs them inside the worker's transaction. */
-export type ExecuteBatchJob = { batch: ExecuteJob[] };
-export type ExecuteQueueJob = ExecuteJob | ExecuteBatchJob;
+export const executeBatchJobSchema = z.object({ batch: z.array(executeJobSchema).min(1) });
+export type ExecuteBatchJob = z.infer<typeof executeBatchJobSchema>;
+export const executeQueueJobSchema = z.union([executeJobSchema, executeBatchJobSchema]);
+export type ExecuteQueueJob = z.infer<typeof executeQueueJobSchema>;
 /** Post a new message (its pending actions were assigned to it at ingest). */
-export type SlackPostJob = { messageId: number };
+export const slackPostJobSchema = z.object({ messageId: z.number().int().positive() });
+export type SlackPostJob = z.infer<typeof slackPostJobSchema>;
 /** Bring a posted message up to at least `version`. */
-export type SlackUpdateJob = { messageId: number; version: number };
+export const slackUpdateJobSchema = z.object({
+  messageId: z.number().int().positive(),
+  version: z.number().int(),
+});
+export type SlackUpdateJob = z.infer<typeof slackUpdateJobSchema>;
 /** A pending action's clock: expire it, remind its approvers, or escalate. Due when the job runs. */
-export type TimerJob = { actionId: number; kind: "expire" | "remind" | "escalate" };
+export const timerJobSchema = z.object({ actionId, kind: z.enum(["expire", "remind", "escalate"]) });
+export type TimerJob = z.infer<typeof timerJobSchema>;
 
 /** `apply-42-1`: one job per action, operation and attempt. BullMQ ids may not contain `:`. */
 export function executeJobId(job: ExecuteJob): string {

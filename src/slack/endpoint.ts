@@ -4,11 +4,17 @@
 // burst of clicks no click waits behind Bolt's work on the others (docs/BENCHMARK-NOTES.md).
 // Everything else — slash commands and modal submissions, whose ack carries an answer, URL
 // verification, bad signatures (401) — goes through Bolt's receiver unchanged.
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { type App, HTTPModuleFunctions, type HTTPReceiver, isValidSlackRequest } from "@slack/bolt";
-import type { SlackEndpoint } from "../http/server.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { SLACK_EVENTS_PATH } from "./boltApp.ts";
+
+export type SlackEndpoint = {
+  path: string;
+  listener: (req: IncomingMessage, res: ServerResponse) => unknown;
+  /** Finishes the clicks acked and still being handled. */
+  close(): Promise<void>;
+};
 
 /** Slack's payloads are a few kilobytes; a megabyte is generous. */
 const BODY_LIMIT = 1024 * 1024;

@@ -50,7 +50,7 @@ async function ingest(body: Record<string, unknown>): Promise<number> {
 
 describe.skipIf(browserMissing)("sandbox page", () => {
   it("runs as npm start does: its own fake Slack, the sandbox user an approver, the page address logged", () => {
-    expect(app.slack.sandbox).not.toBeNull();
+    expect(app.sandbox).not.toBeNull();
     expect(app.slack.approvers.userIds).toEqual([SANDBOX_USER.id]);
     expect(app.logs.join("")).toContain(`${app.url}/sandbox`);
   });

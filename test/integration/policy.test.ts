@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
 import { backendRuns } from "../../src/db/schema.ts";
 import { sweepExpired } from "../../src/jobs/expirySweeper.ts";
-import { expireAction } from "../../src/jobs/processors/timers.ts";
 import { timerJobId } from "../../src/jobs/queues.ts";
 import { decide } from "../../src/services/decide.ts";
+import { expireAction } from "../../src/services/expiry.ts";
 import { ingest, statusOf, waitForStatuses } from "../support/actions.ts";
 import {
   APPROVER,

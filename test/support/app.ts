@@ -90,7 +90,7 @@ export async function startTestApp(
     logs,
     databaseUrl,
     env,
-    slackApi: ownSlack ?? running.slack.sandbox!,
+    slackApi: ownSlack ?? running.sandbox!,
     async close() {
       if (closed) return;
       closed = true;

@@ -10,7 +10,13 @@ import { type ActionRow, actions } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, isUndoable } from "../../domain/actionTypes.ts";
 import { createRedis } from "../../lib/redis.ts";
 import type { Logger } from "../../telemetry/log.ts";
-import { type Backend, BackendError, BackendRateLimitError, CheckLater, type UndoData } from "../types.ts";
+import {
+  BackendError,
+  BackendRateLimitError,
+  CheckLater,
+  type RemoteBackend,
+  type UndoData,
+} from "../types.ts";
 import { takeFromBudget } from "./budget.ts";
 import { ACTIVE_REQUEST_ALREADY_EXISTS, createDefenderClient, DefenderApiError } from "./client.ts";
 import {
@@ -84,7 +90,7 @@ const MAX_CONCURRENCY = 4;
 export function createDefenderBackend(
   config: DefenderConfig,
   deps: { redisUrl: string; queuePrefix: string; log: Logger },
-): Backend {
+): RemoteBackend {
   const redis = createRedis(deps.redisUrl, "producer");
   /** Takes one call from a budget all processes share; 0 when taken, else the wait until it refills. */
   async function spend(name: string, limit: number, windowMs: number): Promise<number> {
@@ -356,6 +362,7 @@ export function createDefenderBackend(
 
   return {
     name: "defender",
+    runs: "remote",
     workerLimits: {
       maxConcurrency: MAX_CONCURRENCY,
       limiter: { max: config.callsPerMinute, duration: MINUTE },

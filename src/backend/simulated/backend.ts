@@ -22,7 +22,7 @@ type RegistryValue = { valueName: string; valueType: string; data: string; prese
 export function createSimulatedBackend(): InTransactionBackend {
   const backend: InTransactionBackend = {
     name: "simulated",
-    runsInTransaction: true,
+    runs: "in_transaction",
     async applyAll(tx, actions) {
       await lockWhatTheyTouch(tx, actions);
       const { distinct, repeated } = repeatsOfTheFirst(actions);

@@ -1,9 +1,9 @@
 // Reads of actions, as free functions taking the db (or a transaction) first.
-import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, lte, type SQL, sql } from "drizzle-orm";
 import type { ActionType, Source } from "../../domain/actionTypes.ts";
 import type { Status } from "../../domain/status.ts";
-import type { DbOrTx } from "../client.ts";
-import { type ActionEventRow, type ActionRow, actionEvents, actions } from "../schema.ts";
+import { anyOf, type DbOrTx } from "../client.ts";
+import { type ActionEventRow, type ActionRow, actionApprovals, actionEvents, actions } from "../schema.ts";
 
 export async function getAction(db: DbOrTx, id: number): Promise<ActionRow | undefined> {
   const [row] = await db.select().from(actions).where(eq(actions.id, id));
@@ -70,4 +70,49 @@ export async function listActions(
   const more = rows.length > page.limit;
   const pageRows = more ? rows.slice(0, page.limit) : rows;
   return { actions: pageRows, nextCursor: more ? pageRows[pageRows.length - 1]!.id : null };
+}
+
+/** Pending actions past their expiry, oldest expiry first. */
+export async function overduePendingIds(db: DbOrTx, limit: number): Promise<number[]> {
+  const rows = await db
+    .select({ id: actions.id })
+    .from(actions)
+    .where(and(eq(actions.status, "pending"), lte(actions.expiresAt, new Date())))
+    .orderBy(asc(actions.expiresAt))
+    .limit(limit);
+  return rows.map((row) => row.id);
+}
+
+/** A message's pending actions, locked for this transaction, by id. */
+export async function lockPendingOfMessage(tx: DbOrTx, messageId: number): Promise<ActionRow[]> {
+  return tx
+    .select()
+    .from(actions)
+    .where(and(eq(actions.slackMessageId, messageId), eq(actions.status, "pending")))
+    .orderBy(asc(actions.id))
+    .for("update");
+}
+
+/** Which of `actionIds` have an audit event of `kind`. */
+export async function actionsWithEvent(db: DbOrTx, actionIds: number[], kind: string): Promise<number[]> {
+  const rows = await db
+    .select({ actionId: actionEvents.actionId })
+    .from(actionEvents)
+    .where(and(inArray(actionEvents.actionId, actionIds), eq(actionEvents.kind, kind)));
+  return rows.map((row) => row.actionId);
+}
+
+export async function countApprovals(db: DbOrTx, actionId: number): Promise<number> {
+  return db.$count(actionApprovals, eq(actionApprovals.actionId, actionId));
+}
+
+/** The action, locked for this transaction. */
+export async function lockAction(tx: DbOrTx, id: number): Promise<ActionRow | undefined> {
+  const [row] = await tx.select().from(actions).where(eq(actions.id, id)).for("update");
+  return row;
+}
+
+/** The actions, locked for this transaction in id order (so that concurrent lockers queue, not deadlock). */
+export async function lockActions(tx: DbOrTx, ids: number[]): Promise<ActionRow[]> {
+  return tx.select().from(actions).where(anyOf(actions.id, ids)).orderBy(asc(actions.id)).for("update");
 }

@@ -1,10 +1,18 @@
 // Which Slack message shows which pending action. Actions of one investigation that arrive
 // together share one message; a message not yet posted takes in late arrivals of its
 // investigation, so a burst becomes one message per investigation rather than a flood.
-import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
-import { anyOf, type Tx } from "../client.ts";
+import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { anyOf, type DbOrTx, type Tx } from "../client.ts";
 import type { OutboxMessage } from "../outbox.ts";
-import { type ActionRow, actions, slackMessages } from "../schema.ts";
+import {
+  type ActionEventRow,
+  type ActionRow,
+  actionApprovals,
+  actionEvents,
+  actions,
+  type SlackMessageRow,
+  slackMessages,
+} from "../schema.ts";
 
 // How long an unposted message keeps taking in actions; the post waits about this long too.
 const JOIN_WINDOW_SECONDS = 10;
@@ -77,4 +85,74 @@ export async function assignMessages(
   return assignments
     .filter((a) => a.isNew)
     .map((a) => ({ topic: "message.created" as const, payload: { messageId: a.messageId } }));
+}
+
+export async function getMessage(db: DbOrTx, id: number): Promise<SlackMessageRow | undefined> {
+  const [row] = await db.select().from(slackMessages).where(eq(slackMessages.id, id));
+  return row;
+}
+
+/** An action as its message shows it: with the approvals so far when it needs more than one. */
+export type MessageAction = ActionRow & { approvals?: { needed: number; by: string[] } };
+
+export async function messageActions(db: DbOrTx, messageId: number): Promise<MessageAction[]> {
+  const rows = await db
+    .select()
+    .from(actions)
+    .where(eq(actions.slackMessageId, messageId))
+    .orderBy(asc(actions.id));
+  const counted = rows.filter((row) => row.approvalsNeeded > 1).map((row) => row.id);
+  if (counted.length === 0) return rows;
+  const given = await db
+    .select()
+    .from(actionApprovals)
+    .where(inArray(actionApprovals.actionId, counted))
+    .orderBy(asc(actionApprovals.at), asc(actionApprovals.userId));
+  return rows.map((row) =>
+    row.approvalsNeeded > 1
+      ? {
+          ...row,
+          approvals: {
+            needed: row.approvalsNeeded,
+            by: given.filter((a) => a.actionId === row.id).map((a) => a.userId),
+          },
+        }
+      : row,
+  );
+}
+
+/** Stores where the message was posted, unless a racing post stored it first. */
+export async function storePostedTs(
+  db: DbOrTx,
+  messageId: number,
+  ts: string,
+  version: number,
+): Promise<void> {
+  await db
+    .update(slackMessages)
+    .set({ ts, renderedVersion: sql`greatest(${slackMessages.renderedVersion}, ${version})` })
+    .where(and(eq(slackMessages.id, messageId), isNull(slackMessages.ts)));
+}
+
+export async function markRendered(db: DbOrTx, messageId: number, version: number): Promise<void> {
+  await db.update(slackMessages).set({ renderedVersion: version }).where(eq(slackMessages.id, messageId));
+}
+
+/** The audit events of `actionIds` after `afterEventId`, oldest first. */
+export async function eventsAfter(
+  db: DbOrTx,
+  actionIds: number[],
+  afterEventId: number,
+  limit: number,
+): Promise<ActionEventRow[]> {
+  return db
+    .select()
+    .from(actionEvents)
+    .where(and(inArray(actionEvents.actionId, actionIds), gt(actionEvents.id, afterEventId)))
+    .orderBy(asc(actionEvents.id))
+    .limit(limit);
+}
+
+export async function markThreaded(db: DbOrTx, messageId: number, eventId: number): Promise<void> {
+  await db.update(slackMessages).set({ threadedEventId: eventId }).where(eq(slackMessages.id, messageId));
 }

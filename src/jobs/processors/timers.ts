@@ -4,20 +4,27 @@
 
 import type { WebClient } from "@slack/web-api";
 import { DelayedError, type Job, UnrecoverableError, type Worker } from "bullmq";
-import { and, asc, eq, inArray } from "drizzle-orm";
 import type { AppContext } from "../../context.ts";
 import type { Tx } from "../../db/client.ts";
 import { transactionLock } from "../../db/locks.ts";
-import { type ActionRow, actionApprovals, actionEvents, actions, slackMessages } from "../../db/schema.ts";
-import { type TransitionOutcome, transitionAction } from "../../db/transitions.ts";
+import {
+  actionsWithEvent,
+  countApprovals,
+  getAction,
+  lockPendingOfMessage,
+} from "../../db/queries/actions.ts";
+import { getMessage } from "../../db/queries/messages.ts";
+import type { ActionRow } from "../../db/schema.ts";
+import { appendEvents } from "../../db/transitions.ts";
 import { ACTION_TYPE_INFO } from "../../domain/actionTypes.ts";
 import type { ApproverList } from "../../domain/permissions.ts";
 import { approversFor, remindersFor, toApproverList } from "../../domain/policy.ts";
+import { expireAction } from "../../services/expiry.ts";
 import { target } from "../../slack/blocks/actionMessage.ts";
-import { slackCall } from "../../slack/notifier.ts";
 import { escapeInline, mentionList, slackDate } from "../../slack/text.ts";
-import { QUEUE_NAMES, type TimerJob } from "../queues.ts";
-import { startWorker } from "../worker.ts";
+import type { TimerJob } from "../queues.ts";
+import { slackCall } from "../slackCall.ts";
+import type { JobProcessor } from "../worker.ts";
 
 // A reminder due before its message is posted (the post gathers an investigation's batch first)
 // looks again this much later, without spending one of the job's attempts.
@@ -25,39 +32,21 @@ const UNPOSTED_RECHECK_MS = 1000;
 
 const SENT_EVENT = { remind: "reminded", escalate: "escalated" } as const;
 
-/**
- * Expires a pending action (actor `system`). It goes through the row lock and the status check
- * of every transition, so of an expiry and an approval arriving together exactly one wins.
- */
-export async function expireAction(ctx: AppContext, actionId: number): Promise<TransitionOutcome> {
-  const outcome = await ctx.db.transaction((tx) =>
-    transitionAction(tx, { actionId, transition: "expire", actor: "system" }),
-  );
-  if (outcome.ok) ctx.metrics.transitions.inc({ transition: "expire" });
-  return outcome;
-}
-
 /** `approvers`: who may decide (APPROVERS), mentioned by reminders that name nobody themselves. */
-export function startTimerWorker(
+export function createTimerProcessor(
   ctx: AppContext,
   client: WebClient,
   approvers: ApproverList,
-): Worker<TimerJob, string> {
-  const worker: Worker<TimerJob, string> = startWorker<TimerJob, string>(
-    ctx,
-    QUEUE_NAMES.timers,
-    async (job, token) => {
-      const { actionId, kind } = job.data;
-      if (kind === "expire") return expireIfDue(ctx, actionId);
-      return ctx.db.transaction((tx) => remind({ ctx, client, worker, approvers }, tx, job, token, kind));
-    },
-    { concurrency: 4 },
-  );
-  return worker;
+): JobProcessor<TimerJob> {
+  return async function timer(job, { worker, token }) {
+    const { actionId, kind } = job.data;
+    if (kind === "expire") return expireIfDue(ctx, actionId);
+    return ctx.db.transaction((tx) => remind({ ctx, client, worker, approvers }, tx, job, token, kind));
+  };
 }
 
 async function expireIfDue(ctx: AppContext, actionId: number): Promise<string> {
-  const [action] = await ctx.db.select().from(actions).where(eq(actions.id, actionId));
+  const action = await getAction(ctx.db, actionId);
   if (!action) throw new UnrecoverableError(`action ${actionId} does not exist`);
   if (action.status !== "pending") return "not_pending";
   // Only a clock running behind the dispatcher's fires early; the sweep expires it a little later.
@@ -83,12 +72,12 @@ async function remind(
   kind: "remind" | "escalate",
 ): Promise<string> {
   const { actionId } = job.data;
-  const [found] = await tx.select().from(actions).where(eq(actions.id, actionId));
+  const found = await getAction(tx, actionId);
   if (!found) throw new UnrecoverableError(`action ${actionId} does not exist`);
   if (found.status !== "pending") return "not_pending";
   if (found.slackMessageId === null)
     throw new UnrecoverableError(`pending action ${actionId} has no message`);
-  const [message] = await tx.select().from(slackMessages).where(eq(slackMessages.id, found.slackMessageId));
+  const message = await getMessage(tx, found.slackMessageId);
   if (!message?.ts) {
     await job.moveToDelayed(Date.now() + UNPOSTED_RECHECK_MS, token);
     throw new DelayedError();
@@ -96,28 +85,14 @@ async function remind(
   // Held while posting: the message's other reminders wait and then find this one's events, and a
   // decision waits on the row locks, so no reminder follows a decision.
   await tx.execute(transactionLock("messageReminders", message.id));
-  const pending = await tx
-    .select()
-    .from(actions)
-    .where(and(eq(actions.slackMessageId, message.id), eq(actions.status, "pending")))
-    .orderBy(asc(actions.id))
-    .for("update");
+  const pending = await lockPendingOfMessage(tx, message.id);
   if (!pending.some((a) => a.id === actionId)) return "not_pending";
   const sent = new Set(
-    (
-      await tx
-        .select({ actionId: actionEvents.actionId })
-        .from(actionEvents)
-        .where(
-          and(
-            inArray(
-              actionEvents.actionId,
-              pending.map((a) => a.id),
-            ),
-            eq(actionEvents.kind, SENT_EVENT[kind]),
-          ),
-        )
-    ).map((e) => e.actionId),
+    await actionsWithEvent(
+      tx,
+      pending.map((a) => a.id),
+      SENT_EVENT[kind],
+    ),
   );
   if (sent.has(actionId)) return "already_sent";
   // The policy in force now: a restart with a new policy file may have dropped this step.
@@ -166,7 +141,8 @@ async function remind(
       }),
     );
   }
-  await tx.insert(actionEvents).values(
+  await appendEvents(
+    tx,
     due.map(({ action }) => ({
       actionId: action.id,
       kind: SENT_EVENT[kind],
@@ -199,7 +175,7 @@ async function reminderText(
     return `${lead} ${due.length} actions are still waiting for approval, since ${since}.${who}`;
   let progress = "";
   if (first.approvalsNeeded > 1) {
-    const given = await tx.$count(actionApprovals, eq(actionApprovals.actionId, first.id));
+    const given = await countApprovals(tx, first.id);
     progress = ` (${given} of ${first.approvalsNeeded} approvals)`;
   }
   const what = `*${ACTION_TYPE_INFO[first.type].label}* ${target(first, escapeInline)}`;
