@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { type ApproverList, parseApprovers } from "../domain/permissions.ts";
 import type { Policy } from "../domain/policy.ts";
+import { plainWords } from "../domain/zodMessages.ts";
 import {
   LIVE_RESPONSE_SCRIPT_DEFAULTS,
   type LiveResponseScripts,
@@ -226,7 +227,7 @@ export class ConfigError extends Error {
 
 /** Validates `env`; throws a ConfigError whose message is the one line to print. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse(env, { error: plainWords });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? "environment");

@@ -28,6 +28,6 @@ export function loadPolicy(path: string | undefined): Policy {
     throw new PolicyError(`${path}: is not valid JSON (${(error as Error).message})`);
   }
   const parsed = parsePolicy(document);
-  if (!parsed.ok) throw new PolicyError(`${path}: ${parsed.problem}`);
+  if (!parsed.ok) throw new PolicyError(`${path}: ${parsed.message}`);
   return parsed.policy;
 }

@@ -1,7 +1,7 @@
 // The action object of the ingest contract, validated as one unit: a batch is all or nothing.
 import { z } from "zod";
 import { ACTION_TYPE_INFO, ACTION_TYPES, ENTITY_SCHEMAS, type Entity, SOURCES } from "./actionTypes.ts";
-import "./zodMessages.ts";
+import { plainWords } from "./zodMessages.ts";
 
 export const MAX_BATCH = 1000;
 
@@ -38,7 +38,7 @@ const baseAction = z
   .strict();
 
 export const actionInputSchema = baseAction.transform((action, ctx) => {
-  const entity = ENTITY_SCHEMAS[action.type].safeParse(action.entity);
+  const entity = ENTITY_SCHEMAS[action.type].safeParse(action.entity, { error: plainWords });
   if (!entity.success) {
     for (const issue of entity.error.issues) {
       ctx.addIssue({ code: "custom", path: ["entity", ...issue.path], message: issue.message });
@@ -81,7 +81,7 @@ export function parseIngestBody(
   const actions: ActionInput[] = [];
   const issues: ValidationIssue[] = [];
   items.forEach((item, index) => {
-    const parsed = actionInputSchema.safeParse(item);
+    const parsed = actionInputSchema.safeParse(item, { error: plainWords });
     const prefix = isBatch ? `$.actions[${index}]` : "$";
     if (parsed.success) actions.push(parsed.data);
     else

@@ -5,7 +5,8 @@
 import { z } from "zod";
 import { ACTION_TYPES, type ActionType, type Entity, SOURCES, type Source } from "./actionTypes.ts";
 import { type ApproverList, GROUP_ID, USER_ID } from "./permissions.ts";
-import "./zodMessages.ts";
+import { type Result, refuse } from "./result.ts";
+import { plainWords } from "./zodMessages.ts";
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const MAX_DURATION_MS = 365 * UNIT_MS.d;
@@ -148,23 +149,23 @@ const DEFAULT_POLICY_DOCUMENT = {
   requesters: {},
 } as const;
 
-export type PolicyParse = { ok: true; policy: Policy } | { ok: false; problem: string };
+export type PolicyParse = Result<{ policy: Policy }, "invalid_policy">;
 
 /** Validates a policy document laid over the defaults; a refusal is one line naming the problem. */
 export function parsePolicy(document: unknown): PolicyParse {
-  if (!isPlainObject(document)) return { ok: false, problem: "must be a JSON object" };
-  const parsed = policySchema.safeParse(mergeOver(DEFAULT_POLICY_DOCUMENT, document));
+  if (!isPlainObject(document)) return refuse("invalid_policy", "must be a JSON object");
+  const parsed = policySchema.safeParse(mergeOver(DEFAULT_POLICY_DOCUMENT, document), { error: plainWords });
   if (parsed.success) return { ok: true, policy: parsed.data };
   const issue = parsed.error.issues[0]!;
   const where = formatPath(issue.path);
   if (issue.code === "unrecognized_keys") {
-    return { ok: false, problem: `${where || "the policy"} has ${issue.message}` };
+    return refuse("invalid_policy", `${where || "the policy"} has ${issue.message}`);
   }
-  return { ok: false, problem: where ? `${where} ${issue.message}` : issue.message };
+  return refuse("invalid_policy", where ? `${where} ${issue.message}` : issue.message);
 }
 
 const defaults = parsePolicy({});
-if (!defaults.ok) throw new Error(`the built-in policy is invalid: ${defaults.problem}`);
+if (!defaults.ok) throw new Error(`the built-in policy is invalid: ${defaults.message}`);
 export const DEFAULT_POLICY: Policy = defaults.policy;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -22,14 +22,14 @@ const DAY = 24 * HOUR;
 
 function policy(document: Record<string, unknown>): Policy {
   const parsed = parsePolicy(document);
-  if (!parsed.ok) throw new Error(parsed.problem);
+  if (!parsed.ok) throw new Error(parsed.message);
   return parsed.policy;
 }
 
 function problem(document: unknown): string {
   const parsed = parsePolicy(document);
   if (parsed.ok) throw new Error("expected the policy to be refused");
-  return parsed.problem;
+  return parsed.message;
 }
 
 const manualIsolate = { type: "isolate_device", source: "manual" } as const;

@@ -1,4 +1,5 @@
 // The ingest API of the contract: POST actions, GET one, GET a filtered page.
+
 import { Router } from "express";
 import { z } from "zod";
 import type { AppContext } from "../../context.ts";
@@ -6,6 +7,7 @@ import { getAction, getActionEvents, listActions } from "../../db/queries/action
 import { parseIngestBody } from "../../domain/actionInput.ts";
 import { ACTION_TYPES } from "../../domain/actionTypes.ts";
 import { STATUSES } from "../../domain/status.ts";
+import { plainWords } from "../../domain/zodMessages.ts";
 import { ingestActions } from "../../services/ingest.ts";
 import { presentAction } from "./present.ts";
 
@@ -81,7 +83,7 @@ export function actionsRouter(ctx: AppContext): Router {
       });
       return;
     }
-    const parsed = listQuerySchema.safeParse(req.query);
+    const parsed = listQuerySchema.safeParse(req.query, { error: plainWords });
     if (!parsed.success) {
       res.status(400).json({
         error: "invalid_request",
