@@ -2,8 +2,8 @@
 // Redis outage loses nothing. The dispatcher (jobs/outboxDispatcher.ts) turns rows into jobs.
 import { sql } from "drizzle-orm";
 import type { Status } from "../domain/status.ts";
-import type { DbOrTx } from "./client.ts";
-import { outbox } from "./schema.ts";
+import { anyOf, type DbOrTx, type Tx } from "./client.ts";
+import { type OutboxRow, outbox } from "./schema.ts";
 
 export const OUTBOX_CHANNEL = "action_center_outbox";
 /** The domain event of a status change, for the Slack side. */
@@ -40,4 +40,13 @@ export async function writeOutbox(tx: DbOrTx, messages: OutboxMessage[]): Promis
   await tx.insert(outbox).values(messages.map((m) => ({ topic: m.topic, payload: m.payload })));
   // Delivered at commit, so a dispatcher wakes only for work that really happened.
   await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+}
+
+/** The oldest outbox rows no other dispatcher holds, locked until this transaction ends. */
+export async function claimOutbox(tx: Tx, limit: number): Promise<OutboxRow[]> {
+  return tx.select().from(outbox).orderBy(outbox.id).limit(limit).for("update", { skipLocked: true });
+}
+
+export async function deleteOutbox(tx: Tx, ids: number[]): Promise<void> {
+  await tx.delete(outbox).where(anyOf(outbox.id, ids));
 }

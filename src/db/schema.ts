@@ -247,3 +247,4 @@ export type ActionRow = typeof actions.$inferSelect;
 export type ActionEventRow = typeof actionEvents.$inferSelect;
 export type DeviceRow = typeof devices.$inferSelect;
 export type SlackMessageRow = typeof slackMessages.$inferSelect;
+export type OutboxRow = typeof outbox.$inferSelect;

@@ -2,20 +2,24 @@
 // that saw Redis accept its job, so a Redis outage delays work but never loses it, and a
 // decision that rolled back never had a row to dispatch. Several dispatchers may run at once:
 // rows are claimed with SKIP LOCKED and job ids are deterministic.
-import { type JobsOptions, Queue } from "bullmq";
-import { sql } from "drizzle-orm";
+import type { JobsOptions } from "bullmq";
 import type { AppContext } from "../context.ts";
-import { anyOf, type Tx } from "../db/client.ts";
-import { type ActionChanged, OUTBOX_CHANNEL, type OutboxMessage } from "../db/outbox.ts";
-import { actions, outbox } from "../db/schema.ts";
-import { createRedis } from "../lib/redis.ts";
+import type { Tx } from "../db/client.ts";
 import {
-  allQueues,
+  type ActionChanged,
+  claimOutbox,
+  deleteOutbox,
+  OUTBOX_CHANNEL,
+  type OutboxMessage,
+} from "../db/outbox.ts";
+import { actionLanes } from "../db/queries/actions.ts";
+import {
+  closeQueues,
+  createQueues,
   EXECUTE_JOB_OPTIONS,
   type ExecuteJob,
   type ExecuteQueueJob,
   executeJobEntry,
-  QUEUE_NAMES,
   SLACK_JOB_OPTIONS,
   type SlackPostJob,
   type SlackUpdateJob,
@@ -150,14 +154,7 @@ async function lanesOf(tx: Tx, rows: OutboxRow[]): Promise<Lanes> {
     .filter((row) => row.topic === "execute")
     .map((row) => (row.payload as ExecuteJob).actionId);
   if (ids.length < 2) return new Map();
-  const found = await tx
-    .select({
-      id: actions.id,
-      lane: sql<string | null>`coalesce(${actions.deviceId}, ${actions.entity}->>'url')`,
-    })
-    .from(actions)
-    .where(anyOf(actions.id, ids));
-  return new Map(found.flatMap((row) => (row.lane === null ? [] : [[row.id, row.lane] as const])));
+  return actionLanes(tx, ids);
 }
 
 export type OutboxDispatcher = { stop(): Promise<void>; dispatchOnce(): Promise<number> };
@@ -165,15 +162,7 @@ export type OutboxDispatcher = { stop(): Promise<void>; dispatchOnce(): Promise<
 export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
   // Its own connection, failing fast while Redis is away, so a transaction is never held open
   // waiting for Redis; the rows simply stay for the next round.
-  const connection = createRedis(ctx.config.redisUrl, "producer");
-  const prefix = ctx.config.queuePrefix;
-  const queues = {
-    execute: new Queue<ExecuteQueueJob>(QUEUE_NAMES.execute, { connection, prefix }),
-    slackPost: new Queue<SlackPostJob>(QUEUE_NAMES.slackPost, { connection, prefix }),
-    slackUpdate: new Queue<SlackUpdateJob>(QUEUE_NAMES.slackUpdate, { connection, prefix }),
-    timers: new Queue<TimerJob>(QUEUE_NAMES.timers, { connection, prefix }),
-  };
-  for (const queue of allQueues(queues)) queue.on("error", () => {});
+  const queues = createQueues(ctx.config.redisUrl, ctx.config.queuePrefix, "producer");
 
   let running = true;
   let wake: (() => void) | null = null;
@@ -192,12 +181,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
 
   async function dispatchOnce(): Promise<number> {
     return ctx.db.transaction(async (tx) => {
-      const rows = await tx
-        .select()
-        .from(outbox)
-        .orderBy(outbox.id)
-        .limit(BATCH)
-        .for("update", { skipLocked: true });
+      const rows = await claimOutbox(tx, BATCH);
       if (rows.length === 0) return 0;
       const jobs = routeOutbox(
         rows,
@@ -207,11 +191,9 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
       if (jobs.slackPost.length > 0) await queues.slackPost.addBulk(jobs.slackPost);
       if (jobs.slackUpdate.length > 0) await queues.slackUpdate.addBulk(jobs.slackUpdate);
       if (jobs.timers.length > 0) await queues.timers.addBulk(jobs.timers);
-      await tx.delete(outbox).where(
-        anyOf(
-          outbox.id,
-          rows.map((r) => r.id),
-        ),
+      await deleteOutbox(
+        tx,
+        rows.map((r) => r.id),
       );
       return rows.length;
     });
@@ -247,8 +229,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
       await loop;
       const subscription = await listening;
       await subscription?.unlisten().catch(() => {});
-      await Promise.all(allQueues(queues).map((queue) => queue.close()));
-      connection.disconnect();
+      await closeQueues(queues);
     },
   };
 }

@@ -104,8 +104,13 @@ export type Queues = {
   connection: Redis;
 };
 
-export function createQueues(redisUrl: string, prefix: string): Queues {
-  const connection = createRedis(redisUrl, "queue");
+/** `producer`: a connection that fails fast while Redis is away, for callers that keep the work elsewhere. */
+export function createQueues(
+  redisUrl: string,
+  prefix: string,
+  purpose: "queue" | "producer" = "queue",
+): Queues {
+  const connection = createRedis(redisUrl, purpose);
   const queues = {
     connection,
     execute: new Queue<ExecuteQueueJob>(QUEUE_NAMES.execute, { connection, prefix }),

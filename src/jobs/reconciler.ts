@@ -3,31 +3,17 @@
 // action waiting on the worker for too long gets its job handed over again. Job ids are
 // deterministic, so a job that is merely slow is not duplicated, and the processor re-checks
 // the store, so even a duplicate would change nothing.
-import { and, inArray, isNotNull, isNull, lt } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { writeOutbox } from "../db/outbox.ts";
-import { actions, slackMessages } from "../db/schema.ts";
+import { stuckActions } from "../db/queries/actions.ts";
+import { messagesBehind, unpostedMessageIds } from "../db/queries/messages.ts";
 import { type ExecuteJob, executeJobId, slackUpdateJobEntry } from "./queues.ts";
 
 const BATCH = 1000;
 
 export async function reconcileOnce(ctx: AppContext): Promise<number> {
   const stuckBefore = new Date(Date.now() - ctx.config.stuckAfterMs);
-  const stuck = await ctx.db
-    .select({
-      id: actions.id,
-      status: actions.status,
-      attempt: actions.attempt,
-      undoAttempt: actions.undoAttempt,
-    })
-    .from(actions)
-    .where(
-      and(
-        inArray(actions.status, ["approved", "running", "undo_requested", "undoing"]),
-        lt(actions.updatedAt, stuckBefore),
-      ),
-    )
-    .limit(BATCH);
+  const stuck = await stuckActions(ctx.db, stuckBefore, BATCH);
   if (stuck.length === 0) return 0;
   const jobs: ExecuteJob[] = stuck.map((a) =>
     a.status === "approved" || a.status === "running"
@@ -53,30 +39,17 @@ export async function reconcileOnce(ctx: AppContext): Promise<number> {
  * last change arrived while its update job was finishing. Both converge on the store.
  */
 export async function reconcileMessages(ctx: AppContext): Promise<number> {
-  const unposted = await ctx.db
-    .select({ id: slackMessages.id })
-    .from(slackMessages)
-    .where(
-      and(
-        isNull(slackMessages.ts),
-        lt(slackMessages.createdAt, new Date(Date.now() - ctx.config.stuckAfterMs)),
-      ),
-    )
-    .limit(BATCH);
-  for (const { id } of unposted) {
+  const unposted = await unpostedMessageIds(ctx.db, new Date(Date.now() - ctx.config.stuckAfterMs), BATCH);
+  for (const id of unposted) {
     const existing = await ctx.queues.slackPost.getJob(`post-${id}`);
     const state = await existing?.getState();
     if (existing && (state === "failed" || state === "completed")) await existing.remove();
   }
   await writeOutbox(
     ctx.db,
-    unposted.map(({ id }) => ({ topic: "message.created", payload: { messageId: id } })),
+    unposted.map((id) => ({ topic: "message.created", payload: { messageId: id } })),
   );
-  const behind = await ctx.db
-    .select({ id: slackMessages.id, version: slackMessages.version })
-    .from(slackMessages)
-    .where(and(isNotNull(slackMessages.ts), lt(slackMessages.renderedVersion, slackMessages.version)))
-    .limit(BATCH);
+  const behind = await messagesBehind(ctx.db, BATCH);
   // Ids are per message: a message with an update already queued is not queued twice.
   await ctx.queues.slackUpdate.addBulk(behind.map((m) => slackUpdateJobEntry(m.id, m.version)));
   if (unposted.length + behind.length > 0) {

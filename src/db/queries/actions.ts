@@ -116,3 +116,34 @@ export async function lockAction(tx: DbOrTx, id: number): Promise<ActionRow | un
 export async function lockActions(tx: DbOrTx, ids: number[]): Promise<ActionRow[]> {
   return tx.select().from(actions).where(anyOf(actions.id, ids)).orderBy(asc(actions.id)).for("update");
 }
+
+/** What each action's work runs on one after another (its device, or its URL), by action id. */
+export async function actionLanes(db: DbOrTx, ids: number[]): Promise<Map<number, string>> {
+  const found = await db
+    .select({
+      id: actions.id,
+      lane: sql<string | null>`coalesce(${actions.deviceId}, ${actions.entity}->>'url')`,
+    })
+    .from(actions)
+    .where(anyOf(actions.id, ids));
+  return new Map(found.flatMap((row) => (row.lane === null ? [] : [[row.id, row.lane] as const])));
+}
+
+/** Actions waiting on the worker (to run or to be undone) since before `before`. */
+export async function stuckActions(db: DbOrTx, before: Date, limit: number) {
+  return db
+    .select({
+      id: actions.id,
+      status: actions.status,
+      attempt: actions.attempt,
+      undoAttempt: actions.undoAttempt,
+    })
+    .from(actions)
+    .where(
+      and(
+        inArray(actions.status, ["approved", "running", "undo_requested", "undoing"]),
+        lt(actions.updatedAt, before),
+      ),
+    )
+    .limit(limit);
+}

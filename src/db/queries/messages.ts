@@ -1,7 +1,7 @@
 // Which Slack message shows which pending action. Actions of one investigation that arrive
 // together share one message; a message not yet posted takes in late arrivals of its
 // investigation, so a burst becomes one message per investigation rather than a flood.
-import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
 import { anyOf, type DbOrTx, type Tx } from "../client.ts";
 import type { OutboxMessage } from "../outbox.ts";
 import {
@@ -155,4 +155,23 @@ export async function eventsAfter(
 
 export async function markThreaded(db: DbOrTx, messageId: number, eventId: number): Promise<void> {
   await db.update(slackMessages).set({ threadedEventId: eventId }).where(eq(slackMessages.id, messageId));
+}
+
+/** Messages created before `before` and still not posted. */
+export async function unpostedMessageIds(db: DbOrTx, before: Date, limit: number): Promise<number[]> {
+  const rows = await db
+    .select({ id: slackMessages.id })
+    .from(slackMessages)
+    .where(and(isNull(slackMessages.ts), lt(slackMessages.createdAt, before)))
+    .limit(limit);
+  return rows.map((row) => row.id);
+}
+
+/** Posted messages whose last render is behind their version. */
+export async function messagesBehind(db: DbOrTx, limit: number): Promise<{ id: number; version: number }[]> {
+  return db
+    .select({ id: slackMessages.id, version: slackMessages.version })
+    .from(slackMessages)
+    .where(and(isNotNull(slackMessages.ts), lt(slackMessages.renderedVersion, slackMessages.version)))
+    .limit(limit);
 }
