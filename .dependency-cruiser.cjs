@@ -1,6 +1,31 @@
 // The layers of src/, checked in `npm test` (npm run deps). The folder names are the architecture:
 // domain/ is pure; db/ owns SQL; services/ own the rules; jobs/, slack/, http/ are adapters;
 // sandbox/ stands in for Slack and only the wiring (app.ts) reaches it.
+
+/** A folder that may import, of ours, only itself and `allowed` (folders under src/). */
+function onlyImports(name, folder, allowed, comment) {
+  return {
+    name,
+    severity: "error",
+    comment,
+    from: { path: `^src/${folder}/` },
+    to: { path: "^src/", pathNot: [folder, ...allowed].map((f) => `^src/${f}/`) },
+  };
+}
+
+/** A folder that must not import any of `forbidden` (folders or files under src/). */
+function neverImports(name, folder, forbidden, comment) {
+  return {
+    name,
+    severity: "error",
+    comment,
+    from: { path: `^src/${folder}/` },
+    to: { path: `^src/(${forbidden.join("|")})` },
+  };
+}
+
+const WIRING = ["app\\.ts", "main\\.ts"];
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -11,78 +36,49 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
-    {
-      name: "domain-is-pure",
-      severity: "error",
-      comment: "domain/ is plain TypeScript: it imports nothing of ours outside domain/ and no I/O.",
-      from: { path: "^src/domain/" },
-      to: {
-        pathNot: ["^src/domain/", "^node_modules/zod/"],
-        dependencyTypesNot: ["type-only"],
-      },
-    },
+    onlyImports("domain-is-pure", "domain", [], "domain/ is plain TypeScript: nothing of ours outside it."),
     {
       name: "domain-no-io",
       severity: "error",
+      comment: "domain/ does no I/O: no node: modules.",
       from: { path: "^src/domain/" },
       to: { dependencyTypes: ["core"] },
     },
+    onlyImports("lib-is-leaf", "lib", [], "lib/ holds generic helpers: nothing of ours."),
+    onlyImports("db-below-services", "db", ["domain", "lib"], "db/ owns SQL and knows only the domain."),
+    onlyImports(
+      "config-is-input",
+      "config",
+      ["domain", "lib"],
+      "config/ reads the environment and the policy file into typed values.",
+    ),
+    onlyImports(
+      "hunting-is-pure",
+      "hunting",
+      ["domain"],
+      "The hunting queries are pure text from domain objects.",
+    ),
+    neverImports(
+      "services-below-adapters",
+      "services",
+      ["slack/", "http/", "sandbox/", "jobs/", ...WIRING],
+      "services/ combine store, policy and domain; they know no Slack, HTTP, jobs or sandbox.",
+    ),
+    neverImports(
+      "backend-below-adapters",
+      "backend",
+      ["slack/", "http/", "sandbox/", "jobs/", "services/", ...WIRING],
+      "A backend runs actions; it knows no Slack, HTTP, jobs, services or sandbox.",
+    ),
     {
-      name: "lib-is-leaf",
-      severity: "error",
-      comment: "lib/ holds generic helpers: nothing of ours.",
-      from: { path: "^src/lib/" },
-      to: { path: "^src/", pathNot: "^src/lib/" },
-    },
-    {
-      name: "db-below-services",
-      severity: "error",
-      comment: "db/ owns SQL and knows only the domain (and lib/).",
-      from: { path: "^src/db/" },
-      to: { path: "^src/", pathNot: ["^src/db/", "^src/domain/", "^src/lib/"] },
-    },
-    {
-      name: "services-below-adapters",
-      severity: "error",
-      comment: "services/ combine store, policy and domain; they know no Slack, HTTP, jobs or sandbox.",
-      from: { path: "^src/services/" },
-      to: { path: "^src/(slack|http|sandbox|jobs|app\\.ts|main\\.ts)" },
-    },
-    {
-      name: "backend-below-adapters",
-      severity: "error",
-      comment: "A backend runs actions; it knows no Slack, HTTP, jobs or sandbox.",
-      from: { path: "^src/backend/" },
-      to: { path: "^src/(slack|http|sandbox|jobs|services|app\\.ts|main\\.ts)" },
-    },
-    {
-      name: "config-is-input",
+      name: "http-apart-from-slack-and-jobs",
       severity: "error",
       comment:
-        "config/ reads the environment and the policy file into typed values, and needs only the domain.",
-      from: { path: "^src/config/" },
-      to: { path: "^src/", pathNot: ["^src/config/", "^src/domain/", "^src/lib/"] },
-    },
-    {
-      name: "hunting-is-pure",
-      severity: "error",
-      from: { path: "^src/hunting/" },
-      to: { path: "^src/", pathNot: ["^src/hunting/", "^src/domain/"] },
-    },
-    {
-      name: "adapters-apart",
-      severity: "error",
-      comment:
-        "http/ does not reach into slack/ or jobs/ (nor slack/ into http/): the wiring joins them. The queues module (names, connections) is shared, as the context is.",
+        "http/ does not reach into slack/ or jobs/: the wiring joins them. The queues module (names, connections) is shared, as the context is.",
       from: { path: "^src/http/" },
       to: { path: "^src/(slack|jobs)/", pathNot: "^src/jobs/queues\\.ts$" },
     },
-    {
-      name: "slack-not-http",
-      severity: "error",
-      from: { path: "^src/slack/" },
-      to: { path: "^src/http/" },
-    },
+    neverImports("slack-apart-from-http", "slack", ["http/"], "slack/ does not reach into http/."),
     {
       name: "only-wiring-uses-sandbox",
       severity: "error",
@@ -115,7 +111,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    includeOnly: "^src/",
+    exclude: { path: "^(test|bench|scripts|drizzle|node_modules)/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: {
