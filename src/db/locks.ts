@@ -14,7 +14,7 @@ export const LOCK_SPACES = {
   touchedThing: 7_314_004,
 } as const;
 
-export type LockSpace = Exclude<keyof typeof LOCK_SPACES, "migration">;
+type LockSpace = Exclude<keyof typeof LOCK_SPACES, "migration">;
 
 /** Waits for the (space, key) lock, held until the transaction ends. */
 export function transactionLock(space: LockSpace, key: number | SQL): SQL {

@@ -11,7 +11,7 @@ const MIGRATION_LOCK_KEY = LOCK_SPACES.migration;
 const DUPLICATE_DATABASE = "42P04";
 const UNIQUE_VIOLATION = "23505";
 
-export async function ensureDatabase(databaseUrl: string): Promise<void> {
+async function ensureDatabase(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ""));
   if (name === "") throw new Error("DATABASE_URL names no database");
@@ -35,7 +35,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
-export async function migrateDatabase(databaseUrl: string): Promise<void> {
+async function migrateDatabase(databaseUrl: string): Promise<void> {
   const client = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
     await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;

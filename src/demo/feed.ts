@@ -155,7 +155,7 @@ export const SCENES: Scene[] = [
 ];
 
 /** The ingest API's action objects for one scene of this run. */
-export function sceneBatch(scene: Scene, index: number, runId: string): Record<string, unknown>[] {
+function sceneBatch(scene: Scene, index: number, runId: string): Record<string, unknown>[] {
   // Defender numbers investigations and incidents; random ones keep runs apart.
   const investigationId = scene.investigation ? String(randomInt(100_000, 1_000_000)) : undefined;
   const incidentId = String(randomInt(10_000, 100_000));

@@ -154,7 +154,7 @@ export function isSource(value: string): value is Source {
 }
 
 /** The last path segment of a Windows or POSIX path. */
-export function baseName(path: string): string {
+function baseName(path: string): string {
   const parts = path.split(/[\\/]/);
   return parts[parts.length - 1] || path;
 }

@@ -38,16 +38,6 @@ export const TRANSITION_NAMES = Object.keys(TRANSITIONS) as Transition[];
 export const DECISIONS = ["approve", "reject", "retry", "request_undo", "retry_undo"] as const;
 export type Decision = (typeof DECISIONS)[number];
 
-/** Statuses after which nothing more happens unless a person asks (retry, undo). */
-export const FINAL_STATUSES: readonly Status[] = [
-  "completed",
-  "failed",
-  "rejected",
-  "expired",
-  "undone",
-  "undo_failed",
-];
-
 export type TransitionResult = { ok: true; from: Status; to: Status } | { ok: false; reason: string };
 
 export function nextStatus(

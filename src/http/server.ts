@@ -12,7 +12,7 @@ import { rateLimitPerToken } from "./api/rateLimit.ts";
 import { healthRouter } from "./health.ts";
 import { pagesRouter } from "./pages/pagesRouter.ts";
 
-export const MAX_BODY = "1mb";
+const MAX_BODY = "1mb";
 
 /** `public`: the web role's routes (API, pages); without it only health and metrics. */
 export function createHttpApp(ctx: AppContext, options: { public: boolean }): Express {

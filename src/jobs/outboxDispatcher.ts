@@ -39,7 +39,7 @@ type Bulk<T> = { name: string; data: T; opts: JobsOptions }[];
 
 // New actions wait this long before posting, so the rest of an investigation's batch joins them
 // in one message instead of a flood.
-export const POST_GATHER_MS = 1500;
+const POST_GATHER_MS = 1500;
 
 /**
  * Actions per execute job when the backend runs them in the worker's transaction. A batch's cost
@@ -50,7 +50,7 @@ export const POST_GATHER_MS = 1500;
 export const EXECUTE_BATCH = 500;
 
 /** What each action to execute works on (its device, or its URL), by action id. */
-export type Lanes = Map<number, string>;
+type Lanes = Map<number, string>;
 
 type OutboxRow = { id: number; topic: string; payload: unknown };
 /** An action to execute and the outbox row that asked for it. */
@@ -157,7 +157,7 @@ async function lanesOf(tx: Tx, rows: OutboxRow[]): Promise<Lanes> {
   return actionLanes(tx, ids);
 }
 
-export type OutboxDispatcher = { stop(): Promise<void>; dispatchOnce(): Promise<number> };
+type OutboxDispatcher = { stop(): Promise<void>; dispatchOnce(): Promise<number> };
 
 export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
   // Its own connection, failing fast while Redis is away, so a transaction is never held open

@@ -19,8 +19,7 @@ const attempt = z.number().int().nonnegative();
 export const executeJobSchema = z.object({ actionId, operation: z.enum(["apply", "undo"]), attempt });
 export type ExecuteJob = z.infer<typeof executeJobSchema>;
 /** Several actions at once, for a backend that runs them inside the worker's transaction. */
-export const executeBatchJobSchema = z.object({ batch: z.array(executeJobSchema).min(1) });
-export type ExecuteBatchJob = z.infer<typeof executeBatchJobSchema>;
+const executeBatchJobSchema = z.object({ batch: z.array(executeJobSchema).min(1) });
 export const executeQueueJobSchema = z.union([executeJobSchema, executeBatchJobSchema]);
 export type ExecuteQueueJob = z.infer<typeof executeQueueJobSchema>;
 /** Post a new message (its pending actions were assigned to it at ingest). */
@@ -86,13 +85,13 @@ export const SLACK_JOB_OPTIONS: JobsOptions = {
  * after a render gets a fresh job. A change that lands while the job is running is picked up by
  * the job's own re-check, and the reconciler sweeps any message still behind.
  */
-export const SLACK_UPDATE_JOB_OPTIONS: JobsOptions = {
+const SLACK_UPDATE_JOB_OPTIONS: JobsOptions = {
   ...SLACK_JOB_OPTIONS,
   removeOnComplete: true,
   removeOnFail: true,
 };
 
-export function slackUpdateJobId(messageId: number): string {
+function slackUpdateJobId(messageId: number): string {
   return `update-${messageId}`;
 }
 

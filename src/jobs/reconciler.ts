@@ -11,7 +11,7 @@ import { type ExecuteJob, executeJobId, slackUpdateJobEntry } from "./queues.ts"
 
 const BATCH = 1000;
 
-export async function reconcileOnce(ctx: AppContext): Promise<number> {
+async function reconcileOnce(ctx: AppContext): Promise<number> {
   const stuckBefore = new Date(Date.now() - ctx.config.stuckAfterMs);
   const stuck = await stuckActions(ctx.db, stuckBefore, BATCH);
   if (stuck.length === 0) return 0;
@@ -38,7 +38,7 @@ export async function reconcileOnce(ctx: AppContext): Promise<number> {
  * Slack messages that fell behind: a post whose job gave up or vanished, and a message whose
  * last change arrived while its update job was finishing. Both converge on the store.
  */
-export async function reconcileMessages(ctx: AppContext): Promise<number> {
+async function reconcileMessages(ctx: AppContext): Promise<number> {
   const unposted = await unpostedMessageIds(ctx.db, new Date(Date.now() - ctx.config.stuckAfterMs), BATCH);
   for (const id of unposted) {
     const existing = await ctx.queues.slackPost.getJob(`post-${id}`);

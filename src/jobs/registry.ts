@@ -29,13 +29,13 @@ export type WorkerDeps = {
 };
 
 /** A queue's definition with its job type checked, ready to start. */
-export type RegisteredJob = { queue: QueueName; start(ctx: AppContext): Worker };
+type RegisteredJob = { queue: QueueName; start(ctx: AppContext): Worker };
 
 function register<T>(definition: JobDefinition<T>): RegisteredJob {
   return { queue: definition.queue, start: (ctx) => startWorker(ctx, definition) as unknown as Worker };
 }
 
-export function registeredJobs({ ctx, backend, slack, approvers }: WorkerDeps): RegisteredJob[] {
+function registeredJobs({ ctx, backend, slack, approvers }: WorkerDeps): RegisteredJob[] {
   const limits = backend.runs === "remote" ? backend.workerLimits : undefined;
   return [
     register({

@@ -7,7 +7,7 @@ import type { SlackConnection } from "../slack/connection.ts";
 import { type FakeSlackApi, startFakeSlackApi } from "./fakeSlackApi.ts";
 import { SANDBOX_USER } from "./sandboxUser.ts";
 
-export const SANDBOX_BOT_TOKEN = "xoxb-local-sandbox";
+const SANDBOX_BOT_TOKEN = "xoxb-local-sandbox";
 
 export async function startSandboxSlack(
   config: Config,

@@ -24,7 +24,7 @@ const NOWHERE = "http://127.0.0.1:1/response_url";
 let sequence = 0;
 
 /** A trigger_id in Slack's "<digits>.<digits>.<hex>" form, unique per call. */
-export function newTriggerId(): string {
+function newTriggerId(): string {
   sequence += 1;
   return `${Date.now()}.${sequence}.${randomBytes(16).toString("hex")}`;
 }

@@ -9,7 +9,7 @@ import { type App, HTTPModuleFunctions, type HTTPReceiver, isValidSlackRequest }
 import type { Logger } from "../telemetry/log.ts";
 import { SLACK_EVENTS_PATH } from "./boltApp.ts";
 
-export type SlackEndpoint = {
+type SlackEndpoint = {
   path: string;
   listener: (req: IncomingMessage, res: ServerResponse) => unknown;
   /** Finishes the clicks acked and still being handled. */

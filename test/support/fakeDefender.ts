@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 
 export const FAKE_SCOPE = "https://api.securitycenter.microsoft.com/.default";
 
-export const ALL_ROLES = [
+const ALL_ROLES = [
   "Machine.Isolate",
   "Machine.RestrictExecution",
   "Machine.StopAndQuarantine",

@@ -3,7 +3,7 @@
 import type { ActionRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO } from "../../domain/actionTypes.ts";
 
-export const DEFENDER_PORTAL_URL = "https://security.microsoft.com";
+const DEFENDER_PORTAL_URL = "https://security.microsoft.com";
 
 export type DefenderPortalLinks = {
   /** The portal pages of what the action acts on, labelled for a link. */

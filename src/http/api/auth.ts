@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { RequestHandler } from "express";
 
 /** Compares digests, so the time taken says nothing about how much of the token matched. */
-export function tokensMatch(presented: string, expected: string): boolean {
+function tokensMatch(presented: string, expected: string): boolean {
   const a = createHash("sha256").update(presented).digest();
   const b = createHash("sha256").update(expected).digest();
   return timingSafeEqual(a, b);

@@ -67,5 +67,5 @@ export function sendPage(res: Response, status: number, page: Html, policy = PAG
     .send(page.value);
 }
 
-export const PAGE_POLICY =
+const PAGE_POLICY =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

@@ -10,7 +10,7 @@ import { sendPage } from "./html.ts";
 import { actionPage, investigationPage, messagePage } from "./investigationPage.ts";
 
 /** More actions than this in one investigation are left to the API's paged list. */
-export const PAGE_ACTIONS_LIMIT = 500;
+const PAGE_ACTIONS_LIMIT = 500;
 
 const ACTION_ID = /^[1-9][0-9]{0,15}$/;
 
