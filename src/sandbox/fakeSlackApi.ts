@@ -1,6 +1,10 @@
 // A local stand-in for the Slack Web API. The bot's WebClient is pointed at it with `slackApiUrl`, so tests
 // and the browser sandbox never reach Slack. Request encodings, response shapes, error names and the 429
 // behaviour follow Slack's method reference; the channel model behind it is what the sandbox page shows.
+//
+// Why one long file: it is one closure over one workspace's state (channels, messages, views,
+// files, users), as Slack's own is, with one case per Web API method in the order of Slack's method
+// reference; split into modules, every method would take the whole state as a parameter.
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";

@@ -3,6 +3,10 @@
 // Slack's documented payloads for the sandbox user, signed with the signing secret and POSTed to our own
 // /slack/events, so Bolt checks the signature as it would for Slack. Replies through response_url come back
 // to an endpoint here. The page follows changes through server-sent events fed by the fake's onCall.
+//
+// Why one long file: the page's routes share one person's session (the open modal stack, view
+// errors, response_url targets, the event streams); the HTML, the renderer and the payload builders
+// are modules of their own.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { KnownBlock, View } from "@slack/types";
