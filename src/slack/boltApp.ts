@@ -2,9 +2,7 @@
 // mode uses Bolt's own receiver (signature checks, 401 on bad or stale signatures), which the
 // server puts in front of Express; Socket Mode connects out with the app token instead.
 import { App, HTTPReceiver } from "@slack/bolt";
-import { BULK_UNDO_CALLBACK_ID } from "./blocks/bulkUndo.ts";
-import { NEXT_PAGE_ACTION_ID, PREVIOUS_PAGE_ACTION_ID, UNDO_SEVERAL_ACTION_ID } from "./blocks/history.ts";
-import { OPEN_HUNTING_ACTION_ID, REJECT_CALLBACK_ID } from "./blocks/modals.ts";
+import { buttonRoutes, viewRoutes } from "./actionIds.ts";
 import { boltLogger } from "./boltLogger.ts";
 import type { SlackConnection } from "./connection.ts";
 import type { SlackDeps } from "./deps.ts";
@@ -51,21 +49,18 @@ export function createBoltApp(
   });
   const withClient: SlackDeps = { ...deps, client: app.client };
 
-  app.action(/^(approve|undo|retry|retry_undo):\d+$/, decisionButton(withClient));
-  app.action(/^reject:\d+$/, rejectButton(withClient));
-  app.action(/^go_hunt:\d+$/, goHuntButton(withClient));
-  app.action(/^(approve_all|review):\d+$/, groupButton(withClient));
-  app.action(/^open_investigation:\d+$/, linkButton);
-  app.action(OPEN_HUNTING_ACTION_ID, linkButton);
-  app.view(REJECT_CALLBACK_ID, rejectSubmission(withClient));
+  app.action(buttonRoutes.decision.matcher, decisionButton(withClient));
+  app.action(buttonRoutes.reject.matcher, rejectButton(withClient));
+  app.action(buttonRoutes.goHunt.matcher, goHuntButton(withClient));
+  app.action(buttonRoutes.group.matcher, groupButton(withClient));
+  app.action(buttonRoutes.openInvestigation.matcher, linkButton);
+  app.action(buttonRoutes.openHunting.matcher, linkButton);
+  app.view(viewRoutes.reject.matcher, rejectSubmission(withClient));
   app.command("/action-center", actionCenterCommand(withClient));
-  app.action(
-    new RegExp(`^(${PREVIOUS_PAGE_ACTION_ID}|${NEXT_PAGE_ACTION_ID})$`),
-    historyPageButton(withClient),
-  );
-  app.action(UNDO_SEVERAL_ACTION_ID, undoSeveralButton(withClient));
-  app.action(/^confirm_undo:\d+$/, confirmUndoButton(withClient));
-  app.view(BULK_UNDO_CALLBACK_ID, bulkUndoSubmission(withClient));
+  app.action(buttonRoutes.historyPage.matcher, historyPageButton(withClient));
+  app.action(buttonRoutes.undoSeveral.matcher, undoSeveralButton(withClient));
+  app.action(buttonRoutes.confirmUndo.matcher, confirmUndoButton(withClient));
+  app.view(viewRoutes.bulkUndo.matcher, bulkUndoSubmission(withClient));
   app.event("app_home_opened", appHomeOpened(withClient));
 
   app.error(async (error) => {

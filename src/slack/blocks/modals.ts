@@ -5,16 +5,12 @@ import type { ModalView } from "@slack/types";
 import type { ActionEventRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO } from "../../domain/actionTypes.ts";
 import { EVENT_WORDS } from "../../domain/auditEvents.ts";
+import { OPEN_HUNTING_ACTION_ID, REASON_INPUT_ID, REJECT_CALLBACK_ID } from "../actionIds.ts";
 import { actorText, escapeInline, mrkdwn, plainText, slackDate } from "../text.ts";
 import { type ActionView, target } from "./actionMessage.ts";
 
-export const REJECT_CALLBACK_ID = "reject_action";
-/** block_id and action_id of the reason input, where `view.state.values` has the reason. */
-export const REASON_ID = "reason";
 export const REASON_MAX_LENGTH = 1000;
 export const ADVANCED_HUNTING_URL = "https://security.microsoft.com/v2/advanced-hunting";
-/** The link button of the hunt modal: Slack still sends its click, which only needs an ack. */
-export const OPEN_HUNTING_ACTION_ID = "open_advanced_hunting";
 
 const heading = (action: ActionView) =>
   `*${ACTION_TYPE_INFO[action.type].label}* ${target(action, escapeInline)}`;
@@ -32,12 +28,12 @@ export function rejectModal(action: ActionView): ModalView {
       { type: "section", text: mrkdwn(heading(action)) },
       {
         type: "input",
-        block_id: REASON_ID,
+        block_id: REASON_INPUT_ID,
         label: plainText("Reason"),
         hint: plainText("Shown in the channel and kept in the audit trail."),
         element: {
           type: "plain_text_input",
-          action_id: REASON_ID,
+          action_id: REASON_INPUT_ID,
           multiline: true,
           max_length: REASON_MAX_LENGTH,
           placeholder: plainText("Why should this action not run?"),

@@ -3,7 +3,7 @@ import { and, asc, eq } from "drizzle-orm";
 import { actions, slackMessages } from "../../../db/schema.ts";
 import { appendEvent } from "../../../db/transitions.ts";
 import { decideInTransaction } from "../../../services/decide.ts";
-import { parseGroupActionId } from "../../blocks/investigationMessage.ts";
+import { buttonRoutes } from "../../actionIds.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { refusalFor, STORE_DOWN_TEXT } from "../../handlers/decide.ts";
 import { replyPrivately } from "../../reply.ts";
@@ -16,7 +16,7 @@ const APPROVE_ALL_BATCH = 200;
 export function groupButton(deps: SlackDeps) {
   return async ({ ack, body, action }: ButtonArgs) => {
     await ack();
-    const parsed = parseGroupActionId(action.action_id);
+    const parsed = buttonRoutes.group.parse(action.action_id);
     if (!parsed) return;
     const { db } = deps.ctx;
     try {
@@ -27,7 +27,7 @@ export function groupButton(deps: SlackDeps) {
         .from(actions)
         .where(and(eq(actions.slackMessageId, message.id), eq(actions.status, "pending")))
         .orderBy(asc(actions.id));
-      if (parsed.verb === "review") {
+      if (parsed.kind === "review") {
         const filter = message.investigationId ? ` investigation:${message.investigationId}` : "";
         return await replyPrivately(
           deps,
