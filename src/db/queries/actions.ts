@@ -2,11 +2,17 @@
 import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { ActionType, Source } from "../../domain/actionTypes.ts";
 import type { Status } from "../../domain/status.ts";
-import type { DbOrTx } from "../client.ts";
+import type { DbOrTx, Tx } from "../client.ts";
 import { type ActionEventRow, type ActionRow, actionEvents, actions } from "../schema.ts";
 
 export async function getAction(db: DbOrTx, id: number): Promise<ActionRow | undefined> {
   const [row] = await db.select().from(actions).where(eq(actions.id, id));
+  return row;
+}
+
+/** The action, locked FOR UPDATE until `tx` ends. */
+export async function lockAction(tx: Tx, id: number): Promise<ActionRow | undefined> {
+  const [row] = await tx.select().from(actions).where(eq(actions.id, id)).for("update");
   return row;
 }
 
