@@ -29,6 +29,15 @@ export async function getActionsByIds(db: DbOrTx, ids: number[]): Promise<Action
   return db.select().from(actions).where(inArray(actions.id, ids)).orderBy(desc(actions.id));
 }
 
+/** The actions one Slack message shows that still wait for a decision, oldest first. */
+export async function pendingActionsOnMessage(db: DbOrTx, messageId: number): Promise<ActionRow[]> {
+  return db
+    .select()
+    .from(actions)
+    .where(and(eq(actions.slackMessageId, messageId), eq(actions.status, "pending")))
+    .orderBy(asc(actions.id));
+}
+
 export type ActionFilters = {
   status?: Status[];
   type?: ActionType[];

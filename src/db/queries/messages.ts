@@ -2,7 +2,7 @@
 // together share one message; a message not yet posted takes in late arrivals of its
 // investigation, so a burst becomes one message per investigation rather than a flood.
 import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
-import { anyOf, type Tx } from "../client.ts";
+import { anyOf, type DbOrTx, type Tx } from "../client.ts";
 import type { OutboxMessage } from "../outbox.ts";
 import { type ActionRow, actions, slackMessages } from "../schema.ts";
 
@@ -77,4 +77,11 @@ export async function assignMessages(
   return assignments
     .filter((a) => a.isNew)
     .map((a) => ({ topic: "message.created" as const, payload: { messageId: a.messageId } }));
+}
+
+export type SlackMessageRow = typeof slackMessages.$inferSelect;
+
+export async function getSlackMessage(db: DbOrTx, id: number): Promise<SlackMessageRow | undefined> {
+  const [row] = await db.select().from(slackMessages).where(eq(slackMessages.id, id));
+  return row;
 }
