@@ -1,23 +1,15 @@
-// The Bolt app: listeners grouped by Slack surface, one callback per file, wired here. HTTP
-// mode uses Bolt's own receiver (signature checks, 401 on bad or stale signatures), which the
-// server puts in front of Express; Socket Mode connects out with the app token instead.
+// The Bolt app: its construction and error handler; the listeners register themselves by Slack
+// surface (listeners/<surface>/index.ts), one callback per file. HTTP mode uses Bolt's own
+// receiver (signature checks, 401 on bad or stale signatures), which the server puts in front of
+// Express; Socket Mode connects out with the app token instead.
 import { App, HTTPReceiver } from "@slack/bolt";
-import { buttonRoutes, viewRoutes } from "./actionIds.ts";
 import { boltLogger } from "./boltLogger.ts";
 import type { SlackConnection } from "./connection.ts";
 import type { SlackDeps } from "./deps.ts";
-import { confirmUndoButton } from "./listeners/actions/confirmUndoButton.ts";
-import { decisionButton } from "./listeners/actions/decisionButton.ts";
-import { goHuntButton } from "./listeners/actions/goHuntButton.ts";
-import { groupButton } from "./listeners/actions/groupButton.ts";
-import { historyPageButton } from "./listeners/actions/historyPageButton.ts";
-import { linkButton } from "./listeners/actions/linkButton.ts";
-import { rejectButton } from "./listeners/actions/rejectButton.ts";
-import { undoSeveralButton } from "./listeners/actions/undoSeveralButton.ts";
-import { actionCenterCommand } from "./listeners/commands/actionCenterCommand.ts";
-import { appHomeOpened } from "./listeners/events/appHomeOpened.ts";
-import { bulkUndoSubmission } from "./listeners/views/bulkUndoSubmission.ts";
-import { rejectSubmission } from "./listeners/views/rejectSubmission.ts";
+import * as actions from "./listeners/actions/index.ts";
+import * as commands from "./listeners/commands/index.ts";
+import * as events from "./listeners/events/index.ts";
+import * as views from "./listeners/views/index.ts";
 
 export const SLACK_EVENTS_PATH = "/slack/events";
 
@@ -48,20 +40,10 @@ export function createBoltApp(
     ...(socketMode ? { socketMode: true, appToken: connection.appToken } : { receiver }),
   });
   const withClient: SlackDeps = { ...deps, client: app.client };
-
-  app.action(buttonRoutes.decision.matcher, decisionButton(withClient));
-  app.action(buttonRoutes.reject.matcher, rejectButton(withClient));
-  app.action(buttonRoutes.goHunt.matcher, goHuntButton(withClient));
-  app.action(buttonRoutes.group.matcher, groupButton(withClient));
-  app.action(buttonRoutes.openInvestigation.matcher, linkButton);
-  app.action(buttonRoutes.openHunting.matcher, linkButton);
-  app.view(viewRoutes.reject.matcher, rejectSubmission(withClient));
-  app.command("/action-center", actionCenterCommand(withClient));
-  app.action(buttonRoutes.historyPage.matcher, historyPageButton(withClient));
-  app.action(buttonRoutes.undoSeveral.matcher, undoSeveralButton(withClient));
-  app.action(buttonRoutes.confirmUndo.matcher, confirmUndoButton(withClient));
-  app.view(viewRoutes.bulkUndo.matcher, bulkUndoSubmission(withClient));
-  app.event("app_home_opened", appHomeOpened(withClient));
+  actions.register(app, withClient);
+  commands.register(app, withClient);
+  events.register(app, withClient);
+  views.register(app, withClient);
 
   app.error(async (error) => {
     deps.ctx.log.error({ err: error }, "slack listener failed");
