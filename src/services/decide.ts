@@ -1,9 +1,10 @@
 // A person's decision on an action, committed with its audit event and the work it starts.
 // Who may decide is checked by the caller (the Slack layer knows the verified user); this is
 // the single place where a decision turns into a status change and queued work.
-import { asc, eq } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
-import { type ActionRow, actionApprovals, actions } from "../db/schema.ts";
+import { lockAction } from "../db/queries/actions.ts";
+import { addApproval, approversOf } from "../db/queries/approvals.ts";
+import type { ActionRow } from "../db/schema.ts";
 import { recordChange, type TransitionOutcome, transitionAction } from "../db/transitions.ts";
 import { type DecisionRequest, decisionTransition } from "./decisionTransition.ts";
 
@@ -26,7 +27,7 @@ export async function decide(db: Db, request: DecisionRequest): Promise<Decision
 /** `decide` inside the caller's transaction, so that several decisions commit as one. */
 export async function decideInTransaction(tx: Tx, request: DecisionRequest): Promise<DecisionOutcome> {
   // Locked before counting, so concurrent approvals of one action are counted one at a time.
-  const [current] = await tx.select().from(actions).where(eq(actions.id, request.actionId)).for("update");
+  const current = await lockAction(tx, request.actionId);
   if (request.decision === "approve" && current?.status === "pending" && current.approvalsNeeded > 1) {
     return recordApproval(tx, current, request);
   }
@@ -35,20 +36,10 @@ export async function decideInTransaction(tx: Tx, request: DecisionRequest): Pro
 
 /** Counts one person's approval; only the last one needed approves the action. */
 async function recordApproval(tx: Tx, action: ActionRow, request: DecisionRequest): Promise<DecisionOutcome> {
-  const added = await tx
-    .insert(actionApprovals)
-    .values({ actionId: action.id, userId: request.actor })
-    .onConflictDoNothing()
-    .returning();
-  const by = (
-    await tx
-      .select({ userId: actionApprovals.userId })
-      .from(actionApprovals)
-      .where(eq(actionApprovals.actionId, action.id))
-      .orderBy(asc(actionApprovals.at), asc(actionApprovals.userId))
-  ).map((row) => row.userId);
+  const added = await addApproval(tx, action.id, request.actor);
+  const by = await approversOf(tx, action.id);
   const approvals = { count: by.length, needed: action.approvalsNeeded, by };
-  if (added.length === 0) return { ok: false, reason: "already approved by this person", action, approvals };
+  if (!added) return { ok: false, reason: "already approved by this person", action, approvals };
   if (by.length >= action.approvalsNeeded) {
     return transitionAction(
       tx,

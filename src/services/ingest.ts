@@ -1,10 +1,16 @@
 // Ingest: a validated batch of proposed actions stored in one transaction, with the approval
 // policy's expiry, timers and auto-approval applied as each pending action arrives.
-import { sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
 import { type OutboxMessage, writeOutbox } from "../db/outbox.ts";
+import {
+  getActionsByExternalKeys,
+  insertActionEvents,
+  insertDevices,
+  insertInvestigations,
+  insertNewActions,
+} from "../db/queries/ingest.ts";
 import { assignMessages } from "../db/queries/messages.ts";
-import { type ActionRow, actionEvents, actions, devices, investigations } from "../db/schema.ts";
+import type { ActionRow } from "../db/schema.ts";
 import { transitionAction } from "../db/transitions.ts";
 import type { ActionInput } from "../domain/actionInput.ts";
 import {
@@ -44,64 +50,51 @@ export async function ingestActions(
 ): Promise<IngestResult[]> {
   const policy = options.policy ?? DEFAULT_POLICY;
   return db.transaction(async (tx) => {
-    const deviceRows = uniqueBy(
-      inputs.flatMap((a) => (a.device ? [{ id: a.device.id, name: a.device.name }] : [])),
-      (d) => d.id,
+    await insertDevices(
+      tx,
+      uniqueBy(
+        inputs.flatMap((a) => (a.device ? [{ id: a.device.id, name: a.device.name }] : [])),
+        (d) => d.id,
+      ),
     );
-    if (deviceRows.length > 0) await tx.insert(devices).values(deviceRows).onConflictDoNothing();
-    const investigationRows = uniqueBy(
-      inputs.flatMap((a) => (a.investigationId ? [{ id: a.investigationId }] : [])),
-      (i) => i.id,
-    );
-    if (investigationRows.length > 0)
-      await tx.insert(investigations).values(investigationRows).onConflictDoNothing();
+    await insertInvestigations(tx, [
+      ...new Set(inputs.flatMap((a) => (a.investigationId ? [a.investigationId] : []))),
+    ]);
 
     const now = new Date();
-    const inserted = await tx
-      .insert(actions)
-      .values(
-        inputs.map((a) => ({
-          externalId: a.externalId,
-          source: a.source,
-          type: a.type,
-          status: a.status,
-          investigationId: a.investigationId ?? null,
-          incidentId: a.incidentId ?? null,
-          deviceId: a.device?.id ?? null,
-          deviceName: a.device?.name ?? null,
-          entity: a.entity,
-          sha256: a.entity.sha256 ?? null,
-          requestedBy: a.requestedBy ?? null,
-          comment: a.comment ?? null,
-          completedAt: a.status === "completed" ? now : null,
-          ...(a.status === "pending" && {
-            expiresAt: new Date(now.getTime() + ttlFor(policy, a)),
-            approvalsNeeded: approvalsNeeded(policy, a),
-          }),
-        })),
-      )
-      .onConflictDoNothing({ target: [actions.source, actions.externalId] })
-      .returning();
+    const inserted = await insertNewActions(
+      tx,
+      inputs.map((a) => ({
+        externalId: a.externalId,
+        source: a.source,
+        type: a.type,
+        status: a.status,
+        investigationId: a.investigationId ?? null,
+        incidentId: a.incidentId ?? null,
+        deviceId: a.device?.id ?? null,
+        deviceName: a.device?.name ?? null,
+        entity: a.entity,
+        sha256: a.entity.sha256 ?? null,
+        requestedBy: a.requestedBy ?? null,
+        comment: a.comment ?? null,
+        completedAt: a.status === "completed" ? now : null,
+        ...(a.status === "pending" && {
+          expiresAt: new Date(now.getTime() + ttlFor(policy, a)),
+          approvalsNeeded: approvalsNeeded(policy, a),
+        }),
+      })),
+    );
 
     const key = (source: string, externalId: string) => `${source}\u0000${externalId}`;
     const byKey = new Map<string, { row: ActionRow; created: boolean }>();
     for (const row of inserted) byKey.set(key(row.source, row.externalId), { row, created: true });
     const missing = inputs.filter((a) => !byKey.has(key(a.source, a.externalId)));
-    if (missing.length > 0) {
-      const existing = await tx
-        .select()
-        .from(actions)
-        .where(
-          sql`(${actions.source}, ${actions.externalId}) in (${sql.join(
-            missing.map((a) => sql`(${a.source}, ${a.externalId})`),
-            sql`, `,
-          )})`,
-        );
-      for (const row of existing) byKey.set(key(row.source, row.externalId), { row, created: false });
-    }
+    for (const row of await getActionsByExternalKeys(tx, missing))
+      byKey.set(key(row.source, row.externalId), { row, created: false });
 
     if (inserted.length > 0) {
-      await tx.insert(actionEvents).values(
+      await insertActionEvents(
+        tx,
         inserted.map((row) => ({
           actionId: row.id,
           kind: row.status === "completed" ? "recorded_completed" : "received",

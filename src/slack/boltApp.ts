@@ -1,25 +1,15 @@
-// The Bolt app: listeners grouped by Slack surface, one callback per file, wired here. HTTP
-// mode uses Bolt's own receiver (signature checks, 401 on bad or stale signatures), which the
-// server puts in front of Express; Socket Mode connects out with the app token instead.
+// The Bolt app: its construction and error handler; the listeners register themselves by Slack
+// surface (listeners/<surface>/index.ts), one callback per file. HTTP mode uses Bolt's own
+// receiver (signature checks, 401 on bad or stale signatures), which the server puts in front of
+// Express; Socket Mode connects out with the app token instead.
 import { App, HTTPReceiver } from "@slack/bolt";
-import { BULK_UNDO_CALLBACK_ID } from "./blocks/bulkUndo.ts";
-import { NEXT_PAGE_ACTION_ID, PREVIOUS_PAGE_ACTION_ID, UNDO_SEVERAL_ACTION_ID } from "./blocks/history.ts";
-import { OPEN_HUNTING_ACTION_ID, REJECT_CALLBACK_ID } from "./blocks/modals.ts";
 import { boltLogger } from "./boltLogger.ts";
 import type { SlackConnection } from "./connection.ts";
 import type { SlackDeps } from "./deps.ts";
-import { confirmUndoButton } from "./listeners/actions/confirmUndoButton.ts";
-import { decisionButton } from "./listeners/actions/decisionButton.ts";
-import { goHuntButton } from "./listeners/actions/goHuntButton.ts";
-import { groupButton } from "./listeners/actions/groupButton.ts";
-import { historyPageButton } from "./listeners/actions/historyPageButton.ts";
-import { linkButton } from "./listeners/actions/linkButton.ts";
-import { rejectButton } from "./listeners/actions/rejectButton.ts";
-import { undoSeveralButton } from "./listeners/actions/undoSeveralButton.ts";
-import { actionCenterCommand } from "./listeners/commands/actionCenterCommand.ts";
-import { appHomeOpened } from "./listeners/events/appHomeOpened.ts";
-import { bulkUndoSubmission } from "./listeners/views/bulkUndoSubmission.ts";
-import { rejectSubmission } from "./listeners/views/rejectSubmission.ts";
+import * as actions from "./listeners/actions/index.ts";
+import * as commands from "./listeners/commands/index.ts";
+import * as events from "./listeners/events/index.ts";
+import * as views from "./listeners/views/index.ts";
 
 export const SLACK_EVENTS_PATH = "/slack/events";
 
@@ -50,23 +40,10 @@ export function createBoltApp(
     ...(socketMode ? { socketMode: true, appToken: connection.appToken } : { receiver }),
   });
   const withClient: SlackDeps = { ...deps, client: app.client };
-
-  app.action(/^(approve|undo|retry|retry_undo):\d+$/, decisionButton(withClient));
-  app.action(/^reject:\d+$/, rejectButton(withClient));
-  app.action(/^go_hunt:\d+$/, goHuntButton(withClient));
-  app.action(/^(approve_all|review):\d+$/, groupButton(withClient));
-  app.action(/^open_investigation:\d+$/, linkButton);
-  app.action(OPEN_HUNTING_ACTION_ID, linkButton);
-  app.view(REJECT_CALLBACK_ID, rejectSubmission(withClient));
-  app.command("/action-center", actionCenterCommand(withClient));
-  app.action(
-    new RegExp(`^(${PREVIOUS_PAGE_ACTION_ID}|${NEXT_PAGE_ACTION_ID})$`),
-    historyPageButton(withClient),
-  );
-  app.action(UNDO_SEVERAL_ACTION_ID, undoSeveralButton(withClient));
-  app.action(/^confirm_undo:\d+$/, confirmUndoButton(withClient));
-  app.view(BULK_UNDO_CALLBACK_ID, bulkUndoSubmission(withClient));
-  app.event("app_home_opened", appHomeOpened(withClient));
+  actions.register(app, withClient);
+  commands.register(app, withClient);
+  events.register(app, withClient);
+  views.register(app, withClient);
 
   app.error(async (error) => {
     deps.ctx.log.error({ err: error }, "slack listener failed");

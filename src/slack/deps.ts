@@ -3,9 +3,9 @@ import type { AppContext } from "../context.ts";
 import type { ApproverCheck } from "./approvers.ts";
 import type { RequesterLookup } from "./requesters.ts";
 
-/** What every Slack listener and worker needs. */
+/** What every Slack listener needs: of the process's context, only what they read. */
 export type SlackDeps = {
-  ctx: AppContext;
+  ctx: Pick<AppContext, "config" | "db" | "log" | "metrics">;
   client: WebClient;
   approvers: ApproverCheck;
   /** Who requested a manual action, to refuse their own approval. */

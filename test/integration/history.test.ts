@@ -6,12 +6,12 @@ import { getActionEvents } from "../../src/db/queries/actions.ts";
 import { getDeviceView } from "../../src/db/queries/fleet.ts";
 import { decide } from "../../src/services/decide.ts";
 import { EXPORT_COLUMNS } from "../../src/services/historyExport.ts";
-import { BULK_UNDO_CALLBACK_ID } from "../../src/slack/blocks/bulkUndo.ts";
 import {
+  BULK_UNDO_CALLBACK_ID,
   NEXT_PAGE_ACTION_ID,
   PREVIOUS_PAGE_ACTION_ID,
   UNDO_SEVERAL_ACTION_ID,
-} from "../../src/slack/blocks/history.ts";
+} from "../../src/slack/actionIds.ts";
 import { ingest, waitForStatuses } from "../support/actions.ts";
 import {
   APPROVER,

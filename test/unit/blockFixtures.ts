@@ -2,6 +2,7 @@
 import type { Entity } from "../../src/domain/actionTypes.ts";
 import { ACTION_TYPE_INFO, type ActionType } from "../../src/domain/actionTypes.ts";
 import type { Status } from "../../src/domain/status.ts";
+import { buttonRoutes } from "../../src/slack/actionIds.ts";
 import type { ActionView } from "../../src/slack/blocks/actionMessage.ts";
 import { ENTITY_FOR } from "../support/fixtures.ts";
 
@@ -61,4 +62,11 @@ export function buttons(blocks: unknown): Json[] {
 /** The strings Slack parses as mrkdwn: every mrkdwn text object. */
 export function mrkdwnTexts(blocks: unknown): string[] {
   return [...walk(blocks)].filter((node) => node.type === "mrkdwn").map((node) => String(node.text));
+}
+
+/** A button's kind (`approve`, `go_hunt`, …), read back as its listener reads it. */
+export function kindOf(actionId: string): string | undefined {
+  return Object.values(buttonRoutes)
+    .map((route) => route.parse(actionId)?.kind)
+    .find((kind) => kind !== undefined);
 }

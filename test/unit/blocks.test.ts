@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { ACTION_TYPE_INFO, ACTION_TYPES, type ActionType, isUndoable } from "../../src/domain/actionTypes.ts";
 import { STATUSES, type Status } from "../../src/domain/status.ts";
 import { validateMessage } from "../../src/slack/blockLimits.ts";
-import { type ActionView, actionMessage, parseActionId } from "../../src/slack/blocks/actionMessage.ts";
-import { investigationMessage, parseGroupActionId } from "../../src/slack/blocks/investigationMessage.ts";
-import { APPROVER, buttons, makeAction, mrkdwnTexts, PUBLIC_URL } from "./blockFixtures.ts";
+import { type ActionView, actionMessage } from "../../src/slack/blocks/actionMessage.ts";
+import { investigationMessage } from "../../src/slack/blocks/investigationMessage.ts";
+import { APPROVER, buttons, kindOf, makeAction, mrkdwnTexts, PUBLIC_URL } from "./blockFixtures.ts";
 
 const options = { publicUrl: PUBLIC_URL };
 
@@ -23,8 +23,7 @@ function expectedVerbs(type: ActionType, status: Status): string[] {
   }
 }
 
-const verbsOf = (blocks: unknown) =>
-  buttons(blocks).map((button) => parseActionId(String(button.action_id))?.verb);
+const verbsOf = (blocks: unknown) => buttons(blocks).map((button) => kindOf(String(button.action_id)));
 
 describe("actionMessage", () => {
   for (const type of ACTION_TYPES) {
@@ -149,28 +148,6 @@ describe("actionMessage", () => {
   });
 });
 
-describe("parseActionId", () => {
-  it("reads the verb and the action id", () => {
-    expect(parseActionId("approve:42")).toEqual({ verb: "approve", actionId: 42 });
-    expect(parseActionId("retry_undo:7")).toEqual({ verb: "retry_undo", actionId: 7 });
-    expect(parseActionId("open_investigation:123456")).toEqual({
-      verb: "open_investigation",
-      actionId: 123456,
-    });
-  });
-
-  it.each([
-    "approve",
-    "approve:",
-    "approve:0",
-    "approve:-1",
-    "approve:1.5",
-    "approve:42:1",
-    "nuke:1",
-    "approve_all:3",
-  ])("refuses %s", (actionId) => expect(parseActionId(actionId)).toBeNull());
-});
-
 describe("investigationMessage", () => {
   const group = (
     count: number,
@@ -186,7 +163,7 @@ describe("investigationMessage", () => {
       expect(validateMessage(message)).toEqual([]);
       expect(message.blocks.length).toBeLessThanOrEqual(50);
       const ids = buttons(message.blocks).map((button) => String(button.action_id));
-      const perRow = ids.filter((id) => parseActionId(id)?.verb === "approve");
+      const perRow = ids.filter((id) => kindOf(id) === "approve");
       if (count <= 23) {
         expect(perRow).toHaveLength(count);
         expect(ids).not.toContain("approve_all:99");
@@ -246,11 +223,5 @@ describe("investigationMessage", () => {
     const message = investigationMessage({ investigationId: hostile, messageKey: 5, actions }, options);
     expect(validateMessage(message)).toEqual([]);
     expect(message.text).not.toContain("<!channel>");
-  });
-
-  it("parses the group buttons' ids", () => {
-    expect(parseGroupActionId("approve_all:99")).toEqual({ verb: "approve_all", messageKey: 99 });
-    expect(parseGroupActionId("review:3")).toEqual({ verb: "review", messageKey: 3 });
-    expect(parseGroupActionId("approve:3")).toBeNull();
   });
 });

@@ -2,14 +2,20 @@
 // App Home, each checked against Slack's limits and for what untrusted text can do.
 import { describe, expect, it } from "vitest";
 import { ACTION_TYPES, isUndoable } from "../../src/domain/actionTypes.ts";
+import {
+  BULK_UNDO_CALLBACK_ID,
+  buttonRoutes,
+  MORE_INSTANCES_INPUT_ID,
+  NEXT_PAGE_ACTION_ID,
+  PREVIOUS_PAGE_ACTION_ID,
+  UNDO_SEVERAL_ACTION_ID,
+} from "../../src/slack/actionIds.ts";
 import { validateMessage, validateView } from "../../src/slack/blockLimits.ts";
 import type { ActionView } from "../../src/slack/blocks/actionMessage.ts";
 import {
-  BULK_UNDO_CALLBACK_ID,
   bulkUndoModal,
   bulkUndoResultView,
   MAX_UNDO_OPTIONS,
-  MORE_INSTANCES_BLOCK_ID,
   moreInstancesChosen,
   offeredInstances,
   selectedActionIds,
@@ -19,10 +25,6 @@ import {
   decodeListing,
   encodeListing,
   historyMessage,
-  NEXT_PAGE_ACTION_ID,
-  PREVIOUS_PAGE_ACTION_ID,
-  parseConfirmUndoActionId,
-  UNDO_SEVERAL_ACTION_ID,
 } from "../../src/slack/blocks/history.ts";
 import { homeView } from "../../src/slack/blocks/home.ts";
 import { APPROVER, buttons, makeAction, mrkdwnTexts, PUBLIC_URL, walk } from "./blockFixtures.ts";
@@ -148,7 +150,7 @@ describe("actionDetailMessage", () => {
     const ids = buttons(message.blocks).map((b) => b.action_id);
     expect(ids).toContain("confirm_undo:42");
     expect(ids).not.toContain("undo:42");
-    expect(parseConfirmUndoActionId("confirm_undo:42")).toBe(42);
+    expect(buttonRoutes.confirmUndo.parse("confirm_undo:42")).toEqual({ kind: "confirm_undo", actionId: 42 });
     const trail = mrkdwnTexts(message.blocks).join("\n");
     expect(trail).toMatch(
       /\*Audit trail\*\n\*Received\* by api[^\n]*\n\*Approved\* by <@U123ABC>[^\n]*\n\*Completed\* by system/,
@@ -187,7 +189,7 @@ describe("bulkUndoModal", () => {
     expect(groups.flatMap((g) => (g.initial_options as { value: string }[]).map((o) => o.value))).toEqual(
       candidates.map((a) => String(a.id)),
     );
-    expect(JSON.stringify(view)).not.toContain(MORE_INSTANCES_BLOCK_ID);
+    expect(JSON.stringify(view)).not.toContain(MORE_INSTANCES_INPUT_ID);
   });
 
   it("groups mixed types, lists at most 100, and says the rest are left out", () => {

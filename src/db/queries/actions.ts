@@ -2,11 +2,17 @@
 import { and, asc, desc, eq, gte, inArray, lt, lte, type SQL, sql } from "drizzle-orm";
 import type { ActionType, Source } from "../../domain/actionTypes.ts";
 import type { Status } from "../../domain/status.ts";
-import { anyOf, type DbOrTx } from "../client.ts";
-import { type ActionEventRow, type ActionRow, actionApprovals, actionEvents, actions } from "../schema.ts";
+import { anyOf, type DbOrTx, type Tx } from "../client.ts";
+import { type ActionEventRow, type ActionRow, actionEvents, actions } from "../schema.ts";
 
 export async function getAction(db: DbOrTx, id: number): Promise<ActionRow | undefined> {
   const [row] = await db.select().from(actions).where(eq(actions.id, id));
+  return row;
+}
+
+/** The action, locked FOR UPDATE until `tx` ends. */
+export async function lockAction(tx: Tx, id: number): Promise<ActionRow | undefined> {
+  const [row] = await tx.select().from(actions).where(eq(actions.id, id)).for("update");
   return row;
 }
 
@@ -21,6 +27,24 @@ export async function getActionEvents(db: DbOrTx, actionId: number): Promise<Act
 export async function getActionsByIds(db: DbOrTx, ids: number[]): Promise<ActionRow[]> {
   if (ids.length === 0) return [];
   return db.select().from(actions).where(inArray(actions.id, ids)).orderBy(desc(actions.id));
+}
+
+/** The actions one Slack message shows that still wait for a decision, oldest first. */
+export async function pendingActionsOnMessage(db: DbOrTx, messageId: number): Promise<ActionRow[]> {
+  return pendingOnMessage(db, messageId);
+}
+
+/** The same, locked for this transaction. */
+export async function lockPendingOfMessage(tx: Tx, messageId: number): Promise<ActionRow[]> {
+  return pendingOnMessage(tx, messageId).for("update");
+}
+
+function pendingOnMessage(db: DbOrTx, messageId: number) {
+  return db
+    .select()
+    .from(actions)
+    .where(and(eq(actions.slackMessageId, messageId), eq(actions.status, "pending")))
+    .orderBy(asc(actions.id));
 }
 
 export type ActionFilters = {
@@ -83,16 +107,6 @@ export async function overduePendingIds(db: DbOrTx, limit: number): Promise<numb
   return rows.map((row) => row.id);
 }
 
-/** A message's pending actions, locked for this transaction, by id. */
-export async function lockPendingOfMessage(tx: DbOrTx, messageId: number): Promise<ActionRow[]> {
-  return tx
-    .select()
-    .from(actions)
-    .where(and(eq(actions.slackMessageId, messageId), eq(actions.status, "pending")))
-    .orderBy(asc(actions.id))
-    .for("update");
-}
-
 /** Which of `actionIds` have an audit event of `kind`. */
 export async function actionsWithEvent(db: DbOrTx, actionIds: number[], kind: string): Promise<number[]> {
   const rows = await db
@@ -100,16 +114,6 @@ export async function actionsWithEvent(db: DbOrTx, actionIds: number[], kind: st
     .from(actionEvents)
     .where(and(inArray(actionEvents.actionId, actionIds), eq(actionEvents.kind, kind)));
   return rows.map((row) => row.actionId);
-}
-
-export async function countApprovals(db: DbOrTx, actionId: number): Promise<number> {
-  return db.$count(actionApprovals, eq(actionApprovals.actionId, actionId));
-}
-
-/** The action, locked for this transaction. */
-export async function lockAction(tx: DbOrTx, id: number): Promise<ActionRow | undefined> {
-  const [row] = await tx.select().from(actions).where(eq(actions.id, id)).for("update");
-  return row;
 }
 
 /** The actions, locked for this transaction in id order (so that concurrent lockers queue, not deadlock). */

@@ -7,12 +7,12 @@ import type { OutboxMessage } from "../outbox.ts";
 import {
   type ActionEventRow,
   type ActionRow,
-  actionApprovals,
   actionEvents,
   actions,
   type SlackMessageRow,
   slackMessages,
 } from "../schema.ts";
+import { approversOfEach } from "./approvals.ts";
 
 // How long an unposted message keeps taking in actions; the post waits about this long too.
 const JOIN_WINDOW_SECONDS = 10;
@@ -103,20 +103,10 @@ export async function messageActions(db: DbOrTx, messageId: number): Promise<Mes
     .orderBy(asc(actions.id));
   const counted = rows.filter((row) => row.approvalsNeeded > 1).map((row) => row.id);
   if (counted.length === 0) return rows;
-  const given = await db
-    .select()
-    .from(actionApprovals)
-    .where(inArray(actionApprovals.actionId, counted))
-    .orderBy(asc(actionApprovals.at), asc(actionApprovals.userId));
+  const given = await approversOfEach(db, counted);
   return rows.map((row) =>
     row.approvalsNeeded > 1
-      ? {
-          ...row,
-          approvals: {
-            needed: row.approvalsNeeded,
-            by: given.filter((a) => a.actionId === row.id).map((a) => a.userId),
-          },
-        }
+      ? { ...row, approvals: { needed: row.approvalsNeeded, by: given.get(row.id) ?? [] } }
       : row,
   );
 }

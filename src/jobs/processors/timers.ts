@@ -7,12 +7,8 @@ import { DelayedError, type Job, UnrecoverableError, type Worker } from "bullmq"
 import type { AppContext } from "../../context.ts";
 import type { Tx } from "../../db/client.ts";
 import { transactionLock } from "../../db/locks.ts";
-import {
-  actionsWithEvent,
-  countApprovals,
-  getAction,
-  lockPendingOfMessage,
-} from "../../db/queries/actions.ts";
+import { actionsWithEvent, getAction, lockPendingOfMessage } from "../../db/queries/actions.ts";
+import { approversOf } from "../../db/queries/approvals.ts";
 import { getMessage } from "../../db/queries/messages.ts";
 import type { ActionRow } from "../../db/schema.ts";
 import { appendEvents } from "../../db/transitions.ts";
@@ -175,7 +171,7 @@ async function reminderText(
     return `${lead} ${due.length} actions are still waiting for approval, since ${since}.${who}`;
   let progress = "";
   if (first.approvalsNeeded > 1) {
-    const given = await countApprovals(tx, first.id);
+    const given = (await approversOf(tx, first.id)).length;
     progress = ` (${given} of ${first.approvalsNeeded} approvals)`;
   }
   const what = `*${ACTION_TYPE_INFO[first.type].label}* ${target(first, escapeInline)}`;

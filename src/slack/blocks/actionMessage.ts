@@ -5,6 +5,7 @@ import type { ActionsBlock, Button, ConfirmationDialog, KnownBlock, MrkdwnElemen
 import type { ActionRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, describeEntity, SOURCE_LABELS } from "../../domain/actionTypes.ts";
 import type { Status } from "../../domain/status.ts";
+import { actionId } from "../actionIds.ts";
 import { LIMITS } from "../blockLimits.ts";
 import { actorText, escapeInline, mrkdwn, plainInline, plainText, slackDate, truncate } from "../text.ts";
 
@@ -42,41 +43,6 @@ export type MessageOptions = {
   publicUrl: string;
   portalLinks?: (action: ActionView) => PortalLinks;
 };
-
-export const BUTTON_VERBS = [
-  "approve",
-  "reject",
-  "undo",
-  "retry",
-  "retry_undo",
-  "open_investigation",
-  "go_hunt",
-] as const;
-export type ButtonVerb = (typeof BUTTON_VERBS)[number];
-
-/**
- * `approve:42`. Slack wants action_ids unique within a message, and an investigation's message
- * holds many actions, so the action id is always part of it.
- */
-export function buttonActionId(verb: ButtonVerb, actionId: number): string {
-  return `${verb}:${actionId}`;
-}
-
-/** `verb:123` split into one of `verbs` and the number, or null when it is not of that form. */
-export function parseVerbId<V extends string>(
-  value: string,
-  verbs: readonly V[],
-): { verb: V; id: number } | null {
-  const match = /^([a-z_]+):([1-9][0-9]{0,15})$/.exec(value);
-  const verb = verbs.find((known) => known === match?.[1]);
-  const id = Number(match?.[2]);
-  return verb !== undefined && Number.isSafeInteger(id) ? { verb, id } : null;
-}
-
-export function parseActionId(actionId: string): { verb: ButtonVerb; actionId: number } | null {
-  const parsed = parseVerbId(actionId, BUTTON_VERBS);
-  return parsed && { verb: parsed.verb, actionId: parsed.id };
-}
 
 /** Escapes and cuts user text for the surface it goes to: mrkdwn or plain_text. */
 type Show = (text: string, max: number) => string;
@@ -239,10 +205,16 @@ function confirm(title: string, text: string, confirmLabel: string, danger = fal
   };
 }
 
-function button(verb: ButtonVerb, action: ActionView, label: string, extra: Partial<Button> = {}): Button {
+/** A button about one action; `id` builds its action_id (`approve:42`) from the action's id. */
+function button(
+  id: (actionId: number) => string,
+  action: ActionView,
+  label: string,
+  extra: Partial<Button> = {},
+): Button {
   return {
     type: "button",
-    action_id: buttonActionId(verb, action.id),
+    action_id: id(action.id),
     value: String(action.id),
     text: plainText(label),
     // Screen readers hear which action a button belongs to, also among the rows of an investigation.
@@ -261,18 +233,18 @@ export function decisionButtons(action: ActionView): Button[] {
       const needed = action.approvals?.needed ?? 1;
       const when = needed > 1 ? `once ${needed} people have approved it` : "as soon as you approve it";
       return [
-        button("approve", action, "Approve", {
+        button(actionId.approve, action, "Approve", {
           style: "primary",
           confirm: confirm("Approve this action?", `${what}. It runs ${when}.`, "Approve"),
         }),
         // Reject opens a modal asking for the reason, which is its own confirmation.
-        button("reject", action, "Reject", { style: "danger" }),
+        button(actionId.reject, action, "Reject", { style: "danger" }),
       ];
     }
     case "completed":
       if (!undoLabel) return [];
       return [
-        button("undo", action, "Undo", {
+        button(actionId.undo, action, "Undo", {
           confirm: confirm(
             `Undo: ${undoLabel} ${where(action, plainInline)}?`,
             `${undoLabel} reverses "${what}".`,
@@ -283,13 +255,13 @@ export function decisionButtons(action: ActionView): Button[] {
       ];
     case "failed":
       return [
-        button("retry", action, "Retry", {
+        button(actionId.retry, action, "Retry", {
           confirm: confirm("Retry this action?", `${what} failed: ${error}. Run it again?`, "Retry"),
         }),
       ];
     case "undo_failed":
       return [
-        button("retry_undo", action, "Retry undo", {
+        button(actionId.retryUndo, action, "Retry undo", {
           confirm: confirm(
             "Retry the undo?",
             `${undoLabel ?? "Undo"} ${where(action, plainInline)} failed: ${error}. Try again?`,
@@ -315,7 +287,7 @@ export function investigationUrl(
 }
 
 function openInvestigationButton(action: ActionView, publicUrl: string): Button {
-  return button("open_investigation", action, "Open investigation", {
+  return button(actionId.openInvestigation, action, "Open investigation", {
     url: investigationUrl(action, publicUrl),
   });
 }
@@ -328,7 +300,7 @@ function buttons(action: ActionView, publicUrl: string, portal: PortalLinks | un
     elements: [
       ...decisionButtons(action),
       openInvestigationButton(action, publicUrl),
-      ...(action.status === "pending" ? [button("go_hunt", action, "Go hunt", hunt)] : []),
+      ...(action.status === "pending" ? [button(actionId.goHunt, action, "Go hunt", hunt)] : []),
     ],
   };
 }

@@ -4,14 +4,17 @@
 import type { InputBlock, KnownBlock, ModalView, Option, PlainTextOption } from "@slack/types";
 import { z } from "zod";
 import { ACTION_TYPE_INFO, ACTION_TYPES, describeEntity, SOURCE_LABELS } from "../../domain/actionTypes.ts";
+import {
+  BULK_UNDO_CALLBACK_ID,
+  isUndoPickInputId,
+  MORE_INSTANCES_INPUT_ID,
+  undoPickInputId,
+} from "../actionIds.ts";
 import { LIMITS } from "../blockLimits.ts";
 import { escapeInline, mrkdwn, plainInline, plainText } from "../text.ts";
 import type { ActionView } from "./actionMessage.ts";
 
-export const BULK_UNDO_CALLBACK_ID = "bulk_undo";
-export const MORE_INSTANCES_BLOCK_ID = "undo_more";
 const MORE_INSTANCES_VALUE = "apply";
-const PICK_PREFIX = "undo_pick_";
 /** What fits in one modal: 10 checkbox groups of 10. */
 export const MAX_UNDO_OPTIONS = 100;
 /** The other instances whose ids fit in private_metadata (3,000 characters). */
@@ -59,7 +62,7 @@ function pickGroups(candidates: readonly ActionView[], selected: ReadonlySet<num
       const chunk = ofType.slice(start, start + 10);
       const options = chunk.map(option);
       const initial = options.filter((o) => selected.has(Number(o.value)));
-      const id = `${PICK_PREFIX}${groups.length}`;
+      const id = undoPickInputId(groups.length);
       groups.push({
         type: "input",
         block_id: id,
@@ -87,12 +90,12 @@ function moreInstancesBlocks(more: readonly ActionView[]): KnownBlock[] {
   return [
     {
       type: "input",
-      block_id: MORE_INSTANCES_BLOCK_ID,
+      block_id: MORE_INSTANCES_INPUT_ID,
       optional: true,
       label: plainText("Other devices"),
       element: {
         type: "checkboxes",
-        action_id: MORE_INSTANCES_BLOCK_ID,
+        action_id: MORE_INSTANCES_INPUT_ID,
         options: [
           {
             text: plainText(
@@ -139,7 +142,7 @@ export function bulkUndoModal(input: BulkUndoModalInput): ModalView {
 }
 
 /** The block where a refusal of the submission is shown: the first checkbox group. */
-export const FIRST_PICK_BLOCK_ID = `${PICK_PREFIX}0`;
+export const FIRST_PICK_BLOCK_ID = undoPickInputId(0);
 
 type StateValues = Record<string, Record<string, { selected_options?: Option[] | null }>>;
 
@@ -147,7 +150,7 @@ type StateValues = Record<string, Record<string, { selected_options?: Option[] |
 export function selectedActionIds(values: StateValues): number[] {
   const ids = new Set<number>();
   for (const [blockId, actions] of Object.entries(values)) {
-    if (!blockId.startsWith(PICK_PREFIX)) continue;
+    if (!isUndoPickInputId(blockId)) continue;
     for (const state of Object.values(actions)) {
       for (const selected of state.selected_options ?? []) {
         const id = Number(selected.value);
@@ -159,7 +162,7 @@ export function selectedActionIds(values: StateValues): number[] {
 }
 
 export function moreInstancesChosen(values: StateValues): boolean {
-  const state = values[MORE_INSTANCES_BLOCK_ID]?.[MORE_INSTANCES_BLOCK_ID];
+  const state = values[MORE_INSTANCES_INPUT_ID]?.[MORE_INSTANCES_INPUT_ID];
   return (state?.selected_options ?? []).some((selected) => selected.value === MORE_INSTANCES_VALUE);
 }
 

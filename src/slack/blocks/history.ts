@@ -4,15 +4,19 @@ import type { ActionsBlock, Button, KnownBlock, SectionBlock } from "@slack/type
 import { z } from "zod";
 import type { ActionEventRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, isUndoable, SOURCE_LABELS } from "../../domain/actionTypes.ts";
+import {
+  actionId,
+  NEXT_PAGE_ACTION_ID,
+  PREVIOUS_PAGE_ACTION_ID,
+  UNDO_SEVERAL_ACTION_ID,
+} from "../actionIds.ts";
 import { LIMITS } from "../blockLimits.ts";
 import { type CommandFilters, filtersText, type ListView, USAGE } from "../handlers/commands/parse.ts";
 import { actorText, escapeInline, mrkdwn, plainInline, plainText, slackDate } from "../text.ts";
 import {
   type ActionView,
   actionMessage,
-  buttonActionId,
   type MessageOptions,
-  parseVerbId,
   type SlackMessage,
   statusLine,
   target,
@@ -20,9 +24,6 @@ import {
 import { threadEventText } from "./modals.ts";
 
 export const PAGE_SIZE = 10;
-export const PREVIOUS_PAGE_ACTION_ID = "history_previous";
-export const NEXT_PAGE_ACTION_ID = "history_next";
-export const UNDO_SEVERAL_ACTION_ID = "history_undo_several";
 /** Events shown under `show`; older ones are counted, and the API has them all. */
 export const MAX_SHOWN_EVENTS = 60;
 
@@ -56,15 +57,6 @@ export function decodeListing(value: string): Listing | null {
   }
 }
 
-/** `confirm_undo:42`: opens the undo confirmation (which offers a file's other instances). */
-export function confirmUndoActionId(actionId: number): string {
-  return `confirm_undo:${actionId}`;
-}
-
-export function parseConfirmUndoActionId(actionId: string): number | null {
-  return parseVerbId(actionId, ["confirm_undo"] as const)?.id ?? null;
-}
-
 /** A private answer that is only text. */
 export function plainAnswer(text: string): SlackMessage {
   return { text, blocks: [{ type: "section", text: mrkdwn(text) }] };
@@ -74,11 +66,12 @@ export function helpMessage(): SlackMessage {
   return plainAnswer(USAGE);
 }
 
+/** Opens the undo confirmation, which also offers a file's other instances. */
 function undoButton(action: ActionView): Button {
   const label = "Undo…";
   return {
     type: "button",
-    action_id: confirmUndoActionId(action.id),
+    action_id: actionId.confirmUndo(action.id),
     value: String(action.id),
     text: plainText(label),
     accessibility_label: plainInline(
@@ -182,7 +175,7 @@ export function actionDetailMessage(
 ): SlackMessage {
   const message = actionMessage(action, options);
   // Here Undo opens the confirmation, which can also restore a file's other instances.
-  const undoId = buttonActionId("undo", action.id);
+  const undoId = actionId.undo(action.id);
   const blocks = message.blocks.map((block) =>
     block.type === "actions"
       ? {

@@ -4,15 +4,14 @@
 import type { Button, KnownBlock } from "@slack/types";
 import { ACTION_TYPE_INFO, ACTION_TYPES } from "../../domain/actionTypes.ts";
 import { describeStatus, STATUSES } from "../../domain/status.ts";
+import { actionId } from "../actionIds.ts";
 import { LIMITS } from "../blockLimits.ts";
 import { escapeInline, mrkdwn, plainInline, plainText, truncate } from "../text.ts";
 import {
   type ActionView,
-  buttonActionId,
   decisionButtons,
   investigationUrl,
   type MessageOptions,
-  parseVerbId,
   type SlackMessage,
   statusLine,
   target,
@@ -24,18 +23,6 @@ export type InvestigationMessageInput = {
   messageKey: number;
   actions: readonly ActionView[];
 };
-
-export const GROUP_VERBS = ["approve_all", "review"] as const;
-export type GroupVerb = (typeof GROUP_VERBS)[number];
-
-export function groupActionId(verb: GroupVerb, messageKey: number): string {
-  return `${verb}:${messageKey}`;
-}
-
-export function parseGroupActionId(actionId: string): { verb: GroupVerb; messageKey: number } | null {
-  const parsed = parseVerbId(actionId, GROUP_VERBS);
-  return parsed && { verb: parsed.verb, messageKey: parsed.id };
-}
 
 /** How many rows the summary of an investigation too large for one message still shows. */
 export const SUMMARY_ROWS = 10;
@@ -103,15 +90,16 @@ function notificationText(investigation: string, actions: readonly ActionView[])
   return `${need} approval in investigation ${escaped} on ${devices(pending, 3)}`;
 }
 
+/** A button about the whole message; `id` builds its action_id (`approve_all:7`) from the message key. */
 function groupButton(
-  verb: GroupVerb,
+  id: (messageKey: number) => string,
   messageKey: number,
   label: string,
   extra: Partial<Button> = {},
 ): Button {
   return {
     type: "button",
-    action_id: groupActionId(verb, messageKey),
+    action_id: id(messageKey),
     value: String(messageKey),
     text: plainText(label),
     ...extra,
@@ -121,7 +109,7 @@ function groupButton(
 function approveAllButton(input: InvestigationMessageInput): Button {
   const pending = input.actions.filter(isPending);
   const investigation = plainInline(input.investigationId, 80);
-  return groupButton("approve_all", input.messageKey, "Approve all", {
+  return groupButton(actionId.approveAll, input.messageKey, "Approve all", {
     style: "primary",
     confirm: {
       title: plainText(truncate(`Approve ${plural(pending.length, "action")}?`, LIMITS.confirmTitle)),
@@ -148,7 +136,7 @@ export function investigationMessage(
     ? [
         {
           type: "button",
-          action_id: buttonActionId("open_investigation", first.id),
+          action_id: actionId.openInvestigation(first.id),
           value: String(first.id),
           text: plainText("Open investigation"),
           url: investigationUrl({ id: first.id, investigationId }, options.publicUrl),
@@ -192,7 +180,7 @@ export function investigationMessage(
       type: "actions",
       elements: [
         ...(actions.some(isPending) ? [approveAllButton(input)] : []),
-        groupButton("review", input.messageKey, "Review"),
+        groupButton(actionId.review, input.messageKey, "Review"),
         ...openInvestigation,
       ],
     },

@@ -4,10 +4,10 @@
 
 import { getAction } from "../../db/queries/actions.ts";
 import type { ActionRow } from "../../db/schema.ts";
-import { appendEvent } from "../../db/transitions.ts";
 import { ACTION_TYPE_INFO } from "../../domain/actionTypes.ts";
 import { type Decision, describeStatus } from "../../domain/status.ts";
 import { decide } from "../../services/decide.ts";
+import { type Refusal, recordRefusal } from "../../services/refusals.ts";
 import type { SlackDeps } from "../deps.ts";
 import { slackDate } from "../text.ts";
 
@@ -47,13 +47,7 @@ export async function decideInSlack(
     const label = `${ACTION_TYPE_INFO[action.type].label} on ${action.deviceName ?? "all devices"}`;
     const refusal = await refusalFor(deps, action, userId, decision);
     if (refusal) {
-      await appendEvent(ctx.db, {
-        actionId,
-        kind: "decision_refused",
-        actor: userId,
-        detail: { decision, reason: refusal.reason },
-      });
-      count(refusal.outcome);
+      await recordRefusal(ctx, { actionIds: [actionId], decision, actor: userId, refusal });
       return { ok: false, text: refusal.text };
     }
     const outcome = await decide(ctx.db, { ...request, actor: userId });
@@ -96,7 +90,8 @@ export async function decideInSlack(
   }
 }
 
-type Refusal = { reason: string; text: string; outcome: "forbidden" | "error" };
+/** A refusal with the words to tell the person. */
+type SlackRefusal = Refusal & { text: string };
 
 /** Why this person may not take this decision on this action, or null when they may. */
 export async function refusalFor(
@@ -104,7 +99,7 @@ export async function refusalFor(
   action: ActionRow,
   userId: string,
   decision: Decision,
-): Promise<Refusal | null> {
+): Promise<SlackRefusal | null> {
   const { approvers, requesters } = deps;
   if (!(await approvers.mayDecide(userId, action.type))) {
     if (!(await approvers.isApprover(userId))) {

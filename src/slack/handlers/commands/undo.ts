@@ -5,10 +5,10 @@
 import { getActionsByIds, listActions } from "../../../db/queries/actions.ts";
 import { otherQuarantinedInstances } from "../../../db/queries/history.ts";
 import type { ActionRow } from "../../../db/schema.ts";
-import { appendEvent } from "../../../db/transitions.ts";
 import { ACTION_TYPE_INFO, ACTION_TYPES, isUndoable } from "../../../domain/actionTypes.ts";
 import { describeStatus } from "../../../domain/status.ts";
 import { bulkUndoRefusal, requestBulkUndo } from "../../../services/bulkUndo.ts";
+import { recordRefusal } from "../../../services/refusals.ts";
 import {
   bulkUndoModal,
   bulkUndoResultView,
@@ -36,15 +36,12 @@ async function undoRefusal(deps: SlackDeps, userId: string, actionIds: readonly 
       ? (await Promise.all(types.map((type) => deps.approvers.mayDecide(userId, type)))).every(Boolean)
       : await deps.approvers.isApprover(userId);
   if (allowed) return null;
-  for (const action of named) {
-    await appendEvent(deps.ctx.db, {
-      actionId: action.id,
-      kind: "decision_refused",
-      actor: userId,
-      detail: { decision: "request_undo", reason: "not an approver" },
-    });
-  }
-  deps.ctx.metrics.decisions.inc({ decision: "request_undo", outcome: "forbidden" });
+  await recordRefusal(deps.ctx, {
+    actionIds: named.map((action) => action.id),
+    decision: "request_undo",
+    actor: userId,
+    refusal: { reason: "not an approver", outcome: "forbidden" },
+  });
   return {
     mrkdwn: `:no_entry: You are not allowed to undo actions. Approvers: ${deps.approvers.describe()}.`,
   };

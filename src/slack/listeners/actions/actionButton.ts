@@ -2,15 +2,18 @@
 // the click is about from the button's action_id (`approve:42`). Authority never comes from the
 // click: the listener decides from the verified user id and the store.
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
-import { type ButtonVerb, parseActionId } from "../../blocks/actionMessage.ts";
 
 export type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
-export type ActionClick = { body: ButtonArgs["body"]; actionId: number; verb: ButtonVerb };
+export type ActionClick<K extends string> = { body: ButtonArgs["body"]; actionId: number; kind: K };
 
-export function actionButton(handle: (click: ActionClick) => Promise<void>) {
+/** `route` is the button's entry in `buttonRoutes` (actionIds.ts), whose ids name one action. */
+export function actionButton<K extends string>(
+  route: { parse(value: string): { kind: K; actionId: number } | null },
+  handle: (click: ActionClick<K>) => Promise<void>,
+) {
   return async ({ ack, body, action }: ButtonArgs) => {
     await ack();
-    const parsed = parseActionId(action.action_id);
-    if (parsed) await handle({ body, actionId: parsed.actionId, verb: parsed.verb });
+    const parsed = route.parse(action.action_id);
+    if (parsed) await handle({ body, actionId: parsed.actionId, kind: parsed.kind });
   };
 }

@@ -1,6 +1,7 @@
 // Undo on a history row or under `show`: the confirmation with that action checked, offering the
 // other instances of a quarantined file.
-import { parseConfirmUndoActionId, plainAnswer } from "../../blocks/history.ts";
+import { buttonRoutes } from "../../actionIds.ts";
+import { plainAnswer } from "../../blocks/history.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { respondAfterFailure } from "../../handlers/commands/respond.ts";
 import { openUndoForActions } from "../../handlers/commands/undo.ts";
@@ -9,8 +10,9 @@ import type { ButtonArgs } from "./actionButton.ts";
 export function confirmUndoButton(deps: SlackDeps) {
   return async ({ ack, body, action, respond }: ButtonArgs) => {
     await ack();
-    const actionId = parseConfirmUndoActionId(action.action_id);
-    if (actionId === null) return;
+    const parsed = buttonRoutes.confirmUndo.parse(action.action_id);
+    if (!parsed) return;
+    const { actionId } = parsed;
     try {
       const answer = await openUndoForActions(deps, {
         userId: body.user.id,

@@ -2,6 +2,7 @@
 // message itself follows through the update queue.
 import type { Decision } from "../../../domain/status.ts";
 import { createLane } from "../../../lib/lane.ts";
+import { buttonRoutes, type DecisionKind } from "../../actionIds.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { decideInSlack } from "../../handlers/decide.ts";
 import { replyPrivately } from "../../reply.ts";
@@ -9,7 +10,7 @@ import { actionButton } from "./actionButton.ts";
 
 const DECISIONS_AT_ONCE = 4;
 
-const DECISION_OF: Partial<Record<string, Decision>> = {
+const DECISION_OF: Record<DecisionKind, Decision> = {
   approve: "approve",
   undo: "request_undo",
   retry: "retry",
@@ -18,9 +19,8 @@ const DECISION_OF: Partial<Record<string, Decision>> = {
 
 export function decisionButton(deps: SlackDeps) {
   const inLane = createLane(DECISIONS_AT_ONCE);
-  return actionButton(async ({ body, actionId, verb }) => {
-    const decision = DECISION_OF[verb];
-    if (!decision) return;
+  return actionButton(buttonRoutes.decision, async ({ body, actionId, kind }) => {
+    const decision = DECISION_OF[kind];
     const answer = await inLane(() => decideInSlack(deps, { userId: body.user.id, actionId, decision }));
     // Success shows in the message; a private line only where something did not happen.
     if (!answer.ok) await replyPrivately(deps, body, answer.text);

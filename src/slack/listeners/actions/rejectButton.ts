@@ -1,5 +1,6 @@
 // Reject opens a modal that asks for the reason; the decision happens on its submission.
 import { getAction } from "../../../db/queries/actions.ts";
+import { buttonRoutes } from "../../actionIds.ts";
 import { rejectModal } from "../../blocks/modals.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { STORE_DOWN_TEXT } from "../../handlers/decide.ts";
@@ -7,7 +8,7 @@ import { replyPrivately } from "../../reply.ts";
 import { actionButton } from "./actionButton.ts";
 
 export function rejectButton(deps: SlackDeps) {
-  return actionButton(async ({ body, actionId }) => {
+  return actionButton(buttonRoutes.reject, async ({ body, actionId }) => {
     try {
       // The trigger expires in 3 seconds: open the modal first, check the rest on submission.
       const found = await getAction(deps.ctx.db, actionId);

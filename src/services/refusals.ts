@@ -1,0 +1,27 @@
+// A person's decision refused before it reached the status machine (not an approver of that type,
+// their own request, Slack could not say who requested it): every refusal is kept in the audit
+// trail of each action it named, and counted.
+import type { DbOrTx } from "../db/client.ts";
+import { appendEvent } from "../db/transitions.ts";
+import type { Decision } from "../domain/status.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
+
+/** Why a person may not take a decision, as the adapter that knows the person found it. */
+export type Refusal = { reason: string; outcome: "forbidden" | "error" };
+
+/** One refused request: an audit event on each of `actionIds` (there may be none), counted once. */
+export async function recordRefusal(
+  ctx: { db: DbOrTx; metrics: Metrics },
+  request: { actionIds: readonly number[]; decision: Decision; actor: string; refusal: Refusal },
+): Promise<void> {
+  const { decision, actor, refusal } = request;
+  for (const actionId of request.actionIds) {
+    await appendEvent(ctx.db, {
+      actionId,
+      kind: "decision_refused",
+      actor,
+      detail: { decision, reason: refusal.reason },
+    });
+  }
+  ctx.metrics.decisions.inc({ decision, outcome: refusal.outcome });
+}
