@@ -378,7 +378,10 @@ describe("defender.error", () => {
     const throttled = api.findIndex((c) => c.status === 429);
     expect(throttled).toBe(0);
     expect(api[1]!.at - api[0]!.at).toBeGreaterThanOrEqual(990);
-    // Only the finishing attempt counts: the throttled one was handed back, not charged.
+    // Only the finishing attempt counts: the throttled one was handed back, not charged. The store
+    // records the outcome before BullMQ marks the job completed, so wait for BullMQ too.
+    const job = (await app.ctx.queues.execute.getJob(`apply-${id}-1`))!;
+    await waitFor(async () => (await job.getState()) === "completed", 10_000, "the job completed");
     expect((await app.ctx.queues.execute.getJob(`apply-${id}-1`))!.attemptsMade).toBe(1);
     expect((await getActionEvents(app.ctx.db, id)).map((e) => e.kind)).not.toContain("fail");
   });
