@@ -58,7 +58,7 @@ export async function runBulkBench(): Promise<BenchRow[]> {
     );
     const undoStart = performance.now();
     const outcome = await requestBulkUndo(app.ctx.db, { actionIds: done, actor: "U0BENCHAPPR" });
-    if (!outcome.ok) throw new Error(outcome.reason);
+    if (!outcome.ok) throw new Error(outcome.message);
     await waitUntil(() => allIn(app, done, "undone"), 300_000, "all undos to finish");
     const undoSeconds = (performance.now() - undoStart) / 1000;
     return [

@@ -1,7 +1,8 @@
 // The transition engine: every status change of an action goes through here, with its audit
 // event, its message's new version and the outbox rows in the same statement.
 import { eq, type SQL, sql } from "drizzle-orm";
-import { nextStatus, type Transition } from "../domain/status.ts";
+import { type Result, refuse } from "../domain/result.ts";
+import { nextStatus, type Transition, type TransitionRefusal } from "../domain/status.ts";
 import type { DbOrTx, Tx } from "./client.ts";
 import { OUTBOX_CHANNEL, type OutboxMessage } from "./outbox.ts";
 import { type ActionRow, actionEvents, actions } from "./schema.ts";
@@ -39,9 +40,11 @@ export type ActionChanges = Partial<
   >
 >;
 
-export type TransitionOutcome =
-  | { ok: true; action: ActionRow; previous: ActionRow; eventId: number }
-  | { ok: false; reason: string; action: ActionRow | null };
+export type TransitionOutcome = Result<
+  { action: ActionRow; previous: ActionRow; eventId: number },
+  TransitionRefusal | "no_such_action",
+  { action: ActionRow | null }
+>;
 
 /**
  * Moves one action along the status machine inside `tx`: locks the row, asks the domain whether
@@ -52,9 +55,9 @@ export async function transitionAction(tx: Tx, request: TransitionRequest): Prom
   const current =
     request.locked ??
     (await tx.select().from(actions).where(eq(actions.id, request.actionId)).for("update"))[0];
-  if (!current) return { ok: false, reason: "no such action", action: null };
+  if (!current) return { ...refuse("no_such_action", "no such action"), action: null };
   const verdict = nextStatus(current, request.transition);
-  if (!verdict.ok) return { ok: false, reason: verdict.reason, action: current };
+  if (!verdict.ok) return { ...verdict, action: current };
   const changes = { ...request.set?.(current), status: verdict.to, updatedAt: new Date() };
   // The row is locked by this transaction, so the update cannot miss: the new row is known here.
   const updated: ActionRow = { ...current, ...changes };

@@ -1,6 +1,8 @@
 // The action status machine of the contract. Every status change in the program goes through
 // `nextStatus`, so a refused transition is refused the same way everywhere.
+
 import { type ActionType, isUndoable } from "./actionTypes.ts";
+import { type Result, refuse } from "./result.ts";
 
 export const STATUSES = [
   "pending",
@@ -38,7 +40,9 @@ export const TRANSITION_NAMES = Object.keys(TRANSITIONS) as Transition[];
 export const DECISIONS = ["approve", "reject", "retry", "request_undo", "retry_undo"] as const;
 export type Decision = (typeof DECISIONS)[number];
 
-export type TransitionResult = { ok: true; from: Status; to: Status } | { ok: false; reason: string };
+/** `cannot_undo`: the type has no undo; `not_now`: the status machine does not allow it from here. */
+export type TransitionRefusal = "cannot_undo" | "not_now";
+export type TransitionResult = Result<{ from: Status; to: Status }, TransitionRefusal>;
 
 export function nextStatus(
   action: { status: Status; type: ActionType },
@@ -46,13 +50,13 @@ export function nextStatus(
 ): TransitionResult {
   const rule = TRANSITIONS[transition];
   if (transition === "request_undo" && !isUndoable(action.type)) {
-    return { ok: false, reason: `${action.type} cannot be undone` };
+    return refuse("cannot_undo", `${action.type} cannot be undone`);
   }
   if (!(rule.from as readonly Status[]).includes(action.status)) {
-    return {
-      ok: false,
-      reason: `cannot ${transition.replace("_", " ")} an action that is ${describeStatus(action.status)}`,
-    };
+    return refuse(
+      "not_now",
+      `cannot ${transition.replace("_", " ")} an action that is ${describeStatus(action.status)}`,
+    );
   }
   return { ok: true, from: action.status, to: rule.to };
 }

@@ -2,10 +2,12 @@
 // message still shows as waiting gets the checks of a single Approve (per-type approvers, no
 // self-approval), each refusal audited; then the approvals commit in batches rather than one
 // transaction per action. Who may decide is the caller's check, as for every decision.
+
 import type { Db } from "../db/client.ts";
 import { pendingActionsOnMessage } from "../db/queries/actions.ts";
 import { getMessage } from "../db/queries/messages.ts";
 import type { ActionRow } from "../db/schema.ts";
+import { type Result, refuse } from "../domain/result.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { decideInTransaction } from "./decide.ts";
 import { type Refusal, recordRefusal } from "./refusals.ts";
@@ -23,18 +25,18 @@ export async function waitingOnMessage(db: Db, messageKey: number): Promise<Wait
   return { investigationId: message.investigationId, pending: await pendingActionsOnMessage(db, message.id) };
 }
 
-export type ApproveAllOutcome<R extends Refusal> =
-  | { ok: false; reason: "not our message" | "nothing waiting" }
-  | {
-      ok: true;
-      approved: number;
-      /** First approvals under the two-person rule: each action waits for another approver. */
-      recorded: number;
-      /** Decided by someone else between the read and the approval. */
-      skipped: number;
-      /** One per action the person may not approve, in the actions' order. */
-      refusals: R[];
-    };
+export type ApproveAllOutcome<R extends Refusal> = Result<
+  {
+    approved: number;
+    /** First approvals under the two-person rule: each action waits for another approver. */
+    recorded: number;
+    /** Decided by someone else between the read and the approval. */
+    skipped: number;
+    /** One per action the person may not approve, in the actions' order. */
+    refusals: R[];
+  },
+  "not_our_message" | "nothing_waiting"
+>;
 
 export async function approveAll<R extends Refusal>(
   ctx: { db: Db; metrics: Metrics },
@@ -48,8 +50,8 @@ export async function approveAll<R extends Refusal>(
   const { db, metrics } = ctx;
   const { actor } = request;
   const waiting = await waitingOnMessage(db, request.messageKey);
-  if (!waiting) return { ok: false, reason: "not our message" };
-  if (waiting.pending.length === 0) return { ok: false, reason: "nothing waiting" };
+  if (!waiting) return refuse("not_our_message", "That message is not ours any more.");
+  if (waiting.pending.length === 0) return refuse("nothing_waiting", "Nothing is waiting for approval here.");
   const allowed: number[] = [];
   const refusals: R[] = [];
   for (const action of waiting.pending) {

@@ -2,20 +2,23 @@
 // `request_undo` event by the person, all carrying the same request id, committed together.
 // As in Defender's Action center, one request undoes actions of one type only. Who may undo is
 // checked by the caller, as for every decision.
+
 import { randomUUID } from "node:crypto";
 import type { Db } from "../db/client.ts";
 import { getActionsByIds } from "../db/queries/actions.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { ACTION_TYPE_INFO, ACTION_TYPES, type ActionType, isUndoable } from "../domain/actionTypes.ts";
+import { type Result, refuse } from "../domain/result.ts";
 import { decideInTransaction } from "./decide.ts";
 
 export type BulkUndoRequest = { actionIds: readonly number[]; actor: string };
 
-export type Skipped = { actionId: number; action: ActionRow | null; reason: string };
+export type Skipped = { actionId: number; action: ActionRow | null; message: string };
 
-export type BulkUndoOutcome =
-  | { ok: false; reason: string }
-  | { ok: true; requestId: string; type: ActionType; undone: ActionRow[]; skipped: Skipped[] };
+export type BulkUndoOutcome = Result<
+  { requestId: string; type: ActionType; undone: ActionRow[]; skipped: Skipped[] },
+  "no_such_action" | "not_one_undoable_type"
+>;
 
 /** Why these actions cannot be undone in one request, or null when they can. */
 export function bulkUndoRefusal(rows: readonly Pick<ActionRow, "type">[]): string | null {
@@ -32,15 +35,15 @@ export function bulkUndoRefusal(rows: readonly Pick<ActionRow, "type">[]): strin
 export async function requestBulkUndo(db: Db, request: BulkUndoRequest): Promise<BulkUndoOutcome> {
   const ids = [...new Set(request.actionIds)].sort((a, b) => a - b);
   const rows = await getActionsByIds(db, ids);
-  if (rows.length === 0) return { ok: false, reason: "None of those actions exists." };
+  if (rows.length === 0) return refuse("no_such_action", "None of those actions exists.");
   const refusal = bulkUndoRefusal(rows);
-  if (refusal) return { ok: false, reason: refusal };
+  if (refusal) return refuse("not_one_undoable_type", refusal);
   const found = new Map(rows.map((row) => [row.id, row]));
   const requestId = randomUUID();
   const undone: ActionRow[] = [];
   const skipped: Skipped[] = ids
     .filter((id) => !found.has(id))
-    .map((id) => ({ actionId: id, action: null, reason: "no such action" }));
+    .map((id) => ({ actionId: id, action: null, message: "no such action" }));
   // Rows are locked in id order, so two requests over the same actions cannot deadlock.
   await db.transaction(async (tx) => {
     for (const id of ids.filter((id) => found.has(id))) {
@@ -51,7 +54,7 @@ export async function requestBulkUndo(db: Db, request: BulkUndoRequest): Promise
         detail: { requestId, requestSize: found.size },
       });
       if (outcome.ok) undone.push(outcome.action);
-      else skipped.push({ actionId: id, action: outcome.action, reason: outcome.reason });
+      else skipped.push({ actionId: id, action: outcome.action, message: outcome.message });
     }
   });
   return { ok: true, requestId, type: rows[0]!.type, undone, skipped };

@@ -1,11 +1,13 @@
 // A person's decision on an action, committed with its audit event and the work it starts.
 // Who may decide is checked by the caller (the Slack layer knows the verified user); this is
 // the single place where a decision turns into a status change and queued work.
+
 import type { Db, Tx } from "../db/client.ts";
 import { lockAction } from "../db/queries/actions.ts";
 import { addApproval, approversOf } from "../db/queries/approvals.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { recordChange, type TransitionOutcome, transitionAction } from "../db/transitions.ts";
+import { type Refusal, refuse } from "../domain/result.ts";
 import { type DecisionRequest, decisionTransition } from "./decisionTransition.ts";
 
 export type { DecisionRequest } from "./decisionTransition.ts";
@@ -18,7 +20,7 @@ export type DecisionOutcome =
   /** The approval counts, but the action waits for more approvers before it runs. */
   | { ok: true; action: ActionRow; approvals: Approvals }
   /** Refused: this person has already approved it, and the same person twice does not count. */
-  | { ok: false; reason: string; action: ActionRow; approvals: Approvals };
+  | (Refusal<"already_approved"> & { action: ActionRow; approvals: Approvals });
 
 export async function decide(db: Db, request: DecisionRequest): Promise<DecisionOutcome> {
   return db.transaction((tx) => decideInTransaction(tx, request));
@@ -39,7 +41,7 @@ async function recordApproval(tx: Tx, action: ActionRow, request: DecisionReques
   const added = await addApproval(tx, action.id, request.actor);
   const by = await approversOf(tx, action.id);
   const approvals = { count: by.length, needed: action.approvalsNeeded, by };
-  if (!added) return { ok: false, reason: "already approved by this person", action, approvals };
+  if (!added) return { ...refuse("already_approved", "already approved by this person"), action, approvals };
   if (by.length >= action.approvalsNeeded) {
     return transitionAction(
       tx,

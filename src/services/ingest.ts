@@ -126,7 +126,7 @@ export async function ingestActions(
             detail: { reason: `auto-approval rule ${rule + 1}`, rule },
           }),
         );
-        if (!approved.ok) throw new Error(`auto-approval of action ${row.id} failed: ${approved.reason}`);
+        if (!approved.ok) throw new Error(`auto-approval of action ${row.id} failed: ${approved.message}`);
         byKey.set(key(row.source, row.externalId), { row: approved.action, created: true });
       }
     }

@@ -32,7 +32,7 @@ describe("status machine", () => {
         if (allowed) expect(result).toEqual({ ok: true, from, to });
         else {
           expect(result.ok).toBe(false);
-          if (!result.ok) expect(result.reason).toMatch(/cannot/);
+          if (!result.ok) expect(result.message).toMatch(/cannot/);
         }
       });
     }
@@ -41,7 +41,7 @@ describe("status machine", () => {
   it.each(ACTION_TYPES)("undo of a completed %s follows the undoable column", (type) => {
     const result = nextStatus({ status: "completed", type }, "request_undo");
     expect(result.ok).toBe(isUndoable(type));
-    if (!result.ok) expect(result.reason).toBe(`${type} cannot be undone`);
+    if (!result.ok) expect(result.message).toBe(`${type} cannot be undone`);
   });
 
   it("matches the contract's undoable column", () => {

@@ -16,9 +16,7 @@ export async function approveAllInSlack(
     actor: userId,
     refusalFor: (action) => refusalFor(deps, action, userId, "approve"),
   });
-  if (!outcome.ok) {
-    return outcome.reason === "not our message" ? NOT_OURS_TEXT : "Nothing is waiting for approval here.";
-  }
+  if (!outcome.ok) return outcome.message;
   const { approved, recorded, skipped } = outcome;
   const lines = [
     `Approved ${approved} action${approved === 1 ? "" : "s"}.`,

@@ -11,7 +11,8 @@ import { type Refusal, recordRefusal } from "../../services/refusals.ts";
 import type { SlackDeps } from "../deps.ts";
 import { slackDate } from "../text.ts";
 
-export type DecisionAnswer = { ok: boolean; text: string };
+/** What the person is told, whether the decision was taken or refused. */
+export type DecisionAnswer = { ok: boolean; message: string };
 
 const DONE: Record<Decision, string> = {
   approve: "Approved",
@@ -42,13 +43,13 @@ export async function decideInSlack(
     const action = await getAction(ctx.db, actionId);
     if (!action) {
       count("refused");
-      return { ok: false, text: "That action does not exist (any more)." };
+      return { ok: false, message: "That action does not exist (any more)." };
     }
     const label = `${ACTION_TYPE_INFO[action.type].label} on ${action.deviceName ?? "all devices"}`;
     const refusal = await refusalFor(deps, action, userId, decision);
     if (refusal) {
       await recordRefusal(ctx, { actionIds: [actionId], decision, actor: userId, refusal });
-      return { ok: false, text: refusal.text };
+      return { ok: false, message: refusal.text };
     }
     const outcome = await decide(ctx.db, { ...request, actor: userId });
     if ("approvals" in outcome) {
@@ -58,16 +59,16 @@ export async function decideInSlack(
       return outcome.ok
         ? {
             ok: true,
-            text: `Approval recorded (${given} of ${needed}): ${label} runs once ${more} approve it.`,
+            message: `Approval recorded (${given} of ${needed}): ${label} runs once ${more} approve it.`,
           }
         : {
             ok: false,
-            text: `You have already approved ${label} (${given} of ${needed}); it needs ${more}, and the same person twice does not count.`,
+            message: `You have already approved ${label} (${given} of ${needed}); it needs ${more}, and the same person twice does not count.`,
           };
     }
     if (outcome.ok) {
       count("done");
-      return { ok: true, text: `${DONE[decision]}: ${label}.` };
+      return { ok: true, message: `${DONE[decision]}: ${label}.` };
     }
     count("refused");
     const current = outcome.action;
@@ -75,18 +76,18 @@ export async function decideInSlack(
       const verb = current.status === "rejected" ? "rejected" : "approved";
       return {
         ok: false,
-        text: `Already ${verb} by <@${current.decidedBy}> at ${slackDate(current.decidedAt)}; nothing changed.`,
+        message: `Already ${verb} by <@${current.decidedBy}> at ${slackDate(current.decidedAt)}; nothing changed.`,
       };
     }
-    const now = current ? `it is ${describeStatus(current.status)}` : outcome.reason;
+    const now = current ? `it is ${describeStatus(current.status)}` : outcome.message;
     return {
       ok: false,
-      text: `Nothing changed: ${label} cannot be ${DONE[decision].toLowerCase()} now — ${now}.`,
+      message: `Nothing changed: ${label} cannot be ${DONE[decision].toLowerCase()} now — ${now}.`,
     };
   } catch (error) {
     count("error");
     ctx.log.error({ err: error, actionId, decision, userId }, "decision could not be recorded");
-    return { ok: false, text: STORE_DOWN_TEXT };
+    return { ok: false, message: STORE_DOWN_TEXT };
   }
 }
 

@@ -51,7 +51,7 @@ export async function runRemotely(
         set: () =>
           operation === "apply" ? { completedAt: new Date(), undoData, error: null } : { error: null },
       });
-      if (!finished.ok) throw new Error(`could not record the outcome: ${finished.reason}`);
+      if (!finished.ok) throw new Error(`could not record the outcome: ${finished.message}`);
       return "done";
     });
   } catch (error) {

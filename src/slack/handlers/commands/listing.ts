@@ -1,8 +1,10 @@
 // The pending and history listings, shared by the command and its buttons: filters as the store
 // understands them, and one page as a private answer.
+
 import type { Db } from "../../../db/client.ts";
 import type { ActionFilters } from "../../../db/queries/actions.ts";
 import { findDeviceIds, listHistoryPage, type PagePosition } from "../../../db/queries/history.ts";
+import { type Result, refuse } from "../../../domain/result.ts";
 import { STATUSES } from "../../../domain/status.ts";
 import type { SlackMessage } from "../../blocks/actionMessage.ts";
 import { historyMessage, PAGE_SIZE, plainAnswer } from "../../blocks/history.ts";
@@ -12,7 +14,7 @@ import type { CommandFilters, ListView } from "./parse.ts";
 /** History is what has been decided or has run; what waits for approval is `pending`. */
 const HISTORY_STATUSES = STATUSES.filter((status) => status !== "pending");
 
-export type ResolvedFilters = { ok: true; filters: ActionFilters } | { ok: false; message: string };
+export type ResolvedFilters = Result<{ filters: ActionFilters }, "unknown_device">;
 
 /** The store's filters for a listing; a device filter is looked up by name or id first. */
 export async function resolveFilters(
@@ -24,10 +26,10 @@ export async function resolveFilters(
   if (filters.device !== undefined) {
     deviceIds = await findDeviceIds(db, filters.device);
     if (deviceIds.length === 0) {
-      return {
-        ok: false,
-        message: `No device is named or has the id \`${escapeInline(filters.device, 100)}\`. Device names are matched whatever their case.`,
-      };
+      return refuse(
+        "unknown_device",
+        `No device is named or has the id \`${escapeInline(filters.device, 100)}\`. Device names are matched whatever their case.`,
+      );
     }
   }
   return {

@@ -1,5 +1,6 @@
 // The text of `/action-center`, parsed without I/O: what the person asked for, or an answer in
 // mrkdwn (their own text escaped) saying what is wrong and what would be right.
+
 import {
   ACTION_TYPES,
   type ActionType,
@@ -8,6 +9,7 @@ import {
   SOURCES,
   type Source,
 } from "../../../domain/actionTypes.ts";
+import { type Result, refuse } from "../../../domain/result.ts";
 import { isStatus, STATUSES, type Status } from "../../../domain/status.ts";
 import { escapeInline } from "../../text.ts";
 
@@ -32,7 +34,7 @@ export type Command =
   | { kind: "show"; actionId: number }
   | { kind: "undo"; actionIds: number[] };
 
-export type ParseResult = { ok: true; command: Command } | { ok: false; message: string };
+export type ParseResult = Result<{ command: Command }, "bad_command">;
 
 /** Who runs the command and when: `by:me` and relative `since:` values need them. */
 export type ParseContext = { userId: string; now: Date };
@@ -85,7 +87,7 @@ export const USAGE = [
 
 const FILTERS_HELP = `Valid filters: ${FILTER_NAMES.map((name) => code(`${name}:`)).join(" ")} — for example ${code("history type:quarantine_file since:7d")}.`;
 
-const fail = (message: string): ParseResult => ({ ok: false, message });
+const fail = (message: string): ParseResult => refuse("bad_command", message);
 
 // Words, keeping Slack's `<@U123|name>` escapes whole even when the name holds spaces.
 const TOKEN = /(?:[^\s<]+|<[^>]*>?)+/g;

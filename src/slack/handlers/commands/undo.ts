@@ -6,6 +6,7 @@ import { getActionsByIds, listActions } from "../../../db/queries/actions.ts";
 import { otherQuarantinedInstances } from "../../../db/queries/history.ts";
 import type { ActionRow } from "../../../db/schema.ts";
 import { ACTION_TYPE_INFO, ACTION_TYPES, isUndoable } from "../../../domain/actionTypes.ts";
+import { type Result, refuse } from "../../../domain/result.ts";
 import { describeStatus } from "../../../domain/status.ts";
 import { bulkUndoRefusal, requestBulkUndo } from "../../../services/bulkUndo.ts";
 import { recordRefusal } from "../../../services/refusals.ts";
@@ -128,13 +129,11 @@ export async function openUndoForFilters(
   return null;
 }
 
-export type UndoConfirmation =
-  | { ok: true; requestId: string; view: ReturnType<typeof bulkUndoResultView> }
-  | {
-      ok: false;
-      /** Plain text: Slack shows a modal's field errors as they are. */
-      error: string;
-    };
+/** A refusal's message is plain text: Slack shows a modal's field errors as they are. */
+export type UndoConfirmation = Result<
+  { requestId: string; view: ReturnType<typeof bulkUndoResultView> },
+  "nothing_selected" | "forbidden" | "refused"
+>;
 
 /** The confirmation's submission: the checked actions, and the other instances if asked for. */
 export async function confirmUndo(
@@ -142,12 +141,12 @@ export async function confirmUndo(
   request: { userId: string; selected: number[]; applyToMore: boolean; offered: readonly number[] },
 ): Promise<UndoConfirmation> {
   const { db, metrics } = deps.ctx;
-  if (request.selected.length === 0) return { ok: false, error: "Select at least one action to undo." };
+  if (request.selected.length === 0) return refuse("nothing_selected", "Select at least one action to undo.");
   if (await undoRefusal(deps, request.userId, request.selected)) {
-    return {
-      ok: false,
-      error: "You are not allowed to undo actions: only the approvers listed in APPROVERS are.",
-    };
+    return refuse(
+      "forbidden",
+      "You are not allowed to undo actions: only the approvers listed in APPROVERS are.",
+    );
   }
   const ids = [...request.selected];
   if (request.applyToMore && request.offered.length > 0) {
@@ -163,7 +162,7 @@ export async function confirmUndo(
   const outcome = await requestBulkUndo(db, { actionIds: ids, actor: request.userId });
   if (!outcome.ok) {
     metrics.decisions.inc({ decision: "request_undo", outcome: "refused" }, ids.length);
-    return { ok: false, error: `${outcome.reason} Nothing was changed.` };
+    return refuse("refused", `${outcome.message} Nothing was changed.`);
   }
   metrics.decisions.inc({ decision: "request_undo", outcome: "done" }, outcome.undone.length);
   metrics.decisions.inc({ decision: "request_undo", outcome: "refused" }, outcome.skipped.length);
@@ -174,7 +173,7 @@ export async function confirmUndo(
       requestId: outcome.requestId,
       typeLabel: ACTION_TYPE_INFO[outcome.type].label,
       undone: outcome.undone,
-      skipped: outcome.skipped.map((skip) => `• #${skip.actionId} — ${escapeInline(skip.reason, 120)}`),
+      skipped: outcome.skipped.map((skip) => `• #${skip.actionId} — ${escapeInline(skip.message, 120)}`),
     }),
   };
 }

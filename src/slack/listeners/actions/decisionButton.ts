@@ -23,6 +23,6 @@ export function decisionButton(deps: SlackDeps) {
     const decision = DECISION_OF[kind];
     const answer = await inLane(() => decideInSlack(deps, { userId: body.user.id, actionId, decision }));
     // Success shows in the message; a private line only where something did not happen.
-    if (!answer.ok) await replyPrivately(deps, body, answer.text);
+    if (!answer.ok) await replyPrivately(deps, body, answer.message);
   });
 }

@@ -24,7 +24,7 @@ export function bulkUndoSubmission(deps: SlackDeps) {
         applyToMore: moreInstancesChosen(view.state.values),
         offered,
       });
-      if (!result.ok) return await refuse(result.error);
+      if (!result.ok) return await refuse(result.message);
       await ack({ response_action: "update", view: result.view });
       deps.ctx.log.info({ userId, requestId: result.requestId }, "bulk undo requested");
     } catch (error) {

@@ -32,6 +32,7 @@ export function rejectSubmission(deps: SlackDeps) {
       comment: reason.slice(0, 1000),
     });
     if (answer.ok) await ack();
-    else await ack({ response_action: "errors", errors: { [REASON_INPUT_ID]: answer.text.slice(0, 2000) } });
+    else
+      await ack({ response_action: "errors", errors: { [REASON_INPUT_ID]: answer.message.slice(0, 2000) } });
   };
 }
