@@ -56,6 +56,14 @@ module.exports = {
       to: { path: "^src/(slack|http|sandbox|jobs|services|app\\.ts|main\\.ts)" },
     },
     {
+      name: "connector-below-adapters",
+      severity: "error",
+      comment:
+        "connector/ reads Defender (through backend/) into the store (through services/); Slack, HTTP and the queues are the workers' and the web role's.",
+      from: { path: "^src/connector/" },
+      to: { path: "^src/(slack|http|sandbox|jobs|app\\.ts|main\\.ts)" },
+    },
+    {
       name: "config-is-input",
       severity: "error",
       comment:
