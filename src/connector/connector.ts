@@ -95,7 +95,7 @@ export function startConnector(ctx: AppContext): Connector {
     // Defender names a quarantined file by SHA-1; our actions (and restore) need its SHA-256.
     async prepare(items) {
       const hashes = new Map<string, string>();
-      for (const sha1 of new Set(quarantinesNeedingSha256(items))) {
+      for (const sha1 of await quarantinesNeedingSha256(ctx.db, items, defender)) {
         const file = await reader.file(sha1);
         if (file?.sha256) hashes.set(sha1, file.sha256.toLowerCase());
       }

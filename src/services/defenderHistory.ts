@@ -6,9 +6,9 @@
 // transaction.
 import type { DefenderMachineAction } from "../backend/defender/reader.ts";
 import { isOwnSubmission } from "../backend/defender/requests.ts";
-import type { Tx } from "../db/client.ts";
+import type { DbOrTx, Tx } from "../db/client.ts";
 import { actionsWithEvent } from "../db/queries/actions.ts";
-import { lockLatestCompleted } from "../db/queries/connector.ts";
+import { lockLatestCompleted, storedExternalIds } from "../db/queries/connector.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { recordChange } from "../db/transitions.ts";
 import { actionInputSchema } from "../domain/actionInput.ts";
@@ -42,13 +42,34 @@ export type HistoryOutcome = {
   skipped: { id: string; reason: string }[];
 };
 
-/** The machine actions that need a file's SHA-256, which Defender's machine action does not give. */
-export function quarantinesNeedingSha256(page: readonly DefenderMachineAction[]): string[] {
-  return page.flatMap((action) =>
-    action.type === "StopAndQuarantineFile" && action.relatedFileInfo?.fileIdentifierType === "Sha1"
-      ? [action.relatedFileInfo.fileIdentifier.toLowerCase()]
-      : [],
+/**
+ * The SHA-1s of the files quarantined elsewhere that are not recorded yet: Defender's machine
+ * action names the file by SHA-1, and our quarantine (and its restore) needs the SHA-256 too.
+ */
+export async function quarantinesNeedingSha256(
+  db: DbOrTx,
+  page: readonly DefenderMachineAction[],
+  app: { clientId: string },
+): Promise<string[]> {
+  const candidates = page.filter(
+    (action) =>
+      action.type === "StopAndQuarantineFile" &&
+      action.relatedFileInfo?.fileIdentifierType === "Sha1" &&
+      !STILL_RUNNING.includes(action.status) &&
+      !isOwnSubmission(action, app),
   );
+  const stored = await storedExternalIds(
+    db,
+    "defender_machine_action",
+    candidates.map((action) => action.id),
+  );
+  return [
+    ...new Set(
+      candidates
+        .filter((action) => !stored.has(action.id))
+        .map((action) => action.relatedFileInfo!.fileIdentifier.toLowerCase()),
+    ),
+  ];
 }
 
 function failure(action: DefenderMachineAction): string {

@@ -329,6 +329,8 @@ describe("connector.history", () => {
     // Still running in Defender: not history yet, and read again until it ends.
     await roundsPass(2);
     expect(await byId(running.id)).toBeUndefined();
+    // Read again with it, the recorded quarantine asks for its file's SHA-256 no more.
+    expect(fake.callsTo("GET", new RegExp(`^/api/files/${sha1Of(3)}$`))).toHaveLength(1);
     Object.assign(running, { status: "Succeeded", lastUpdateDateTimeUtc: new Date().toISOString() });
     const isolation = await waitFor(() => byId(running.id));
     expect(isolation.status).toBe("completed");

@@ -81,7 +81,10 @@ export async function saveCursor(db: DbOrTx, stream: string, state: Record<strin
 
 export type AlertValues = Omit<DefenderAlertRow, "resolvedAt" | "createdAt">;
 
-/** Stores what the alerts say now; when each was first seen resolved is kept as it was. */
+/**
+ * Stores what the alerts say now. When each was first seen resolved is kept while it stays
+ * resolved, and cleared when it is reopened, so that a second resolution is told again.
+ */
 export async function upsertAlerts(db: DbOrTx, rows: AlertValues[]): Promise<void> {
   if (rows.length === 0) return;
   await db
@@ -101,6 +104,7 @@ export async function upsertAlerts(db: DbOrTx, rows: AlertValues[]): Promise<voi
         machineId: sql`excluded.machine_id`,
         computerDnsName: sql`excluded.computer_dns_name`,
         lastUpdateTime: sql`excluded.last_update_time`,
+        resolvedAt: sql`case when lower(excluded.status) = 'resolved' then ${defenderAlerts.resolvedAt} end`,
       },
     });
 }
@@ -207,6 +211,20 @@ export async function investigationOfMessage(
 }
 
 // --- What was done in Defender ------------------------------------------------------------
+
+/** Which of the external ids `source` has stored already. */
+export async function storedExternalIds(
+  db: DbOrTx,
+  source: ActionRow["source"],
+  externalIds: string[],
+): Promise<Set<string>> {
+  if (externalIds.length === 0) return new Set();
+  const rows = await db
+    .select({ externalId: actions.externalId })
+    .from(actions)
+    .where(and(eq(actions.source, source), inArray(actions.externalId, externalIds)));
+  return new Set(rows.map((row) => row.externalId));
+}
 
 /** The newest completed action of `type` on the device before `before`, locked; what a reversal reverses. */
 export async function lockLatestCompleted(
