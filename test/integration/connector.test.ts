@@ -7,7 +7,7 @@ import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
 import { actions } from "../../src/db/schema.ts";
 import { BULK_UNDO_CALLBACK_ID } from "../../src/slack/blocks/bulkUndo.ts";
 import { ingest, waitForStatuses } from "../support/actions.ts";
-import { APPROVER, startTestApp, type TestApp, waitFor } from "../support/app.ts";
+import { APPROVER, startTestApp, TEST_SIGNING_SECRET, type TestApp, waitFor } from "../support/app.ts";
 import { checked, clickInAnswer, openedModal, rowIds, runCommand } from "../support/commands.ts";
 import {
   defenderEnv,
@@ -16,7 +16,12 @@ import {
   startFakeDefender,
 } from "../support/fakeDefender.ts";
 import { sha1Of, sha256Of } from "../support/fixtures.ts";
-import { type ResponseUrlCatcher, startResponseUrlCatcher } from "../support/slackRequests.ts";
+import {
+  appHomeOpenedEvent,
+  postToSlackEndpoint,
+  type ResponseUrlCatcher,
+  startResponseUrlCatcher,
+} from "../support/slackRequests.ts";
 import { buttonsOf, channelMessages, click, submitView, waitForMessage } from "../support/slackUser.ts";
 
 /** The connector reads often and pages small in these tests; its share is far above what they use. */
@@ -297,6 +302,20 @@ describe("connector.history", () => {
       "start_undo",
       "finish_undo",
     ]);
+    // The Home tab lists it among what was done in Defender.
+    const published = app.slackApi.callsTo("views.publish").length;
+    await postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, {
+      kind: "event",
+      body: appHomeOpenedEvent(APPROVER),
+    });
+    const home = await waitFor(
+      async () => app.slackApi.callsTo("views.publish")[published],
+      10_000,
+      "the Home tab",
+    );
+    const view = JSON.stringify(home.args.view);
+    expect(view).toContain("Done in Defender lately");
+    expect(view).toContain(`*#${recorded.id} Isolate device* on ${device.name} · by analyst@contoso.com`);
   });
 
   it("a quarantine, a failed restriction and a release done elsewhere are recorded as they ended", async () => {
