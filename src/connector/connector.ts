@@ -12,6 +12,7 @@ import { BackendRateLimitError } from "../backend/types.ts";
 import type { AppContext } from "../context.ts";
 import { pendingInvestigationIds } from "../db/queries/connector.ts";
 import { createRedis } from "../lib/redis.ts";
+import { createSleeper } from "../lib/sleeper.ts";
 import { storeAlertPage } from "../services/defenderAlerts.ts";
 import { quarantinesNeedingSha256, recordMachineActions } from "../services/defenderHistory.ts";
 import { PENDING_APPROVAL, storeInvestigation } from "../services/defenderInvestigations.ts";
@@ -41,19 +42,7 @@ export function startConnector(ctx: AppContext): Connector {
   const policy = ctx.config.policy;
 
   let running = true;
-  let wake: (() => void) | null = null;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        wake = null;
-        resolve();
-      }, ms);
-      wake = () => {
-        clearTimeout(timer);
-        wake = null;
-        resolve();
-      };
-    });
+  const { sleep, wake } = createSleeper();
   const deps: StreamDeps = {
     db: ctx.db,
     lease,
@@ -213,7 +202,7 @@ export function startConnector(ctx: AppContext): Connector {
     lease,
     async stop() {
       running = false;
-      wake?.();
+      wake();
       await loop;
       clearInterval(heartbeat);
       await lease

@@ -9,6 +9,7 @@ import { anyOf, type Tx } from "../db/client.ts";
 import { type ActionChanged, OUTBOX_CHANNEL, type OutboxMessage } from "../db/outbox.ts";
 import { actions, outbox } from "../db/schema.ts";
 import { createRedis } from "../lib/redis.ts";
+import { createSleeper } from "../lib/sleeper.ts";
 import {
   allQueues,
   EXECUTE_JOB_OPTIONS,
@@ -184,19 +185,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
   for (const queue of allQueues(queues)) queue.on("error", () => {});
 
   let running = true;
-  let wake: (() => void) | null = null;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        wake = null;
-        resolve();
-      }, ms);
-      wake = () => {
-        clearTimeout(timer);
-        wake = null;
-        resolve();
-      };
-    });
+  const { sleep, wake } = createSleeper();
 
   async function dispatchOnce(): Promise<number> {
     return ctx.db.transaction(async (tx) => {
@@ -226,7 +215,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
   }
 
   const listening = ctx.sql
-    .listen(OUTBOX_CHANNEL, () => wake?.())
+    .listen(OUTBOX_CHANNEL, () => wake())
     .catch((error: unknown) => {
       ctx.log.warn({ err: error }, "outbox LISTEN failed; polling only");
       return null;
@@ -251,7 +240,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
     dispatchOnce,
     async stop() {
       running = false;
-      wake?.();
+      wake();
       await loop;
       const subscription = await listening;
       await subscription?.unlisten().catch(() => {});
