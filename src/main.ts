@@ -7,7 +7,7 @@ const ROLES: Role[] = ["all", "web", "worker", "connector"];
 const role = (process.argv[2] ?? "all") as Role;
 if (!ROLES.includes(role)) {
   console.error(
-    `action-center: unknown role "${process.argv[2]}"; use web, worker, connector or nothing for all of web and worker`,
+    `action-center: unknown role "${process.argv[2]}"; use web, worker or connector, or nothing for web and worker in one process`,
   );
   process.exit(2);
 }

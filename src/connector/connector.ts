@@ -15,11 +15,11 @@ import { createRedis } from "../lib/redis.ts";
 import { createSleeper } from "../lib/sleeper.ts";
 import { storeAlertPage } from "../services/defenderAlerts.ts";
 import { quarantinesNeedingSha256, recordMachineActions } from "../services/defenderHistory.ts";
-import { PENDING_APPROVAL, storeInvestigation } from "../services/defenderInvestigations.ts";
+import { storeInvestigation } from "../services/defenderInvestigations.ts";
 import { createLease, LeaseLost } from "./lease.ts";
 import { type PagedStream, readStream, type StreamDeps } from "./pagedStream.ts";
 
-export const CONNECTOR_LEASE = "defender-connector";
+const CONNECTOR_LEASE = "defender-connector";
 // A machine action still running this long after it was created no longer holds the window back:
 // Defender queues live response for up to 3 days, and its pending actions time out after a week.
 const HOLD_AT_MOST_MS = 7 * 24 * 3600_000;
@@ -138,7 +138,10 @@ export function startConnector(ctx: AppContext): Connector {
     });
     count("investigations", outcome, outcome === "unchanged" || outcome === "not_pending" ? 0 : 1);
     if (outcome === "announced") {
-      log.info({ investigationId: investigation.id }, `automated investigation is ${PENDING_APPROVAL}`);
+      log.info(
+        { investigationId: investigation.id },
+        "announced an automated investigation waiting for approval in Defender",
+      );
     }
   }
 

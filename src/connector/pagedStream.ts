@@ -16,7 +16,7 @@ import type { Lease } from "./lease.ts";
  * starts this much before the newest time already read. Items read again change nothing: every
  * proposal and record is idempotent.
  */
-export const OVERLAP_MS = 2 * 60_000;
+const OVERLAP_MS = 2 * 60_000;
 
 /** Where a stream resumes. Times are ISO strings; `next` is the page under way, if any. */
 type CursorState = {

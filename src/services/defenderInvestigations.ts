@@ -13,7 +13,7 @@ import {
 } from "../db/queries/connector.ts";
 import { bumpMessage, createStandaloneMessage } from "../db/queries/messages.ts";
 
-export const PENDING_APPROVAL = "PendingApproval";
+const PENDING_APPROVAL = "PendingApproval";
 
 export type InvestigationOutcome = "announced" | "updated" | "unchanged" | "not_pending";
 

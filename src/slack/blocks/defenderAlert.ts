@@ -28,7 +28,7 @@ function link(url: string, label: string, max: number): string {
 }
 
 /** One alert as one mrkdwn line. */
-export function alertLine(alert: AlertNote): string {
+function alertLine(alert: AlertNote): string {
   const title = link(defenderPages.alert(alert.id), alert.title, 300);
   const incident = alert.incidentId
     ? ` · ${link(defenderPages.incident(alert.incidentId), `incident ${alert.incidentId}`, 80)}`

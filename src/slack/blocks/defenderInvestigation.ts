@@ -38,7 +38,7 @@ const link = (url: string, label: string) => `<${url}|${label}>`;
 const field = (label: string, value: string) => mrkdwn(`*${label}*\n${value}`);
 
 /** When Defender times the wait out: a week after the investigation started (as first seen, if unknown). */
-export function timeoutAt(investigation: InvestigationNoticeInput["investigation"]): Date {
+function timeoutAt(investigation: InvestigationNoticeInput["investigation"]): Date {
   const start = investigation.startTime ?? investigation.createdAt;
   return new Date(start.getTime() + DEFENDER_PENDING_TIMEOUT_MS);
 }
