@@ -5,6 +5,7 @@ import { and, eq, like } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
 import { actions } from "../../src/db/schema.ts";
+import { decide } from "../../src/services/decide.ts";
 import { BULK_UNDO_CALLBACK_ID } from "../../src/slack/blocks/bulkUndo.ts";
 import { ingest, waitForStatuses } from "../support/actions.ts";
 import { APPROVER, startTestApp, TEST_SIGNING_SECRET, type TestApp, waitFor } from "../support/app.ts";
@@ -350,6 +351,14 @@ describe("connector.history", () => {
     expect(await byId(running.id)).toBeUndefined();
     // Read again with it, the recorded quarantine asks for its file's SHA-256 no more.
     expect(fake.callsTo("GET", new RegExp(`^/api/files/${sha1Of(3)}$`))).toHaveLength(1);
+    // Undo restores the file through the live response script, by its hashes.
+    const recordedQuarantine = (await byId(quarantine.id))!;
+    await decide(app.ctx.db, { actionId: recordedQuarantine.id, decision: "request_undo", actor: APPROVER });
+    await waitForStatuses(app.ctx.db, [recordedQuarantine.id], ["undone"]);
+    const restore = fake.callsTo("POST", new RegExp(`/api/machines/${device.id}/runliveresponse$`));
+    expect(JSON.stringify(restore.map((c) => c.body))).toContain(
+      `-Sha256 '${sha256Of(3)}' -Sha1 '${sha1Of(3)}' -ActionId ${recordedQuarantine.id}`,
+    );
     Object.assign(running, { status: "Succeeded", lastUpdateDateTimeUtc: new Date().toISOString() });
     const isolation = await waitFor(() => byId(running.id));
     expect(isolation.status).toBe("completed");
