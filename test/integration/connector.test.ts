@@ -140,7 +140,7 @@ describe("connector.alerts", () => {
       [`/api/machines/${device.id}/StopAndQuarantineFile`, sha1Of(1)],
     ]);
     // Read again in later rounds, the alert proposes nothing new, and our own machine action is not history.
-    await roundsPass(3);
+    await roundsPass(2);
     expect(await actionsOf(alert)).toHaveLength(2);
     const [{ n }] = (await app.ctx
       .sql`select count(*)::int as n from actions where source = 'defender_machine_action'
@@ -188,7 +188,7 @@ describe("connector.alerts", () => {
       "the thread line",
     );
     // Told once, however often the resolved alert is read again.
-    await roundsPass(3);
+    await roundsPass(2);
     const told = (await getActionEvents(app.ctx.db, isolation!.id)).filter(
       (e) => e.kind === "resolved_in_defender",
     );
@@ -221,7 +221,7 @@ describe("connector.investigations", () => {
     expect(blocks).toContain(`<!date^${deadline}^{date_short_pretty} {time} ({ago})|`);
     expect(buttonsOf(posted)).toEqual([]);
 
-    await roundsPass(3);
+    await roundsPass(2);
     const posts = () =>
       app.slackApi.callsTo("chat.postMessage").filter((c) => isNotice(String(c.args.text ?? "")));
     expect(posts()).toHaveLength(1);
@@ -293,7 +293,7 @@ describe("connector.history", () => {
       `Action Center for Slack #${recorded.id}, undo attempt 1`,
     );
     // Our own release is recognised when the connector reads it back: not recorded, not a reversal.
-    await roundsPass(3);
+    await roundsPass(2);
     const [{ n }] = (await app.ctx.sql`select count(*)::int as n from actions
       where source = 'defender_machine_action' and device_id = ${device.id}`) as unknown as [{ n: number }];
     expect(n).toBe(1);
