@@ -70,6 +70,12 @@ module.exports = {
       ["slack/", "http/", "sandbox/", "jobs/", "services/", ...WIRING],
       "A backend runs actions; it knows no Slack, HTTP, jobs, services or sandbox.",
     ),
+    neverImports(
+      "connector-below-adapters",
+      "connector",
+      ["slack/", "http/", "sandbox/", "jobs/", ...WIRING],
+      "connector/ reads Defender (through backend/) into the store (through services/); Slack, HTTP and the queues are the workers' and the web role's.",
+    ),
     {
       name: "http-apart-from-slack-and-jobs",
       severity: "error",

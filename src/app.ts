@@ -7,6 +7,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createBackend, recordCompletedIn } from "./backend/index.ts";
 import type { Config } from "./config/env.ts";
+import { type Connector, startConnector } from "./connector/connector.ts";
 import type { AppContext } from "./context.ts";
 import { createDb } from "./db/client.ts";
 import { prepareDatabase } from "./db/migrate.ts";
@@ -26,13 +27,15 @@ import { slackEndpoint } from "./slack/endpoint.ts";
 import type { Logger } from "./telemetry/log.ts";
 import { createMetrics } from "./telemetry/metrics.ts";
 
-export type Role = "all" | "web" | "worker";
+export type Role = "all" | "web" | "worker" | "connector";
 
 export type RunningApp = {
   ctx: AppContext;
   slack: SlackConnection;
   /** The local stand-in for Slack, when no workspace is configured. */
   sandbox: FakeSlackApi | null;
+  /** The Defender connector, when this process runs it (it may be on standby behind another's lease). */
+  connector: Connector | null;
   /** Where this process serves HTTP (health and metrics in every role). */
   url: string;
   stop(): Promise<void>;
@@ -43,6 +46,12 @@ type Stop = () => Promise<void>;
 export async function startApp(config: Config, log: Logger, role: Role): Promise<RunningApp> {
   const works = role === "all" || role === "worker";
   const serves = role === "all" || role === "web";
+  const reads = role === "connector" || (role === "all" && config.defenderConnector);
+  if (reads && !config.defender) {
+    throw new Error(
+      "the connector reads Microsoft Defender: set BACKEND=defender and its DEFENDER_* variables",
+    );
+  }
   const stops: Stop[] = [];
   /** Records how to stop what was just started; `stop` runs these last first. */
   const started = (stop: Stop) => void stops.push(stop);
@@ -92,6 +101,11 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
     started(() => sweeper.stop());
   }
 
+  // 3b. The Defender connector: reads alerts, investigations and machine actions into the store,
+  // whose outbox the workers carry on from. One process at a time holds its lease.
+  const connector = reads ? startConnector(ctx) : null;
+  if (connector) started(() => connector.stop());
+
   // 4. Slack's side of the web role: Bolt, behind our HTTP endpoint or over Socket Mode.
   let slackRoute: RawRoute | undefined;
   if (serves) {
@@ -135,6 +149,7 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
     ctx,
     slack,
     sandbox: sandbox?.fake ?? null,
+    connector,
     url,
     async stop() {
       for (const stop of stops.reverse()) await stop();

@@ -1,12 +1,14 @@
-// Entry point: `npm start [-- web|worker]`. Wiring only.
+// Entry point: `npm start [-- web|worker|connector]`. Wiring only.
 import { type Role, startApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config/env.ts";
 import { createLogger } from "./telemetry/log.ts";
 
-const ROLES: Role[] = ["all", "web", "worker"];
+const ROLES: Role[] = ["all", "web", "worker", "connector"];
 const role = (process.argv[2] ?? "all") as Role;
 if (!ROLES.includes(role)) {
-  console.error(`action-center: unknown role "${process.argv[2]}"; use web, worker or nothing for both`);
+  console.error(
+    `action-center: unknown role "${process.argv[2]}"; use web, worker or connector, or nothing for web and worker in one process`,
+  );
   process.exit(2);
 }
 

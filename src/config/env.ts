@@ -123,6 +123,18 @@ const envSchema = z
     DEFENDER_CALLS_PER_MINUTE: perWindow(100),
     DEFENDER_CALLS_PER_HOUR: perWindow(1500),
     DEFENDER_LIVE_RESPONSE_PER_MINUTE: perWindow(10),
+    DEFENDER_CONNECTOR: z.enum(["on", "off"], "must be on or off").default("off"),
+    DEFENDER_CONNECTOR_POLL_INTERVAL_MS: milliseconds(60_000, 50),
+    DEFENDER_CONNECTOR_CALLS_PER_MINUTE: perWindow(20),
+    DEFENDER_CONNECTOR_CALLS_PER_HOUR: perWindow(300),
+    DEFENDER_CONNECTOR_PAGE_SIZE: z.coerce
+      .number()
+      .int("must be a whole number")
+      .min(1)
+      .max(10_000, "must be at most 10000 (Defender's largest page)")
+      .default(500),
+    DEFENDER_CONNECTOR_BACKFILL_MS: milliseconds(3_600_000, 0),
+    DEFENDER_CONNECTOR_LEASE_MS: milliseconds(30_000, 1000),
     POLICY_FILE: optionalText,
   })
   .superRefine((env, ctx) => {
@@ -160,6 +172,26 @@ const envSchema = z
         }
       }
     }
+    if (env.DEFENDER_CONNECTOR === "on" && env.BACKEND !== "defender") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DEFENDER_CONNECTOR"],
+        message: "reads Microsoft Defender, so it needs BACKEND=defender",
+      });
+    }
+    // The connector's share must leave the worker calls of its own in every window.
+    for (const [share, total] of [
+      ["DEFENDER_CONNECTOR_CALLS_PER_MINUTE", "DEFENDER_CALLS_PER_MINUTE"],
+      ["DEFENDER_CONNECTOR_CALLS_PER_HOUR", "DEFENDER_CALLS_PER_HOUR"],
+    ] as const) {
+      if (env[share] >= env[total]) {
+        ctx.addIssue({
+          code: "custom",
+          path: [share],
+          message: `must be less than ${total} (${env[total]}), so that the worker keeps calls of its own`,
+        });
+      }
+    }
   });
 
 export type Config = {
@@ -181,6 +213,8 @@ export type Config = {
   backend: "simulated" | "defender";
   /** Set exactly when `backend` is defender. */
   defender: DefenderConfig | null;
+  /** Whether the all-in-one process (`npm start`) also runs the Defender connector. */
+  defenderConnector: boolean;
   workerConcurrency: number;
   queuePrefix: string;
   /** Ingest API requests a minute per token (0: no limit). */
@@ -213,6 +247,22 @@ export type DefenderConfig = {
   callsPerMinute: number;
   callsPerHour: number;
   liveResponsePerMinute: number;
+  /** The connector that reads alerts, investigations and machine actions from Defender. */
+  connector: ConnectorConfig;
+};
+
+export type ConnectorConfig = {
+  /** The wait between two rounds of reading Defender. */
+  pollIntervalMs: number;
+  /** The connector's share of the app's calls; the rest of each window is the worker's alone. */
+  callsPerMinute: number;
+  callsPerHour: number;
+  /** Items per page asked of Defender (`$top`). */
+  pageSize: number;
+  /** How far back the first round reads. */
+  backfillMs: number;
+  /** How long the active connector's lease lasts without renewal; another process takes over after it. */
+  leaseMs: number;
 };
 
 export class ConfigError extends Error {
@@ -276,8 +326,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
             callsPerMinute: e.DEFENDER_CALLS_PER_MINUTE,
             callsPerHour: e.DEFENDER_CALLS_PER_HOUR,
             liveResponsePerMinute: e.DEFENDER_LIVE_RESPONSE_PER_MINUTE,
+            connector: {
+              pollIntervalMs: e.DEFENDER_CONNECTOR_POLL_INTERVAL_MS,
+              callsPerMinute: e.DEFENDER_CONNECTOR_CALLS_PER_MINUTE,
+              callsPerHour: e.DEFENDER_CONNECTOR_CALLS_PER_HOUR,
+              pageSize: e.DEFENDER_CONNECTOR_PAGE_SIZE,
+              backfillMs: e.DEFENDER_CONNECTOR_BACKFILL_MS,
+              leaseMs: e.DEFENDER_CONNECTOR_LEASE_MS,
+            },
           }
         : null,
+    defenderConnector: e.DEFENDER_CONNECTOR === "on",
     workerConcurrency: e.WORKER_CONCURRENCY,
     queuePrefix: e.QUEUE_PREFIX,
     ingestRateLimit: e.INGEST_RATE_LIMIT,

@@ -1,5 +1,5 @@
-// The names of the Live Response library scripts that carry out what Defender has no API for;
-// each can be renamed by its DEFENDER_SCRIPT_* variable (config/env.ts).
+// The names of the Live Response library scripts that carry out what Defender has no API for
+// (shipped in defender/live-response/); DEFENDER_LIVE_RESPONSE_SCRIPTS renames any of them.
 export const LIVE_RESPONSE_SCRIPT_DEFAULTS = {
   remove_registry_key: "ac-remove-registry-key.ps1",
   restore_registry_key: "ac-restore-registry-key.ps1",

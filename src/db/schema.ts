@@ -243,8 +243,85 @@ export const backendRuns = pgTable(
   (t) => [primaryKey({ columns: [t.actionId, t.operation, t.attempt] })],
 );
 
+// --- The Defender connector ----------------------------------------------------------------
+
+/** Who runs the connector: one process at a time holds the lease, and renews it while it lives. */
+export const connectorLeases = pgTable("connector_leases", {
+  name: text("name").primaryKey(),
+  holder: text("holder").notNull(),
+  expiresAt: time("expires_at").notNull(),
+  acquiredAt: time("acquired_at").notNull(),
+});
+
+/** Where each of the connector's reads of Defender resumes (a time, or the next page under way). */
+export const connectorCursors = pgTable("connector_cursors", {
+  stream: text("stream").primaryKey(),
+  state: jsonb("state").$type<Record<string, unknown>>().notNull(),
+  updatedAt: time("updated_at").notNull().defaultNow(),
+});
+
+/** The Defender alerts that proposed actions, as last read: what their messages say about them. */
+export const defenderAlerts = pgTable("defender_alerts", {
+  id: text("id").primaryKey(),
+  incidentId: text("incident_id"),
+  investigationId: text("investigation_id"),
+  title: text("title").notNull(),
+  severity: text("severity").notNull(),
+  status: text("status").notNull(),
+  assignedTo: text("assigned_to"),
+  classification: text("classification"),
+  determination: text("determination"),
+  machineId: text("machine_id"),
+  computerDnsName: text("computer_dns_name"),
+  lastUpdateTime: time("last_update_time"),
+  /** When the connector first saw the alert resolved; its pending proposals were told then. */
+  resolvedAt: time("resolved_at"),
+  createdAt: createdAt(),
+});
+
+/** Which alert proposed which action. */
+export const defenderAlertActions = pgTable(
+  "defender_alert_actions",
+  {
+    actionId: bigint("action_id", { mode: "number" })
+      .primaryKey()
+      .references(() => actions.id),
+    alertId: text("alert_id")
+      .notNull()
+      .references(() => defenderAlerts.id),
+  },
+  (t) => [index("defender_alert_actions_alert_idx").on(t.alertId)],
+);
+
+/** Automated investigations seen waiting for approval in Defender, and the message announcing each. */
+export const defenderInvestigations = pgTable(
+  "defender_investigations",
+  {
+    id: text("id").primaryKey(),
+    state: text("state").notNull(),
+    statusDetails: text("status_details"),
+    machineId: text("machine_id"),
+    computerDnsName: text("computer_dns_name"),
+    triggeringAlertId: text("triggering_alert_id"),
+    startTime: time("start_time"),
+    endTime: time("end_time"),
+    cancelledBy: text("cancelled_by"),
+    slackMessageId: bigint("slack_message_id", { mode: "number" })
+      .notNull()
+      .references(() => slackMessages.id),
+    createdAt: createdAt(),
+    updatedAt: time("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("defender_investigations_message_uq").on(t.slackMessageId),
+    index("defender_investigations_pending_idx").on(t.id).where(sql`${t.state} = 'PendingApproval'`),
+  ],
+);
+
 export type ActionRow = typeof actions.$inferSelect;
 export type ActionEventRow = typeof actionEvents.$inferSelect;
 export type DeviceRow = typeof devices.$inferSelect;
 export type SlackMessageRow = typeof slackMessages.$inferSelect;
 export type OutboxRow = typeof outbox.$inferSelect;
+export type DefenderAlertRow = typeof defenderAlerts.$inferSelect;
+export type DefenderInvestigationRow = typeof defenderInvestigations.$inferSelect;

@@ -17,7 +17,14 @@ export const ACTION_TYPES = [
 ] as const;
 export type ActionType = (typeof ACTION_TYPES)[number];
 
-export const SOURCES = ["automated_investigation", "antivirus", "manual"] as const;
+export const SOURCES = [
+  "automated_investigation",
+  "antivirus",
+  "manual",
+  // Set by the Defender connector: proposals from Defender's alerts, and what was done in Defender.
+  "defender_alert",
+  "defender_machine_action",
+] as const;
 export type Source = (typeof SOURCES)[number];
 
 const hex = (length: number) =>
@@ -139,6 +146,8 @@ export const SOURCE_LABELS: Record<Source, string> = {
   automated_investigation: "Automated investigation",
   antivirus: "Microsoft Defender Antivirus",
   manual: "Manual response",
+  defender_alert: "Defender alert",
+  defender_machine_action: "Taken in Defender",
 };
 
 export function isUndoable(type: ActionType): boolean {

@@ -2,6 +2,9 @@
 export const EVENT_WORDS: Record<string, string> = {
   received: "Received",
   recorded_completed: "Recorded as already completed",
+  recorded_failed: "Recorded as failed",
+  resolved_in_defender: "Alert resolved in Defender",
+  reversed_in_defender: "Reversed in Defender",
   approve: "Approved",
   reject: "Rejected",
   expire: "Expired",

@@ -4,6 +4,7 @@
 // and the clock are handed in by the callers.
 import { z } from "zod";
 import { ACTION_TYPES, type ActionType, type Entity, SOURCES, type Source } from "./actionTypes.ts";
+import { connectorPolicySchema, DEFAULT_CONNECTOR_POLICY_DOCUMENT } from "./connectorRules.ts";
 import { type ApproverList, GROUP_ID, USER_ID } from "./permissions.ts";
 import { type Result, refuse } from "./result.ts";
 import { plainWords } from "./zodMessages.ts";
@@ -127,6 +128,8 @@ const policySchema = z
         z.string().regex(USER_ID, "must be a Slack user ID (U…)"),
       )
       .transform((map) => Object.fromEntries(Object.entries(map).map(([k, v]) => [k.toLowerCase(), v]))),
+    /** What the Defender connector proposes for Defender's alerts (domain/connectorRules.ts). */
+    connector: connectorPolicySchema,
   })
   .strict();
 
@@ -147,6 +150,7 @@ const DEFAULT_POLICY_DOCUMENT = {
   twoPersonRule: null,
   autoApprove: [],
   requesters: {},
+  connector: DEFAULT_CONNECTOR_POLICY_DOCUMENT,
 } as const;
 
 export type PolicyParse = Result<{ policy: Policy }, "invalid_policy">;

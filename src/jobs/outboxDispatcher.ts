@@ -13,6 +13,7 @@ import {
   type OutboxMessage,
 } from "../db/outbox.ts";
 import { actionLanes } from "../db/queries/actions.ts";
+import { createSleeper } from "../lib/sleeper.ts";
 import {
   closeQueues,
   createQueues,
@@ -66,7 +67,11 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
   const slackPost: Bulk<SlackPostJob> = [];
   const latestVersion = new Map<number, number>();
   const timers: Bulk<TimerJob> = [];
-  const renderChange = ({ messageId, messageVersion, render }: ActionChanged) => {
+  const renderChange = ({
+    messageId,
+    messageVersion,
+    render,
+  }: Pick<ActionChanged, "messageId" | "messageVersion" | "render">) => {
     if (messageId === null || messageVersion === null || render === false) return;
     // One job per message: while it waits, further changes join it instead of adding their own
     // chat.update, so a burst of changes costs one call against Slack's limit.
@@ -86,6 +91,10 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
         });
         break;
       case "action.changed":
+        renderChange(message.payload);
+        break;
+      case "message.changed":
+        // The update job waits for the post if it has not landed yet; the post renders the latest.
         renderChange(message.payload);
         break;
       case "actions.changed":
@@ -165,19 +174,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
   const queues = createQueues(ctx.config.redisUrl, ctx.config.queuePrefix, "producer");
 
   let running = true;
-  let wake: (() => void) | null = null;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        wake = null;
-        resolve();
-      }, ms);
-      wake = () => {
-        clearTimeout(timer);
-        wake = null;
-        resolve();
-      };
-    });
+  const { sleep, wake } = createSleeper();
 
   async function dispatchOnce(): Promise<number> {
     return ctx.db.transaction(async (tx) => {
@@ -200,7 +197,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
   }
 
   const listening = ctx.sql
-    .listen(OUTBOX_CHANNEL, () => wake?.())
+    .listen(OUTBOX_CHANNEL, () => wake())
     .catch((error: unknown) => {
       ctx.log.warn({ err: error }, "outbox LISTEN failed; polling only");
       return null;
@@ -225,7 +222,7 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
     dispatchOnce,
     async stop() {
       running = false;
-      wake?.();
+      wake();
       await loop;
       const subscription = await listening;
       await subscription?.unlisten().catch(() => {});

@@ -1,6 +1,6 @@
 // Ingest: a validated batch of proposed actions stored in one transaction, with the approval
 // policy's expiry, timers and auto-approval applied as each pending action arrives.
-import type { Db, Tx } from "../db/client.ts";
+import type { DbOrTx, Tx } from "../db/client.ts";
 import { type OutboxMessage, writeOutbox } from "../db/outbox.ts";
 import {
   getActionsByExternalKeys,
@@ -27,15 +27,37 @@ import { decisionTransition } from "./decisionTransition.ts";
 /** The actor of what the approval policy does by itself (auto-approval). */
 const POLICY_ACTOR = "policy";
 
+/** The audit event that starts each action's trail, by the status it arrives in. */
+const RECEIVED_EVENT: Partial<Record<Status, string>> = {
+  pending: "received",
+  completed: "recorded_completed",
+  failed: "recorded_failed",
+};
+
 export type IngestResult = { id: number; externalId: string; status: Status; created: boolean };
+
+/**
+ * What a source knows of an action already taken elsewhere (the Defender connector's history):
+ * who took it and when, and how it ended. Not part of the ingest API, which records only
+ * completed actions and nothing more of them.
+ */
+export type RecordedOutcome = {
+  decidedBy: string | null;
+  decidedAt: Date | null;
+  completedAt: Date | null;
+  /** Set when it failed: the action is recorded as failed, with this reason. */
+  error: string | null;
+};
+
+export type IngestInput = ActionInput & { recorded?: RecordedOutcome };
 
 /**
  * Stores a validated batch in one transaction. Idempotent on (source, externalId), also when the
  * same batch arrives twice at once: the unique index decides and the loser reads the winner's row.
  */
 export async function ingestActions(
-  db: Db,
-  inputs: ActionInput[],
+  db: DbOrTx,
+  inputs: IngestInput[],
   options: {
     /** The Slack channel new pending actions are shown in. */
     channel: string;
@@ -46,6 +68,8 @@ export async function ingestActions(
     policy?: Policy;
     /** Makes the backend agree with an action recorded as already completed. */
     onRecordedCompleted?: (tx: Tx, action: ActionRow) => Promise<void>;
+    /** Who the audit trail says sent the actions; `api` when left out. */
+    actor?: string;
   },
 ): Promise<IngestResult[]> {
   const policy = options.policy ?? DEFAULT_POLICY;
@@ -68,7 +92,7 @@ export async function ingestActions(
         externalId: a.externalId,
         source: a.source,
         type: a.type,
-        status: a.status,
+        status: a.recorded?.error ? ("failed" as const) : a.status,
         investigationId: a.investigationId ?? null,
         incidentId: a.incidentId ?? null,
         deviceId: a.device?.id ?? null,
@@ -77,7 +101,10 @@ export async function ingestActions(
         sha256: a.entity.sha256 ?? null,
         requestedBy: a.requestedBy ?? null,
         comment: a.comment ?? null,
-        completedAt: a.status === "completed" ? now : null,
+        completedAt: a.status === "completed" && !a.recorded?.error ? (a.recorded?.completedAt ?? now) : null,
+        decidedBy: a.recorded?.decidedBy ?? null,
+        decidedAt: a.recorded?.decidedAt ?? null,
+        error: a.recorded?.error ?? null,
         ...(a.status === "pending" && {
           expiresAt: new Date(now.getTime() + ttlFor(policy, a)),
           approvalsNeeded: approvalsNeeded(policy, a),
@@ -97,8 +124,8 @@ export async function ingestActions(
         tx,
         inserted.map((row) => ({
           actionId: row.id,
-          kind: row.status === "completed" ? "recorded_completed" : "received",
-          actor: "api",
+          kind: RECEIVED_EVENT[row.status] ?? "received",
+          actor: options.actor ?? "api",
           detail: { source: row.source, externalId: row.externalId },
         })),
       );

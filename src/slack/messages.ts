@@ -1,8 +1,13 @@
 // A Slack message as the store describes it: one action alone, or an investigation's batch.
 import { defenderPortalLinks } from "../backend/defender/links.ts";
 import type { Config } from "../config/env.ts";
-import type { MessageAction } from "../db/queries/messages.ts";
+import type { DbOrTx } from "../db/client.ts";
+import { alertsOfActions, getAlert, investigationOfMessage } from "../db/queries/connector.ts";
+import { type MessageAction, messageActions } from "../db/queries/messages.ts";
+import type { SlackMessageRow } from "../db/schema.ts";
 import { actionMessage, type MessageOptions, type SlackMessage } from "./blocks/actionMessage.ts";
+import { withAlertNotes } from "./blocks/defenderAlert.ts";
+import { investigationNotice } from "./blocks/defenderInvestigation.ts";
 import { investigationMessage } from "./blocks/investigationMessage.ts";
 
 /** The metadata event type that marks our own messages, so a retried post can find its own. */
@@ -23,4 +28,34 @@ export function renderMessage(
 /** Our links, and the Defender portal's pages when Defender runs the actions. */
 export function messageOptions(config: Config): MessageOptions {
   return { publicUrl: config.publicUrl, ...(config.defender && { portalLinks: defenderPortalLinks }) };
+}
+
+/**
+ * A stored message as it must look now, and the actions it shows (none for a Defender
+ * investigation's notice). With Defender, an action message also names the alerts behind it.
+ */
+export async function renderStoredMessage(
+  db: DbOrTx,
+  message: Pick<SlackMessageRow, "id" | "investigationId">,
+  config: Config,
+): Promise<{ rendered: SlackMessage; actions: MessageAction[] }> {
+  const rows = await messageActions(db, message.id);
+  if (rows.length === 0) {
+    const investigation = await investigationOfMessage(db, message.id);
+    if (!investigation) throw new Error(`message ${message.id} shows nothing`);
+    const alert = investigation.triggeringAlertId
+      ? await getAlert(db, investigation.triggeringAlertId)
+      : undefined;
+    return {
+      rendered: investigationNotice({ investigation, alertTitle: alert?.title ?? null }),
+      actions: [],
+    };
+  }
+  const rendered = renderMessage(message, rows, messageOptions(config));
+  if (!config.defender) return { rendered, actions: rows };
+  const alerts = await alertsOfActions(
+    db,
+    rows.map((row) => row.id),
+  );
+  return { rendered: withAlertNotes(rendered, alerts), actions: rows };
 }

@@ -67,6 +67,18 @@ export function createMetrics() {
       help: "Actions whose run or undo failed and that nobody has retried yet",
       registers: [registry],
     }),
+    connectorItems: new Counter({
+      name: "action_center_connector_items_total",
+      help: "What the Defender connector read, by stream and outcome (proposed, recorded, own, skipped…)",
+      labelNames: ["stream", "outcome"] as const,
+      registers: [registry],
+    }),
+    connectorRounds: new Counter({
+      name: "action_center_connector_rounds_total",
+      help: "Rounds of reading Defender, by outcome (done, throttled, failed, standby)",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
     outboxDepth: new Gauge({
       name: "action_center_outbox_depth",
       help: "Committed work not yet handed to the queues",

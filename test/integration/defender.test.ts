@@ -484,18 +484,26 @@ describe("defender.limits", () => {
     }));
 
   it("a spent hourly quota pauses the whole queue instead of calling Defender", () =>
-    withQuotas("defender_hour", { DEFENDER_CALLS_PER_HOUR: "1" }, async (limited) => {
-      const id = await ingestOne("isolate_device", {}, limited);
-      await approve(id, limited);
-      await waitFor(
-        async () => (await limited.ctx.queues.execute.getRateLimitTtl()) > 60_000,
-        10_000,
-        "the pause",
-      );
-      expect(fake.calls.filter((c) => c.path.startsWith("/api/"))).toHaveLength(1);
-      const [row] = await limited.ctx.db.select().from(actions).where(eq(actions.id, id));
-      expect(row!.status).toBe("running");
-    }));
+    // Two calls an hour, one of them the connector's share: the worker's submission and one check.
+    withQuotas(
+      "defender_hour",
+      { DEFENDER_CALLS_PER_HOUR: "2", DEFENDER_CONNECTOR_CALLS_PER_HOUR: "1" },
+      async (limited) => {
+        const id = await ingestOne("isolate_device", {}, limited);
+        await approve(id, limited);
+        await waitFor(
+          async () => (await limited.ctx.queues.execute.getRateLimitTtl()) > 60_000,
+          10_000,
+          "the pause",
+        );
+        expect(fake.calls.filter((c) => c.path.startsWith("/api/")).map((c) => c.method)).toEqual([
+          "POST",
+          "GET",
+        ]);
+        const [row] = await limited.ctx.db.select().from(actions).where(eq(actions.id, id));
+        expect(row!.status).toBe("running");
+      },
+    ));
 
   it("the shared budget allows `limit` takes per window, then says how long until it refills", async () => {
     const redis = createRedis(REDIS_URL, "queue");

@@ -2,7 +2,10 @@
 // API, on 127.0.0.1. Paths, case-sensitive body parameters, status codes, response entities and the
 // error body `{"error":{"code","message","target"}}` follow Microsoft's API reference (see
 // docs/DEFENDER.md). Machine actions move Pending → InProgress → a final status as they are polled.
-// Every call is recorded; tests steer throttling, token lifetime, granted roles and outcomes.
+// Alerts (with evidence), automated investigations, machine actions and files are listed the way
+// the connector reads them: OData `$filter` on their times and states, `$top`/`$skip` pages linked
+// by `@odata.nextLink`. Every call is recorded; tests steer throttling (of some paths or all),
+// token lifetime, granted roles and outcomes, and may hold a request up before it is answered.
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,6 +21,8 @@ const ALL_ROLES = [
   "Machine.LiveResponse",
   "Machine.Read.All",
   "Ti.ReadWrite",
+  "Alert.Read.All",
+  "File.Read.All",
 ];
 
 export type FinalStatus = "Succeeded" | "Failed" | "TimeOut" | "Cancelled";
@@ -42,6 +47,79 @@ export type FakeMachineAction = {
   errorHResult: number;
 };
 
+/** An alert's evidence item, with every field of Microsoft's example (null where it does not apply). */
+export type FakeEvidence = {
+  entityType: string;
+  evidenceCreationTime: string;
+  sha1: string | null;
+  sha256: string | null;
+  fileName: string | null;
+  filePath: string | null;
+  processId: number | null;
+  processCommandLine: string | null;
+  processCreationTime: string | null;
+  parentProcessId: number | null;
+  parentProcessCreationTime: string | null;
+  parentProcessFileName: string | null;
+  parentProcessFilePath: string | null;
+  ipAddress: string | null;
+  url: string | null;
+  registryKey: string | null;
+  registryHive: string | null;
+  registryValueType: string | null;
+  registryValue: string | null;
+  accountName: string | null;
+  domainName: string | null;
+  userSid: string | null;
+  aadUserId: string | null;
+  userPrincipalName: string | null;
+  detectionStatus: string | null;
+};
+
+export type FakeAlert = {
+  id: string;
+  incidentId: number;
+  investigationId: number | null;
+  assignedTo: string | null;
+  severity: string;
+  status: string;
+  classification: string | null;
+  determination: string | null;
+  investigationState: string;
+  detectionSource: string;
+  detectorId: string;
+  category: string;
+  threatFamilyName: string | null;
+  title: string;
+  description: string;
+  alertCreationTime: string;
+  firstEventTime: string;
+  lastEventTime: string;
+  lastUpdateTime: string;
+  resolvedTime: string | null;
+  machineId: string;
+  computerDnsName: string;
+  rbacGroupName: string;
+  aadTenantId: string;
+  threatName: string | null;
+  mitreTechniques: string[];
+  relatedUser: { userName: string; domainName: string } | null;
+  comments: { comment: string; createdBy: string; createdTime: string }[];
+  evidence: FakeEvidence[];
+};
+
+export type FakeInvestigation = {
+  id: string;
+  startTime: string;
+  endTime: string | null;
+  state: string;
+  cancelledBy: string | null;
+  statusDetails: string | null;
+  machineId: string;
+  computerDnsName: string;
+  triggeringAlertId: string;
+};
+
 export type RecordedCall = {
   method: string;
   path: string;
@@ -61,6 +139,10 @@ export type FakeDefender = {
   /** Every access token handed out, to prove none leaks into logs or the store. */
   issuedTokens: string[];
   indicators: Map<string, Record<string, unknown>>;
+  alerts: Map<string, FakeAlert>;
+  investigations: Map<string, FakeInvestigation>;
+  /** File profiles by SHA-1: what `GET /api/files/{id}` answers. */
+  files: Map<string, { sha1: string; sha256: string }>;
   /** The permissions the next tokens carry (the app's consented roles). */
   roles: Set<string>;
   /** How long a token is really valid; `expires_in` still says an hour unless `reportedExpiresIn` is set. */
@@ -73,8 +155,27 @@ export type FakeDefender = {
   /** The transcript each live response script leaves. */
   scriptResult: (scriptName: string) => { exit_code: number; script_errors: string };
   addMachine(id: string, computerDnsName: string): void;
-  /** The next `count` API calls answer 429 with `Retry-After: retryAfterSeconds`. */
-  throttle(count: number, retryAfterSeconds: number): void;
+  /**
+   * The next `count` API calls (those whose path `only` matches, when given) answer 429 with
+   * `Retry-After: retryAfterSeconds`.
+   */
+  throttle(count: number, retryAfterSeconds: number, only?: RegExp): void;
+  /** An alert raised now on `machineId`, updated now; fields as in Microsoft's example unless given. */
+  addAlert(machineId: string, fields?: Partial<FakeAlert>): FakeAlert;
+  /** An alert changed in the portal (resolved, assigned…): its lastUpdateTime moves to now. */
+  updateAlert(id: string, fields: Partial<FakeAlert>): FakeAlert;
+  /** An evidence item with every documented field, null unless given. */
+  evidence(entityType: string, fields?: Partial<FakeEvidence>): FakeEvidence;
+  addInvestigation(alert: FakeAlert, state: string): FakeInvestigation;
+  setInvestigationState(id: string, state: string, fields?: Partial<FakeInvestigation>): void;
+  /** A machine action someone took elsewhere, already in its final status (or still running). */
+  portalMachineAction(
+    machineId: string,
+    type: string,
+    fields: Partial<FakeMachineAction> & { requestor: string },
+  ): FakeMachineAction;
+  /** Runs before each API request is answered (after it is recorded as received), e.g. to kill a client. */
+  beforeAnswer: ((request: { method: string; path: string; query: Record<string, string> }) => void) | null;
   /** The next `count` API calls answer `status` (a server error). */
   failNext(count: number, status: number): void;
   /** Every token issued so far stops working (as after a secret rotation or revocation). */
@@ -185,13 +286,17 @@ const MACHINE_ENDPOINTS: Record<
 };
 const READ_ROLES = ["Machine.Read.All", "Machine.ReadWrite.All"];
 const TI_ROLES = ["Ti.ReadWrite", "Ti.ReadWrite.All"];
+const ALERT_ROLES = ["Alert.Read.All", "Alert.ReadWrite.All"];
+const FILE_ROLES = ["File.Read.All"];
 
 export async function startFakeDefender(
   options: { tenantId?: string; clientId?: string; clientSecret?: string } = {},
 ): Promise<FakeDefender> {
   const tokens = new Map<string, { expiresAt: number; roles: Set<string> }>();
   const machines = new Map<string, string>();
-  let throttled: { count: number; retryAfter: number } = { count: 0, retryAfter: 0 };
+  let throttled: { count: number; retryAfter: number; only?: RegExp } = { count: 0, retryAfter: 0 };
+  let alertSeq = 0;
+  let investigationSeq = 60_000;
   let failing: { count: number; status: number } = { count: 0, status: 503 };
   let indicatorSeq = 1000;
   const polls = new Map<string, number>();
@@ -205,6 +310,10 @@ export async function startFakeDefender(
     machineActions: new Map(),
     issuedTokens: [],
     indicators: new Map(),
+    alerts: new Map(),
+    investigations: new Map(),
+    files: new Map(),
+    beforeAnswer: null,
     roles: new Set(ALL_ROLES),
     tokenLifetimeMs: 3600_000,
     reportedExpiresIn: 3599,
@@ -212,8 +321,115 @@ export async function startFakeDefender(
     outcome: () => "Succeeded",
     scriptResult: () => ({ exit_code: 0, script_errors: "" }),
     addMachine: (id, name) => void machines.set(id, name),
-    throttle(count, retryAfter) {
-      throttled = { count, retryAfter };
+    throttle(count, retryAfter, only) {
+      throttled = { count, retryAfter, only };
+    },
+    addAlert(machineId, fields = {}) {
+      alertSeq += 1;
+      const now = new Date().toISOString();
+      const alert: FakeAlert = {
+        id: `da6373${String(alertSeq).padStart(8, "0")}_${randomBytes(4).readUInt32BE() % 1_000_000_000}`,
+        incidentId: 7000 + alertSeq,
+        investigationId: null,
+        assignedTo: null,
+        severity: "High",
+        status: "New",
+        classification: null,
+        determination: null,
+        investigationState: "Queued",
+        detectionSource: "WindowsDefenderAtp",
+        detectorId: randomUUID(),
+        category: "Execution",
+        threatFamilyName: null,
+        title: "Low-reputation arbitrary code executed by signed executable",
+        description: "Binaries signed by Microsoft can be used to run low-reputation arbitrary code.",
+        alertCreationTime: now,
+        firstEventTime: now,
+        lastEventTime: now,
+        lastUpdateTime: now,
+        resolvedTime: null,
+        machineId,
+        computerDnsName: machines.get(machineId) ?? machineId,
+        rbacGroupName: "A",
+        aadTenantId: fake.tenantId,
+        threatName: null,
+        mitreTechniques: ["T1064", "T1085", "T1220"],
+        relatedUser: { userName: "temp123", domainName: "DOMAIN" },
+        comments: [],
+        evidence: [],
+        ...fields,
+      };
+      fake.alerts.set(alert.id, alert);
+      return alert;
+    },
+    updateAlert(id, fields) {
+      const alert = fake.alerts.get(id);
+      if (!alert) throw new Error(`no alert ${id}`);
+      Object.assign(alert, fields, { lastUpdateTime: new Date().toISOString() });
+      return alert;
+    },
+    evidence(entityType, fields = {}) {
+      const keys = [
+        "sha1",
+        "sha256",
+        "fileName",
+        "filePath",
+        "processId",
+        "processCommandLine",
+        "processCreationTime",
+        "parentProcessId",
+        "parentProcessCreationTime",
+        "parentProcessFileName",
+        "parentProcessFilePath",
+        "ipAddress",
+        "url",
+        "registryKey",
+        "registryHive",
+        "registryValueType",
+        "registryValue",
+        "accountName",
+        "domainName",
+        "userSid",
+        "aadUserId",
+        "userPrincipalName",
+        "detectionStatus",
+      ];
+      return {
+        entityType,
+        evidenceCreationTime: new Date().toISOString(),
+        ...Object.fromEntries(keys.map((key) => [key, null])),
+        ...fields,
+      } as FakeEvidence;
+    },
+    addInvestigation(alert, state) {
+      investigationSeq += 1;
+      const investigation: FakeInvestigation = {
+        id: String(investigationSeq),
+        startTime: new Date().toISOString(),
+        endTime: null,
+        state,
+        cancelledBy: null,
+        statusDetails: null,
+        machineId: alert.machineId,
+        computerDnsName: alert.computerDnsName,
+        triggeringAlertId: alert.id,
+      };
+      fake.investigations.set(investigation.id, investigation);
+      return investigation;
+    },
+    setInvestigationState(id, state, fields = {}) {
+      const investigation = fake.investigations.get(id);
+      if (!investigation) throw new Error(`no investigation ${id}`);
+      Object.assign(investigation, { state, ...fields });
+    },
+    portalMachineAction(machineId, type, fields) {
+      const action = {
+        ...newMachineAction(machineId, type, "", null, []),
+        title: `${type} by ${fields.requestor}`,
+        ...fields,
+      };
+      fake.machineActions.set(action.id, action);
+      return action;
     },
     failNext(count, status) {
       failing = { count, status };
@@ -235,6 +451,7 @@ export async function startFakeDefender(
       fake.scriptResult = () => ({ exit_code: 0, script_errors: "" });
       throttled = { count: 0, retryAfter: 0 };
       failing = { count: 0, status: 503 };
+      fake.beforeAnswer = null;
     },
     async close() {
       server.closeAllConnections();
@@ -448,14 +665,60 @@ export async function startFakeDefender(
     }
   }
 
-  function odataFilter(filter: string | undefined): Record<string, string> {
-    const clauses: Record<string, string> = {};
+  /**
+   * The `$filter`s the app sends: clauses joined by `and`, each `field eq 'text'` or a time
+   * compared with `ge`/`gt`/`le`/`lt` and an unquoted DateTimeOffset. Field names are matched
+   * without case, as OData property names are in Microsoft's examples.
+   */
+  function odataFilter(filter: string | undefined): (entity: object) => boolean {
+    const clauses: ((entity: Json) => boolean)[] = [];
     for (const clause of (filter ?? "").split(/\s+and\s+/i).filter(Boolean)) {
-      const match = /^(\w+)\s+eq\s+'((?:[^']|'')*)'$/.exec(clause.trim());
-      if (!match) throw new HttpError(400, "ODataError", `Invalid OData URI query: ${clause}`);
-      clauses[match[1]!] = match[2]!.replaceAll("''", "'");
+      const text = /^(\w+)\s+eq\s+'((?:[^']|'')*)'$/.exec(clause.trim());
+      const time = /^(\w+)\s+(ge|gt|le|lt)\s+(\d{4}-\d\d-\d\dT[\d:.]+Z)$/.exec(clause.trim());
+      const field = (entity: Json, name: string) =>
+        entity[Object.keys(entity).find((key) => key.toLowerCase() === name.toLowerCase()) ?? name];
+      if (text) {
+        const expected = text[2]!.replaceAll("''", "'");
+        clauses.push((entity) => String(field(entity, text[1]!)) === expected);
+      } else if (time && Number.isFinite(Date.parse(time[3]!))) {
+        const bound = Date.parse(time[3]!);
+        const compare = {
+          ge: (a: number) => a >= bound,
+          gt: (a: number) => a > bound,
+          le: (a: number) => a <= bound,
+          lt: (a: number) => a < bound,
+        }[time[2] as "ge"];
+        clauses.push((entity) => compare(Date.parse(String(field(entity, time[1]!)))));
+      } else {
+        throw new HttpError(400, "ODataError", `Invalid OData URI query: ${clause}`);
+      }
     }
-    return clauses;
+    return (entity) => clauses.every((clause) => clause(entity as Json));
+  }
+
+  /** A collection page: filtered, ordered by `orderBy`, `$top` (at most 10,000) from `$skip`, linked to the next. */
+  function collection<T extends object>(
+    path: string,
+    query: Record<string, string>,
+    items: T[],
+    orderBy: (item: T) => string,
+    context: string,
+  ): Json {
+    const top = query.$top === undefined ? 10_000 : Number(query.$top);
+    const skip = query.$skip === undefined ? 0 : Number(query.$skip);
+    if (!Number.isInteger(top) || top < 1 || top > 10_000 || !Number.isInteger(skip) || skip < 0) {
+      throw new HttpError(400, "ODataError", "Invalid $top or $skip");
+    }
+    const matching = items
+      .filter(odataFilter(query.$filter))
+      .sort((a, b) => orderBy(a).localeCompare(orderBy(b)));
+    const value = matching.slice(skip, skip + top);
+    const next = new URLSearchParams({ ...query, $skip: String(skip + top) });
+    return {
+      "@odata.context": `https://api.securitycenter.microsoft.com/api/$metadata#${context}`,
+      value,
+      ...(skip + top < matching.length && { "@odata.nextLink": `${fake.url}${path}?${next}` }),
+    };
   }
 
   function route(
@@ -483,7 +746,7 @@ export async function startFakeDefender(
       failing.count -= 1;
       throw new HttpError(failing.status, "InternalServerError", "");
     }
-    if (throttled.count > 0) {
+    if (throttled.count > 0 && (throttled.only === undefined || throttled.only.test(path))) {
       throttled.count -= 1;
       throw new HttpError(429, "TooManyRequests", "Response represents reaching quota limit.", {
         "Retry-After": String(throttled.retryAfter),
@@ -527,20 +790,42 @@ export async function startFakeDefender(
     }
     if (path === "/api/machineactions" && method === "GET") {
       authorize(req, READ_ROLES);
-      const filter = odataFilter(query.$filter);
-      const value = [...fake.machineActions.values()].filter((a) =>
-        Object.entries(filter).every(
-          ([field, expected]) => String((a as unknown as Json)[field]) === expected,
-        ),
-      );
-      return [200, { "@odata.context": "$metadata#MachineActions", value }];
+      const all = [...fake.machineActions.values()];
+      return [200, collection(path, query, all, (a) => `${a.creationDateTimeUtc}${a.id}`, "MachineActions")];
+    }
+    if (path === "/api/alerts" && method === "GET") {
+      authorize(req, ALERT_ROLES);
+      const expand = query.$expand === "evidence";
+      const all = [...fake.alerts.values()].map((a) => ({ ...a, evidence: expand ? a.evidence : [] }));
+      return [200, collection(path, query, all, (a) => `${a.lastUpdateTime}${a.id}`, "Alerts")];
+    }
+    if (path === "/api/investigations" && method === "GET") {
+      authorize(req, ALERT_ROLES);
+      const all = [...fake.investigations.values()];
+      return [200, collection(path, query, all, (i) => `${i.startTime}${i.id}`, "Investigations")];
+    }
+    const oneInvestigation = /^\/api\/investigations\/([^/]+)$/.exec(path);
+    if (oneInvestigation && method === "GET") {
+      authorize(req, ALERT_ROLES);
+      const investigation = fake.investigations.get(decodeURIComponent(oneInvestigation[1]!));
+      if (!investigation)
+        throw new HttpError(404, "ResourceNotFound", `Investigation ${oneInvestigation[1]} was not found`);
+      return [200, { "@odata.context": "$metadata#Investigations/$entity", ...investigation }];
+    }
+    const oneFile = /^\/api\/files\/([^/]+)$/.exec(path);
+    if (oneFile && method === "GET") {
+      authorize(req, FILE_ROLES);
+      const id = decodeURIComponent(oneFile[1]!).toLowerCase();
+      const file = [...fake.files.values()].find((f) => f.sha1 === id || f.sha256 === id);
+      if (!file) throw new HttpError(404, "ResourceNotFound", `File ${id} was not found`);
+      return [
+        200,
+        { "@odata.context": "$metadata#Files/$entity", ...file, globalPrevalence: 1, fileType: null },
+      ];
     }
     if (path === "/api/indicators" && method === "GET") {
       authorize(req, TI_ROLES);
-      const filter = odataFilter(query.$filter);
-      const value = [...fake.indicators.values()].filter((i) =>
-        Object.entries(filter).every(([field, expected]) => String(i[field]) === expected),
-      );
+      const value = [...fake.indicators.values()].filter(odataFilter(query.$filter));
       return [200, { "@odata.context": "$metadata#Indicators", value }];
     }
     if (path === "/api/indicators" && method === "POST") {
@@ -601,6 +886,13 @@ export async function startFakeDefender(
       let status: number;
       let payload: unknown;
       const headers: Record<string, string> = {};
+      if (url.pathname.startsWith("/api/")) {
+        fake.beforeAnswer?.({
+          method: req.method ?? "GET",
+          path: url.pathname,
+          query: Object.fromEntries(url.searchParams),
+        });
+      }
       try {
         if (isJson) body = raw === "" ? undefined : JSON.parse(raw);
         [status, payload] = route(req, url.pathname, Object.fromEntries(url.searchParams), body);

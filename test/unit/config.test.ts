@@ -72,8 +72,40 @@ describe("config.happy", () => {
       callsPerMinute: 100,
       callsPerHour: 1500,
       liveResponsePerMinute: 10,
+      connector: {
+        pollIntervalMs: 60_000,
+        callsPerMinute: 20,
+        callsPerHour: 300,
+        pageSize: 500,
+        backfillMs: 3_600_000,
+        leaseMs: 30_000,
+      },
     });
     expect(loadConfig({}).defender).toBeNull();
+  });
+
+  it("runs the Defender connector in the all-in-one process only when DEFENDER_CONNECTOR=on", () => {
+    expect(loadConfig(DEFENDER).defenderConnector).toBe(false);
+    expect(loadConfig({ ...DEFENDER, DEFENDER_CONNECTOR: "off" }).defenderConnector).toBe(false);
+    const config = loadConfig({
+      ...DEFENDER,
+      DEFENDER_CONNECTOR: "on",
+      DEFENDER_CONNECTOR_POLL_INTERVAL_MS: "15000",
+      DEFENDER_CONNECTOR_CALLS_PER_MINUTE: "30",
+      DEFENDER_CONNECTOR_CALLS_PER_HOUR: "450",
+      DEFENDER_CONNECTOR_PAGE_SIZE: "10000",
+      DEFENDER_CONNECTOR_BACKFILL_MS: "0",
+      DEFENDER_CONNECTOR_LEASE_MS: "5000",
+    });
+    expect(config.defenderConnector).toBe(true);
+    expect(config.defender!.connector).toEqual({
+      pollIntervalMs: 15_000,
+      callsPerMinute: 30,
+      callsPerHour: 450,
+      pageSize: 10_000,
+      backfillMs: 0,
+      leaseMs: 5000,
+    });
   });
 
   it("takes another cloud's endpoints, the isolation type and script names", () => {
@@ -134,6 +166,12 @@ describe("config.error", () => {
       "DEFENDER_LIVE_RESPONSE_SCRIPTS",
     ],
     [{ ...DEFENDER, DEFENDER_CALLS_PER_HOUR: "0" }, "DEFENDER_CALLS_PER_HOUR"],
+    [{ ...DEFENDER, DEFENDER_CONNECTOR: "yes" }, "DEFENDER_CONNECTOR"],
+    [{ DEFENDER_CONNECTOR: "on" }, "DEFENDER_CONNECTOR"],
+    [{ ...DEFENDER, DEFENDER_CONNECTOR_PAGE_SIZE: "10001" }, "DEFENDER_CONNECTOR_PAGE_SIZE"],
+    [{ ...DEFENDER, DEFENDER_CONNECTOR_LEASE_MS: "500" }, "DEFENDER_CONNECTOR_LEASE_MS"],
+    [{ ...DEFENDER, DEFENDER_CONNECTOR_CALLS_PER_MINUTE: "100" }, "DEFENDER_CONNECTOR_CALLS_PER_MINUTE"],
+    [{ ...DEFENDER, DEFENDER_CONNECTOR_CALLS_PER_HOUR: "0" }, "DEFENDER_CONNECTOR_CALLS_PER_HOUR"],
   ])("%o stops the start naming %s", (env, variable) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);
@@ -146,6 +184,15 @@ describe("config.error", () => {
     expect(configError(noSecret).message).toBe("DEFENDER_CLIENT_SECRET is required with BACKEND=defender");
     expect(configError({ ...DEFENDER, DEFENDER_API_URL: "http://defender.example.com" }).message).toBe(
       'DEFENDER_API_URL must be an https URL (http only for 127.0.0.1 or localhost) (got "http://defender.example.com")',
+    );
+  });
+
+  it("says why the connector cannot run as configured", () => {
+    expect(configError({ DEFENDER_CONNECTOR: "on" }).message).toBe(
+      'DEFENDER_CONNECTOR reads Microsoft Defender, so it needs BACKEND=defender (got "on")',
+    );
+    expect(configError({ ...DEFENDER, DEFENDER_CONNECTOR_CALLS_PER_HOUR: "1500" }).message).toBe(
+      'DEFENDER_CONNECTOR_CALLS_PER_HOUR must be less than DEFENDER_CALLS_PER_HOUR (1500), so that the worker keeps calls of its own (got "1500")',
     );
   });
 

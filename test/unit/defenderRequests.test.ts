@@ -3,7 +3,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { defenderPortalLinks } from "../../src/backend/defender/links.ts";
-import { defenderComment, planRequest, psQuote } from "../../src/backend/defender/requests.ts";
+import {
+  defenderComment,
+  isOwnSubmission,
+  planRequest,
+  psQuote,
+} from "../../src/backend/defender/requests.ts";
 import { BackendError } from "../../src/backend/types.ts";
 import { LIVE_RESPONSE_SCRIPT_DEFAULTS } from "../../src/config/liveResponseScripts.ts";
 import type { ActionRow } from "../../src/db/schema.ts";
@@ -208,6 +213,28 @@ describe("defender.requests", () => {
     expect(defenderComment(action("isolate_device", { comment: null, undoAttempt: 3 }), "undo")).toBe(
       "Release from isolation (Action Center for Slack #42, undo attempt 3)",
     );
+  });
+
+  it("recognises its own submissions by the app as requestor and the run marker in the comment", () => {
+    const app = { clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" };
+    const ours = (operation: "apply" | "undo") =>
+      defenderComment(action("isolate_device", { undoAttempt: 1 }), operation);
+    expect(isOwnSubmission({ requestor: app.clientId, requestorComment: ours("apply") }, app)).toBe(true);
+    expect(
+      isOwnSubmission({ requestor: app.clientId.toUpperCase(), requestorComment: ours("undo") }, app),
+    ).toBe(true);
+    // The same comment pasted by a person in the portal, another tool of the same tenant, or our app
+    // without a run marker (a person using its credentials elsewhere) are someone else's.
+    expect(isOwnSubmission({ requestor: "analyst@contoso.com", requestorComment: ours("apply") }, app)).toBe(
+      false,
+    );
+    expect(
+      isOwnSubmission({ requestor: app.clientId, requestorComment: "Isolate for alert 1234" }, app),
+    ).toBe(false);
+    expect(
+      isOwnSubmission({ requestor: app.clientId, requestorComment: "(Action Center for Slack #42)" }, app),
+    ).toBe(false);
+    expect(isOwnSubmission({ requestor: null, requestorComment: null }, app)).toBe(false);
   });
 
   it("uses the configured isolation type and script names", () => {

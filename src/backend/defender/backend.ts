@@ -17,7 +17,7 @@ import {
   type RemoteBackend,
   type UndoData,
 } from "../types.ts";
-import { takeFromBudget } from "./budget.ts";
+import { defenderBudgets, meteredBy, spendFromBudgets } from "./budget.ts";
 import { ACTIVE_REQUEST_ALREADY_EXISTS, createDefenderClient, DefenderApiError } from "./client.ts";
 import {
   actionMarker,
@@ -82,7 +82,6 @@ const RESTORABLE_FIELDS = [
   "generateAlert",
 ];
 const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
 // Each job makes about one call and Defender allows 100 a minute: a few at once keep up, and they
 // hold database connections while a call is under way.
 const MAX_CONCURRENCY = 4;
@@ -92,28 +91,9 @@ export function createDefenderBackend(
   deps: { redisUrl: string; queuePrefix: string; log: Logger },
 ): RemoteBackend {
   const redis = createRedis(deps.redisUrl, "producer");
-  /** Takes one call from a budget all processes share; 0 when taken, else the wait until it refills. */
-  async function spend(name: string, limit: number, windowMs: number): Promise<number> {
-    const key = `${deps.queuePrefix}:defender-budget:${config.tenantId}:${config.clientId}:${name}`;
-    try {
-      return await takeFromBudget(redis, key, limit, windowMs);
-    } catch (error) {
-      // Without the shared count no call is safe to make; Redis is back soon or the job retries.
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new BackendError(`the shared Defender call budget in Redis is unavailable: ${reason}`, true);
-    }
-  }
-  const client = createDefenderClient(config, {
-    async beforeCall() {
-      const wait = await spend("hour", config.callsPerHour, HOUR);
-      if (wait > 0) {
-        throw new BackendRateLimitError(
-          `the app has made its ${config.callsPerHour} Defender calls of this hour`,
-          wait,
-        );
-      }
-    },
-  });
+  // Shared with the connector, whose share of each window is capped (budget.ts).
+  const budgets = defenderBudgets(deps.queuePrefix, config);
+  const client = createDefenderClient(config, { beforeCall: meteredBy(redis, budgets.worker) });
   const settings = { isolationType: config.isolationType, scripts: config.liveResponseScripts };
 
   const deviceNotFound = (action: ActionRow) =>
@@ -156,7 +136,7 @@ export function createDefenderBackend(
     request: Extract<DefenderRequest, { kind: "machine_action" }>,
   ): Promise<CheckLater> {
     if (request.script !== null) {
-      const wait = await spend("live-response", config.liveResponsePerMinute, MINUTE);
+      const { wait } = await spendFromBudgets(redis, [budgets.liveResponse]);
       // Only live response is spent: this action waits, the others go on.
       if (wait > 0) return new CheckLater(wait);
     }

@@ -18,7 +18,7 @@ export function defenderPortalLinks(
   if (ACTION_TYPE_INFO[action.type].needsDevice && action.deviceId) {
     pages.push({
       label: "Device in Defender",
-      url: `${DEFENDER_PORTAL_URL}/machines/${encodeURIComponent(action.deviceId)}`,
+      url: defenderPages.device(action.deviceId),
     });
   }
   // The file page takes either hash; Defender's file actions are keyed by SHA-1.
@@ -28,3 +28,13 @@ export function defenderPortalLinks(
   }
   return { pages, hunting: `${DEFENDER_PORTAL_URL}/v2/advanced-hunting` };
 }
+
+/** The portal pages of what the connector reads: an alert, an incident, the Action center's queue. */
+export const defenderPages = {
+  alert: (alertId: string) => `${DEFENDER_PORTAL_URL}/alerts/${encodeURIComponent(alertId)}`,
+  incident: (incidentId: string) => `${DEFENDER_PORTAL_URL}/incidents/${encodeURIComponent(incidentId)}`,
+  device: (machineId: string) => `${DEFENDER_PORTAL_URL}/machines/${encodeURIComponent(machineId)}`,
+  /** Where pending remediation actions are approved; Microsoft documents no page per investigation. */
+  actionCenterPending: `${DEFENDER_PORTAL_URL}/action-center/pending`,
+  investigations: `${DEFENDER_PORTAL_URL}/airinvestigation`,
+};

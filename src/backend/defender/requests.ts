@@ -27,6 +27,9 @@ export const PERMISSIONS = {
   liveResponse: "Machine.LiveResponse",
   indicators: "Ti.ReadWrite",
   read: "Machine.Read.All",
+  /** The connector's reads: alerts and automated investigations, and files' other hashes. */
+  alerts: "Alert.Read.All",
+  files: "File.Read.All",
 } as const;
 
 export type Operation = "apply" | "undo";
@@ -62,9 +65,27 @@ export function runMarker(action: Pick<ActionRow, "id" | "attempt" | "undoAttemp
   return `${actionMarker(action)}, ${operation} attempt ${attempt}`;
 }
 
+const MARKER = "Action Center for Slack";
+
 /** `Action Center for Slack #42`: marks what this action created in Defender (its URL indicator). */
 export function actionMarker(action: Pick<ActionRow, "id">): string {
-  return `Action Center for Slack #${action.id}`;
+  return `${MARKER} #${action.id}`;
+}
+
+/**
+ * Whether a machine action Defender lists is one this app submitted: its requestor is the app
+ * (tokens are the app's own, so Defender names its client ID) and its comment carries a run
+ * marker. Both must hold: a person who pastes our comment into the portal is still someone else.
+ */
+export function isOwnSubmission(
+  machineAction: { requestor?: string | null; requestorComment?: string | null },
+  app: { clientId: string },
+): boolean {
+  const byApp = machineAction.requestor?.toLowerCase() === app.clientId.toLowerCase();
+  const marked = new RegExp(`\\(${MARKER} #\\d+, (apply|undo) attempt \\d+[,)]`).test(
+    machineAction.requestorComment ?? "",
+  );
+  return byApp && marked;
 }
 
 /** The comment Defender keeps with the action: what, who approved it, our marker, the source's comment. */

@@ -87,6 +87,23 @@ export async function assignMessages(
     .map((a) => ({ topic: "message.created" as const, payload: { messageId: a.messageId } }));
 }
 
+/** A message of its own for something that is not an action (a Defender investigation's notice). */
+export async function createStandaloneMessage(tx: DbOrTx, channel: string): Promise<number> {
+  const [row] = await tx.insert(slackMessages).values({ channel }).returning({ id: slackMessages.id });
+  return row!.id;
+}
+
+/** Marks the message behind what it shows; returns the version a render must reach. */
+export async function bumpMessage(tx: DbOrTx, id: number): Promise<number> {
+  const [row] = await tx
+    .update(slackMessages)
+    .set({ version: sql`${slackMessages.version} + 1` })
+    .where(eq(slackMessages.id, id))
+    .returning({ version: slackMessages.version });
+  if (!row) throw new Error(`message ${id} does not exist`);
+  return row.version;
+}
+
 export async function getMessage(db: DbOrTx, id: number): Promise<SlackMessageRow | undefined> {
   const [row] = await db.select().from(slackMessages).where(eq(slackMessages.id, id));
   return row;

@@ -3,8 +3,8 @@
 import type { WebClient } from "@slack/web-api";
 import { UnrecoverableError, type Worker } from "bullmq";
 import type { AppContext } from "../../context.ts";
-import { getMessage, messageActions, storePostedTs } from "../../db/queries/messages.ts";
-import { MESSAGE_EVENT_TYPE, messageOptions, renderMessage } from "../../slack/messages.ts";
+import { getMessage, storePostedTs } from "../../db/queries/messages.ts";
+import { MESSAGE_EVENT_TYPE, renderStoredMessage } from "../../slack/messages.ts";
 import { type SlackPostJob, slackUpdateJobEntry } from "../queues.ts";
 import { slackCall } from "../slackCall.ts";
 import type { JobProcessor } from "../worker.ts";
@@ -25,11 +25,7 @@ export function createSlackPostProcessor(ctx: AppContext, client: WebClient): Jo
       }
     }
     const version = message.version;
-    const rendered = renderMessage(
-      message,
-      await messageActions(ctx.db, messageId),
-      messageOptions(ctx.config),
-    );
+    const { rendered } = await renderStoredMessage(ctx.db, message, ctx.config);
     const answer = await slackCall(ctx, worker, "chat.postMessage", () =>
       client.chat.postMessage({
         channel: message.channel,

@@ -12,11 +12,10 @@ import {
   type MessageAction,
   markRendered,
   markThreaded,
-  messageActions,
 } from "../../db/queries/messages.ts";
 import type { SlackMessageRow } from "../../db/schema.ts";
 import { threadEventText } from "../../slack/blocks/modals.ts";
-import { messageOptions, renderMessage } from "../../slack/messages.ts";
+import { renderStoredMessage } from "../../slack/messages.ts";
 import { truncate } from "../../slack/text.ts";
 import type { SlackUpdateJob } from "../queues.ts";
 import { slackCall } from "../slackCall.ts";
@@ -56,8 +55,7 @@ async function renderOnce(
     await tx.execute(transactionLock("messageRender", messageId));
     const message = await getMessage(tx, messageId);
     if (!message || message.ts === null || message.renderedVersion >= message.version) return false;
-    const rows = await messageActions(tx, messageId);
-    const rendered = renderMessage(message, rows, messageOptions(ctx.config));
+    const { rendered, actions: rows } = await renderStoredMessage(tx, message, ctx.config);
     await slackCall(ctx, worker, "chat.update", () =>
       client.chat.update({
         channel: message.channel,
@@ -81,6 +79,8 @@ async function postThread(
   message: SlackMessageRow,
   rows: MessageAction[],
 ): Promise<void> {
+  // A notice of its own (a Defender investigation) shows no action, so it has no trail to thread.
+  if (rows.length === 0) return;
   const events = await eventsAfter(
     tx,
     rows.map((r) => r.id),

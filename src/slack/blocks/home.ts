@@ -4,6 +4,7 @@ import { ACTION_TYPE_INFO } from "../../domain/actionTypes.ts";
 import { USAGE } from "../handlers/commands/parse.ts";
 import { escapeInline, formatAge, mrkdwn, plainText, slackDate } from "../text.ts";
 import { type ActionView, statusLine, target } from "./actionMessage.ts";
+import { doneInDefenderBlocks } from "./doneInDefender.ts";
 
 export type HomeInput = {
   isApprover: boolean;
@@ -12,6 +13,8 @@ export type HomeInput = {
   pending: { count: number; oldest: ActionView | null };
   /** The viewer's newest decisions, newest first. */
   decisions: readonly ActionView[];
+  /** The newest actions taken in Defender without this app (the connector's history), if any. */
+  doneInDefender?: readonly ActionView[];
   now: Date;
 };
 
@@ -48,6 +51,7 @@ export function homeView(input: HomeInput): HomeView {
       { type: "divider" },
       { type: "header", text: plainText("Your recent decisions") },
       ...decisions,
+      ...doneInDefenderBlocks(input.doneInDefender ?? []),
       { type: "divider" },
       { type: "section", text: mrkdwn(USAGE) },
       { type: "context", elements: [mrkdwn(`Updated ${slackDate(input.now)}; reopen the tab to refresh.`)] },

@@ -1,10 +1,12 @@
 // The Home tab, published afresh each time the person opens it.
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from "@slack/bolt";
+import { listActions } from "../../../db/queries/actions.ts";
 import { pendingSummary, recentDecisions } from "../../../db/queries/history.ts";
 import { homeUnavailableView, homeView } from "../../blocks/home.ts";
 import type { SlackDeps } from "../../deps.ts";
 
 const RECENT_DECISIONS = 10;
+const DONE_IN_DEFENDER = 5;
 
 export function appHomeOpened(deps: SlackDeps) {
   return async ({ event }: SlackEventMiddlewareArgs<"app_home_opened"> & AllMiddlewareArgs) => {
@@ -13,16 +15,18 @@ export function appHomeOpened(deps: SlackDeps) {
     const userId = event.user;
     let view: ReturnType<typeof homeView>;
     try {
-      const [isApprover, pending, decisions] = await Promise.all([
+      const [isApprover, pending, decisions, doneInDefender] = await Promise.all([
         deps.approvers.isApprover(userId),
         pendingSummary(db),
         recentDecisions(db, userId, RECENT_DECISIONS),
+        listActions(db, { source: ["defender_machine_action"] }, { limit: DONE_IN_DEFENDER }),
       ]);
       view = homeView({
         isApprover,
         approvers: deps.approvers.describe(),
         pending,
         decisions,
+        doneInDefender: doneInDefender.actions,
         now: new Date(),
       });
     } catch (error) {
