@@ -147,7 +147,7 @@ describe("execution.happy", () => {
 
       const undo = await decide(app.ctx.db, { actionId: id!, decision: "request_undo", actor: "U0APPROVER" });
       if (!isUndoable(type)) {
-        expect(undo).toMatchObject({ ok: false, reason: `${type} cannot be undone` });
+        expect(undo).toMatchObject({ ok: false, code: "cannot_undo", message: `${type} cannot be undone` });
         return;
       }
       expect(undo.ok).toBe(true);
@@ -461,7 +461,8 @@ describe("execution.error", () => {
     await decide(app.ctx.db, { actionId: id!, decision: "reject", actor: "U0A", comment: "false positive" });
     expect(await decide(app.ctx.db, { actionId: id!, decision: "approve", actor: "U0B" })).toMatchObject({
       ok: false,
-      reason: "cannot approve an action that is rejected",
+      code: "not_now",
+      message: "cannot approve an action that is rejected",
     });
     const action = (await getAction(app.ctx.db, id!))!;
     expect(action).toMatchObject({ status: "rejected", decidedBy: "U0A", decisionComment: "false positive" });
