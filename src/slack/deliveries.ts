@@ -7,7 +7,12 @@
 // event's event_id.
 import type { AnyMiddlewareArgs, Middleware } from "@slack/bolt";
 import type { AppContext } from "../context.ts";
-import { claimDelivery, markDeliveryHandled, purgeDeliveries } from "../db/queries/deliveries.ts";
+import {
+  claimDelivery,
+  markDeliveryHandled,
+  purgeDeliveries,
+  releaseDelivery,
+} from "../db/queries/deliveries.ts";
 
 // A listener acks within Slack's 3 s and leaves slow work to the workers; a claim this old and
 // never marked handled was held by a process that died before acking, so its redelivery is taken.
@@ -52,11 +57,17 @@ export function handleEachDeliveryOnce(ctx: Pick<AppContext, "db" | "log">): Mid
     if (claim === "claimed") {
       try {
         await args.next();
-      } finally {
-        await markDeliveryHandled(ctx.db, key).catch((error: unknown) =>
-          log.error({ err: error, key }, "could not mark a Slack delivery handled"),
+      } catch (error) {
+        // Most often the ack itself failed (the connection closed under it) before anything was
+        // decided: Slack sends the envelope again, and that delivery must be handled.
+        await releaseDelivery(ctx.db, key).catch((releaseError: unknown) =>
+          log.error({ err: releaseError, key }, "could not release a failed Slack delivery"),
         );
+        throw error;
       }
+      await markDeliveryHandled(ctx.db, key).catch((error: unknown) =>
+        log.error({ err: error, key }, "could not mark a Slack delivery handled"),
+      );
       return;
     }
     if (claim === "handled") {
@@ -76,6 +87,9 @@ export async function forgetOldDeliveries(ctx: Pick<AppContext, "db" | "log">): 
     const forgotten = await purgeDeliveries(ctx.db, KEEP_DELIVERIES_SECONDS);
     if (forgotten > 0) ctx.log.debug({ forgotten }, "forgot old Slack deliveries");
   } catch (error) {
-    ctx.log.warn({ err: error }, "could not forget old Slack deliveries; trying again on the next connection");
+    ctx.log.warn(
+      { err: error },
+      "could not forget old Slack deliveries; trying again on the next connection",
+    );
   }
 }

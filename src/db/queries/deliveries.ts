@@ -36,6 +36,11 @@ export async function markDeliveryHandled(db: Db, key: string): Promise<void> {
   await db.update(slackDeliveries).set({ handledAt: sql`now()` }).where(eq(slackDeliveries.key, key));
 }
 
+/** Gives up a claim whose listener failed, so Slack's redelivery is handled. */
+export async function releaseDelivery(db: Db, key: string): Promise<void> {
+  await db.delete(slackDeliveries).where(eq(slackDeliveries.key, key));
+}
+
 /** Forgets deliveries claimed more than `olderThanSeconds` ago; Slack stops retrying long before. */
 export async function purgeDeliveries(db: Db, olderThanSeconds: number): Promise<number> {
   const gone = await db
