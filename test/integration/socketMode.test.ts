@@ -39,6 +39,21 @@ let socket: SocketModeServer;
 let catcher: ResponseUrlCatcher;
 let app: TestApp;
 
+const alone = { investigationId: undefined };
+const ACTIONS = {
+  loop: actionBody("quarantine_file", 1, { ...alone, device: { id: "dev-1", name: "LAPTOP-7" } }),
+  reject: actionBody("stop_service", 2, alone),
+  command: actionBody("stop_service", 3, alone),
+  drop: actionBody("stop_service", 10, alone),
+  refresh: actionBody("stop_service", 11, alone),
+  redelivered: actionBody("disable_driver", 20, alone),
+  retry: actionBody("quarantine_file", 30, { ...alone, device: { id: "gone-30", name: "PC-30" } }),
+  spread0: actionBody("stop_service", 40, { ...alone, externalId: "spread-0" }),
+  spread1: actionBody("stop_service", 41, { ...alone, externalId: "spread-1" }),
+  spread2: actionBody("stop_service", 42, { ...alone, externalId: "spread-2" }),
+};
+let actionOf: Record<keyof typeof ACTIONS, number>;
+
 function socketModeApp(label: string, extra: { databaseUrl?: string; env?: Record<string, string> } = {}) {
   return startTestApp(label, {
     slackApi,
@@ -59,6 +74,16 @@ beforeAll(async () => {
   catcher = await startResponseUrlCatcher();
   app = await socketModeApp("socket_mode");
   await socket.waitForConnections(1);
+  // The file that Retry's attempts will not find.
+  await app.ctx.db.insert(devices).values({ id: "gone-30", name: "PC-30" });
+  await app.ctx.db
+    .insert(deviceFiles)
+    .values({ deviceId: "gone-30", sha256: sha256Of(30), path: "C:\\x.exe", state: "missing" });
+  // Every test's action at once: standalone messages post at Slack's 1 a second per channel, so
+  // they post while the first tests run.
+  const names = Object.keys(ACTIONS) as (keyof typeof ACTIONS)[];
+  const created = await ingest(app.ctx.db, Object.values(ACTIONS));
+  actionOf = Object.fromEntries(names.map((name, i) => [name, created[i]!])) as typeof actionOf;
 });
 afterAll(async () => {
   await app?.close();
@@ -108,39 +133,34 @@ async function readyz(target: TestApp = app) {
 
 describe("socket.loop", () => {
   it("ingest → posted → Approve → completed → Undo → undone over the socket, the message following every step", async () => {
-    const [id] = await ingest(app.ctx.db, [
-      actionBody("quarantine_file", 1, {
-        investigationId: undefined,
-        device: { id: "dev-1", name: "LAPTOP-7" },
-      }),
-    ]);
-    const posted = await waitForMessage(app, id!);
+    const id = actionOf.loop;
+    const posted = await waitForMessage(app, id);
     expect(ids(posted)).toEqual(expect.arrayContaining([`approve:${id}`, `reject:${id}`]));
     expect(posted.text).toMatch(/LAPTOP-7/);
 
     const ack = await click(APPROVER, posted, `approve:${id}`);
     expect(ack.envelope_id).toEqual(expect.any(String));
-    await waitForStatuses(app.ctx.db, [id!], ["completed"]);
-    const completed = await waitForMessage(app, id!, (m) => ids(m).includes(`undo:${id}`));
+    await waitForStatuses(app.ctx.db, [id], ["completed"]);
+    const completed = await waitForMessage(app, id, (m) => ids(m).includes(`undo:${id}`));
     expect(completed.ts).toBe(posted.ts);
     expect(JSON.stringify(completed.blocks)).toContain(`<@${APPROVER}>`);
     expect(ids(completed)).not.toContain(`approve:${id}`);
 
     await click(APPROVER, completed, `undo:${id}`);
-    await waitForStatuses(app.ctx.db, [id!], ["undone"]);
+    await waitForStatuses(app.ctx.db, [id], ["undone"]);
     const undone = await waitForMessage(
       app,
-      id!,
+      id,
       (m) => !ids(m).includes(`undo:${id}`) && /undone/i.test(JSON.stringify(m.blocks)),
     );
     expect(undone.ts).toBe(posted.ts);
-    expect(await applyRuns(id!)).toEqual([1]);
+    expect(await applyRuns(id)).toEqual([1]);
     expect(ephemeralsFor(app, APPROVER)).toEqual([]);
   });
 
   it("Reject opens the reason modal; its submission is acked over the socket with the errors, then decides", async () => {
-    const [id] = await ingest(app.ctx.db, [actionBody("stop_service", 2, { investigationId: undefined })]);
-    const posted = await waitForMessage(app, id!);
+    const id = actionOf.reject;
+    const posted = await waitForMessage(app, id);
     const before = slackApi.callsTo("views.open").length;
     await click(GROUP_APPROVER, posted, `reject:${id}`);
     const opened = await waitFor(async () => slackApi.callsTo("views.open")[before], 5000, "views.open");
@@ -154,20 +174,20 @@ describe("socket.loop", () => {
       response_action: "errors",
       errors: { reason: expect.any(String) },
     });
-    expect((await getAction(app.ctx.db, id!))!.status).toBe("pending");
+    expect((await getAction(app.ctx.db, id))!.status).toBe("pending");
 
     const done = await submitView(GROUP_APPROVER, "reject_action", view.private_metadata, {
       reason: { reason: { type: "plain_text_input", value: "Known admin tool, false positive" } },
     });
     expect(done.payload?.response_action).toBeUndefined();
-    const action = (await getAction(app.ctx.db, id!))!;
+    const action = (await getAction(app.ctx.db, id))!;
     expect(action).toMatchObject({ status: "rejected", decidedBy: GROUP_APPROVER });
     expect(action.decisionComment).toContain("false positive");
-    await waitForMessage(app, id!, (m) => /Rejected/.test(JSON.stringify(m.blocks)));
+    await waitForMessage(app, id, (m) => /Rejected/.test(JSON.stringify(m.blocks)));
   });
 
   it("answers /action-center sent as a slash_commands envelope", async () => {
-    const [id] = await ingest(app.ctx.db, [actionBody("stop_service", 3, { investigationId: undefined })]);
+    const id = actionOf.command;
     const responseUrl = catcher.newUrl();
     const ack = await socket.send(
       "slash_commands",
@@ -181,8 +201,8 @@ describe("socket.loop", () => {
 
 describe("socket.reconnect", () => {
   it("after a drop without warning the client reconnects, and a click sent meanwhile is delivered once", async () => {
-    const [id] = await ingest(app.ctx.db, [actionBody("stop_service", 10, { investigationId: undefined })]);
-    const posted = await waitForMessage(app, id!);
+    const id = actionOf.drop;
+    const posted = await waitForMessage(app, id);
     const [before] = socket.connections();
     socket.drop();
     expect(socket.connections()).toEqual([]);
@@ -190,37 +210,37 @@ describe("socket.reconnect", () => {
     await socket.waitForConnections(1);
     expect(socket.connections()[0]!.id).not.toBe(before!.id);
     await acked;
-    await waitForStatuses(app.ctx.db, [id!], ["completed"]);
-    expect(await approvalsOf(id!)).toHaveLength(1);
+    await waitForStatuses(app.ctx.db, [id], ["completed"]);
+    expect(await approvalsOf(id)).toHaveLength(1);
   });
 
   it("on refresh_requested the client reconnects; the click in flight when it closed is redelivered and handled once", async () => {
-    const [id] = await ingest(app.ctx.db, [actionBody("stop_service", 11, { investigationId: undefined })]);
-    const posted = await waitForMessage(app, id!);
+    const id = actionOf.refresh;
+    const posted = await waitForMessage(app, id);
     const earlier = ephemeralsFor(app, APPROVER).length;
     // Slack sends the click, then asks the connection to go before the app could ack it.
     const acked = click(APPROVER, posted, `approve:${id}`);
     socket.disconnect("refresh_requested");
     const ack = await acked;
-    await waitForStatuses(app.ctx.db, [id!], ["completed"]);
+    await waitForStatuses(app.ctx.db, [id], ["completed"]);
     const sent = socket.deliveries.filter((d) => d.envelopeId === ack.envelope_id);
     expect(sent.length).toBeGreaterThanOrEqual(2);
     expect(sent.at(-1)!.retryAttempt).toBeGreaterThanOrEqual(1);
     expect(new Set(sent.map((d) => d.connection)).size).toBeGreaterThanOrEqual(2);
-    expect(await approvalsOf(id!)).toHaveLength(1);
-    expect(await applyRuns(id!)).toEqual([1]);
+    expect(await approvalsOf(id)).toHaveLength(1);
+    expect(await applyRuns(id)).toEqual([1]);
     expect(ephemeralsFor(app, APPROVER).slice(earlier)).toEqual([]);
   });
 });
 
 describe("socket.redelivery", () => {
   it("an Approve redelivered with retry_attempt 1 is acked and decides nothing twice", async () => {
-    const [id] = await ingest(app.ctx.db, [actionBody("disable_driver", 20, { investigationId: undefined })]);
-    const posted = await waitForMessage(app, id!);
+    const id = actionOf.redelivered;
+    const posted = await waitForMessage(app, id);
     const payload = clickPayload(APPROVER, posted, `approve:${id}`);
     const earlier = ephemeralsFor(app, APPROVER).length;
     const first = await socket.send("interactive", payload);
-    await waitForStatuses(app.ctx.db, [id!], ["completed"]);
+    await waitForStatuses(app.ctx.db, [id], ["completed"]);
     const again = await socket.sendRaw({
       type: "interactive",
       envelope_id: first.envelope_id,
@@ -230,35 +250,25 @@ describe("socket.redelivery", () => {
       retry_reason: "timeout",
     });
     expect(again.envelope_id).toBe(first.envelope_id);
-    expect(await approvalsOf(id!)).toHaveLength(1);
-    expect(await applyRuns(id!)).toEqual([1]);
+    expect(await approvalsOf(id)).toHaveLength(1);
+    expect(await applyRuns(id)).toEqual([1]);
     // Handled twice, the approver would hear "Already approved by" themselves.
     await new Promise((r) => setTimeout(r, 300));
     expect(ephemeralsFor(app, APPROVER).slice(earlier)).toEqual([]);
   });
 
   it("a Retry click redelivered after the new attempt failed too starts no third attempt", async () => {
-    await app.ctx.db.insert(devices).values({ id: "gone-30", name: "PC-30" }).onConflictDoNothing();
-    await app.ctx.db
-      .insert(deviceFiles)
-      .values({ deviceId: "gone-30", sha256: sha256Of(30), path: "C:\\x.exe", state: "missing" })
-      .onConflictDoNothing();
-    const [id] = await ingest(app.ctx.db, [
-      actionBody("quarantine_file", 30, {
-        investigationId: undefined,
-        device: { id: "gone-30", name: "PC-30" },
-      }),
-    ]);
-    const posted = await waitForMessage(app, id!);
+    const id = actionOf.retry;
+    const posted = await waitForMessage(app, id);
     await click(APPROVER, posted, `approve:${id}`);
-    await waitForStatuses(app.ctx.db, [id!], ["failed"]);
-    const failed = await waitForMessage(app, id!, (m) => ids(m).includes(`retry:${id}`));
+    await waitForStatuses(app.ctx.db, [id], ["failed"]);
+    const failed = await waitForMessage(app, id, (m) => ids(m).includes(`retry:${id}`));
     const payload = clickPayload(APPROVER, failed, `retry:${id}`);
     const first = await socket.send("interactive", payload);
     await waitFor(
       async () =>
-        (await getAction(app.ctx.db, id!))!.attempt === 2 &&
-        (await getAction(app.ctx.db, id!))!.status === "failed",
+        (await getAction(app.ctx.db, id))!.attempt === 2 &&
+        (await getAction(app.ctx.db, id))!.status === "failed",
       15_000,
       "the second attempt failing",
     );
@@ -271,9 +281,9 @@ describe("socket.redelivery", () => {
       retry_reason: "timeout",
     });
     await new Promise((r) => setTimeout(r, 500));
-    const action = (await getAction(app.ctx.db, id!))!;
+    const action = (await getAction(app.ctx.db, id))!;
     expect(action).toMatchObject({ status: "failed", attempt: 2 });
-    const events = await getActionEvents(app.ctx.db, id!);
+    const events = await getActionEvents(app.ctx.db, id);
     expect(events.filter((e) => e.kind === "retry")).toHaveLength(1);
   });
 });
@@ -292,14 +302,11 @@ describe("socket.scale", () => {
     ];
     try {
       await socket.waitForConnections(3);
-      const bodies = Array.from({ length: 9 }, (_, i) =>
-        actionBody("stop_service", 40 + i, { externalId: `spread-${i}`, investigationId: undefined }),
-      );
-      const actionIds = await ingest(app.ctx.db, bodies);
+      const actionIds = [actionOf.spread0, actionOf.spread1, actionOf.spread2];
       const messages = await Promise.all(actionIds.map((id) => waitForMessage(app, id)));
       const payloads = actionIds.map((id, i) => clickPayload(APPROVER, messages[i]!, `approve:${id}`));
       const firstAcks = await Promise.all(payloads.map((payload) => socket.send("interactive", payload)));
-      expect(await waitForStatuses(app.ctx.db, actionIds, ["completed"])).toEqual({ completed: 9 });
+      expect(await waitForStatuses(app.ctx.db, actionIds, ["completed"])).toEqual({ completed: 3 });
       const connections = socket.connections().map((c) => c.id);
       const usedBy = new Set(
         socket.deliveries
@@ -365,11 +372,5 @@ describe("socket.readiness", () => {
       10_000,
       "ready after Socket Mode is enabled again",
     );
-
-    // Still the same loop: a click after all that decides.
-    const [id] = await ingest(app.ctx.db, [actionBody("stop_service", 60, { investigationId: undefined })]);
-    const posted = await waitForMessage(app, id!);
-    await click(APPROVER, posted, `approve:${id}`);
-    await waitForStatuses(app.ctx.db, [id!], ["completed"]);
   });
 });
