@@ -21,15 +21,19 @@ import {
 import { answerAt } from "../support/commands.ts";
 import { actionBody, sha256Of } from "../support/fixtures.ts";
 import {
-  blockActionsPayload,
   type ResponseUrlCatcher,
   slashCommandBody,
   startResponseUrlCatcher,
   type ViewStateValues,
   viewSubmissionPayload,
 } from "../support/slackRequests.ts";
-import { buttonsOf, ephemeralsFor, waitForMessage } from "../support/slackUser.ts";
-import { type SocketModeServer, startSocketModeServer, TEST_APP_TOKEN } from "../support/socketModeServer.ts";
+import { buttonsOf, clickPayload, ephemeralsFor, waitForMessage } from "../support/slackUser.ts";
+import {
+  type Envelope,
+  type SocketModeServer,
+  startSocketModeServer,
+  TEST_APP_TOKEN,
+} from "../support/socketModeServer.ts";
 
 // The client reconnects this long after a close (Slack's SDK default is 5 s).
 const PING_TIMEOUT_MS = "1000";
@@ -94,17 +98,16 @@ afterAll(async () => {
 
 const ids = (message: { blocks?: unknown[] }) => buttonsOf(message).map((b) => b.action_id);
 
-function clickPayload(userId: string, message: FakeMessage, actionId: string) {
-  const button = buttonsOf(message).find((b) => b.action_id === actionId);
-  if (!button) throw new Error(`no button ${actionId} in ${JSON.stringify(ids(message))}`);
-  return blockActionsPayload({
-    userId,
-    actionId,
-    value: button.value ?? "",
-    channelId: TEST_CHANNEL,
-    messageTs: message.ts,
-    message,
-  });
+/** The envelope Slack sends again when it saw no ack for `envelopeId` in time. */
+function redelivery(envelopeId: string, payload: Record<string, unknown>): Envelope {
+  return {
+    type: "interactive",
+    envelope_id: envelopeId,
+    payload,
+    accepts_response_payload: true,
+    retry_attempt: 1,
+    retry_reason: "timeout",
+  };
 }
 
 /** A click on a channel message, sent over the socket as Slack would; resolves with the app's ack. */
@@ -241,14 +244,7 @@ describe("socket.redelivery", () => {
     const earlier = ephemeralsFor(app, APPROVER).length;
     const first = await socket.send("interactive", payload);
     await waitForStatuses(app.ctx.db, [id], ["completed"]);
-    const again = await socket.sendRaw({
-      type: "interactive",
-      envelope_id: first.envelope_id,
-      payload,
-      accepts_response_payload: true,
-      retry_attempt: 1,
-      retry_reason: "timeout",
-    });
+    const again = await socket.sendRaw(redelivery(first.envelope_id, payload));
     expect(again.envelope_id).toBe(first.envelope_id);
     expect(await approvalsOf(id)).toHaveLength(1);
     expect(await applyRuns(id)).toEqual([1]);
@@ -272,14 +268,7 @@ describe("socket.redelivery", () => {
       15_000,
       "the second attempt failing",
     );
-    await socket.sendRaw({
-      type: "interactive",
-      envelope_id: first.envelope_id,
-      payload,
-      accepts_response_payload: true,
-      retry_attempt: 1,
-      retry_reason: "timeout",
-    });
+    await socket.sendRaw(redelivery(first.envelope_id, payload));
     await new Promise((r) => setTimeout(r, 500));
     const action = (await getAction(app.ctx.db, id))!;
     expect(action).toMatchObject({ status: "failed", attempt: 2 });
@@ -318,17 +307,7 @@ describe("socket.scale", () => {
       const open = socket.connections();
       await Promise.all(
         payloads.map((payload, i) =>
-          socket.sendRaw(
-            {
-              type: "interactive",
-              envelope_id: firstAcks[i]!.envelope_id,
-              payload,
-              accepts_response_payload: true,
-              retry_attempt: 1,
-              retry_reason: "timeout",
-            },
-            open[(i + 1) % open.length],
-          ),
+          socket.sendRaw(redelivery(firstAcks[i]!.envelope_id, payload), open[(i + 1) % open.length]),
         ),
       );
       for (const id of actionIds) {
