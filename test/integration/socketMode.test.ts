@@ -157,6 +157,13 @@ describe("socket.loop", () => {
       (m) => !ids(m).includes(`undo:${id}`) && /undone/i.test(JSON.stringify(m.blocks)),
     );
     expect(undone.ts).toBe(posted.ts);
+    // The audit trail is in the thread under the message.
+    await waitFor(
+      async () => undone.replies.some((r) => /undone|Undo/i.test(r.text)),
+      10_000,
+      "thread lines",
+    );
+    expect(undone.replies.map((r) => r.text).join("\n")).toContain(`<@${APPROVER}>`);
     expect(await applyRuns(id)).toEqual([1]);
     expect(ephemeralsFor(app, APPROVER)).toEqual([]);
   });
