@@ -115,9 +115,11 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
       slackRoute = route;
       // After the server stops taking requests, the clicks already acked are handled.
       started(() => route.close());
-    } else {
+    } else if (bolt.socketMode) {
+      const socketMode = bolt.socketMode;
       await bolt.app.start();
-      started(async () => void (await bolt.app.stop()));
+      started(() => socketMode.stop());
+      ctx.readiness = [...(ctx.readiness ?? []), socketMode.status];
     }
   }
 

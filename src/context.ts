@@ -9,6 +9,13 @@ import type { Queues } from "./jobs/queues.ts";
 import type { Logger } from "./telemetry/log.ts";
 import type { Metrics } from "./telemetry/metrics.ts";
 
+/** Something beyond the store this process needs to be of use (Slack's Socket Mode connection). */
+export type ReadinessCheck = {
+  name: string;
+  /** Null while it is up; otherwise why it is down, in words for /readyz and the log. */
+  problem(): string | null;
+};
+
 export type AppContext = {
   config: Config;
   db: Db;
@@ -22,4 +29,6 @@ export type AppContext = {
   probe: Redis;
   /** Makes the backend's world agree with an action recorded as already completed. */
   recordCompleted?: (tx: Tx, action: ActionRow) => Promise<void>;
+  /** Checks /readyz runs besides Postgres and Redis; parts that start later add theirs. */
+  readiness?: ReadinessCheck[];
 };

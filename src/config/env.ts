@@ -79,6 +79,7 @@ const envSchema = z
     SLACK_SIGNING_SECRET: optionalText,
     SLACK_APP_TOKEN: optionalText.pipe(z.string().startsWith("xapp-", "must start with xapp-").optional()),
     SLACK_API_URL: urlText(/^https?$/).default("https://slack.com/api/"),
+    SLACK_SOCKET_PING_TIMEOUT_MS: milliseconds(5000, 300),
     SLACK_CHANNEL: optionalText.pipe(
       z
         .string()
@@ -206,6 +207,8 @@ export type Config = {
     signingSecret: string | undefined;
     appToken: string | undefined;
     apiUrl: string;
+    /** Socket Mode: how long a ping may go unanswered; also the first reconnect's delay (grows per failure). */
+    socketPingTimeoutMs: number;
     channel: string;
   };
   approvers: ApproverList;
@@ -305,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       signingSecret: e.SLACK_SIGNING_SECRET,
       appToken: e.SLACK_APP_TOKEN,
       apiUrl: e.SLACK_API_URL.endsWith("/") ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+      socketPingTimeoutMs: e.SLACK_SOCKET_PING_TIMEOUT_MS,
       channel: e.SLACK_CHANNEL ?? "C0SANDBOX01",
     },
     approvers: approvers.ok ? approvers.value : { userIds: [], groupIds: [] },

@@ -325,3 +325,20 @@ export type SlackMessageRow = typeof slackMessages.$inferSelect;
 export type OutboxRow = typeof outbox.$inferSelect;
 export type DefenderAlertRow = typeof defenderAlerts.$inferSelect;
 export type DefenderInvestigationRow = typeof defenderInvestigations.$inferSelect;
+
+/**
+ * Slack deliveries handled over Socket Mode, by what identifies the person's gesture (a click's
+ * trigger_id, an event's event_id): Slack redelivers an envelope it saw no ack for, on any of the
+ * app's connections, and each delivery must decide at most once.
+ */
+export const slackDeliveries = pgTable(
+  "slack_deliveries",
+  {
+    key: text("key").primaryKey(),
+    claimedAt: time("claimed_at").notNull().defaultNow(),
+    /** Null while a listener is on it; a claim left unhandled by a process that died is taken over. */
+    handledAt: time("handled_at"),
+    deliveries: integer("deliveries").notNull().default(1),
+  },
+  (t) => [index("slack_deliveries_claimed_at").on(t.claimedAt)],
+);

@@ -23,11 +23,12 @@ export function healthRouter(ctx: AppContext): Router {
       withTimeout(ctx.sql`select 1`, "postgres"),
       withTimeout(ctx.probe.ping(), "redis"),
     ]);
-    const checks = {
+    const checks: Record<string, string> = {
       postgres: postgres.status === "fulfilled" ? "ok" : String((postgres.reason as Error).message),
       redis: redis.status === "fulfilled" ? "ok" : String((redis.reason as Error).message),
     };
-    const ready = checks.postgres === "ok" && checks.redis === "ok";
+    for (const check of ctx.readiness ?? []) checks[check.name] = check.problem() ?? "ok";
+    const ready = Object.values(checks).every((state) => state === "ok");
     if (!ready) ctx.log.warn({ checks }, "not ready");
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not_ready", checks });
   });

@@ -1,15 +1,18 @@
 // The Bolt app: its construction and error handler; the listeners register themselves by Slack
 // surface (listeners/<surface>/index.ts), one callback per file. HTTP mode uses Bolt's own
 // receiver (signature checks, 401 on bad or stale signatures), which the server puts in front of
-// Express; Socket Mode connects out with the app token instead.
+// Express; Socket Mode connects out with the app token instead (socketMode.ts), where Slack
+// redelivers what it saw no ack for, so each delivery is claimed once (deliveries.ts).
 import { App, HTTPReceiver } from "@slack/bolt";
 import { boltLogger } from "./boltLogger.ts";
 import type { SlackConnection } from "./connection.ts";
+import { forgetOldDeliveries, handleEachDeliveryOnce } from "./deliveries.ts";
 import type { SlackDeps } from "./deps.ts";
 import * as actions from "./listeners/actions/index.ts";
 import * as commands from "./listeners/commands/index.ts";
 import * as events from "./listeners/events/index.ts";
 import * as views from "./listeners/views/index.ts";
+import { type SocketModeLink, socketModeLink } from "./socketMode.ts";
 
 export const SLACK_EVENTS_PATH = "/slack/events";
 
@@ -21,9 +24,18 @@ export const SLACK_EVENTS_PATH = "/slack/events";
 export function createBoltApp(
   connection: SlackConnection,
   deps: Omit<SlackDeps, "client">,
-): { app: App; receiver?: HTTPReceiver } {
+): { app: App; receiver?: HTTPReceiver; socketMode?: SocketModeLink } {
   const logger = boltLogger(deps.ctx.log);
-  const socketMode = connection.appToken !== undefined;
+  const socketMode =
+    connection.appToken === undefined
+      ? undefined
+      : socketModeLink({
+          appToken: connection.appToken,
+          apiUrl: connection.apiUrl,
+          pingTimeoutMs: deps.ctx.config.slack.socketPingTimeoutMs,
+          logger,
+          log: deps.ctx.log,
+        });
   const receiver = socketMode
     ? undefined
     : new HTTPReceiver({
@@ -37,8 +49,12 @@ export function createBoltApp(
     clientOptions: { slackApiUrl: connection.apiUrl },
     // No listener reads Bolt's conversation context; its store would be read on every request.
     convoStore: false,
-    ...(socketMode ? { socketMode: true, appToken: connection.appToken } : { receiver }),
+    receiver: socketMode?.receiver ?? receiver,
   });
+  if (socketMode) {
+    app.use(handleEachDeliveryOnce(deps.ctx));
+    socketMode.onConnected(() => void forgetOldDeliveries(deps.ctx));
+  }
   const withClient: SlackDeps = { ...deps, client: app.client };
   actions.register(app, withClient);
   commands.register(app, withClient);
@@ -48,5 +64,5 @@ export function createBoltApp(
   app.error(async (error) => {
     deps.ctx.log.error({ err: error }, "slack listener failed");
   });
-  return { app, receiver };
+  return { app, receiver, socketMode };
 }

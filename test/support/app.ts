@@ -50,13 +50,7 @@ export async function startTestApp(
   const databaseUrl = options.databaseUrl ?? database!.url;
   const ownSlack = options.sandbox
     ? undefined
-    : (options.slackApi ??
-      (await startFakeSlackApi({
-        validateMessage,
-        validateView,
-        userGroups: { [APPROVER_GROUP]: [GROUP_APPROVER] },
-        ...options.slack,
-      })));
+    : (options.slackApi ?? (await startTestSlackApi(options.slack)));
   const env: Record<string, string> = {
     ...(ownSlack && {
       SLACK_BOT_TOKEN: TEST_BOT_TOKEN,
@@ -107,6 +101,16 @@ export async function startTestApp(
       return fetch(`${running.url}${path}`, { ...init, headers });
     },
   };
+}
+
+/** The fake Slack Web API a test app talks to: Slack's limits checked, the approvers' group known. */
+export function startTestSlackApi(options: Partial<FakeSlackApiOptions> = {}): Promise<FakeSlackApi> {
+  return startFakeSlackApi({
+    validateMessage,
+    validateView,
+    userGroups: { [APPROVER_GROUP]: [GROUP_APPROVER] },
+    ...options,
+  });
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */

@@ -46,9 +46,8 @@ export async function waitForMessage(
   );
 }
 
-/** Clicks the button whose action_id is `actionId` in `message`, as `userId`. */
-export async function click(
-  app: TestApp,
+/** The payload of a click on the button whose action_id is `actionId` in `message`, by `userId`. */
+export function clickPayload(
   userId: string,
   message: FakeMessage,
   actionId: string,
@@ -57,17 +56,28 @@ export async function click(
   const button = buttonsOf(message).find((b) => b.action_id === actionId);
   if (!button)
     throw new Error(`no button ${actionId} in ${JSON.stringify(buttonsOf(message).map((b) => b.action_id))}`);
+  return blockActionsPayload({
+    userId,
+    actionId,
+    value: button.value ?? "",
+    channelId: TEST_CHANNEL,
+    messageTs: message.ts,
+    message,
+    ...extra,
+  });
+}
+
+/** Clicks the button whose action_id is `actionId` in `message`, as `userId`. */
+export async function click(
+  app: TestApp,
+  userId: string,
+  message: FakeMessage,
+  actionId: string,
+  extra: { triggerId?: string } = {},
+) {
   return postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, {
     kind: "interactive",
-    body: blockActionsPayload({
-      userId,
-      actionId,
-      value: button.value ?? "",
-      channelId: TEST_CHANNEL,
-      messageTs: message.ts,
-      message,
-      ...extra,
-    }),
+    body: clickPayload(userId, message, actionId, extra),
   });
 }
 
