@@ -33,8 +33,8 @@ import {
   postToSlackEndpoint,
   type SlackRequest,
   slashCommandBody,
-  type ViewStateValues,
   viewBlockActionsPayload,
+  viewStateValues,
   viewSubmissionPayload,
 } from "./slackPayloads.ts";
 
@@ -82,7 +82,10 @@ const clickSchema = z.object({
   actionId: z.string().min(1).max(255),
 });
 const submitSchema = z.object({
-  values: z.record(z.string(), z.record(z.string(), z.string().max(10_000))),
+  values: z.record(
+    z.string(),
+    z.record(z.string(), z.union([z.string().max(10_000), z.array(z.string().max(2000)).max(100), z.null()])),
+  ),
 });
 const commandSchema = z.object({ text: z.string().max(4000), conversation: z.enum(["channel", "dm"]) });
 const dismissSchema = z.object({ channel: z.string().max(40), ts: z.string().max(40) });
@@ -238,20 +241,6 @@ export function mountSandboxPage(
     changed();
   }
 
-  /** The state Slack submits for the view's inputs, built from the view itself: the page sends only text. */
-  function stateOf(view: Json, submitted: Record<string, Record<string, string>>): ViewStateValues {
-    const values: ViewStateValues = {};
-    for (const block of Array.isArray(view.blocks) ? (view.blocks as Json[]) : []) {
-      const element = block.element as Json | undefined;
-      if (block.type !== "input" || element?.type !== "plain_text_input") continue;
-      const blockId = String(block.block_id);
-      const actionId = String(element.action_id);
-      const value = submitted[blockId]?.[actionId] ?? "";
-      values[blockId] = { [actionId]: { type: "plain_text_input", value: value === "" ? null : value } };
-    }
-    return values;
-  }
-
   const router = Router();
   const json = express.json({ limit: "100kb" });
   // The page's own calls must be JSON: a form on another site cannot send that without a CORS preflight,
@@ -354,7 +343,7 @@ export function mountSandboxPage(
       privateMetadata: String(view.view.private_metadata ?? ""),
       viewId: view.id,
       view: view.view,
-      values: stateOf(view.view, parsed.data.values),
+      values: viewStateValues(view.view, parsed.data.values),
     });
     const answer = await sendToBot(req, { kind: "interactive", body: payload });
     if (!answer.ok) return res.status(502).json({ error: answer.error });

@@ -6,6 +6,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
 import { SANDBOX_USER } from "../../src/sandbox/sandboxUser.ts";
+import { decide } from "../../src/services/decide.ts";
 import { waitForStatuses } from "../support/actions.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import {
@@ -160,5 +161,35 @@ describe.skipIf(browserMissing)("sandbox page", () => {
       body: JSON.stringify({ text: "hello" }),
     });
     expect(await stale.json()).toEqual({ ok: false, error: "expired_url" });
+  });
+});
+
+describe.skipIf(browserMissing)("sandbox page: modals with checkboxes", () => {
+  it("Undo several… from history: the checked actions of one type are undone, the others stay", async () => {
+    const ids: number[] = [];
+    for (const n of [21, 22, 23]) {
+      const id = await ingest(actionBody("isolate_device", n, { investigationId: undefined }));
+      await decide(app.ctx.db, { actionId: id, decision: "approve", actor: SANDBOX_USER.id });
+      ids.push(id);
+    }
+    await waitForStatuses(app.ctx.db, ids, ["completed"]);
+
+    await page.locator("#composer-input").fill("/action-center history");
+    await page.locator("#composer button[type=submit]").click();
+    const history = page.locator(".msg.ephemeral").filter({ hasText: `#${ids[2]}` }).last();
+    await history.locator('[data-action-id="history_undo_several"]').click();
+    const modal = page.locator("#modal-layer .modal");
+    await modal.getByText("Undo actions").first().waitFor();
+    expect(await modal.locator(".unsupported").count()).toBe(0);
+    const box = (id: number) => modal.locator(".choice").filter({ hasText: `#${id} ` }).locator("input");
+    await box(ids[0]!).check();
+    await box(ids[1]!).check();
+    expect(await box(ids[2]!).isChecked()).toBe(false);
+    await modal.locator("button[type=submit]").click();
+    await modal.getByText(/Undo requested for/).waitFor();
+    await waitForStatuses(app.ctx.db, ids.slice(0, 2), ["undone"]);
+    expect((await getAction(app.ctx.db, ids[2]!))!.status).toBe("completed");
+    await modal.locator("[data-close]").first().click();
+    await modal.waitFor({ state: "detached" });
   });
 });
