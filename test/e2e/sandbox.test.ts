@@ -176,12 +176,19 @@ describe.skipIf(browserMissing)("sandbox page: modals with checkboxes", () => {
 
     await page.locator("#composer-input").fill("/action-center history");
     await page.locator("#composer button[type=submit]").click();
-    const history = page.locator(".msg.ephemeral").filter({ hasText: `#${ids[2]}` }).last();
+    const history = page
+      .locator(".msg.ephemeral")
+      .filter({ hasText: `#${ids[2]}` })
+      .last();
     await history.locator('[data-action-id="history_undo_several"]').click();
     const modal = page.locator("#modal-layer .modal");
     await modal.getByText("Undo actions").first().waitFor();
     expect(await modal.locator(".unsupported").count()).toBe(0);
-    const box = (id: number) => modal.locator(".choice").filter({ hasText: `#${id} ` }).locator("input");
+    const box = (id: number) =>
+      modal
+        .locator(".choice")
+        .filter({ hasText: `#${id} ` })
+        .locator("input");
     await box(ids[0]!).check();
     await box(ids[1]!).check();
     expect(await box(ids[2]!).isChecked()).toBe(false);
