@@ -18,6 +18,7 @@ import {
   sandboxMessage,
 } from "../support/browser.ts";
 import { actionBody, sha256Of } from "../support/fixtures.ts";
+import { seedFleetFor } from "../support/fleet.ts";
 
 let app: TestApp;
 let chromium: Chromium;
@@ -198,5 +199,28 @@ describe.skipIf(browserMissing)("sandbox page: modals with checkboxes", () => {
     expect((await getAction(app.ctx.db, ids[2]!))!.status).toBe("completed");
     await modal.locator("[data-close]").first().click();
     await modal.waitFor({ state: "detached" });
+  });
+});
+
+describe.skipIf(browserMissing)("sandbox page: failures", () => {
+  it("an action on a service that is not installed fails with the reason; Retry once it is there completes it", async () => {
+    const body = actionBody("stop_service", 31, { investigationId: undefined });
+    const res = await app.api(
+      "/api/v1/actions",
+      { method: "POST", body: JSON.stringify(body) },
+      { seed: false },
+    );
+    const id = Number(((await res.json()) as { actions: { id: string }[] }).actions[0]!.id);
+    const message = await sandboxMessage(page, `approve:${id}`);
+    await clickAndConfirm(page, message, `approve:${id}`);
+    await message.locator(`[data-action-id="retry:${id}"]`).waitFor();
+    expect(await message.textContent()).toContain("no service EvilSvc31 is installed on LAPTOP-31");
+
+    await seedFleetFor(app.ctx.db, [body]);
+    const asked = await clickAndConfirm(page, message, `retry:${id}`);
+    expect(asked).toContain("Retry this action?");
+    await message.getByText(/Completed/).waitFor();
+    expect(await message.locator(`[data-action-id="retry:${id}"]`).count()).toBe(0);
+    expect((await getAction(app.ctx.db, id))!.attempt).toBe(2);
   });
 });
