@@ -224,3 +224,23 @@ describe.skipIf(browserMissing)("sandbox page: failures", () => {
     expect((await getAction(app.ctx.db, id))!.attempt).toBe(2);
   });
 });
+
+describe.skipIf(browserMissing)("sandbox page: private replies", () => {
+  it("Approve in a `show` reply replaces that reply in place: the answer there, its buttons gone", async () => {
+    const id = await ingest(actionBody("isolate_device", 41, { investigationId: undefined }));
+    await page.locator("#composer-input").fill(`/action-center show ${id}`);
+    await page.locator("#composer button[type=submit]").click();
+    const reply = page.locator(".msg.ephemeral").filter({ hasText: `Action #${id}` });
+    await reply.locator(`[data-action-id="approve:${id}"]`).waitFor();
+    const ts = await reply.getAttribute("data-ts");
+    const before = await page.locator(".msg.ephemeral").count();
+
+    await clickAndConfirm(page, reply, `approve:${id}`);
+    await reply.getByText(/Approved: Isolate device on LAPTOP-41/).waitFor();
+    expect(await reply.getAttribute("data-ts")).toBe(ts);
+    expect(await reply.locator(`[data-action-id="approve:${id}"]`).count()).toBe(0);
+    expect(await reply.locator(`[data-action-id="reject:${id}"]`).count()).toBe(0);
+    expect(await page.locator(".msg.ephemeral").count()).toBe(before);
+    await waitForStatuses(app.ctx.db, [id], ["completed"]);
+  });
+});
