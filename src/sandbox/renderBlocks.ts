@@ -9,6 +9,8 @@ export type RenderOptions = {
   names: Names;
   /** The bot's display name, shown on its messages. */
   botName: string;
+  /** Where the page downloads a shared file (Slack's own links need the bot token). */
+  fileHref: (fileId: string) => string;
 };
 
 const isRecord = (value: unknown): value is Json =>
@@ -266,10 +268,32 @@ function body(message: { text: string; blocks?: unknown[] }, names: Names): Html
   return html`${blocks.map((b) => renderBlock(b, names))}`;
 }
 
-function extras(message: FakeMessage): Html {
-  const files = records(message.files).map(
-    (file) => html`<div class="file">📄 ${str(file.title) || str(file.name)}</div>`,
-  );
+/** "2.4 KB", as Slack writes a file's size. */
+function fileSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB"];
+  let size = bytes / 1024;
+  let unit = 0;
+  while (size >= 1024 && unit < units.length - 1) {
+    size /= 1024;
+    unit += 1;
+  }
+  return `${size < 10 ? size.toFixed(1) : Math.round(size)} ${units[unit]}`;
+}
+
+/** A shared file as Slack shows it: its name, type and size, a tap downloads it. */
+function fileChip(file: Json, options: RenderOptions): Html {
+  const name = str(file.name) || str(file.title) || "file";
+  const size = typeof file.size === "number" ? fileSize(file.size) : "";
+  const meta = [str(file.pretty_type), size].filter(Boolean).join(" · ");
+  return html`<a class="file" href="${options.fileHref(str(file.id))}" download="${name}" aria-label="Download ${name}${size ? `, ${size}` : ""}">
+    <span class="file-icon" aria-hidden="true">📄</span>
+    <span class="file-body"><span class="file-name">${str(file.title) || name}</span><span class="file-meta">${meta}</span></span>
+  </a>`;
+}
+
+function extras(message: FakeMessage, options: RenderOptions): Html {
+  const files = records(message.files).map((file) => fileChip(file, options));
   const reactions = (message.reactions ?? []).map(
     (r) => html`<span class="reaction">${emoji(r.name) ?? `:${r.name}:`} ${r.count}</span>`,
   );
@@ -291,7 +315,7 @@ export function renderMessage(message: FakeMessage, options: RenderOptions): Htm
     <div class="msg-main">
       ${head(options.botName, message.ts, message.edited ? html`<span class="edited">(edited)</span>` : "")}
       ${body(message, options.names)}
-      ${extras(message)}
+      ${extras(message, options)}
     </div>
   </div>${
     replies.length > 0

@@ -22,6 +22,7 @@ import {
   type FakeCall,
   type FakeSlackApi,
   type FakeView,
+  fileType,
   type Json,
 } from "./fakeSlackApi.ts";
 import type { Names } from "./mrkdwn.ts";
@@ -107,7 +108,11 @@ export function mountSandboxPage(
   const botName = FAKE_WORKSPACE.botName;
   const names: Names = (id) =>
     id === user.id ? user.name : id === FAKE_WORKSPACE.botUserId ? botName : undefined;
-  const render: RenderOptions = { names, botName };
+  const render: RenderOptions = {
+    names,
+    botName,
+    fileHref: (fileId) => `${SANDBOX_PATH}/files/${encodeURIComponent(fileId)}`,
+  };
   // The sandbox's own calls (answers through response_url) go to the fake as Slack's would.
   const api = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
   const conversations = { channel, dm: user.id };
@@ -267,6 +272,25 @@ export function mountSandboxPage(
       return;
     }
     res.status(200).set({ "Content-Type": found.type, "Cache-Control": "no-cache" }).send(found.body);
+  });
+
+  // A file shared in the sandbox user's conversations (the export's CSV), downloaded as Slack's client does.
+  router.get("/files/:id", (req, res) => {
+    const file = fake.files.get(req.params.id);
+    const mine = new Set(Object.values(conversations));
+    if (!file?.completed || !file.bytes || !file.channels.some((c) => mine.has(c))) {
+      res.status(404).type("text/plain").send("No such file here.");
+      return;
+    }
+    res
+      .status(200)
+      .set({
+        "Content-Type": fileType(file.name).mimetype,
+        "Content-Disposition": `attachment; filename="${file.name.replace(/["\\\r\n]/g, "_")}"`,
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+      })
+      .send(file.bytes);
   });
 
   router.get("/api/state", (_req, res) => {

@@ -244,3 +244,36 @@ describe.skipIf(browserMissing)("sandbox page: private replies", () => {
     await waitForStatuses(app.ctx.db, [id], ["completed"]);
   });
 });
+
+describe.skipIf(browserMissing)("sandbox page: history export", () => {
+  it("`history export` sends a CSV to the DM; its chip shows name and size and downloads the file", async () => {
+    await page.locator("#composer-input").fill("/action-center history export");
+    await page.locator("#composer button[type=submit]").click();
+    await page.locator(".msg.ephemeral").last().getByText(/CSV/).waitFor();
+
+    await page.locator('.tab[data-conversation="dm"]').click();
+    const chip = page.locator("#timeline-dm a.file").last();
+    await chip.waitFor();
+    const name = (await chip.getAttribute("download")) ?? "";
+    expect(name).toMatch(/\.csv$/);
+    expect(await chip.locator(".file-name").textContent()).toBe("Action center history");
+    expect(await chip.locator(".file-meta").textContent()).toMatch(/^CSV · \d+(\.\d)? (B|KB)$/);
+
+    const [download] = await Promise.all([page.waitForEvent("download"), chip.click()]);
+    expect(download.suggestedFilename()).toBe(name);
+    const stream = await download.createReadStream();
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const lines = Buffer.concat(chunks).toString("utf8").replace(/^\uFEFF/, "").trim().split(/\r?\n/);
+    const header = lines[0]!.split(",");
+    expect(header).toContain("id");
+    expect(header).toContain("status");
+    const ids = lines.slice(1).map((line) => Number(line.split(",")[header.indexOf("id")]));
+    // Every decided action so far is in it, as the history lists them (pending ones are not history).
+    const stored = await app.ctx.db.execute<{ n: number }>(
+      "select count(*)::int as n from actions where status <> 'pending'",
+    );
+    expect(ids.filter((id) => Number.isInteger(id) && id > 0)).toHaveLength(stored[0]!.n);
+    await page.locator('.tab[data-conversation="channel"]').click();
+  });
+});

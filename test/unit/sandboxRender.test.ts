@@ -78,7 +78,11 @@ describe("blocks", () => {
       makeAction("quarantine_file", "pending", { deviceName: `PC-<img src=x onerror=alert(1)>` }),
       { publicUrl: PUBLIC_URL },
     );
-    const html = renderMessage(message(built.text, built.blocks), { names, botName: "action-center" }).value;
+    const html = renderMessage(message(built.text, built.blocks), {
+      names,
+      botName: "action-center",
+      fileHref: (id) => `/sandbox/files/${id}`,
+    }).value;
     expect(html).toContain('<div class="b-header">Quarantine file</div>');
     expect(html).toContain("<strong>Device</strong><br>PC-&lt;img src=x onerror=alert(1)&gt;");
     expect(html).not.toContain("<img");
