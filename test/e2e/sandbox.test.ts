@@ -264,7 +264,11 @@ describe.skipIf(browserMissing)("sandbox page: history export", () => {
     const stream = await download.createReadStream();
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
-    const lines = Buffer.concat(chunks).toString("utf8").replace(/^\uFEFF/, "").trim().split(/\r?\n/);
+    const lines = Buffer.concat(chunks)
+      .toString("utf8")
+      .replace(/^\uFEFF/, "")
+      .trim()
+      .split(/\r?\n/);
     const header = lines[0]!.split(",");
     expect(header).toContain("id");
     expect(header).toContain("status");

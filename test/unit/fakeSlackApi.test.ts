@@ -336,9 +336,8 @@ describe("fake Slack Web API: views, directory and files", () => {
       ],
     });
     // url_private_download serves the bytes to the bot token only, as Slack's does.
-    const link = String(
-      (api.messages.get(CHANNEL)?.[0]?.files?.[0] as { url_private_download: string }).url_private_download,
-    );
+    const shared = api.messages.get(CHANNEL)![0]!.files![0] as { url_private_download: string };
+    const link = shared.url_private_download;
     expect(link).toMatch(/\/files-pri\/T\w+-F\w+\/download\/history\.csv$/);
     expect((await fetch(link)).status).toBe(403);
     const downloaded = await fetch(link, { headers: { authorization: "Bearer xoxb-any" } });
