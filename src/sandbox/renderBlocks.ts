@@ -354,3 +354,8 @@ export function renderModal(view: FakeView, names: Names, errors: Record<string,
     </footer>
   </form>`;
 }
+
+/** The App Home tab: the view's blocks on the page, its buttons clicked as in a modal (container: view). */
+export function renderHome(view: FakeView, names: Names): Html {
+  return html`<div class="home-view" data-view-id="${view.id}">${records(view.view.blocks).map((b) => renderBlock(b, names))}</div>`;
+}

@@ -26,9 +26,16 @@ import {
   type Json,
 } from "./fakeSlackApi.ts";
 import type { Names } from "./mrkdwn.ts";
-import { type RenderOptions, renderEphemeral, renderMessage, renderModal } from "./renderBlocks.ts";
+import {
+  type RenderOptions,
+  renderEphemeral,
+  renderHome,
+  renderMessage,
+  renderModal,
+} from "./renderBlocks.ts";
 import { SANDBOX_USER } from "./sandboxUser.ts";
 import {
+  appHomeOpenedEvent,
   blockActionsPayload,
   findElement,
   postToSlackEndpoint,
@@ -150,6 +157,10 @@ export function mountSandboxPage(
     return id ? fake.views.get(id) : undefined;
   }
 
+  function homeView(): FakeView | undefined {
+    return [...fake.views.values()].find((v) => v.userId === user.id && v.view.type === "home");
+  }
+
   function closeView(id: string) {
     const index = modalStack.indexOf(id);
     if (index >= 0) modalStack.splice(index);
@@ -173,8 +184,11 @@ export function mountSandboxPage(
         .map(({ key, html }) => ({ key, html }));
     };
     const view = topView();
+    const home = homeView();
     return {
       timelines: { channel: timeline(conversations.channel), dm: timeline(conversations.dm) },
+      // The App Home the bot last published for the sandbox user (views.publish), if any.
+      home: home ? { id: home.id, html: renderHome(home, names).value } : null,
       modal: view
         ? { id: view.id, html: renderModal(view, names, viewErrors.get(view.id) ?? {}).value }
         : null,
@@ -315,7 +329,8 @@ export function mountSandboxPage(
     const clicker = { userId: user.id, userName: user.name, triggerId: fake.issueTrigger(user.id) };
     let payload: object;
     if (click.container === "view") {
-      const view = topView();
+      const home = homeView();
+      const view = home?.id === click.viewId ? home : topView();
       if (!view || view.id !== click.viewId) return res.status(409).json({ error: "That modal is closed." });
       const blocks = Array.isArray(view.view.blocks) ? view.view.blocks : [];
       const found = findElement(blocks, click.actionId);
@@ -441,6 +456,13 @@ export function mountSandboxPage(
     res.json({ ok: true });
   });
 
+  // Opening the app's Home tab: Slack sends app_home_opened, and the bot publishes the view.
+  router.post("/api/home/open", pageCall, async (req: Request, res: Response) => {
+    const answer = await sendToBot(req, { kind: "event", body: appHomeOpenedEvent(user.id) });
+    if (!answer.ok) return res.status(502).json({ error: answer.error });
+    res.json({ ok: true });
+  });
+
   router.post("/api/ephemerals/dismiss", pageCall, (req: Request, res: Response) => {
     const parsed = dismissSchema.safeParse(req.body);
     if (!parsed.success) return invalid(res, parsed.error);
@@ -535,6 +557,7 @@ function shell(channel: string, slack: SlackConnection, ingestToken: string): Ht
       <button type="button" class="nav-item active" data-conversation="channel" aria-current="true"># ${CHANNEL_NAME}</button>
       <div class="nav-title">Apps</div>
       <button type="button" class="nav-item" data-conversation="dm">${FAKE_WORKSPACE.botName}</button>
+      <button type="button" class="nav-item nav-sub" data-conversation="home">Home</button>
     </nav>
     <div class="you">Signed in as <strong>@${SANDBOX_USER.name}</strong> · ${approver ? "an approver" : "not an approver"}</div>
   </aside>
@@ -547,10 +570,12 @@ function shell(channel: string, slack: SlackConnection, ingestToken: string): Ht
       <nav class="tabs" aria-label="Conversations">
         <button type="button" class="tab active" data-conversation="channel"># ${CHANNEL_NAME}</button>
         <button type="button" class="tab" data-conversation="dm">${FAKE_WORKSPACE.botName}</button>
+        <button type="button" class="tab" data-conversation="home">Home</button>
       </nav>
     </header>
     <div class="timeline" id="timeline-channel" data-timeline="channel" aria-live="polite"></div>
     <div class="timeline" id="timeline-dm" data-timeline="dm" aria-live="polite" hidden></div>
+    <div class="timeline home" id="timeline-home" data-timeline="home" aria-live="polite" hidden></div>
     <div class="empty" id="empty" hidden>
       <p><strong>Nothing here yet.</strong></p>
       <p>Send a pending action to the ingest API (${token}), or run <code>npm run demo</code>.</p>

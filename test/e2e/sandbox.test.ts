@@ -281,3 +281,24 @@ describe.skipIf(browserMissing)("sandbox page: history export", () => {
     await page.locator('.tab[data-conversation="channel"]').click();
   });
 });
+
+describe.skipIf(browserMissing)("sandbox page: App Home", () => {
+  it("the Home tab sends app_home_opened and shows the view the bot publishes: pending count, your decisions", async () => {
+    const pending = await ingest(actionBody("disable_driver", 51, { investigationId: undefined }));
+    await page.locator('.tab[data-conversation="home"]').click();
+    const home = page.locator("#timeline-home .home-view");
+    await home.getByText(/Waiting for your approval/).waitFor();
+    expect(await home.textContent()).toContain("Your recent decisions");
+    expect(await home.locator(".unsupported").count()).toBe(0);
+    expect(await page.locator("#composer").isHidden()).toBe(true);
+    expect(app.slackApi.callsTo("views.publish").at(-1)?.args).toMatchObject({ user_id: SANDBOX_USER.id });
+
+    // Reopened, the tab is published again with what changed meanwhile.
+    await decide(app.ctx.db, { actionId: pending, decision: "approve", actor: SANDBOX_USER.id });
+    await page.locator('.tab[data-conversation="channel"]').click();
+    await page.locator('.tab[data-conversation="home"]').click();
+    await home.getByText(new RegExp(`#${pending} Disable driver`)).waitFor();
+    await page.locator('.tab[data-conversation="channel"]').click();
+    expect(await page.locator("#composer").isVisible()).toBe(true);
+  });
+});

@@ -2,7 +2,7 @@
 // through server-sent events, and posts clicks, modal submissions and slash commands back to the server,
 // which sends them on to the bot exactly as Slack would. No framework; the server does the escaping.
 const BASE = "/sandbox";
-const TITLES = { channel: "# action-center", dm: "action-center" };
+const TITLES = { channel: "# action-center", dm: "action-center", home: "action-center · Home" };
 
 /** Keys of the messages whose thread is open. */
 const expanded = new Set();
@@ -169,6 +169,9 @@ function renderModal(next) {
 
 function showConversation(name) {
   conversation = name;
+  // As in Slack, opening the app's Home tab is an event the app answers by publishing the view.
+  if (name === "home") void call("home/open", {});
+  byId("composer").hidden = name === "home";
   for (const timeline of document.querySelectorAll("[data-timeline]")) {
     timeline.hidden = timeline.dataset.timeline !== name;
     if (!timeline.hidden) timeline.scrollTop = timeline.scrollHeight;
@@ -184,12 +187,24 @@ function showConversation(name) {
 }
 
 function updateEmpty() {
-  byId("empty").hidden = byId(`timeline-${conversation}`).children.length > 0;
+  byId("empty").hidden = conversation === "home" || byId(`timeline-${conversation}`).children.length > 0;
+}
+
+let homeHtml = null;
+
+function renderHome(home) {
+  const html = home?.html ?? "";
+  if (html === homeHtml) return;
+  homeHtml = html;
+  const layer = byId("timeline-home");
+  layer.innerHTML = html;
+  localize(layer);
 }
 
 function render(state) {
   patch(byId("timeline-channel"), state.timelines.channel);
   patch(byId("timeline-dm"), state.timelines.dm);
+  renderHome(state.home);
   firstRender = false;
   updateEmpty();
   renderModal(state.modal);
