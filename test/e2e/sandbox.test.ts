@@ -5,10 +5,12 @@ import { existsSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
+import { playFeed } from "../../src/demo/feed.ts";
+import { seedFleet } from "../../src/demo/fleet.ts";
 import { SANDBOX_USER } from "../../src/sandbox/sandboxUser.ts";
 import { decide } from "../../src/services/decide.ts";
 import { waitForStatuses } from "../support/actions.ts";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { startTestApp, TEST_INGEST_TOKEN, type TestApp } from "../support/app.ts";
 import {
   CHROMIUM_PATH,
   type Chromium,
@@ -300,5 +302,43 @@ describe.skipIf(browserMissing)("sandbox page: App Home", () => {
     await home.getByText(new RegExp(`#${pending} Disable driver`)).waitFor();
     await page.locator('.tab[data-conversation="channel"]').click();
     expect(await page.locator("#composer").isVisible()).toBe(true);
+  });
+});
+
+describe.skipIf(browserMissing)("sandbox page: the demo's file on three laptops", () => {
+  it("undo one quarantine with 'Apply to 2 more instances' ticked: all three are restored", async () => {
+    await seedFleet(app.ctx.db);
+    const played = await playFeed({
+      baseUrl: app.url,
+      token: TEST_INGEST_TOKEN,
+      intervalMs: 0,
+      print: () => {},
+    });
+    const stored = await Promise.all(played.actions.map((a) => getAction(app.ctx.db, Number(a.id))));
+    const installer = stored.filter((a) => a!.type === "quarantine_file" && a!.comment?.includes("Zoom"));
+    expect(installer).toHaveLength(3);
+    const ids = installer.map((a) => a!.id);
+    for (const id of ids)
+      await decide(app.ctx.db, { actionId: id, decision: "approve", actor: SANDBOX_USER.id });
+    await waitForStatuses(app.ctx.db, ids, ["completed"]);
+
+    await page.locator("#composer-input").fill(`/action-center undo ${ids[0]}`);
+    await page.locator("#composer button[type=submit]").click();
+    const modal = page.locator("#modal-layer .modal");
+    const more = modal.locator(".choice").filter({ hasText: "Apply to 2 more instances of this file" });
+    await more.waitFor();
+    expect(
+      await modal
+        .locator(".choice")
+        .filter({ hasText: `#${ids[0]} ` })
+        .locator("input")
+        .isChecked(),
+    ).toBe(true);
+    await more.locator("input").check();
+    await modal.locator("button[type=submit]").click();
+    await modal.getByText(/Undo requested for \*?3/).waitFor();
+    await waitForStatuses(app.ctx.db, ids, ["undone"]);
+    await modal.locator("[data-close]").first().click();
+    await modal.waitFor({ state: "detached" });
   });
 });
