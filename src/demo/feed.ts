@@ -10,7 +10,7 @@ import {
   SOURCE_LABELS,
   type Source,
 } from "../domain/actionTypes.ts";
-import { deviceIdOf, fileHashes } from "./fleet.ts";
+import { deviceIdOf, fileHashes, SHARED_INSTALLER } from "./fleet.ts";
 
 type DemoAction = { type: ActionType; device?: string; entity?: Entity };
 type Scene = {
@@ -99,6 +99,23 @@ export const SCENES: Scene[] = [
     comment:
       "Behavior:Win32/SuspNpmPostinstall.A — a package install script ran an encoded PowerShell command",
     actions: [{ type: "run_antivirus_scan", device: "LAPTOP-DEV-12" }],
+  },
+  {
+    // One file on three devices: undoing one of them offers "Apply to 2 more instances".
+    source: "antivirus",
+    comment: "Trojan:Win32/Bladabindi!ml in a repackaged Zoom installer left in the Public folder",
+    actions: ["LAPTOP-HR-03", "LAPTOP-DEV-12", "LAPTOP-SALES-22"].map((device) => ({
+      type: "quarantine_file" as const,
+      device,
+      entity: file(SHARED_INSTALLER),
+    })),
+  },
+  {
+    // The service is not installed on that laptop: approved, it fails, and the message offers Retry.
+    source: "manual",
+    requestedBy: "bob.osei@contoso.com",
+    comment: "The postinstall script fetched a remote-access tool; stop its service until IT confirms.",
+    actions: [{ type: "stop_service", device: "LAPTOP-DEV-12", entity: { name: "TeamViewer" } }],
   },
   {
     source: "manual",

@@ -32,6 +32,9 @@ export const fileHashes = (path: string) => ({
   sha1: hash("sha1", `demo-file:${path}`),
 });
 
+/** A trojanised installer copied to the public folder of several laptops: one file, several devices. */
+export const SHARED_INSTALLER = "C:\\Users\\Public\\Downloads\\ZoomInstallerFull.exe";
+
 const RUN_KEY = "HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run";
 const HKLM_RUN_KEY = "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run";
 const windowsServices = [
@@ -81,6 +84,7 @@ export const FLEET: DemoDevice[] = [
     files: [
       "C:\\Users\\j.okafor\\Downloads\\Resume_JSmith.docm",
       "C:\\Users\\j.okafor\\Documents\\Onboarding.pdf",
+      SHARED_INSTALLER,
     ],
     services: [...windowsServices],
     drivers: [],
@@ -130,7 +134,10 @@ export const FLEET: DemoDevice[] = [
   },
   {
     name: "LAPTOP-DEV-12",
-    files: ["C:\\Users\\raj.patel\\AppData\\Local\\Temp\\npm-cache\\_cacache\\postinstall.js"],
+    files: [
+      "C:\\Users\\raj.patel\\AppData\\Local\\Temp\\npm-cache\\_cacache\\postinstall.js",
+      SHARED_INSTALLER,
+    ],
     services: [...windowsServices],
     drivers: [],
     tasks: [],
@@ -139,7 +146,7 @@ export const FLEET: DemoDevice[] = [
   },
   {
     name: "LAPTOP-SALES-22",
-    files: ["C:\\Users\\m.rossi\\AppData\\Local\\Temp\\chrome_update.exe"],
+    files: ["C:\\Users\\m.rossi\\AppData\\Local\\Temp\\chrome_update.exe", SHARED_INSTALLER],
     services: [...windowsServices],
     drivers: [],
     tasks: [

@@ -151,6 +151,21 @@ export type FakeSlackApi = {
   close(): Promise<void>;
 };
 
+const FILE_TYPES: Record<string, { mimetype: string; pretty_type: string }> = {
+  csv: { mimetype: "text/csv", pretty_type: "CSV" },
+  json: { mimetype: "application/json", pretty_type: "JSON" },
+  txt: { mimetype: "text/plain", pretty_type: "Plain Text" },
+};
+
+/** Slack's `filetype`, `mimetype` and `pretty_type` of a file, from its name. */
+export function fileType(name: string): { filetype: string; mimetype: string; pretty_type: string } {
+  const extension = /\.(\w+)$/.exec(name)?.[1]?.toLowerCase() ?? "";
+  const known = FILE_TYPES[extension];
+  return known
+    ? { filetype: extension, ...known }
+    : { filetype: "binary", mimetype: "application/octet-stream", pretty_type: "Binary" };
+}
+
 class ApiError extends Error {
   constructor(
     readonly code: string,
@@ -709,6 +724,10 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
           title: file.title,
           user: ws.botUserId,
           size: file.bytes?.length ?? 0,
+          ...fileType(file.name),
+          // As Slack's: the download needs the bot token in an Authorization header.
+          url_private: `${origin}/files-pri/${ws.teamId}-${file.id}/${encodeURIComponent(file.name)}`,
+          url_private_download: `${origin}/files-pri/${ws.teamId}-${file.id}/download/${encodeURIComponent(file.name)}`,
           permalink: `https://${ws.domain}.slack.com/files/${ws.botUserId}/${file.id}/${file.name}`,
         };
       });
@@ -853,6 +872,20 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
     send(res, { status: 200, body: `OK - ${file.bytes.length}` });
   }
 
+  // url_private(_download): the bytes of a shared file, to a request carrying an accepted token.
+  function handleDownload(id: string, req: IncomingMessage, res: ServerResponse) {
+    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
+    const file = files.get(id);
+    if (!token || !tokenAccepted(token)) return send(res, { status: 403, body: "Forbidden" });
+    if (!file?.completed || !file.bytes) return send(res, { status: 404, body: "Not Found" });
+    res.writeHead(200, {
+      "Content-Type": fileType(file.name).mimetype,
+      "Content-Length": file.bytes.length,
+      "Content-Disposition": `attachment; filename="${file.name.replace(/["\\\r\n]/g, "_")}"`,
+    });
+    res.end(file.bytes);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", origin);
     const body = await readBody(req);
@@ -861,6 +894,8 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
     if (api) return handleApi(api, req, url, body, res);
     const upload = /^\/upload\/v1\/(\w+)$/.exec(url.pathname)?.[1];
     if (upload && req.method === "POST") return handleUpload(upload, req, body, res);
+    const download = /^\/files-pri\/[A-Z0-9]+-(F\w+)\/(?:download\/)?[^/]+$/.exec(url.pathname)?.[1];
+    if (download && req.method === "GET") return handleDownload(download, req, res);
     send(res, { status: 404, body: "Not Found" });
   }
 

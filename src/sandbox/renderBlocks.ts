@@ -9,6 +9,8 @@ export type RenderOptions = {
   names: Names;
   /** The bot's display name, shown on its messages. */
   botName: string;
+  /** Where the page downloads a shared file (Slack's own links need the bot token). */
+  fileHref: (fileId: string) => string;
 };
 
 const isRecord = (value: unknown): value is Json =>
@@ -133,28 +135,101 @@ function richElement(value: Json, names: Names): Html {
 
 // --- blocks ------------------------------------------------------------------------------------------------
 
+/** An option's label and its description under it, as Slack's checkboxes and radio buttons show them. */
+function optionLabel(option: Json, names: Names): Html {
+  const description = isRecord(option.description)
+    ? html`<span class="choice-description">${textObject(option.description, names)}</span>`
+    : "";
+  return html`<span class="choice-text">${textObject(option.text, names)}${description}</span>`;
+}
+
+const optionValue = (option: Json) => str(option.value);
+
+/** The values an element starts with: `initial_options` or `initial_option`. */
+function initialValues(value: Json): Set<string> {
+  const initial = [
+    ...records(value.initial_options),
+    ...(isRecord(value.initial_option) ? [value.initial_option] : []),
+  ];
+  return new Set(initial.map(optionValue));
+}
+
+/** A select's options, flat or in `option_groups`, as <option>s. */
+function selectOptions(value: Json, chosen: Set<string>, names: Names): Html {
+  const one = (option: Json) =>
+    html`<option value="${optionValue(option)}"${chosen.has(optionValue(option)) ? html` selected` : ""}>${textObject(option.text, names)}</option>`;
+  const groups = records(value.option_groups);
+  if (groups.length > 0) {
+    return html`${groups.map((group) => html`<optgroup label="${str(isRecord(group.label) ? group.label.text : "")}">${records(group.options).map(one)}</optgroup>`)}`;
+  }
+  return html`${records(value.options).map(one)}`;
+}
+
+/**
+ * An input block's element. Every control carries `data-input` with its block_id and action_id and
+ * `data-kind` (the element type), from which the page builds what it submits; the server turns that into
+ * the `state.values` Slack sends, taking the option objects from the view itself.
+ */
+function inputControl(block: Json, value: Json, names: Names, error: string | undefined): Html | null {
+  const blockId = str(block.block_id);
+  const actionId = str(value.action_id);
+  const kind = str(value.type);
+  const common = html`data-input data-kind="${kind}" data-block-id="${blockId}" data-action-id="${actionId}"`;
+  const invalid = error ? html` aria-invalid="true"` : "";
+  const required = block.optional ? "" : html` required`;
+  const chosen = initialValues(value);
+  switch (kind) {
+    case "plain_text_input": {
+      const placeholder = isRecord(value.placeholder) ? str(value.placeholder.text) : "";
+      const attributes = html`id="input-${blockId}" ${common}${required}${
+        typeof value.max_length === "number" ? html` maxlength="${value.max_length}"` : ""
+      }${typeof value.min_length === "number" ? html` minlength="${value.min_length}"` : ""}${
+        placeholder ? html` placeholder="${placeholder}"` : ""
+      }${invalid}`;
+      const initial = str(value.initial_value);
+      return value.multiline
+        ? html`<textarea rows="4" ${attributes}>${initial}</textarea>`
+        : html`<input type="text" ${attributes} value="${initial}">`;
+    }
+    case "checkboxes":
+    case "radio_buttons": {
+      const type = kind === "checkboxes" ? "checkbox" : "radio";
+      // A checkbox group has no native "required"; the page checks it on submit, as Slack's client does.
+      const choices = records(value.options).map(
+        (option, n) =>
+          html`<label class="choice"><input type="${type}" id="input-${blockId}-${n}" name="${blockId}" value="${optionValue(option)}" ${common}${
+            chosen.has(optionValue(option)) ? html` checked` : ""
+          }${type === "radio" ? required : ""}>${optionLabel(option, names)}</label>`,
+      );
+      return html`<div class="choices" role="group" aria-labelledby="label-${blockId}" id="input-${blockId}"${
+        block.optional || type === "radio" ? "" : html` data-required-group`
+      }${invalid}>${choices}</div>`;
+    }
+    case "static_select":
+    case "multi_static_select": {
+      const multiple = kind === "multi_static_select";
+      const placeholder = isRecord(value.placeholder) ? str(value.placeholder.text) : "Select an item";
+      return html`<select id="input-${blockId}" ${common}${required}${multiple ? html` multiple` : ""}${invalid}>${
+        multiple ? "" : html`<option value="">${placeholder}</option>`
+      }${selectOptions(value, chosen, names)}</select>`;
+    }
+    default:
+      return null;
+  }
+}
+
 function input(block: Json, names: Names, error: string | undefined): Html {
   const value = isRecord(block.element) ? block.element : {};
   const blockId = str(block.block_id);
-  const label = html`<label class="input-label" for="input-${blockId}">${textObject(block.label, names)}${
+  const label = html`<label class="input-label" id="label-${blockId}" for="input-${blockId}">${textObject(block.label, names)}${
     block.optional ? html` <span class="optional">(optional)</span>` : ""
   }</label>`;
   const hint = block.hint ? html`<div class="hint">${textObject(block.hint, names)}</div>` : "";
   const problem = error ? html`<div class="input-error" role="alert">${error}</div>` : "";
-  if (value.type !== "plain_text_input") {
-    return html`<div class="b-input">${label}${unsupported(str(value.type) || "input")}${hint}</div>`;
-  }
-  const placeholder = isRecord(value.placeholder) ? str(value.placeholder.text) : "";
-  const attributes = html`id="input-${blockId}" data-input data-block-id="${blockId}" data-action-id="${str(value.action_id)}"${
-    block.optional ? "" : html` required`
-  }${typeof value.max_length === "number" ? html` maxlength="${value.max_length}"` : ""}${
-    typeof value.min_length === "number" ? html` minlength="${value.min_length}"` : ""
-  }${placeholder ? html` placeholder="${placeholder}"` : ""}${error ? html` aria-invalid="true"` : ""}`;
-  const initial = str(value.initial_value);
-  const field = value.multiline
-    ? html`<textarea rows="4" ${attributes}>${initial}</textarea>`
-    : html`<input type="text" ${attributes} value="${initial}">`;
-  return html`<div class="b-input${error ? " has-error" : ""}">${label}${field}${hint}${problem}</div>`;
+  const control = inputControl(block, value, names, error);
+  return html`<div class="b-input${error ? " has-error" : ""}" data-block="${blockId}">${label}${
+    control ?? unsupported(str(value.type) || "input")
+  }${hint}${problem}</div>`;
 }
 
 export function renderBlock(block: Json, names: Names, errors: Record<string, string> = {}): Html {
@@ -193,10 +268,32 @@ function body(message: { text: string; blocks?: unknown[] }, names: Names): Html
   return html`${blocks.map((b) => renderBlock(b, names))}`;
 }
 
-function extras(message: FakeMessage): Html {
-  const files = records(message.files).map(
-    (file) => html`<div class="file">📄 ${str(file.title) || str(file.name)}</div>`,
-  );
+/** "2.4 KB", as Slack writes a file's size. */
+function fileSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB"];
+  let size = bytes / 1024;
+  let unit = 0;
+  while (size >= 1024 && unit < units.length - 1) {
+    size /= 1024;
+    unit += 1;
+  }
+  return `${size < 10 ? size.toFixed(1) : Math.round(size)} ${units[unit]}`;
+}
+
+/** A shared file as Slack shows it: its name, type and size, a tap downloads it. */
+function fileChip(file: Json, options: RenderOptions): Html {
+  const name = str(file.name) || str(file.title) || "file";
+  const size = typeof file.size === "number" ? fileSize(file.size) : "";
+  const meta = [str(file.pretty_type), size].filter(Boolean).join(" · ");
+  return html`<a class="file" href="${options.fileHref(str(file.id))}" download="${name}" aria-label="Download ${name}${size ? `, ${size}` : ""}">
+    <span class="file-icon" aria-hidden="true">📄</span>
+    <span class="file-body"><span class="file-name">${str(file.title) || name}</span><span class="file-meta">${meta}</span></span>
+  </a>`;
+}
+
+function extras(message: FakeMessage, options: RenderOptions): Html {
+  const files = records(message.files).map((file) => fileChip(file, options));
   const reactions = (message.reactions ?? []).map(
     (r) => html`<span class="reaction">${emoji(r.name) ?? `:${r.name}:`} ${r.count}</span>`,
   );
@@ -218,7 +315,7 @@ export function renderMessage(message: FakeMessage, options: RenderOptions): Htm
     <div class="msg-main">
       ${head(options.botName, message.ts, message.edited ? html`<span class="edited">(edited)</span>` : "")}
       ${body(message, options.names)}
-      ${extras(message)}
+      ${extras(message, options)}
     </div>
   </div>${
     replies.length > 0
@@ -256,4 +353,9 @@ export function renderModal(view: FakeView, names: Names, errors: Record<string,
       ${submit ? html`<button type="submit" class="btn primary">${textObject(submit, names)}</button>` : ""}
     </footer>
   </form>`;
+}
+
+/** The App Home tab: the view's blocks on the page, its buttons clicked as in a modal (container: view). */
+export function renderHome(view: FakeView, names: Names): Html {
+  return html`<div class="home-view" data-view-id="${view.id}">${records(view.view.blocks).map((b) => renderBlock(b, names))}</div>`;
 }

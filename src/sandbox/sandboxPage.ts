@@ -22,19 +22,27 @@ import {
   type FakeCall,
   type FakeSlackApi,
   type FakeView,
+  fileType,
   type Json,
 } from "./fakeSlackApi.ts";
 import type { Names } from "./mrkdwn.ts";
-import { type RenderOptions, renderEphemeral, renderMessage, renderModal } from "./renderBlocks.ts";
+import {
+  type RenderOptions,
+  renderEphemeral,
+  renderHome,
+  renderMessage,
+  renderModal,
+} from "./renderBlocks.ts";
 import { SANDBOX_USER } from "./sandboxUser.ts";
 import {
+  appHomeOpenedEvent,
   blockActionsPayload,
   findElement,
   postToSlackEndpoint,
   type SlackRequest,
   slashCommandBody,
-  type ViewStateValues,
   viewBlockActionsPayload,
+  viewStateValues,
   viewSubmissionPayload,
 } from "./slackPayloads.ts";
 
@@ -82,7 +90,10 @@ const clickSchema = z.object({
   actionId: z.string().min(1).max(255),
 });
 const submitSchema = z.object({
-  values: z.record(z.string(), z.record(z.string(), z.string().max(10_000))),
+  values: z.record(
+    z.string(),
+    z.record(z.string(), z.union([z.string().max(10_000), z.array(z.string().max(2000)).max(100), z.null()])),
+  ),
 });
 const commandSchema = z.object({ text: z.string().max(4000), conversation: z.enum(["channel", "dm"]) });
 const dismissSchema = z.object({ channel: z.string().max(40), ts: z.string().max(40) });
@@ -104,7 +115,11 @@ export function mountSandboxPage(
   const botName = FAKE_WORKSPACE.botName;
   const names: Names = (id) =>
     id === user.id ? user.name : id === FAKE_WORKSPACE.botUserId ? botName : undefined;
-  const render: RenderOptions = { names, botName };
+  const render: RenderOptions = {
+    names,
+    botName,
+    fileHref: (fileId) => `${SANDBOX_PATH}/files/${encodeURIComponent(fileId)}`,
+  };
   // The sandbox's own calls (answers through response_url) go to the fake as Slack's would.
   const api = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
   const conversations = { channel, dm: user.id };
@@ -142,6 +157,10 @@ export function mountSandboxPage(
     return id ? fake.views.get(id) : undefined;
   }
 
+  function homeView(): FakeView | undefined {
+    return [...fake.views.values()].find((v) => v.userId === user.id && v.view.type === "home");
+  }
+
   function closeView(id: string) {
     const index = modalStack.indexOf(id);
     if (index >= 0) modalStack.splice(index);
@@ -165,8 +184,11 @@ export function mountSandboxPage(
         .map(({ key, html }) => ({ key, html }));
     };
     const view = topView();
+    const home = homeView();
     return {
       timelines: { channel: timeline(conversations.channel), dm: timeline(conversations.dm) },
+      // The App Home the bot last published for the sandbox user (views.publish), if any.
+      home: home ? { id: home.id, html: renderHome(home, names).value } : null,
       modal: view
         ? { id: view.id, html: renderModal(view, names, viewErrors.get(view.id) ?? {}).value }
         : null,
@@ -238,20 +260,6 @@ export function mountSandboxPage(
     changed();
   }
 
-  /** The state Slack submits for the view's inputs, built from the view itself: the page sends only text. */
-  function stateOf(view: Json, submitted: Record<string, Record<string, string>>): ViewStateValues {
-    const values: ViewStateValues = {};
-    for (const block of Array.isArray(view.blocks) ? (view.blocks as Json[]) : []) {
-      const element = block.element as Json | undefined;
-      if (block.type !== "input" || element?.type !== "plain_text_input") continue;
-      const blockId = String(block.block_id);
-      const actionId = String(element.action_id);
-      const value = submitted[blockId]?.[actionId] ?? "";
-      values[blockId] = { [actionId]: { type: "plain_text_input", value: value === "" ? null : value } };
-    }
-    return values;
-  }
-
   const router = Router();
   const json = express.json({ limit: "100kb" });
   // The page's own calls must be JSON: a form on another site cannot send that without a CORS preflight,
@@ -280,6 +288,25 @@ export function mountSandboxPage(
     res.status(200).set({ "Content-Type": found.type, "Cache-Control": "no-cache" }).send(found.body);
   });
 
+  // A file shared in the sandbox user's conversations (the export's CSV), downloaded as Slack's client does.
+  router.get("/files/:id", (req, res) => {
+    const file = fake.files.get(req.params.id);
+    const mine = new Set(Object.values(conversations));
+    if (!file?.completed || !file.bytes || !file.channels.some((c) => mine.has(c))) {
+      res.status(404).type("text/plain").send("No such file here.");
+      return;
+    }
+    res
+      .status(200)
+      .set({
+        "Content-Type": fileType(file.name).mimetype,
+        "Content-Disposition": `attachment; filename="${file.name.replace(/["\\\r\n]/g, "_")}"`,
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+      })
+      .send(file.bytes);
+  });
+
   router.get("/api/state", (_req, res) => {
     res.set("Cache-Control", "no-store").json(state());
   });
@@ -302,7 +329,8 @@ export function mountSandboxPage(
     const clicker = { userId: user.id, userName: user.name, triggerId: fake.issueTrigger(user.id) };
     let payload: object;
     if (click.container === "view") {
-      const view = topView();
+      const home = homeView();
+      const view = home?.id === click.viewId ? home : topView();
       if (!view || view.id !== click.viewId) return res.status(409).json({ error: "That modal is closed." });
       const blocks = Array.isArray(view.view.blocks) ? view.view.blocks : [];
       const found = findElement(blocks, click.actionId);
@@ -354,7 +382,7 @@ export function mountSandboxPage(
       privateMetadata: String(view.view.private_metadata ?? ""),
       viewId: view.id,
       view: view.view,
-      values: stateOf(view.view, parsed.data.values),
+      values: viewStateValues(view.view, parsed.data.values),
     });
     const answer = await sendToBot(req, { kind: "interactive", body: payload });
     if (!answer.ok) return res.status(502).json({ error: answer.error });
@@ -425,6 +453,13 @@ export function mountSandboxPage(
         return res.status(502).json({ error: `The app's answer was refused: ${errorText(error)}` });
       }
     }
+    res.json({ ok: true });
+  });
+
+  // Opening the app's Home tab: Slack sends app_home_opened, and the bot publishes the view.
+  router.post("/api/home/open", pageCall, async (req: Request, res: Response) => {
+    const answer = await sendToBot(req, { kind: "event", body: appHomeOpenedEvent(user.id) });
+    if (!answer.ok) return res.status(502).json({ error: answer.error });
     res.json({ ok: true });
   });
 
@@ -522,6 +557,7 @@ function shell(channel: string, slack: SlackConnection, ingestToken: string): Ht
       <button type="button" class="nav-item active" data-conversation="channel" aria-current="true"># ${CHANNEL_NAME}</button>
       <div class="nav-title">Apps</div>
       <button type="button" class="nav-item" data-conversation="dm">${FAKE_WORKSPACE.botName}</button>
+      <button type="button" class="nav-item nav-sub" data-conversation="home">Home</button>
     </nav>
     <div class="you">Signed in as <strong>@${SANDBOX_USER.name}</strong> · ${approver ? "an approver" : "not an approver"}</div>
   </aside>
@@ -534,10 +570,12 @@ function shell(channel: string, slack: SlackConnection, ingestToken: string): Ht
       <nav class="tabs" aria-label="Conversations">
         <button type="button" class="tab active" data-conversation="channel"># ${CHANNEL_NAME}</button>
         <button type="button" class="tab" data-conversation="dm">${FAKE_WORKSPACE.botName}</button>
+        <button type="button" class="tab" data-conversation="home">Home</button>
       </nav>
     </header>
     <div class="timeline" id="timeline-channel" data-timeline="channel" aria-live="polite"></div>
     <div class="timeline" id="timeline-dm" data-timeline="dm" aria-live="polite" hidden></div>
+    <div class="timeline home" id="timeline-home" data-timeline="home" aria-live="polite" hidden></div>
     <div class="empty" id="empty" hidden>
       <p><strong>Nothing here yet.</strong></p>
       <p>Send a pending action to the ingest API (${token}), or run <code>npm run demo</code>.</p>

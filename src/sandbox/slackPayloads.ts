@@ -117,6 +117,62 @@ export function blockActionsPayload(options: BlockActionsOptions) {
 /** Slack's `view.state.values`: block_id → action_id → the element's state. */
 export type ViewStateValues = Record<string, Record<string, { type: string; [field: string]: unknown }>>;
 
+/** What the sandbox page submits for a modal: block_id → action_id → text, chosen values, or the one chosen. */
+export type SubmittedValues = Record<string, Record<string, string | string[] | null>>;
+
+type Json = Record<string, unknown>;
+
+/** The state Slack submits for a view's inputs, built from the view itself: the page sends only values. */
+export function viewStateValues(view: Json, submitted: SubmittedValues): ViewStateValues {
+  const values: ViewStateValues = {};
+  for (const block of Array.isArray(view.blocks) ? (view.blocks as Json[]) : []) {
+    const element = block.element as Json | undefined;
+    if (block.type !== "input" || !isRecord(element)) continue;
+    const blockId = String(block.block_id);
+    const actionId = String(element.action_id);
+    const state = elementState(element, submitted[blockId]?.[actionId]);
+    if (state) values[blockId] = { [actionId]: state };
+  }
+  return values;
+}
+
+/** Options of a static select or checkbox group, flat or in `option_groups`. */
+function optionsOf(element: Json): Json[] {
+  const groups = Array.isArray(element.option_groups) ? (element.option_groups as Json[]) : [];
+  const options = [element.options, ...groups.map((group) => group.options)].flatMap((list) =>
+    Array.isArray(list) ? (list as Json[]) : [],
+  );
+  return options;
+}
+
+/**
+ * One element's entry in Slack's `view.state.values`: `value` for a text input, `selected_option` for
+ * radio buttons and a static select, `selected_options` for checkboxes and a multi-select, each option
+ * the view's own option object. Values the view does not offer are dropped, as Slack's client never sends them.
+ */
+function elementState(
+  element: Json,
+  sent: string | string[] | null | undefined,
+): ViewStateValues[string][string] | undefined {
+  const type = String(element.type);
+  const chosen = new Set(sent === null || sent === undefined ? [] : typeof sent === "string" ? [sent] : sent);
+  const picked = optionsOf(element).filter((option) => chosen.has(String(option.value)));
+  switch (type) {
+    case "plain_text_input": {
+      const text = typeof sent === "string" ? sent : "";
+      return { type, value: text === "" ? null : text };
+    }
+    case "checkboxes":
+    case "multi_static_select":
+      return { type, selected_options: picked };
+    case "radio_buttons":
+    case "static_select":
+      return { type, selected_option: picked[0] ?? null };
+    default:
+      return undefined;
+  }
+}
+
 export type ViewBlockActionsOptions = Clicker & {
   actionId: string;
   value?: string;

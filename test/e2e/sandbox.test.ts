@@ -5,9 +5,12 @@ import { existsSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
+import { playFeed } from "../../src/demo/feed.ts";
+import { seedFleet } from "../../src/demo/fleet.ts";
 import { SANDBOX_USER } from "../../src/sandbox/sandboxUser.ts";
+import { decide } from "../../src/services/decide.ts";
 import { waitForStatuses } from "../support/actions.ts";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { startTestApp, TEST_INGEST_TOKEN, type TestApp } from "../support/app.ts";
 import {
   CHROMIUM_PATH,
   type Chromium,
@@ -17,6 +20,7 @@ import {
   sandboxMessage,
 } from "../support/browser.ts";
 import { actionBody, sha256Of } from "../support/fixtures.ts";
+import { seedFleetFor } from "../support/fleet.ts";
 
 let app: TestApp;
 let chromium: Chromium;
@@ -160,5 +164,181 @@ describe.skipIf(browserMissing)("sandbox page", () => {
       body: JSON.stringify({ text: "hello" }),
     });
     expect(await stale.json()).toEqual({ ok: false, error: "expired_url" });
+  });
+});
+
+describe.skipIf(browserMissing)("sandbox page: modals with checkboxes", () => {
+  it("Undo several… from history: the checked actions of one type are undone, the others stay", async () => {
+    const ids: number[] = [];
+    for (const n of [21, 22, 23]) {
+      const id = await ingest(actionBody("isolate_device", n, { investigationId: undefined }));
+      await decide(app.ctx.db, { actionId: id, decision: "approve", actor: SANDBOX_USER.id });
+      ids.push(id);
+    }
+    await waitForStatuses(app.ctx.db, ids, ["completed"]);
+
+    await page.locator("#composer-input").fill("/action-center history");
+    await page.locator("#composer button[type=submit]").click();
+    const history = page
+      .locator(".msg.ephemeral")
+      .filter({ hasText: `#${ids[2]}` })
+      .last();
+    await history.locator('[data-action-id="history_undo_several"]').click();
+    const modal = page.locator("#modal-layer .modal");
+    await modal.getByText("Undo actions").first().waitFor();
+    expect(await modal.locator(".unsupported").count()).toBe(0);
+    const box = (id: number) =>
+      modal
+        .locator(".choice")
+        .filter({ hasText: `#${id} ` })
+        .locator("input");
+    await box(ids[0]!).check();
+    await box(ids[1]!).check();
+    expect(await box(ids[2]!).isChecked()).toBe(false);
+    await modal.locator("button[type=submit]").click();
+    await modal.getByText(/Undo requested for/).waitFor();
+    await waitForStatuses(app.ctx.db, ids.slice(0, 2), ["undone"]);
+    expect((await getAction(app.ctx.db, ids[2]!))!.status).toBe("completed");
+    await modal.locator("[data-close]").first().click();
+    await modal.waitFor({ state: "detached" });
+  });
+});
+
+describe.skipIf(browserMissing)("sandbox page: failures", () => {
+  it("an action on a service that is not installed fails with the reason; Retry once it is there completes it", async () => {
+    const body = actionBody("stop_service", 31, { investigationId: undefined });
+    const res = await app.api(
+      "/api/v1/actions",
+      { method: "POST", body: JSON.stringify(body) },
+      { seed: false },
+    );
+    const id = Number(((await res.json()) as { actions: { id: string }[] }).actions[0]!.id);
+    const message = await sandboxMessage(page, `approve:${id}`);
+    await clickAndConfirm(page, message, `approve:${id}`);
+    await message.locator(`[data-action-id="retry:${id}"]`).waitFor();
+    expect(await message.textContent()).toContain("no service EvilSvc31 is installed on LAPTOP-31");
+
+    await seedFleetFor(app.ctx.db, [body]);
+    const asked = await clickAndConfirm(page, message, `retry:${id}`);
+    expect(asked).toContain("Retry this action?");
+    await message.getByText(/Completed/).waitFor();
+    expect(await message.locator(`[data-action-id="retry:${id}"]`).count()).toBe(0);
+    expect((await getAction(app.ctx.db, id))!.attempt).toBe(2);
+  });
+});
+
+describe.skipIf(browserMissing)("sandbox page: private replies", () => {
+  it("Approve in a `show` reply replaces that reply in place: the answer there, its buttons gone", async () => {
+    const id = await ingest(actionBody("isolate_device", 41, { investigationId: undefined }));
+    await page.locator("#composer-input").fill(`/action-center show ${id}`);
+    await page.locator("#composer button[type=submit]").click();
+    const reply = page.locator(".msg.ephemeral").filter({ hasText: `Action #${id}` });
+    await reply.locator(`[data-action-id="approve:${id}"]`).waitFor();
+    const ts = await reply.getAttribute("data-ts");
+    const before = await page.locator(".msg.ephemeral").count();
+
+    await clickAndConfirm(page, reply, `approve:${id}`);
+    await reply.getByText(/Approved: Isolate device on LAPTOP-41/).waitFor();
+    expect(await reply.getAttribute("data-ts")).toBe(ts);
+    expect(await reply.locator(`[data-action-id="approve:${id}"]`).count()).toBe(0);
+    expect(await reply.locator(`[data-action-id="reject:${id}"]`).count()).toBe(0);
+    expect(await page.locator(".msg.ephemeral").count()).toBe(before);
+    await waitForStatuses(app.ctx.db, [id], ["completed"]);
+  });
+});
+
+describe.skipIf(browserMissing)("sandbox page: history export", () => {
+  it("`history export` sends a CSV to the DM; its chip shows name and size and downloads the file", async () => {
+    await page.locator("#composer-input").fill("/action-center history export");
+    await page.locator("#composer button[type=submit]").click();
+    await page.locator(".msg.ephemeral").last().getByText(/CSV/).waitFor();
+
+    await page.locator('.tab[data-conversation="dm"]').click();
+    const chip = page.locator("#timeline-dm a.file").last();
+    await chip.waitFor();
+    const name = (await chip.getAttribute("download")) ?? "";
+    expect(name).toMatch(/\.csv$/);
+    expect(await chip.locator(".file-name").textContent()).toBe("Action center history");
+    expect(await chip.locator(".file-meta").textContent()).toMatch(/^CSV · \d+(\.\d)? (B|KB)$/);
+
+    const [download] = await Promise.all([page.waitForEvent("download"), chip.click()]);
+    expect(download.suggestedFilename()).toBe(name);
+    const stream = await download.createReadStream();
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const lines = Buffer.concat(chunks)
+      .toString("utf8")
+      .replace(/^\uFEFF/, "")
+      .trim()
+      .split(/\r?\n/);
+    const header = lines[0]!.split(",");
+    expect(header).toContain("id");
+    expect(header).toContain("status");
+    const ids = lines.slice(1).map((line) => Number(line.split(",")[header.indexOf("id")]));
+    // Every decided action so far is in it, as the history lists them (pending ones are not history).
+    const stored = await app.ctx.db.execute<{ n: number }>(
+      "select count(*)::int as n from actions where status <> 'pending'",
+    );
+    expect(ids.filter((id) => Number.isInteger(id) && id > 0)).toHaveLength(stored[0]!.n);
+    await page.locator('.tab[data-conversation="channel"]').click();
+  });
+});
+
+describe.skipIf(browserMissing)("sandbox page: App Home", () => {
+  it("the Home tab sends app_home_opened and shows the view the bot publishes: pending count, your decisions", async () => {
+    const pending = await ingest(actionBody("disable_driver", 51, { investigationId: undefined }));
+    await page.locator('.tab[data-conversation="home"]').click();
+    const home = page.locator("#timeline-home .home-view");
+    await home.getByText(/Waiting for your approval/).waitFor();
+    expect(await home.textContent()).toContain("Your recent decisions");
+    expect(await home.locator(".unsupported").count()).toBe(0);
+    expect(await page.locator("#composer").isHidden()).toBe(true);
+    expect(app.slackApi.callsTo("views.publish").at(-1)?.args).toMatchObject({ user_id: SANDBOX_USER.id });
+
+    // Reopened, the tab is published again with what changed meanwhile.
+    await decide(app.ctx.db, { actionId: pending, decision: "approve", actor: SANDBOX_USER.id });
+    await page.locator('.tab[data-conversation="channel"]').click();
+    await page.locator('.tab[data-conversation="home"]').click();
+    await home.getByText(new RegExp(`#${pending} Disable driver`)).waitFor();
+    await page.locator('.tab[data-conversation="channel"]').click();
+    expect(await page.locator("#composer").isVisible()).toBe(true);
+  });
+});
+
+describe.skipIf(browserMissing)("sandbox page: the demo's file on three laptops", () => {
+  it("undo one quarantine with 'Apply to 2 more instances' ticked: all three are restored", async () => {
+    await seedFleet(app.ctx.db);
+    const played = await playFeed({
+      baseUrl: app.url,
+      token: TEST_INGEST_TOKEN,
+      intervalMs: 0,
+      print: () => {},
+    });
+    const stored = await Promise.all(played.actions.map((a) => getAction(app.ctx.db, Number(a.id))));
+    const installer = stored.filter((a) => a!.type === "quarantine_file" && a!.comment?.includes("Zoom"));
+    expect(installer).toHaveLength(3);
+    const ids = installer.map((a) => a!.id);
+    for (const id of ids)
+      await decide(app.ctx.db, { actionId: id, decision: "approve", actor: SANDBOX_USER.id });
+    await waitForStatuses(app.ctx.db, ids, ["completed"]);
+
+    await page.locator("#composer-input").fill(`/action-center undo ${ids[0]}`);
+    await page.locator("#composer button[type=submit]").click();
+    const modal = page.locator("#modal-layer .modal");
+    const more = modal.locator(".choice").filter({ hasText: "Apply to 2 more instances of this file" });
+    await more.waitFor();
+    expect(
+      await modal
+        .locator(".choice")
+        .filter({ hasText: `#${ids[0]} ` })
+        .locator("input")
+        .isChecked(),
+    ).toBe(true);
+    await more.locator("input").check();
+    await modal.locator("button[type=submit]").click();
+    await modal.getByText(/Undo requested for \*?3/).waitFor();
+    await waitForStatuses(app.ctx.db, ids, ["undone"]);
+    await modal.locator("[data-close]").first().click();
+    await modal.waitFor({ state: "detached" });
   });
 });

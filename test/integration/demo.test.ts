@@ -6,7 +6,9 @@ import { getDeviceView } from "../../src/db/queries/fleet.ts";
 import { deviceFiles } from "../../src/db/schema.ts";
 import { FeedError, playFeed, SCENES } from "../../src/demo/feed.ts";
 import { deviceIdOf, FLEET, seedFleet } from "../../src/demo/fleet.ts";
-import { startTestApp, TEST_INGEST_TOKEN, type TestApp } from "../support/app.ts";
+import { decide } from "../../src/services/decide.ts";
+import { waitForStatuses } from "../support/actions.ts";
+import { APPROVER, startTestApp, TEST_INGEST_TOKEN, type TestApp } from "../support/app.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -52,6 +54,30 @@ describe("demo", () => {
     expect(second.actions).toHaveLength(expected);
     const firstIds = new Set(first.actions.map((a) => a.id));
     expect(second.actions.some((a) => firstIds.has(a.id))).toBe(false);
+  });
+
+  it("runs on its fleet when approved: all complete but the service not installed, which fails with Retry", async () => {
+    await seedFleet(app.ctx.db);
+    const { actions } = await play();
+    for (const action of actions) {
+      await decide(app.ctx.db, { actionId: Number(action.id), decision: "approve", actor: APPROVER });
+    }
+    const ids = actions.map((a) => Number(a.id));
+    await waitForStatuses(app.ctx.db, ids, ["completed", "failed"]);
+    const stored = await Promise.all(ids.map((id) => getAction(app.ctx.db, id)));
+    const failed = stored.filter((a) => a!.status === "failed");
+    expect(failed.map((a) => [a!.type, a!.error])).toEqual([
+      ["stop_service", "no service TeamViewer is installed on LAPTOP-DEV-12"],
+    ]);
+    // One file quarantined on three devices: what "Apply to N more instances" offers.
+    const installer = stored.filter((a) => a!.type === "quarantine_file" && a!.comment?.includes("Zoom"));
+    expect(new Set(installer.map((a) => a!.entity.sha256)).size).toBe(1);
+    expect(installer.map((a) => a!.deviceName).sort()).toEqual([
+      "LAPTOP-DEV-12",
+      "LAPTOP-HR-03",
+      "LAPTOP-SALES-22",
+    ]);
+    expect(installer.every((a) => a!.status === "completed")).toBe(true);
   });
 
   it("stops with a clear error when the bot refuses the token", async () => {

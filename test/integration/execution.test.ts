@@ -15,10 +15,12 @@ import {
   deviceServices,
   devices,
 } from "../../src/db/schema.ts";
+import { parseIngestBody } from "../../src/domain/actionInput.ts";
 import { ACTION_TYPES, type ActionType, isUndoable } from "../../src/domain/actionTypes.ts";
 import { decide, decideInTransaction } from "../../src/services/decide.ts";
+import { ingestActions } from "../../src/services/ingest.ts";
 import { ingest, statusOf, waitForStatuses } from "../support/actions.ts";
-import { startTestApp, type TestApp, waitFor } from "../support/app.ts";
+import { startTestApp, TEST_CHANNEL, type TestApp, waitFor } from "../support/app.ts";
 import { actionBody, sha256Of } from "../support/fixtures.ts";
 
 let app: TestApp;
@@ -358,6 +360,37 @@ describe("execution.happy", () => {
 });
 
 describe("execution.error", () => {
+  it("the fleet refuses what is not there: a service not installed, an unknown process id, a file on an unknown device", async () => {
+    await seedDevice("known-1", 960);
+    // Ingested as Defender reports them, the fleet given nothing they name (the test helper would seed it).
+    const parsed = parseIngestBody({
+      actions: [
+        actionBody("stop_service", 961, { device: { id: "known-1", name: "PC-960" } }),
+        actionBody("stop_process", 962, { device: { id: "known-1", name: "PC-960" } }),
+        actionBody("quarantine_file", 963, { device: { id: "stranger-1", name: "PC-STRANGER" } }),
+      ],
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    const ids = (await ingestActions(app.ctx.db, parsed.actions, { channel: TEST_CHANNEL })).map((r) => r.id);
+    for (const id of ids) await decide(app.ctx.db, { actionId: id, decision: "approve", actor: "U0A" });
+    await waitForStatuses(app.ctx.db, ids, ["failed"]);
+    const errors = await Promise.all(ids.map(async (id) => (await getAction(app.ctx.db, id))!.error));
+    expect(errors).toEqual([
+      "no service EvilSvc961 is installed on PC-960",
+      "no process 4962 (C:\\Temp\\miner962.exe) on PC-960",
+      "the file is not on PC-STRANGER",
+    ]);
+    // Permanent: each failed at its first attempt, with Retry left to a person.
+    for (const id of ids) {
+      expect((await getActionEvents(app.ctx.db, id)).map((e) => e.kind)).toEqual([
+        "received",
+        "approve",
+        "start",
+        "fail",
+      ]);
+    }
+  });
+
   it("one failing action of a batch fails alone, with its reason; the rest of the batch completes once", async () => {
     const db = app.ctx.db;
     for (let n = 1970; n < 1980; n += 1) await seedDevice(`split-${n}`, n);

@@ -7,9 +7,14 @@ import type { Policy } from "../../src/domain/policy.ts";
 import type { Status } from "../../src/domain/status.ts";
 import { ingestActions } from "../../src/services/ingest.ts";
 import { TEST_CHANNEL, waitFor } from "./app.ts";
+import { seedFleetFor } from "./fleet.ts";
 
-/** Stores actions as the ingest API does; pass the app's policy when it runs with a policy file. */
+/**
+ * Stores actions as the ingest API does, the simulated fleet given what they name (fleet.ts); pass the
+ * app's policy when it runs with a policy file.
+ */
 export async function ingest(db: Db, bodies: Record<string, unknown>[], policy?: Policy): Promise<number[]> {
+  await seedFleetFor(db, bodies);
   const parsed = parseIngestBody({ actions: bodies });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   return (await ingestActions(db, parsed.actions, { channel: TEST_CHANNEL, policy })).map((r) => r.id);

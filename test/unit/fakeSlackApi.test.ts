@@ -323,8 +323,26 @@ describe("fake Slack Web API: views, directory and files", () => {
     expect(file?.bytes?.toString("utf8")).toBe(content);
     expect(api.messages.get(CHANNEL)?.[0]).toMatchObject({
       text: "Here is the history you asked for",
-      files: [{ id: file?.id, name: "history.csv", title: "Action history", size: content.length }],
+      files: [
+        {
+          id: file?.id,
+          name: "history.csv",
+          title: "Action history",
+          size: content.length,
+          filetype: "csv",
+          mimetype: "text/csv",
+          pretty_type: "CSV",
+        },
+      ],
     });
+    // url_private_download serves the bytes to the bot token only, as Slack's does.
+    const shared = api.messages.get(CHANNEL)![0]!.files![0] as { url_private_download: string };
+    const link = shared.url_private_download;
+    expect(link).toMatch(/\/files-pri\/T\w+-F\w+\/download\/history\.csv$/);
+    expect((await fetch(link)).status).toBe(403);
+    const downloaded = await fetch(link, { headers: { authorization: "Bearer xoxb-any" } });
+    expect(downloaded.headers.get("content-type")).toBe("text/csv");
+    expect(await downloaded.text()).toBe(content);
   });
 });
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { FakeMessage, FakeView, Json } from "../../src/sandbox/fakeSlackApi.ts";
 import { mrkdwnToHtml } from "../../src/sandbox/mrkdwn.ts";
 import { renderBlock, renderMessage, renderModal } from "../../src/sandbox/renderBlocks.ts";
+import { viewStateValues } from "../../src/sandbox/slackPayloads.ts";
 import { actionMessage } from "../../src/slack/blocks/actionMessage.ts";
 import { goHuntModal, rejectModal } from "../../src/slack/blocks/modals.ts";
 import { escapeMrkdwn } from "../../src/slack/text.ts";
@@ -77,7 +78,11 @@ describe("blocks", () => {
       makeAction("quarantine_file", "pending", { deviceName: `PC-<img src=x onerror=alert(1)>` }),
       { publicUrl: PUBLIC_URL },
     );
-    const html = renderMessage(message(built.text, built.blocks), { names, botName: "action-center" }).value;
+    const html = renderMessage(message(built.text, built.blocks), {
+      names,
+      botName: "action-center",
+      fileHref: (id) => `/sandbox/files/${id}`,
+    }).value;
     expect(html).toContain('<div class="b-header">Quarantine file</div>');
     expect(html).toContain("<strong>Device</strong><br>PC-&lt;img src=x onerror=alert(1)&gt;");
     expect(html).not.toContain("<img");
@@ -99,7 +104,7 @@ describe("blocks", () => {
     const html = renderModal(view, names, { reason: "Say why, for the audit trail." }).value;
     expect(html).toContain('data-view-id="V0REJECT"');
     expect(html).toMatch(
-      /<textarea rows="4" id="input-reason" data-input data-block-id="reason" data-action-id="reason" required maxlength="1000"/,
+      /<textarea rows="4" id="input-reason" data-input data-kind="plain_text_input" data-block-id="reason" data-action-id="reason" required maxlength="1000"/,
     );
     expect(html).toContain('<div class="input-error" role="alert">Say why, for the audit trail.</div>');
     expect(html).toContain('<button type="submit" class="btn primary">Reject</button>');
@@ -113,5 +118,90 @@ describe("blocks", () => {
     expect(renderBlock({ type: "video", title: { type: "plain_text", text: "x" } }, names).value).toContain(
       "[a video block is not shown in the sandbox]",
     );
+  });
+
+  const plain = (text: string) => ({ type: "plain_text", text });
+  const choice = (value: string, text: string) => ({ text: plain(text), value });
+  const form = {
+    type: "modal",
+    title: plain("Every input"),
+    submit: plain("Send"),
+    blocks: [
+      {
+        type: "input",
+        block_id: "text",
+        label: plain("Text"),
+        element: { type: "plain_text_input", action_id: "t" },
+      },
+      {
+        type: "input",
+        block_id: "boxes",
+        optional: true,
+        label: plain("Boxes"),
+        element: {
+          type: "checkboxes",
+          action_id: "b",
+          options: [{ ...choice("1", "One"), description: plain("the first") }, choice("2", "Two")],
+          initial_options: [choice("2", "Two")],
+        },
+      },
+      {
+        type: "input",
+        block_id: "radio",
+        label: plain("Radio"),
+        element: { type: "radio_buttons", action_id: "r", options: [choice("a", "A"), choice("b", "B")] },
+      },
+      {
+        type: "input",
+        block_id: "pick",
+        label: plain("Pick"),
+        element: { type: "static_select", action_id: "s", options: [choice("x", "X"), choice("y", "Y")] },
+      },
+      {
+        type: "input",
+        block_id: "many",
+        label: plain("Many"),
+        element: {
+          type: "multi_static_select",
+          action_id: "m",
+          option_groups: [{ label: plain("G"), options: [choice("p", "P"), choice("q", "Q")] }],
+        },
+      },
+    ],
+  };
+
+  it("renders checkboxes, radio buttons and selects as controls, with their initial choices", () => {
+    const html = renderModal({ id: "V1", userId: "U0LOCALUSER", view: form }, names, {}).value;
+    expect(html).not.toContain("not shown in the sandbox");
+    expect(html).toMatch(
+      /<input type="checkbox" id="input-boxes-0" name="boxes" value="1" data-input data-kind="checkboxes"/,
+    );
+    expect(html).toMatch(
+      /value="2" data-input data-kind="checkboxes" data-block-id="boxes" data-action-id="b" checked>/,
+    );
+    expect(html).toContain('<span class="choice-description">the first</span>');
+    expect(html).toMatch(/<input type="radio" [^>]*value="a" [^>]*required>/);
+    expect(html).toMatch(
+      /<select id="input-pick" [^>]*required><option value="">Select an item<\/option><option value="x">X/,
+    );
+    expect(html).toMatch(/<select id="input-many" [^>]* multiple><optgroup label="G"><option value="p">P/);
+  });
+
+  it("submits Slack's view_submission state: value, selected_option(s) as the view's own option objects", () => {
+    const state = viewStateValues(form, {
+      text: { t: "hello" },
+      boxes: { b: ["1", "9"] },
+      radio: { r: "b" },
+      pick: { s: "" },
+      many: { m: ["q"] },
+    });
+    expect(state).toEqual({
+      text: { t: { type: "plain_text_input", value: "hello" } },
+      boxes: { b: { type: "checkboxes", selected_options: [form.blocks[1]!.element.options![0]] } },
+      radio: { r: { type: "radio_buttons", selected_option: choice("b", "B") } },
+      pick: { s: { type: "static_select", selected_option: null } },
+      many: { m: { type: "multi_static_select", selected_options: [choice("q", "Q")] } },
+    });
+    expect(viewStateValues(form, {}).text).toEqual({ t: { type: "plain_text_input", value: null } });
   });
 });

@@ -48,6 +48,8 @@ function deviceFlag(
   };
 }
 
+const deviceLabel = (action: ActionRow) => action.deviceName ?? action.deviceId ?? "the device";
+
 const isolate = deviceFlag("isolated", "isolated");
 const restrict = deviceFlag("code_execution_restricted", "codeExecutionRestricted");
 
@@ -58,20 +60,26 @@ export const APPLY: Record<ActionType, Apply> = {
   async quarantine_file(tx, actions) {
     const before = await changeReturningBefore<{ action_id: number; state: string | null }>(
       tx,
-      onDevice(actions, (a) => ({ sha256: a.entity.sha256, path: a.entity.path ?? null })),
-      "action_id bigint, device_id text, sha256 text, path text",
+      onDevice(actions, (a) => ({ sha256: a.entity.sha256 })),
+      "action_id bigint, device_id text, sha256 text",
       sql`select i.action_id, f.state from i
           left join device_files f on f.device_id = i.device_id and f.sha256 = i.sha256`,
-      // A file the fleet did not know of: the detection saw it there, so the fleet learns of it now.
-      sql`insert into device_files (device_id, sha256, path, state)
-          select device_id, sha256, path, 'quarantined' from i
-          on conflict (device_id, sha256) do update set state = 'quarantined'`,
+      sql`update device_files f set state = 'quarantined' from i
+          where f.device_id = i.device_id and f.sha256 = i.sha256 and f.state <> 'missing'`,
     );
-    // The transaction rolls back: nothing of this call stays.
-    if (before.some((row) => row.state === "missing")) {
-      throw new BackendError("the file is no longer on the device", false);
+    // The transaction rolls back: nothing of this call stays. As Defender, the fleet quarantines only
+    // a file it finds on the device; one it never saw there is a permanent failure, not a success.
+    const notThere = before.find((row) => row.state === null || row.state === "missing");
+    if (notThere) {
+      const action = actions.find((a) => a.id === Number(notThere.action_id))!;
+      throw new BackendError(
+        notThere.state === "missing"
+          ? "the file is no longer on the device"
+          : `the file is not on ${deviceLabel(action)}`,
+        false,
+      );
     }
-    return before.map((row) => [Number(row.action_id), { state: row.state ?? "present" }]);
+    return before.map((row) => [Number(row.action_id), { state: row.state! }]);
   },
 
   async remove_registry_key(tx, actions) {
@@ -129,17 +137,18 @@ export const APPLY: Record<ActionType, Apply> = {
       "action_id bigint, device_id text, name text",
       sql`select i.action_id, s.state, s.start_type from i
           left join device_services s on s.device_id = i.device_id and s.name = i.name`,
-      sql`insert into device_services (device_id, name, state, start_type)
-          select device_id, name, 'stopped', 'disabled' from i
-          on conflict (device_id, name) do update set state = 'stopped', start_type = 'disabled'`,
+      sql`update device_services s set state = 'stopped', start_type = 'disabled' from i
+          where s.device_id = i.device_id and s.name = i.name`,
     );
-    return before.map((row) => [
-      Number(row.action_id),
-      // A service the fleet did not know of was running, started automatically.
-      row.state === null
-        ? { state: "running", startType: "automatic" }
-        : { state: row.state, startType: row.start_type },
-    ]);
+    const unknown = before.find((row) => row.state === null);
+    if (unknown) {
+      const action = actions.find((a) => a.id === Number(unknown.action_id))!;
+      throw new BackendError(
+        `no service ${action.entity.name} is installed on ${deviceLabel(action)}`,
+        false,
+      );
+    }
+    return before.map((row) => [Number(row.action_id), { state: row.state, startType: row.start_type }]);
   },
 
   async disable_driver(tx, actions) {
@@ -188,11 +197,24 @@ export const APPLY: Record<ActionType, Apply> = {
       pid: a.entity.pid ?? null,
       image_path: a.entity.imagePath ?? null,
     }));
-    await tx.execute(sql`
-      update device_processes p set running = false
-      from ${input(processes, "action_id bigint, device_id text, pid int, image_path text")}
-      where p.device_id = i.device_id and (i.pid is null or p.pid = i.pid)
-        and (i.image_path is null or p.image_path = i.image_path)`);
+    const scope = sql`p.device_id = i.device_id and (i.pid is null or p.pid = i.pid)
+        and (i.image_path is null or p.image_path = i.image_path)`;
+    // A process that ran there and has stopped already stays stopped; one that never ran there fails.
+    const found = await changeReturningBefore<{ action_id: number; known: number }>(
+      tx,
+      processes,
+      "action_id bigint, device_id text, pid int, image_path text",
+      sql`select i.action_id, (select count(*) from device_processes p where ${scope})::int as known from i`,
+      sql`update device_processes p set running = false from i where ${scope}`,
+    );
+    const none = found.find((row) => row.known === 0);
+    if (none) {
+      const action = actions.find((a) => a.id === Number(none.action_id))!;
+      const which = action.entity.pid
+        ? `process ${action.entity.pid}${action.entity.imagePath ? ` (${action.entity.imagePath})` : ""}`
+        : `a process of ${action.entity.imagePath}`;
+      throw new BackendError(`no ${which} on ${deviceLabel(action)}`, false);
+    }
     return actions.map((action) => [action.id, {}]);
   },
 

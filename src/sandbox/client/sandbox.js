@@ -2,7 +2,7 @@
 // through server-sent events, and posts clicks, modal submissions and slash commands back to the server,
 // which sends them on to the bot exactly as Slack would. No framework; the server does the escaping.
 const BASE = "/sandbox";
-const TITLES = { channel: "# action-center", dm: "action-center" };
+const TITLES = { channel: "# action-center", dm: "action-center", home: "action-center · Home" };
 
 /** Keys of the messages whose thread is open. */
 const expanded = new Set();
@@ -123,8 +123,26 @@ function patch(container, items) {
   if (atBottom || firstRender) container.scrollTop = container.scrollHeight;
 }
 
+const isChoice = (input) => input.type === "checkbox" || input.type === "radio";
+
+/** What the person set in a modal, by control: text, a box ticked, the options chosen in a select. */
 function inputValues(root) {
-  return new Map([...root.querySelectorAll("[data-input]")].map((i) => [i.id, i.value]));
+  return new Map(
+    [...root.querySelectorAll("[data-input]")].map((input) => [
+      input.id,
+      isChoice(input)
+        ? input.checked
+        : input.multiple
+          ? [...input.selectedOptions].map((o) => o.value)
+          : input.value,
+    ]),
+  );
+}
+
+function restoreValue(input, value) {
+  if (isChoice(input)) input.checked = value;
+  else if (input.multiple) for (const option of input.options) option.selected = value.includes(option.value);
+  else input.value = value;
 }
 
 function renderModal(next) {
@@ -142,7 +160,7 @@ function renderModal(next) {
   layer.hidden = false;
   for (const [id, value] of kept) {
     const input = layer.querySelector(`#${CSS.escape(id)}`);
-    if (input) input.value = value;
+    if (input) restoreValue(input, value);
   }
   localize(layer);
   if (next.id !== modal.id) layer.querySelector("[data-input]")?.focus();
@@ -151,6 +169,9 @@ function renderModal(next) {
 
 function showConversation(name) {
   conversation = name;
+  // As in Slack, opening the app's Home tab is an event the app answers by publishing the view.
+  if (name === "home") void call("home/open", {});
+  byId("composer").hidden = name === "home";
   for (const timeline of document.querySelectorAll("[data-timeline]")) {
     timeline.hidden = timeline.dataset.timeline !== name;
     if (!timeline.hidden) timeline.scrollTop = timeline.scrollHeight;
@@ -166,12 +187,24 @@ function showConversation(name) {
 }
 
 function updateEmpty() {
-  byId("empty").hidden = byId(`timeline-${conversation}`).children.length > 0;
+  byId("empty").hidden = conversation === "home" || byId(`timeline-${conversation}`).children.length > 0;
+}
+
+let homeHtml = null;
+
+function renderHome(home) {
+  const html = home?.html ?? "";
+  if (html === homeHtml) return;
+  homeHtml = html;
+  const layer = byId("timeline-home");
+  layer.innerHTML = html;
+  localize(layer);
 }
 
 function render(state) {
   patch(byId("timeline-channel"), state.timelines.channel);
   patch(byId("timeline-dm"), state.timelines.dm);
+  renderHome(state.home);
   firstRender = false;
   updateEmpty();
   renderModal(state.modal);
@@ -276,10 +309,36 @@ document.addEventListener("keydown", (event) => {
 byId("modal-layer").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
+  // A required checkbox group has no native check: one box at least, or Slack's own words under it.
+  for (const group of form.querySelectorAll("[data-required-group]")) {
+    const block = group.closest(".b-input");
+    block.querySelector(".input-error.required")?.remove();
+    if (group.querySelector("input:checked")) continue;
+    const problem = document.createElement("div");
+    problem.className = "input-error required";
+    problem.setAttribute("role", "alert");
+    problem.textContent = "Please complete this required field.";
+    block.append(problem);
+    group.querySelector("input")?.focus();
+    return;
+  }
+  // block_id → action_id → text, the chosen option values (checkboxes, multi-select) or the one chosen.
   const values = {};
   for (const input of form.querySelectorAll("[data-input]")) {
     values[input.dataset.blockId] ??= {};
-    values[input.dataset.blockId][input.dataset.actionId] = input.value;
+    const block = values[input.dataset.blockId];
+    const actionId = input.dataset.actionId;
+    if (input.type === "checkbox") {
+      block[actionId] ??= [];
+      if (input.checked) block[actionId].push(input.value);
+    } else if (input.type === "radio") {
+      block[actionId] ??= null;
+      if (input.checked) block[actionId] = input.value;
+    } else if (input.multiple) {
+      block[actionId] = [...input.selectedOptions].map((option) => option.value);
+    } else {
+      block[actionId] = input.value;
+    }
   }
   const submit = form.querySelector("button[type=submit]");
   submit.disabled = true;

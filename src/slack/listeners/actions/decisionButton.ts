@@ -5,6 +5,7 @@ import { createLane } from "../../../lib/lane.ts";
 import { buttonRoutes, type DecisionKind } from "../../actionIds.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { decideInSlack } from "../../handlers/decide.ts";
+import { actionDetail } from "../../handlers/detail.ts";
 import { replyPrivately } from "../../reply.ts";
 import { actionButton } from "./actionButton.ts";
 
@@ -19,9 +20,19 @@ const DECISION_OF: Record<DecisionKind, Decision> = {
 
 export function decisionButton(deps: SlackDeps) {
   const inLane = createLane(DECISIONS_AT_ONCE);
-  return actionButton(buttonRoutes.decision, async ({ body, actionId, kind }) => {
+  return actionButton(buttonRoutes.decision, async ({ body, actionId, kind, respond }) => {
     const decision = DECISION_OF[kind];
     const answer = await inLane(() => decideInSlack(deps, { userId: body.user.id, actionId, decision }));
+    // A click in a private `show` reply: the reply itself is replaced (only its response_url can edit it),
+    // showing the action as it now is and the answer where the person clicked.
+    if (body.container?.is_ephemeral) {
+      try {
+        const detail = await actionDetail(deps, actionId, answer.text);
+        if (detail) return void (await respond({ replace_original: true, ...detail }));
+      } catch (error) {
+        deps.ctx.log.warn({ err: error, actionId }, "could not refresh the private reply clicked in");
+      }
+    }
     // Success shows in the message; a private line only where something did not happen.
     if (!answer.ok) await replyPrivately(deps, body, answer.message);
   });

@@ -3,15 +3,15 @@
 // whether or not the bot is a member (chat.postEphemeral would need it to be), and lets the page
 // buttons replace the answer in place.
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
-import { getAction, getActionEvents } from "../../../db/queries/actions.ts";
 import type { SlackMessage } from "../../blocks/actionMessage.ts";
-import { actionDetailMessage, helpMessage, plainAnswer } from "../../blocks/history.ts";
+import { helpMessage, plainAnswer } from "../../blocks/history.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { exportToUser } from "../../handlers/commands/export.ts";
 import { listingPage } from "../../handlers/commands/listing.ts";
 import { type Command, parseCommand } from "../../handlers/commands/parse.ts";
 import { respondAfterFailure } from "../../handlers/commands/respond.ts";
 import { openUndoForActions } from "../../handlers/commands/undo.ts";
+import { actionDetail } from "../../handlers/detail.ts";
 
 export function actionCenterCommand(deps: SlackDeps) {
   return async ({ ack, command, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
@@ -51,12 +51,11 @@ async function run(
         );
       }
       return listingPage(db, command.view, command.filters, {});
-    case "show": {
-      const action = await getAction(db, command.actionId);
-      if (!action) return plainAnswer(`There is no action #${command.actionId}.`);
-      const events = await getActionEvents(db, action.id);
-      return actionDetailMessage(action, events, { publicUrl: deps.ctx.config.publicUrl });
-    }
+    case "show":
+      return (
+        (await actionDetail(deps, command.actionId)) ??
+        plainAnswer(`There is no action #${command.actionId}.`)
+      );
     case "undo": {
       const answer = await openUndoForActions(deps, { ...context, actionIds: command.actionIds });
       return answer === null ? null : plainAnswer(answer);
