@@ -27,7 +27,7 @@ export function decisionButton(deps: SlackDeps) {
     // showing the action as it now is and the answer where the person clicked.
     if (body.container?.is_ephemeral) {
       try {
-        const detail = await actionDetail(deps, actionId, answer.text);
+        const detail = await actionDetail(deps, actionId, answer.message);
         if (detail) return void (await respond({ replace_original: true, ...detail }));
       } catch (error) {
         deps.ctx.log.warn({ err: error, actionId }, "could not refresh the private reply clicked in");
