@@ -26,6 +26,8 @@ export type ActionChanged = {
 export type OutboxMessage =
   | { topic: "execute"; payload: { actionId: number; operation: "apply" | "undo"; attempt: number } }
   | { topic: "message.created"; payload: { messageId: number } }
+  /** A posted message that took in more actions (a threat's), to render again. */
+  | { topic: "message.changed"; payload: { messageId: number; messageVersion: number } }
   | { topic: "action.changed"; payload: ActionChanged }
   /** A batch's changes in one row: a row per action would cost more than the action itself. */
   | { topic: "actions.changed"; payload: { changes: ActionChanged[] } }

@@ -66,7 +66,11 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
   const slackPost: Bulk<SlackPostJob> = [];
   const latestVersion = new Map<number, number>();
   const timers: Bulk<TimerJob> = [];
-  const renderChange = ({ messageId, messageVersion, render }: ActionChanged) => {
+  const renderChange = ({
+    messageId,
+    messageVersion,
+    render,
+  }: Pick<ActionChanged, "messageId" | "messageVersion" | "render">) => {
     if (messageId === null || messageVersion === null || render === false) return;
     // One job per message: while it waits, further changes join it instead of adding their own
     // chat.update, so a burst of changes costs one call against Slack's limit.
@@ -87,6 +91,9 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
         break;
       case "action.changed":
         renderChange(message.payload);
+        break;
+      case "message.changed":
+        renderChange({ ...message.payload, render: true });
         break;
       case "actions.changed":
         for (const change of message.payload.changes) renderChange(change);
