@@ -169,11 +169,16 @@ export async function recordTransitions(
       order by e.ord
       returning id, action_id
     ),
+    ordered as (
+      -- Message rows locked in id order, as ingest locks the threat messages it bumps: a batch
+      -- and an ingest touching the same two threat messages cannot deadlock.
+      select id from slack_messages where id = any(array(select message_id from input)) order by id for update
+    ),
     message as (
       -- An array, not a join: planned for about 100 input rows, a join would read a small
       -- table whole, and these are index look-ups whatever its size.
       update slack_messages set version = version + 1
-      where id = any(array(select message_id from input)) returning id, version, ${RENDER_NEEDED} as render
+      where id = any(array(select id from ordered)) returning id, version, ${RENDER_NEEDED} as render
     ),
     last_event as (select action_id, max(id) as id from event group by action_id),
     queued as (

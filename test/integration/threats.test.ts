@@ -9,6 +9,7 @@ import {
   APPROVER,
   BYSTANDER,
   startTestApp,
+  TEST_CHANNEL,
   TEST_SIGNING_SECRET,
   type TestApp,
   waitFor,
@@ -76,6 +77,10 @@ describe("threat grouping", () => {
     const posted = await threatMessage("6 devices");
     expect(posted.text).toContain("3 investigations");
     expect(JSON.stringify(posted.blocks)).toContain("PC-WORM-0");
+    // The investigation page still lists each of its actions, linking the grouped ones to the threat.
+    const page = await (await fetch(`${app.url}/investigations/inv-worm-0`)).text();
+    expect(page).toContain(`id="action-${quarantines[0]}"`);
+    expect(page).toContain(`https://slack.com/archives/${TEST_CHANNEL}/p${posted.ts.replace(".", "")}`);
     const postsBefore = app.slackApi.callsTo("chat.postMessage").length;
 
     const later = await ingest(outbreak(9001, 6, 3, "worm"));
@@ -85,7 +90,10 @@ describe("threat grouping", () => {
     const newTopLevel = app.slackApi
       .callsTo("chat.postMessage")
       .slice(postsBefore)
-      .filter((c) => !(c.args as { thread_ts?: string }).thread_ts);
+      .filter((c) => {
+        const args = c.args as { thread_ts?: string; text?: string };
+        return !args.thread_ts && args.text?.startsWith("Threat:");
+      });
     expect(newTopLevel).toHaveLength(0);
 
     // Someone who may not approve is refused for every action, and each refusal is audited.
@@ -96,7 +104,8 @@ describe("threat grouping", () => {
       10_000,
       "refusals",
     );
-    expect(ephemeralsFor(app, BYSTANDER).at(-1)).toContain("not allowed");
+    const answer = await waitFor(async () => ephemeralsFor(app, BYSTANDER).at(-1), 10_000, "the answer");
+    expect(answer).toContain("not allowed");
 
     await click(app, APPROVER, updated, `approve_all:${threat.id}`);
     await waitForStatuses(app.ctx.db, all, ["completed"]);

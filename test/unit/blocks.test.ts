@@ -13,8 +13,6 @@ function expectedVerbs(type: ActionType, status: Status): string[] {
     case "pending":
       return ["approve", "reject", "open_investigation", "go_hunt"];
     case "completed":
-      // A quarantine's Undo opens the confirmation that offers the file's other instances.
-      if (type === "quarantine_file") return ["confirm_undo", "open_investigation"];
       return isUndoable(type) ? ["undo", "open_investigation"] : ["open_investigation"];
     case "failed":
       return ["retry", "open_investigation"];
@@ -77,14 +75,8 @@ describe("actionMessage", () => {
   });
 
   it("asks to confirm Undo with the undo's own words", () => {
-    const [undo] = buttons(actionMessage(makeAction("stop_service", "completed"), options).blocks);
-    expect(undo?.confirm).toMatchObject({ title: { text: "Undo: Start service on LAPTOP-7?" } });
-  });
-
-  it("opens the undo confirmation for a quarantine, which offers the file's other instances", () => {
     const [undo] = buttons(actionMessage(makeAction("quarantine_file", "completed"), options).blocks);
-    expect(undo).toMatchObject({ action_id: "confirm_undo:42", text: { text: "Undo…" } });
-    expect(undo?.confirm).toBeUndefined();
+    expect(undo?.confirm).toMatchObject({ title: { text: "Undo: Restore file on LAPTOP-7?" } });
   });
 
   it("links Open investigation to our investigation page, or the action's page without one", () => {
@@ -212,7 +204,7 @@ describe("investigationMessage", () => {
     expect(buttons(message.blocks).map((button) => button.action_id)).toEqual([
       "approve:1",
       "reject:1",
-      "confirm_undo:2",
+      "undo:2",
       "retry:4",
       "open_investigation:1",
     ]);

@@ -194,6 +194,13 @@ async function setMessages(tx: Tx, assignments: Assignment[]): Promise<OutboxMes
   // includes these.
   const joinedIds = assignments.filter((a) => !a.isNew).map((a) => a.messageId);
   if (joinedIds.length === 0) return [];
+  // Locked in id order first, as a batch of status changes locks them (db/transitions.ts).
+  await tx
+    .select({ id: slackMessages.id })
+    .from(slackMessages)
+    .where(inArray(slackMessages.id, joinedIds))
+    .orderBy(asc(slackMessages.id))
+    .for("update");
   const bumped = await tx
     .update(slackMessages)
     .set({ version: sql`${slackMessages.version} + 1` })

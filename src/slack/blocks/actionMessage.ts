@@ -243,8 +243,6 @@ export function decisionButtons(action: ActionView): Button[] {
     }
     case "completed":
       if (!undoLabel) return [];
-      // A quarantine's Undo opens the undo confirmation, which offers the file's other instances.
-      if (action.type === "quarantine_file") return [button(actionId.confirmUndo, action, "Undo…")];
       return [
         button(actionId.undo, action, "Undo", {
           confirm: confirm(
