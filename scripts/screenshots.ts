@@ -115,7 +115,10 @@ async function main() {
     const outbreakPhone = await chromium.newPage(PHONE);
     outbreakPhone.setDefaultTimeout(30_000);
     await outbreakPhone.goto(`${app.url}/sandbox`);
-    await sandboxMessage(outbreakPhone, `approve_all:${threatKey}`);
+    // The reject modal of the shot before is still open for the sandbox user: cancelled first.
+    await outbreakPhone.locator("#modal-layer .modal button", { hasText: "Cancel" }).click();
+    const threatMessage = await sandboxMessage(outbreakPhone, `approve_all:${threatKey}`);
+    await threatMessage.scrollIntoViewIfNeeded();
     await shoot(outbreakPhone, "threat-phone");
   } finally {
     await chromium.close();
