@@ -1,8 +1,9 @@
-// Bulk decisions: "Approve all" on one investigation's message holding 5,000 actions (one signed
-// click), and one bulk-undo request over 5,000 completed quarantines: seconds until all are final.
+// Bulk decisions: "Approve all" on one threat message holding 5,000 quarantines of one file on
+// 5,000 devices across 200 investigations (one signed click), and one bulk-undo request over
+// 5,000 completed quarantines: seconds until all are final.
 import { sql } from "drizzle-orm";
 import { requestBulkUndo } from "../src/services/bulkUndo.ts";
-import { actionBody } from "../test/support/fixtures.ts";
+import { actionBody, sha256Of } from "../test/support/fixtures.ts";
 import { blockActionsPayload, postToSlackEndpoint } from "../test/support/slackRequests.ts";
 import { waitUntil } from "./processes.ts";
 import { type BenchApp, type BenchRow, fmt, startBenchApp, storeActions } from "./support.ts";
@@ -21,10 +22,15 @@ export async function runBulkBench(): Promise<BenchRow[]> {
   try {
     const pending = await storeActions(
       app,
-      Array.from({ length: COUNT }, (_, i) => actionBody("stop_service", i, { investigationId: "inv-bulk" })),
+      Array.from({ length: COUNT }, (_, i) =>
+        actionBody("quarantine_file", i, {
+          investigationId: `inv-bulk-${i % 200}`,
+          device: { id: `dev-bulk-${i}`, name: `PC-BULK-${i}` },
+          entity: { sha256: sha256Of(777_777), path: "C:\\Users\\Public\\worm.exe" },
+        }),
+      ),
     );
-    // Actions that arrive after their investigation's message was posted go in a new message:
-    // ingesting 5,000 can outlast the wait before the first post, so there may be several.
+    // Later instances of the threat join its message: one message, one click.
     const messages = await app.ctx.db.execute<{ id: number }>(
       sql`select distinct slack_message_id as id from actions
           where id between ${pending[0]} and ${pending[pending.length - 1]} order by 1`,
@@ -63,20 +69,20 @@ export async function runBulkBench(): Promise<BenchRow[]> {
     const undoSeconds = (performance.now() - undoStart) / 1000;
     return [
       {
-        benchmark: `"Approve all" on one investigation of ${COUNT.toLocaleString("en")} actions (${messages.length === 1 ? "one message, one click" : `${messages.length} messages, a click on each`})`,
+        benchmark: `"Approve all" on a threat of ${COUNT.toLocaleString("en")} quarantines on ${COUNT.toLocaleString("en")} devices (${messages.length === 1 ? "one message, one click" : `${messages.length} messages, a click on each`})`,
         figure: `${fmt(approveSeconds)} s until all completed`,
         reference: `${fmt(COUNT / approveSeconds, 0)} actions/s`,
         ratio: "—",
-        target: "—",
-        met: "—",
+        target: "≤ 3 s",
+        met: approveSeconds <= 3 ? "yes" : "no",
       },
       {
         benchmark: `bulk undo of ${COUNT.toLocaleString("en")} quarantines in one request`,
         figure: `${fmt(undoSeconds)} s until all undone`,
         reference: `${fmt(COUNT / undoSeconds, 0)} actions/s`,
         ratio: "—",
-        target: "—",
-        met: "—",
+        target: "≤ 3 s",
+        met: undoSeconds <= 3 ? "yes" : "no",
       },
     ];
   } finally {

@@ -16,6 +16,7 @@ import {
   rejectWithReason,
   sandboxMessage,
 } from "../test/support/browser.ts";
+import { actionBody, sha256Of } from "../test/support/fixtures.ts";
 
 const OUT = join(import.meta.dirname, "..", "docs", "screenshots");
 const PHONE = 390;
@@ -95,6 +96,30 @@ async function main() {
       await page.goto(`${app.url}/investigations/${encodeURIComponent(investigationId!)}`);
       await shoot(page, name, fullPage);
     }
+
+    // An outbreak: the same file on twelve devices across five investigations, one threat message.
+    const threat = await app.api("/api/v1/actions", {
+      method: "POST",
+      body: JSON.stringify({
+        actions: Array.from({ length: 12 }, (_, i) =>
+          actionBody("quarantine_file", 700 + i, {
+            investigationId: `inv-outbreak-${i % 5}`,
+            device: { id: `dev-outbreak-${i}`, name: `FIN-LAPTOP-${String(i + 1).padStart(2, "0")}` },
+            entity: { sha256: sha256Of(0xbad), path: "C:\\Users\\Public\\Documents\\invoice-update.exe" },
+          }),
+        ),
+      }),
+    });
+    const [first] = ((await threat.json()) as { actions: { id: string }[] }).actions;
+    const threatKey = (await getAction(app.ctx.db, Number(first!.id)))!.slackMessageId!;
+    const outbreakPhone = await chromium.newPage(PHONE);
+    outbreakPhone.setDefaultTimeout(30_000);
+    await outbreakPhone.goto(`${app.url}/sandbox`);
+    // The reject modal of the shot before is still open for the sandbox user: cancelled first.
+    await outbreakPhone.locator("#modal-layer .modal button", { hasText: "Cancel" }).click();
+    const threatMessage = await sandboxMessage(outbreakPhone, `approve_all:${threatKey}`);
+    await threatMessage.scrollIntoViewIfNeeded();
+    await shoot(outbreakPhone, "threat-phone");
   } finally {
     await chromium.close();
     await app.close();

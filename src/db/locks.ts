@@ -12,6 +12,8 @@ export const LOCK_SPACES = {
   messageReminders: 7_314_003,
   /** Per thing an action touches (a file on a device, a service, a URL…), in the simulated fleet. */
   touchedThing: 7_314_004,
+  /** Per threat key and channel: one ingest at a time decides whether its threat message exists. */
+  threatMessage: 7_314_005,
 } as const;
 
 type LockSpace = Exclude<keyof typeof LOCK_SPACES, "migration">;
@@ -19,4 +21,11 @@ type LockSpace = Exclude<keyof typeof LOCK_SPACES, "migration">;
 /** Waits for the (space, key) lock, held until the transaction ends. */
 export function transactionLock(space: LockSpace, key: number | SQL): SQL {
   return sql`select pg_advisory_xact_lock(${LOCK_SPACES[space]}, ${key})`;
+}
+
+/** Waits for the (space, hash of each text) locks, taken in the order given, in one statement. */
+export function transactionLocksOnTexts(space: LockSpace, texts: readonly string[]): SQL {
+  // The array's elements come in its order, so callers that sort their texts cannot deadlock.
+  return sql`select pg_advisory_xact_lock(${LOCK_SPACES[space]}, hashtext(k))
+    from jsonb_array_elements_text(${JSON.stringify(texts)}::jsonb) as k`;
 }

@@ -26,7 +26,7 @@ export type ActionChanged = {
 export type OutboxMessage =
   | { topic: "execute"; payload: { actionId: number; operation: "apply" | "undo"; attempt: number } }
   | { topic: "message.created"; payload: { messageId: number } }
-  /** A message that shows no action (a Defender investigation's notice) changed. */
+  /** A message changed without an action of its own changing: a Defender investigation's notice, or a posted threat message that took in more actions. */
   | { topic: "message.changed"; payload: { messageId: number; messageVersion: number } }
   | { topic: "action.changed"; payload: ActionChanged }
   /** A batch's changes in one row: a row per action would cost more than the action itself. */

@@ -33,6 +33,11 @@ export const slackMessages = pgTable(
     /** Set once chat.postMessage answered; null while the post is under way. */
     ts: text("ts"),
     investigationId: text("investigation_id"),
+    /**
+     * Set on a threat message: the thing its actions share across devices and investigations
+     * (`file:<sha256>`, domain/threats.ts); null on an investigation's or a single action's message.
+     */
+    threatKey: text("threat_key"),
     /** Bumped with every status change of its actions; a render shows at least this version. */
     version: integer("version").notNull().default(0),
     renderedVersion: integer("rendered_version").notNull().default(-1),
@@ -45,6 +50,10 @@ export const slackMessages = pgTable(
     // The reconciler's sweeps: messages not yet posted, and messages behind their actions.
     index("slack_messages_unposted_idx").on(t.createdAt).where(sql`${t.ts} is null`),
     index("slack_messages_behind_idx").on(t.id).where(sql`${t.renderedVersion} < ${t.version}`),
+    // Ingest looks up the open threat message of a key.
+    index("slack_messages_threat_idx")
+      .on(t.channel, t.threatKey, t.createdAt.desc())
+      .where(sql`${t.threatKey} is not null`),
   ],
 );
 
@@ -63,6 +72,8 @@ export const actions = pgTable(
     entity: jsonb("entity").$type<Entity>().notNull().default({}),
     /** Copied out of `entity` so that history by file hash is an index look-up. */
     sha256: text("sha256"),
+    /** What it acts on when that can be the same across devices (domain/threats.ts), set at ingest. */
+    threatKey: text("threat_key"),
     requestedBy: text("requested_by"),
     comment: text("comment"),
     createdAt: createdAt(),
@@ -98,6 +109,10 @@ export const actions = pgTable(
     index("actions_created_at_idx").on(t.createdAt.desc()),
     // The expiry sweep looks only at pending actions.
     index("actions_pending_expires_at_idx").on(t.expiresAt).where(sql`${t.status} = 'pending'`),
+    // Ingest counts the pending actions of a threat that arrived within the grouping window.
+    index("actions_pending_threat_idx")
+      .on(t.threatKey, t.createdAt)
+      .where(sql`${t.status} = 'pending' and ${t.threatKey} is not null`),
   ],
 );
 

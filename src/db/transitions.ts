@@ -1,9 +1,9 @@
 // The transition engine: every status change of an action goes through here, with its audit
 // event, its message's new version and the outbox rows in the same statement.
-import { eq, type SQL, sql } from "drizzle-orm";
+import { asc, eq, type SQL, sql } from "drizzle-orm";
 import { type Result, refuse } from "../domain/result.ts";
 import { nextStatus, type Transition, type TransitionRefusal } from "../domain/status.ts";
-import type { DbOrTx, Tx } from "./client.ts";
+import { anyOf, type DbOrTx, type Tx } from "./client.ts";
 import { OUTBOX_CHANNEL, type OutboxMessage } from "./outbox.ts";
 import { type ActionRow, actionEvents, actions } from "./schema.ts";
 
@@ -11,7 +11,7 @@ import { type ActionRow, actionEvents, actions } from "./schema.ts";
  * In the RETURNING of a message's version bump: the message is posted and was rendered up to
  * the version before this bump, so this change is the one that puts it behind.
  */
-const RENDER_NEEDED = sql.raw("(ts is not null and version - 1 <= rendered_version)");
+export const RENDER_NEEDED = sql.raw("(ts is not null and version - 1 <= rendered_version)");
 
 export type TransitionRequest = {
   actionId: number;
@@ -131,6 +131,8 @@ export type ChangeEvent = { kind: string; actor: string; detail: Record<string, 
 export async function recordTransitions(
   tx: Tx,
   changes: { action: ActionRow; events: ChangeEvent[] }[],
+  /** Work to enqueue once the changes commit (e.g. the runs that approvals start). */
+  work: OutboxMessage[] = [],
 ): Promise<void> {
   if (changes.length === 0) return;
   const rows = changes.map(({ action: a }) => ({
@@ -170,11 +172,16 @@ export async function recordTransitions(
       order by e.ord
       returning id, action_id
     ),
+    ordered as (
+      -- Message rows locked in id order, as ingest locks the threat messages it bumps: a batch
+      -- and an ingest touching the same two threat messages cannot deadlock.
+      select id from slack_messages where id = any(array(select message_id from input)) order by id for update
+    ),
     message as (
       -- An array, not a join: planned for about 100 input rows, a join would read a small
       -- table whole, and these are index look-ups whatever its size.
       update slack_messages set version = version + 1
-      where id = any(array(select message_id from input)) returning id, version, ${RENDER_NEEDED} as render
+      where id = any(array(select id from ordered)) returning id, version, ${RENDER_NEEDED} as render
     ),
     last_event as (select action_id, max(id) as id from event group by action_id),
     queued as (
@@ -190,10 +197,71 @@ export async function recordTransitions(
         join last_event on last_event.action_id = c.id
         left join message on message.id = c.message_id
       having count(*) > 0
+      union all
+      select w.topic, w.payload from jsonb_to_recordset(${JSON.stringify(work)}::jsonb) as w(topic text, payload jsonb)
       returning 1
     )
     select (select count(*) from updated) as updated, (select count(*) from queued) as queued,
       pg_notify(${OUTBOX_CHANNEL}, '')`);
+}
+
+export type SetTransitionOutcome = Result<
+  { action: ActionRow; previous: ActionRow },
+  TransitionRefusal | "no_such_action" | "asked_twice" | "refused",
+  { action: ActionRow | null }
+>;
+
+/**
+ * The set-based counterpart of `transitionAction`: locks every row in id order in one statement
+ * (so two callers over the same rows cannot deadlock), asks the domain about each move in
+ * TypeScript, then records every allowed change, its audit event and its work in one more
+ * statement. Thousands of decisions cost two round trips instead of two per action.
+ */
+export async function transitionActions(
+  tx: Tx,
+  requests: readonly TransitionRequest[],
+  /** A check of the locked row beyond the status machine; a reason refuses the move. */
+  refusalOf?: (current: ActionRow) => string | null,
+): Promise<SetTransitionOutcome[]> {
+  if (requests.length === 0) return [];
+  const ids = [...new Set(requests.map((r) => r.actionId))].sort((a, b) => a - b);
+  const locked = await tx
+    .select()
+    .from(actions)
+    .where(anyOf(actions.id, ids))
+    .orderBy(asc(actions.id))
+    .for("update");
+  const byId = new Map(locked.map((row) => [row.id, row]));
+  const now = new Date();
+  const changes: { action: ActionRow; events: ChangeEvent[] }[] = [];
+  const work: OutboxMessage[] = [];
+  const seen = new Set<number>();
+  const outcomes = requests.map((request): SetTransitionOutcome => {
+    const current = byId.get(request.actionId);
+    if (!current) return { ...refuse("no_such_action", "no such action"), action: null };
+    if (seen.has(current.id))
+      return { ...refuse("asked_twice", "asked twice in one request"), action: current };
+    seen.add(current.id);
+    const refusal = refusalOf?.(current);
+    if (refusal) return { ...refuse("refused", refusal), action: current };
+    const verdict = nextStatus(current, request.transition);
+    if (!verdict.ok) return { ...verdict, action: current };
+    const updated: ActionRow = { ...current, ...request.set?.(current), status: verdict.to, updatedAt: now };
+    changes.push({
+      action: updated,
+      events: [
+        {
+          kind: request.transition,
+          actor: request.actor,
+          detail: { from: verdict.from, to: verdict.to, ...request.detail },
+        },
+      ],
+    });
+    work.push(...(request.enqueue?.(updated) ?? []));
+    return { ok: true, action: updated, previous: current };
+  });
+  await recordTransitions(tx, changes, work);
+  return outcomes;
 }
 
 /** Records audit events that are not status changes (a refused attempt, a reminder sent, a note). */

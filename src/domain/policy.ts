@@ -7,6 +7,7 @@ import { ACTION_TYPES, type ActionType, type Entity, SOURCES, type Source } from
 import { connectorPolicySchema, DEFAULT_CONNECTOR_POLICY_DOCUMENT } from "./connectorRules.ts";
 import { type ApproverList, GROUP_ID, USER_ID } from "./permissions.ts";
 import { type Result, refuse } from "./result.ts";
+import { THREAT_KIND_NAMES } from "./threats.ts";
 import { plainWords } from "./zodMessages.ts";
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -121,6 +122,17 @@ const policySchema = z
       .strict()
       .nullable(),
     autoApprove: z.array(autoApproveRule),
+    /** Threat grouping: pending actions on the same thing across devices shown as one message. */
+    threats: z
+      .object({
+        /** Actions on one thing, arriving within `window`, that make a threat message. */
+        minActions: z.number().int("must be a whole number").min(2, "must be at least 2").max(100_000),
+        /** How close together they must arrive; a threat message takes in later ones this long. */
+        window: duration,
+        /** Which kinds of thing group; an empty list switches grouping off. */
+        keys: z.array(z.enum(THREAT_KIND_NAMES, `must be one of ${THREAT_KIND_NAMES.join(", ")}`)),
+      })
+      .strict(),
     /** Who requested a manual action (its `requestedBy`) → their Slack user ID. */
     requesters: z
       .record(
@@ -149,6 +161,12 @@ const DEFAULT_POLICY_DOCUMENT = {
   sources: {},
   twoPersonRule: null,
   autoApprove: [],
+  // Three devices with the same file within an hour is an outbreak, not a coincidence.
+  threats: {
+    minActions: 3,
+    window: "1h",
+    keys: ["file", "url", "registry_value", "service", "driver", "scheduled_task", "process_image"],
+  },
   requesters: {},
   connector: DEFAULT_CONNECTOR_POLICY_DOCUMENT,
 } as const;

@@ -1,79 +1,109 @@
-// Approve all on an investigation's message too large for per-action rows: every action the
-// message still shows as waiting gets the checks of a single Approve (per-type approvers, no
-// self-approval), each refusal audited; then the approvals commit in batches rather than one
-// transaction per action. Who may decide is the caller's check, as for every decision.
-
+// Approve all / Reject all on a message (a threat's, or an investigation's too large for
+// per-action rows): every action the message still shows as waiting gets the checks of a single
+// decision (per-type approvers, no self-approval, expiry, the two-person rule), each refusal
+// audited on its action; then the decisions commit as one set operation (services/bulkDecide.ts).
+// Who may decide is the caller's check, as for every decision.
 import type { Db } from "../db/client.ts";
 import { pendingActionsOnMessage } from "../db/queries/actions.ts";
 import { getMessage } from "../db/queries/messages.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { type Result, refuse } from "../domain/result.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
-import { decideInTransaction } from "./decide.ts";
+import { decideMany } from "./bulkDecide.ts";
 import { type Refusal, recordRefusal } from "./refusals.ts";
 
-// Approvals per transaction: big enough to spare thousands of commits, small enough that the
-// row locks are held briefly while people click elsewhere.
-const APPROVE_ALL_BATCH = 200;
-
-export type WaitingOnMessage = { investigationId: string | null; pending: ActionRow[] };
+export type WaitingOnMessage = {
+  investigationId: string | null;
+  threatKey: string | null;
+  pending: ActionRow[];
+};
 
 /** What one of our messages still shows as waiting, or null when the message is not ours. */
 export async function waitingOnMessage(db: Db, messageKey: number): Promise<WaitingOnMessage | null> {
   const message = await getMessage(db, messageKey);
   if (!message) return null;
-  return { investigationId: message.investigationId, pending: await pendingActionsOnMessage(db, message.id) };
+  return {
+    investigationId: message.investigationId,
+    threatKey: message.threatKey,
+    pending: await pendingActionsOnMessage(db, message.id),
+  };
 }
 
-export type ApproveAllOutcome<R extends Refusal> = Result<
+export type DecideAllOutcome<R extends Refusal> = Result<
   {
-    approved: number;
+    /** Approved (or rejected) now. */
+    decided: number;
     /** First approvals under the two-person rule: each action waits for another approver. */
     recorded: number;
-    /** Decided by someone else between the read and the approval. */
+    /** Decided by someone else between the read and the decision, or expired. */
     skipped: number;
-    /** One per action the person may not approve, in the actions' order. */
+    /** One per action the person may not decide, in the actions' order. */
     refusals: R[];
   },
   "not_our_message" | "nothing_waiting"
 >;
 
-export async function approveAll<R extends Refusal>(
+export type DecideAllRequest<R extends Refusal> = {
+  messageKey: number;
+  decision: "approve" | "reject";
+  /** The verified user id. */
+  actor: string;
+  /** The reason of a Reject all, kept on every action. */
+  comment?: string;
+  refusalFor: (action: ActionRow) => Promise<R | null>;
+};
+
+export async function decideAllOnMessage<R extends Refusal>(
   ctx: { db: Db; metrics: Metrics },
-  request: {
-    messageKey: number;
-    /** The verified user id. */
-    actor: string;
-    refusalFor: (action: ActionRow) => Promise<R | null>;
-  },
-): Promise<ApproveAllOutcome<R>> {
+  request: DecideAllRequest<R>,
+): Promise<DecideAllOutcome<R>> {
   const { db, metrics } = ctx;
-  const { actor } = request;
+  const { actor, decision } = request;
   const waiting = await waitingOnMessage(db, request.messageKey);
   if (!waiting) return refuse("not_our_message", "That message is not ours any more.");
-  if (waiting.pending.length === 0) return refuse("nothing_waiting", "Nothing is waiting for approval here.");
+  if (waiting.pending.length === 0)
+    return refuse("nothing_waiting", "Nothing is waiting for a decision here.");
+  // Whether a person may decide depends on the action's type and requester only: asked once each.
+  const answers = new Map<string, Promise<R | null>>();
+  const refusalOf = (action: ActionRow) => {
+    const key = `${action.type}\u0000${action.requestedBy ?? ""}`;
+    if (!answers.has(key)) answers.set(key, request.refusalFor(action));
+    return answers.get(key)!;
+  };
   const allowed: number[] = [];
+  const refused = new Map<R, number[]>();
   const refusals: R[] = [];
   for (const action of waiting.pending) {
-    const refusal = await request.refusalFor(action);
+    const refusal = await refusalOf(action);
     if (!refusal) {
       allowed.push(action.id);
       continue;
     }
-    await recordRefusal(ctx, { actionIds: [action.id], decision: "approve", actor, refusal });
+    refused.set(refusal, [...(refused.get(refusal) ?? []), action.id]);
     refusals.push(refusal);
   }
-  let approved = 0;
-  let recorded = 0;
-  for (let i = 0; i < allowed.length; i += APPROVE_ALL_BATCH) {
-    await db.transaction(async (tx) => {
-      for (const actionId of allowed.slice(i, i + APPROVE_ALL_BATCH)) {
-        const outcome = await decideInTransaction(tx, { actionId, decision: "approve", actor });
-        if (outcome.ok && "approvals" in outcome) recorded += 1;
-        else if (outcome.ok) approved += 1;
-      }
-    });
+  for (const [refusal, actionIds] of refused) {
+    await recordRefusal(ctx, { actionIds, decision, actor, refusal });
+    // Counted per action, as if each had been clicked (recordRefusal counts one).
+    if (actionIds.length > 1)
+      metrics.decisions.inc({ decision, outcome: refusal.outcome }, actionIds.length - 1);
   }
-  metrics.decisions.inc({ decision: "approve", outcome: "done" }, approved);
-  return { ok: true, approved, recorded, skipped: allowed.length - approved - recorded, refusals };
+  const outcome = await db.transaction((tx) =>
+    decideMany(tx, {
+      actionIds: allowed,
+      decision,
+      actor,
+      ...(request.comment !== undefined && { comment: request.comment }),
+    }),
+  );
+  metrics.decisions.inc({ decision, outcome: "done" }, outcome.decided.length);
+  if (outcome.recorded.length)
+    metrics.decisions.inc({ decision, outcome: "recorded" }, outcome.recorded.length);
+  return {
+    ok: true,
+    decided: outcome.decided.length,
+    recorded: outcome.recorded.length,
+    skipped: outcome.skipped.length,
+    refusals,
+  };
 }

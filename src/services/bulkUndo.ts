@@ -9,7 +9,7 @@ import { getActionsByIds } from "../db/queries/actions.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { ACTION_TYPE_INFO, ACTION_TYPES, type ActionType, isUndoable } from "../domain/actionTypes.ts";
 import { type Result, refuse } from "../domain/result.ts";
-import { decideInTransaction } from "./decide.ts";
+import { decideMany } from "./bulkDecide.ts";
 
 export type BulkUndoRequest = { actionIds: readonly number[]; actor: string };
 
@@ -40,22 +40,23 @@ export async function requestBulkUndo(db: Db, request: BulkUndoRequest): Promise
   if (refusal) return refuse("not_one_undoable_type", refusal);
   const found = new Map(rows.map((row) => [row.id, row]));
   const requestId = randomUUID();
-  const undone: ActionRow[] = [];
-  const skipped: Skipped[] = ids
+  const missing: Skipped[] = ids
     .filter((id) => !found.has(id))
     .map((id) => ({ actionId: id, action: null, message: "no such action" }));
-  // Rows are locked in id order, so two requests over the same actions cannot deadlock.
-  await db.transaction(async (tx) => {
-    for (const id of ids.filter((id) => found.has(id))) {
-      const outcome = await decideInTransaction(tx, {
-        actionId: id,
-        decision: "request_undo",
-        actor: request.actor,
-        detail: { requestId, requestSize: found.size },
-      });
-      if (outcome.ok) undone.push(outcome.action);
-      else skipped.push({ actionId: id, action: outcome.action, message: outcome.message });
-    }
-  });
-  return { ok: true, requestId, type: rows[0]!.type, undone, skipped };
+  // One set operation: rows locked in id order, so two requests over the same actions cannot deadlock.
+  const outcome = await db.transaction((tx) =>
+    decideMany(tx, {
+      actionIds: ids.filter((id) => found.has(id)),
+      decision: "request_undo",
+      actor: request.actor,
+      detail: { requestId, requestSize: found.size },
+    }),
+  );
+  return {
+    ok: true,
+    requestId,
+    type: rows[0]!.type,
+    undone: outcome.decided,
+    skipped: [...missing, ...outcome.skipped],
+  };
 }

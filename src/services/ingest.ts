@@ -22,6 +22,7 @@ import {
   ttlFor,
 } from "../domain/policy.ts";
 import type { Status } from "../domain/status.ts";
+import { THREAT_KIND_NAMES, threatKeyOf } from "../domain/threats.ts";
 import { decisionTransition } from "./decisionTransition.ts";
 
 /** The actor of what the approval policy does by itself (auto-approval). */
@@ -99,6 +100,7 @@ export async function ingestActions(
         deviceName: a.device?.name ?? null,
         entity: a.entity,
         sha256: a.entity.sha256 ?? null,
+        threatKey: threatKeyOf(a, THREAT_KIND_NAMES),
         requestedBy: a.requestedBy ?? null,
         comment: a.comment ?? null,
         completedAt: a.status === "completed" && !a.recorded?.error ? (a.recorded?.completedAt ?? now) : null,
@@ -139,7 +141,11 @@ export async function ingestActions(
       const approvedByPolicy = new Set(automatic.map((a) => a.row.id));
       const waiting = pending.filter((row) => !approvedByPolicy.has(row.id));
       await writeOutbox(tx, [
-        ...(await assignMessages(tx, pending, options.channel)),
+        ...(await assignMessages(tx, pending, options.channel, {
+          minActions: policy.threats.minActions,
+          windowMs: policy.threats.window,
+          keys: policy.threats.keys,
+        })),
         ...waiting.flatMap((row) => timerMessages(policy, row, now)),
       ]);
       // Shown in the channel and history like any other, approved by the policy instead of a person.

@@ -2,7 +2,7 @@
 // their own request, Slack could not say who requested it): every refusal is kept in the audit
 // trail of each action it named, and counted.
 import type { DbOrTx } from "../db/client.ts";
-import { appendEvent } from "../db/transitions.ts";
+import { appendEvents } from "../db/transitions.ts";
 import type { Decision } from "../domain/status.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 
@@ -15,13 +15,15 @@ export async function recordRefusal(
   request: { actionIds: readonly number[]; decision: Decision; actor: string; refusal: Refusal },
 ): Promise<void> {
   const { decision, actor, refusal } = request;
-  for (const actionId of request.actionIds) {
-    await appendEvent(ctx.db, {
+  // One statement however many actions the request named (Reject all on a threat of thousands).
+  await appendEvents(
+    ctx.db,
+    request.actionIds.map((actionId) => ({
       actionId,
       kind: "decision_refused",
       actor,
       detail: { decision, reason: refusal.reason },
-    });
-  }
+    })),
+  );
   ctx.metrics.decisions.inc({ decision, outcome: refusal.outcome });
 }

@@ -43,6 +43,10 @@ export const OPEN_HUNTING_ACTION_ID = "open_advanced_hunting";
 
 export const REJECT_CALLBACK_ID = "reject_action";
 export const BULK_UNDO_CALLBACK_ID = "bulk_undo";
+/** The reason modal of Reject all on a message. */
+export const REJECT_ALL_CALLBACK_ID = "reject_all";
+/** The Review modal of a message: every action, page by page, each decided on its own. */
+export const REVIEW_CALLBACK_ID = "review_message";
 
 /** What each button listener registers with Bolt (`matcher`) and reads its clicks with (`parse`). */
 export const buttonRoutes = {
@@ -54,8 +58,14 @@ export const buttonRoutes = {
   openInvestigation: numberedIds(["open_investigation"], "actionId"),
   /** Undo on a history row or under `show`: opens the undo confirmation. */
   confirmUndo: numberedIds(["confirm_undo"], "actionId"),
-  /** Approve all and Review on an investigation's message, by our message row id. */
+  /** Approve all and Review on an investigation's or a threat's message, by our message row id. */
   group: numberedIds(["approve_all", "review"], "messageKey"),
+  /** Reject all on a threat's message: opens the reason modal. */
+  rejectAll: numberedIds(["reject_all"], "messageKey"),
+  /** A row's overflow menu (Approve / Reject) in the Review modal, by action id. */
+  reviewDecision: numberedIds(["review_decide"], "actionId"),
+  /** Previous / Next in the Review modal, by the page they go to (1 is the first). */
+  reviewPage: numberedIds(["review_page"], "page"),
   historyPage: fixedIds(PREVIOUS_PAGE_ACTION_ID, NEXT_PAGE_ACTION_ID),
   undoSeveral: fixedIds(UNDO_SEVERAL_ACTION_ID),
   openHunting: fixedIds(OPEN_HUNTING_ACTION_ID),
@@ -65,6 +75,7 @@ export const buttonRoutes = {
 export const viewRoutes = {
   reject: fixedIds(REJECT_CALLBACK_ID),
   bulkUndo: fixedIds(BULK_UNDO_CALLBACK_ID),
+  rejectAll: fixedIds(REJECT_ALL_CALLBACK_ID),
 };
 
 export type DecisionKind = NonNullable<ReturnType<typeof buttonRoutes.decision.parse>>["kind"];
@@ -81,7 +92,13 @@ export const actionId = {
   confirmUndo: (id: number) => buttonRoutes.confirmUndo.build("confirm_undo", id),
   approveAll: (messageKey: number) => buttonRoutes.group.build("approve_all", messageKey),
   review: (messageKey: number) => buttonRoutes.group.build("review", messageKey),
+  rejectAll: (messageKey: number) => buttonRoutes.rejectAll.build("reject_all", messageKey),
+  reviewDecision: (id: number) => buttonRoutes.reviewDecision.build("review_decide", id),
+  reviewPage: (page: number) => buttonRoutes.reviewPage.build("review_page", page),
 };
+
+/** The values of the Review modal's overflow options: what the row's menu decides. */
+export const REVIEW_OPTION = { approve: "approve", reject: "reject" } as const;
 
 /**
  * Inputs of our modals, where each input's block_id is also its element's action_id. They are

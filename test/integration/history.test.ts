@@ -420,14 +420,14 @@ describe("history.bulk_undo", () => {
     expect(events.flat()).toHaveLength(5);
     expect(new Set(events.flat().map((e) => e.detail.requestId)).size).toBe(1);
     expect(events.flat().every((e) => e.actor === APPROVER)).toBe(true);
-    // Every undone action's channel message follows by itself.
+    // The five instances of one file are one threat message, and it follows by itself.
     await waitFor(
       async () => {
         const message = channelMessages(app).find((m) => JSON.stringify(m.blocks).includes("SPREAD-0"));
-        return message && (JSON.stringify(message.blocks).match(/Undone/g) ?? []).length >= 5;
+        return message?.text.startsWith("Threat:") && JSON.stringify(message.blocks).includes("5 undone");
       },
       30_000,
-      "the investigation's message to show 5 undone",
+      "the threat message to show 5 undone",
     );
   });
 

@@ -12,6 +12,7 @@ import {
   OPEN_HUNTING_ACTION_ID,
   PREVIOUS_PAGE_ACTION_ID,
   REASON_INPUT_ID,
+  REJECT_ALL_CALLBACK_ID,
   REJECT_CALLBACK_ID,
   UNDO_SEVERAL_ACTION_ID,
   undoPickInputId,
@@ -37,7 +38,7 @@ const NUMBERED: {
   build: (n: number) => string;
   route: keyof typeof buttonRoutes;
   kind: string;
-  key: "actionId" | "messageKey";
+  key: "actionId" | "messageKey" | "page";
   posted: string;
 }[] = [
   { build: actionId.approve, route: "decision", kind: "approve", key: "actionId", posted: "approve:42" },
@@ -74,6 +75,27 @@ const NUMBERED: {
     posted: "approve_all:42",
   },
   { build: actionId.review, route: "group", kind: "review", key: "messageKey", posted: "review:42" },
+  {
+    build: actionId.rejectAll,
+    route: "rejectAll",
+    kind: "reject_all",
+    key: "messageKey",
+    posted: "reject_all:42",
+  },
+  {
+    build: actionId.reviewDecision,
+    route: "reviewDecision",
+    kind: "review_decide",
+    key: "actionId",
+    posted: "review_decide:42",
+  },
+  {
+    build: actionId.reviewPage,
+    route: "reviewPage",
+    kind: "review_page",
+    key: "page",
+    posted: "review_page:42",
+  },
 ];
 
 const FIXED: { id: string; route: keyof typeof buttonRoutes; posted: string }[] = [
@@ -86,6 +108,7 @@ const FIXED: { id: string; route: keyof typeof buttonRoutes; posted: string }[] 
 const CALLBACKS: { id: string; route: keyof typeof viewRoutes; posted: string }[] = [
   { id: REJECT_CALLBACK_ID, route: "reject", posted: "reject_action" },
   { id: BULK_UNDO_CALLBACK_ID, route: "bulkUndo", posted: "bulk_undo" },
+  { id: REJECT_ALL_CALLBACK_ID, route: "rejectAll", posted: "reject_all" },
 ];
 
 describe("action ids", () => {

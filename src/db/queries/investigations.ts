@@ -1,9 +1,21 @@
 // What the investigation page shows: an investigation's actions and each one's audit trail.
-import { asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull } from "drizzle-orm";
 import type { DbOrTx } from "../client.ts";
-import { type ActionEventRow, type ActionRow, actionEvents, actions, investigations } from "../schema.ts";
+import {
+  type ActionEventRow,
+  type ActionRow,
+  actionEvents,
+  actions,
+  investigations,
+  slackMessages,
+} from "../schema.ts";
 
-export type ActionWithEvents = { action: ActionRow; events: ActionEventRow[] };
+export type ActionWithEvents = {
+  action: ActionRow;
+  events: ActionEventRow[];
+  /** The posted threat message that shows the action, when it is grouped into one. */
+  threatMessage?: { channel: string; ts: string };
+};
 
 export type InvestigationView = {
   id: string;
@@ -54,5 +66,24 @@ export async function withEvents(db: DbOrTx, rows: ActionRow[]): Promise<ActionW
     if (list) list.push(event);
     else byAction.set(event.actionId, [event]);
   }
-  return rows.map((action) => ({ action, events: byAction.get(action.id) ?? [] }));
+  const messageIds = [
+    ...new Set(rows.flatMap((row) => (row.slackMessageId === null ? [] : [row.slackMessageId]))),
+  ];
+  const threats = messageIds.length
+    ? await db
+        .select({ id: slackMessages.id, channel: slackMessages.channel, ts: slackMessages.ts })
+        .from(slackMessages)
+        .where(
+          and(
+            inArray(slackMessages.id, messageIds),
+            isNotNull(slackMessages.threatKey),
+            isNotNull(slackMessages.ts),
+          ),
+        )
+    : [];
+  const threatOf = new Map(threats.map((m) => [m.id, { channel: m.channel, ts: m.ts! }]));
+  return rows.map((action) => {
+    const threatMessage = action.slackMessageId === null ? undefined : threatOf.get(action.slackMessageId);
+    return { action, events: byAction.get(action.id) ?? [], ...(threatMessage && { threatMessage }) };
+  });
 }

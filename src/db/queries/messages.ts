@@ -1,8 +1,12 @@
-// Which Slack message shows which pending action. Actions of one investigation that arrive
-// together share one message; a message not yet posted takes in late arrivals of its
-// investigation, so a burst becomes one message per investigation rather than a flood.
-import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
-import { anyOf, type DbOrTx, type Tx } from "../client.ts";
+// Which Slack message shows which pending action. Actions on the same thing across devices (a
+// file, a URL…) that arrive close together share one threat message, which takes in later ones
+// of the same threat; the others of one investigation that arrive together share one message,
+// and a message not yet posted takes in late arrivals of its investigation, so a burst becomes
+// a few threat messages and one message per investigation rather than a flood.
+import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
+import type { ThreatKind } from "../../domain/threats.ts";
+import type { DbOrTx, Tx } from "../client.ts";
+import { transactionLocksOnTexts } from "../locks.ts";
 import type { OutboxMessage } from "../outbox.ts";
 import {
   type ActionEventRow,
@@ -12,16 +16,117 @@ import {
   type SlackMessageRow,
   slackMessages,
 } from "../schema.ts";
+import { RENDER_NEEDED } from "../transitions.ts";
 import { approversOfEach } from "./approvals.ts";
 
 // How long an unposted message keeps taking in actions; the post waits about this long too.
 const JOIN_WINDOW_SECONDS = 10;
 
+/** The policy's threat grouping (domain/policy.ts `threats`), the window in milliseconds. */
+export type ThreatGrouping = { minActions: number; windowMs: number; keys: readonly ThreatKind[] };
+
+type Assignment = { messageId: number; actionIds: number[]; isNew: boolean };
+
 export async function assignMessages(
   tx: Tx,
   pending: ActionRow[],
   channel: string,
+  grouping?: ThreatGrouping,
 ): Promise<OutboxMessage[]> {
+  if (pending.length === 0) return [];
+  const threats = grouping ? await assignThreats(tx, pending, channel, grouping) : [];
+  const inThreat = new Set(threats.flatMap((a) => a.actionIds));
+  const assignments = [
+    ...threats,
+    ...(await assignByInvestigation(
+      tx,
+      pending.filter((action) => !inThreat.has(action.id)),
+      channel,
+    )),
+  ];
+  const renders = await setMessages(tx, assignments);
+  return [
+    ...assignments
+      .filter((a) => a.isNew)
+      .map((a) => ({ topic: "message.created" as const, payload: { messageId: a.messageId } })),
+    ...renders,
+  ];
+}
+
+/**
+ * The actions whose threat has a threat message open in `channel` join it; a threat without one
+ * gets one once `minActions` of its actions are pending within the window (this batch's
+ * included: earlier ones stay where they are shown). One ingest at a time per threat key decides.
+ */
+async function assignThreats(
+  tx: Tx,
+  pending: ActionRow[],
+  channel: string,
+  grouping: ThreatGrouping,
+): Promise<Assignment[]> {
+  const byKey = new Map<string, ActionRow[]>();
+  for (const action of pending) {
+    const key = action.threatKey;
+    if (key === null || !grouping.keys.some((kind) => key.startsWith(`${kind}:`))) continue;
+    byKey.set(key, [...(byKey.get(key) ?? []), action]);
+  }
+  if (byKey.size === 0) return [];
+  const keys = [...byKey.keys()].sort();
+  await tx.execute(
+    transactionLocksOnTexts(
+      "threatMessage",
+      keys.map((key) => `${channel} ${key}`),
+    ),
+  );
+  const windowStart = sql`now() - make_interval(secs => ${grouping.windowMs / 1000})`;
+  const open = await tx
+    .select({ id: slackMessages.id, threatKey: slackMessages.threatKey })
+    .from(slackMessages)
+    .where(
+      and(
+        eq(slackMessages.channel, channel),
+        inArray(slackMessages.threatKey, keys),
+        gt(slackMessages.createdAt, windowStart),
+      ),
+    )
+    .orderBy(desc(slackMessages.createdAt));
+  const openByKey = new Map<string, number>();
+  for (const message of open)
+    if (!openByKey.has(message.threatKey!)) openByKey.set(message.threatKey!, message.id);
+
+  const closed = keys.filter((key) => !openByKey.has(key));
+  const counts = closed.length
+    ? await tx
+        .select({ threatKey: actions.threatKey, n: sql<number>`count(*)::int` })
+        .from(actions)
+        .where(
+          and(
+            inArray(actions.threatKey, closed),
+            eq(actions.status, "pending"),
+            gt(actions.createdAt, windowStart),
+          ),
+        )
+        .groupBy(actions.threatKey)
+    : [];
+  const starting = counts.filter((c) => c.n >= grouping.minActions).map((c) => c.threatKey!);
+  const created = starting.length
+    ? await tx
+        .insert(slackMessages)
+        .values(starting.map((threatKey) => ({ channel, threatKey })))
+        .returning({ id: slackMessages.id, threatKey: slackMessages.threatKey })
+    : [];
+  const assignments: Assignment[] = [];
+  for (const [key, members] of byKey) {
+    const existing = openByKey.get(key);
+    const fresh = created.find((m) => m.threatKey === key)?.id;
+    const messageId = existing ?? fresh;
+    if (messageId !== undefined)
+      assignments.push({ messageId, actionIds: members.map((a) => a.id), isNew: existing === undefined });
+  }
+  return assignments;
+}
+
+async function assignByInvestigation(tx: Tx, pending: ActionRow[], channel: string): Promise<Assignment[]> {
   if (pending.length === 0) return [];
   const byInvestigation = new Map<string, ActionRow[]>();
   const alone: ActionRow[] = [];
@@ -61,7 +166,7 @@ export async function assignMessages(
         .returning({ id: slackMessages.id })
     : [];
 
-  const assignments: { messageId: number; actionIds: number[]; isNew: boolean }[] = [];
+  const assignments: Assignment[] = [];
   let next = 0;
   for (const [investigationId, members] of byInvestigation) {
     const existing = joined.get(investigationId);
@@ -70,21 +175,47 @@ export async function assignMessages(
   }
   for (const action of alone)
     assignments.push({ messageId: created[next++]!.id, actionIds: [action.id], isNew: true });
+  return assignments;
+}
 
-  for (const { messageId, actionIds } of assignments) {
-    await tx.update(actions).set({ slackMessageId: messageId }).where(anyOf(actions.id, actionIds));
-  }
-  // A joined message may already be rendering: bump it so the render that follows includes these.
+/**
+ * Points each action at its message in one statement, and bumps the messages it joined; a posted
+ * message that joined actions (a threat's) is rendered again.
+ */
+async function setMessages(tx: Tx, assignments: Assignment[]): Promise<OutboxMessage[]> {
+  if (assignments.length === 0) return [];
+  const pairs = assignments.flatMap((a) => a.actionIds.map((id) => [id, a.messageId]));
+  await tx.execute(sql`
+    update actions a set slack_message_id = p.message_id
+    from (select (e->>0)::bigint as id, (e->>1)::bigint as message_id
+          from jsonb_array_elements(${JSON.stringify(pairs)}::jsonb) e) p
+    where a.id = p.id`);
+  // A joined message may already be rendering or posted: bump it so the render that follows
+  // includes these.
   const joinedIds = assignments.filter((a) => !a.isNew).map((a) => a.messageId);
-  if (joinedIds.length) {
-    await tx
-      .update(slackMessages)
-      .set({ version: sql`${slackMessages.version} + 1` })
-      .where(inArray(slackMessages.id, joinedIds));
-  }
-  return assignments
-    .filter((a) => a.isNew)
-    .map((a) => ({ topic: "message.created" as const, payload: { messageId: a.messageId } }));
+  if (joinedIds.length === 0) return [];
+  // Locked in id order first, as a batch of status changes locks them (db/transitions.ts).
+  await tx
+    .select({ id: slackMessages.id })
+    .from(slackMessages)
+    .where(inArray(slackMessages.id, joinedIds))
+    .orderBy(asc(slackMessages.id))
+    .for("update");
+  const bumped = await tx
+    .update(slackMessages)
+    .set({ version: sql`${slackMessages.version} + 1` })
+    .where(inArray(slackMessages.id, joinedIds))
+    .returning({
+      id: slackMessages.id,
+      version: slackMessages.version,
+      render: sql<boolean>`${RENDER_NEEDED}`,
+    });
+  return bumped
+    .filter((m) => m.render)
+    .map((m) => ({
+      topic: "message.changed" as const,
+      payload: { messageId: m.id, messageVersion: m.version },
+    }));
 }
 
 /** A message of its own for something that is not an action (a Defender investigation's notice). */

@@ -105,7 +105,12 @@ function decision(action: ActionWithEvents["action"]): Html | null {
   }`;
 }
 
-function actionCard({ action, events }: ActionWithEvents): Html {
+/** Slack's link to a message: it opens in the workspace of whoever follows it. */
+function slackMessageUrl(message: { channel: string; ts: string }): string {
+  return `https://slack.com/archives/${encodeURIComponent(message.channel)}/p${message.ts.replace(".", "")}`;
+}
+
+function actionCard({ action, events, threatMessage }: ActionWithEvents): Html {
   const info = ACTION_TYPE_INFO[action.type];
   const source =
     action.source === "manual" && action.requestedBy
@@ -129,6 +134,7 @@ function actionCard({ action, events }: ActionWithEvents): Html {
       ${action.completedAt ? row("Completed", utcTime(action.completedAt)) : ""}
       ${action.error ? row("Error", html`<span class="error">${action.error}</span>`) : ""}
       ${row("Undo", info.undoLabel ?? "not possible")}
+      ${threatMessage ? row("Threat", html`<a href="${slackMessageUrl(threatMessage)}">decided with the other devices in its threat message</a>`) : ""}
     </dl>
     <h3>Audit trail</h3>
     ${events.length > 0 ? html`<ol class="trail">${events.map(eventLine)}</ol>` : html`<p class="muted">No events yet.</p>`}

@@ -27,8 +27,8 @@ export type InvestigationMessageInput = {
 /** How many rows the summary of an investigation too large for one message still shows. */
 export const SUMMARY_ROWS = 10;
 
-const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
-const isPending = (action: ActionView) => action.status === "pending";
+export const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
+export const isPending = (action: ActionView) => action.status === "pending";
 
 function row(action: ActionView): KnownBlock[] {
   const text = `*${ACTION_TYPE_INFO[action.type].label}* ${target(action, escapeInline)}\n${statusLine(action)}`;
@@ -40,7 +40,7 @@ function row(action: ActionView): KnownBlock[] {
 }
 
 /** "5 pending approval, 2 completed", in the order of the status machine. */
-function statusCounts(actions: readonly ActionView[]): string {
+export function statusCounts(actions: readonly ActionView[]): string {
   return STATUSES.map(
     (status) => [status, actions.filter((action) => action.status === status).length] as const,
   )
@@ -58,7 +58,7 @@ function typeCounts(actions: readonly ActionView[]): string {
 }
 
 /** "LAPTOP-7, LAPTOP-9 and 3 more", escaped; "all devices" when only tenant-wide actions. */
-function devices(actions: readonly ActionView[], shown: number): string {
+export function devices(actions: readonly ActionView[], shown: number): string {
   const names = [
     ...new Set(
       actions

@@ -1,35 +1,111 @@
-// Approve all and Review on an investigation's message, answered in words for the person who
-// clicked; the store and the rules are the service's.
-import { approveAll, waitingOnMessage } from "../../services/approveAll.ts";
+// Approve all, Reject all and Review on a message (a threat's, or an investigation's too large for
+// per-action rows), answered in words for the person who clicked; the store and the rules are the
+// services'.
+import { getAction } from "../../db/queries/actions.ts";
+import { getMessage, messageActions } from "../../db/queries/messages.ts";
+import { type DecideAllOutcome, decideAllOnMessage } from "../../services/approveAll.ts";
+import type { Refusal } from "../../services/refusals.ts";
+import { rejectModal } from "../blocks/modals.ts";
+import { rejectAllModal, reviewModal, threatHeading } from "../blocks/threatMessage.ts";
 import type { SlackDeps } from "../deps.ts";
-import { refusalFor } from "./decide.ts";
+import { escapeInline } from "../text.ts";
+import { decideInSlack, refusalFor } from "./decide.ts";
 
-const NOT_OURS_TEXT = "That message is not ours any more.";
+export const NOT_OURS_TEXT = "That message is not ours any more.";
+const NOTHING_WAITING_TEXT = "Nothing is waiting for a decision here.";
+
+type SlackRefusal = Refusal & { text: string };
+
+function describeOutcome(outcome: DecideAllOutcome<SlackRefusal>, verb: "Approved" | "Rejected"): string {
+  if (!outcome.ok) return outcome.message;
+  const { decided, recorded, skipped, refusals } = outcome;
+  const lines = [
+    `${verb} ${decided} action${decided === 1 ? "" : "s"}.`,
+    recorded ? `${recorded} need another approver (two-person rule); your approval is recorded.` : "",
+    skipped ? `${skipped} had been decided meanwhile or expired.` : "",
+    ...new Set(refusals.map((refusal) => refusal.text)),
+  ];
+  return lines.filter(Boolean).join(" ");
+}
 
 export async function approveAllInSlack(
   deps: SlackDeps,
   request: { userId: string; messageKey: number },
 ): Promise<string> {
   const { userId, messageKey } = request;
-  const outcome = await approveAll(deps.ctx, {
+  const outcome = await decideAllOnMessage(deps.ctx, {
     messageKey,
+    decision: "approve",
     actor: userId,
     refusalFor: (action) => refusalFor(deps, action, userId, "approve"),
   });
-  if (!outcome.ok) return outcome.message;
-  const { approved, recorded, skipped } = outcome;
-  const lines = [
-    `Approved ${approved} action${approved === 1 ? "" : "s"}.`,
-    recorded ? `${recorded} need another approver (two-person rule); your approval is recorded.` : "",
-    skipped ? `${skipped} had been decided meanwhile.` : "",
-    ...new Set(outcome.refusals.map((refusal) => refusal.text)),
-  ];
-  return lines.filter(Boolean).join(" ");
+  return describeOutcome(outcome, "Approved");
 }
 
-export async function reviewInSlack(deps: SlackDeps, messageKey: number): Promise<string> {
-  const waiting = await waitingOnMessage(deps.ctx.db, messageKey);
-  if (!waiting) return NOT_OURS_TEXT;
-  const filter = waiting.investigationId ? ` investigation:${waiting.investigationId}` : "";
-  return `${waiting.pending.length} still waiting. Review them one by one with \`/action-center pending${filter}\`.`;
+export async function rejectAllInSlack(
+  deps: SlackDeps,
+  request: { userId: string; messageKey: number; reason: string },
+): Promise<{ ok: boolean; text: string }> {
+  const { userId, messageKey, reason } = request;
+  const outcome = await decideAllOnMessage(deps.ctx, {
+    messageKey,
+    decision: "reject",
+    actor: userId,
+    comment: reason,
+    refusalFor: (action) => refusalFor(deps, action, userId, "reject"),
+  });
+  return { ok: outcome.ok, text: describeOutcome(outcome, "Rejected") };
+}
+
+/** The Reject all reason modal, or the words to say instead when there is nothing to reject. */
+export async function rejectAllModalFor(deps: SlackDeps, messageKey: number) {
+  const input = await messageInput(deps, messageKey);
+  if (!input) return { ok: false as const, text: NOT_OURS_TEXT };
+  if (!input.actions.some((a) => a.status === "pending"))
+    return { ok: false as const, text: NOTHING_WAITING_TEXT };
+  return { ok: true as const, view: rejectAllModal(input) };
+}
+
+/** The Review modal at `page`, with an optional line about the last decision. */
+export async function reviewView(
+  deps: SlackDeps,
+  state: { messageKey: number; page: number; notice?: string },
+) {
+  const input = await messageInput(deps, state.messageKey);
+  if (!input) return null;
+  return reviewModal({ ...input, page: state.page, ...(state.notice && { notice: state.notice }) });
+}
+
+async function messageInput(deps: SlackDeps, messageKey: number) {
+  const message = await getMessage(deps.ctx.db, messageKey);
+  if (!message) return null;
+  const actions = await messageActions(deps.ctx.db, messageKey);
+  if (actions.length === 0) return null;
+  const heading = message.threatKey
+    ? threatHeading({ threatKey: message.threatKey, messageKey, actions })
+    : `Investigation ${escapeInline(message.investigationId ?? "—", 80)}`;
+  return { heading, messageKey, actions };
+}
+
+/**
+ * A row's decision in the Review modal: Approve is decided at once (the answer is the notice the
+ * refreshed page shows); Reject answers with the reason modal to push over the review.
+ */
+export async function reviewDecision(
+  deps: SlackDeps,
+  request: { userId: string; actionId: number; option: string },
+) {
+  const { userId, actionId, option } = request;
+  if (option === "reject") {
+    const action = await getAction(deps.ctx.db, actionId);
+    if (!action) return { kind: "notice" as const, text: "That action does not exist (any more)." };
+    if (action.status !== "pending")
+      return {
+        kind: "notice" as const,
+        text: `Nothing to reject: it is ${action.status.replace("_", " ")} already.`,
+      };
+    return { kind: "push" as const, view: rejectModal(action) };
+  }
+  const answer = await decideInSlack(deps, { userId, actionId, decision: "approve" });
+  return { kind: "notice" as const, text: answer.message };
 }

@@ -220,16 +220,20 @@ describe("groupButton", () => {
     expect(await decisionCount(h, { decision: "approve", outcome: "forbidden" })).toBe(forbidden + 3);
   });
 
-  it("Review says how many wait and the command that lists them", async () => {
-    const { investigationId, messageKey } = await investigation();
+  it("Review opens the modal that lists every action of the message, each with its decisions", async () => {
+    const { investigationId, ids, messageKey } = await investigation();
     const click = buttonClick(h.client, actionId.review(messageKey));
     await groupButton(h.deps)(click.args);
     expectAckedFirst(click.ack, h.client);
-    expect(h.client.chat.postEphemeral).toHaveBeenLastCalledWith(
-      expect.objectContaining({
-        text: `3 still waiting. Review them one by one with \`/action-center pending investigation:${investigationId}\`.`,
-      }),
-    );
+    const { trigger_id, view } = h.client.views.open.mock.lastCall![0] as {
+      trigger_id: string;
+      view: { callback_id: string; blocks: unknown[] };
+    };
+    expect(trigger_id).toBe(TRIGGER_ID);
+    expect(view.callback_id).toBe("review_message");
+    const json = JSON.stringify(view.blocks);
+    expect(json).toContain(`Investigation ${investigationId}`);
+    for (const id of ids) expect(json).toContain(`review_decide:${id}`);
   });
 
   it("says so when the message is not ours", async () => {

@@ -41,6 +41,7 @@ describe("register", () => {
     expect(registered(register, h.deps, "view")).toEqual([
       viewRoutes.reject.matcher,
       viewRoutes.bulkUndo.matcher,
+      viewRoutes.rejectAll.matcher,
     ]);
   });
 });

@@ -8,7 +8,9 @@ import { goHuntButton } from "./goHuntButton.ts";
 import { groupButton } from "./groupButton.ts";
 import { historyPageButton } from "./historyPageButton.ts";
 import { linkButton } from "./linkButton.ts";
+import { rejectAllButton } from "./rejectAllButton.ts";
 import { rejectButton } from "./rejectButton.ts";
+import { reviewDecisionMenu, reviewPageButton } from "./reviewButtons.ts";
 import { undoSeveralButton } from "./undoSeveralButton.ts";
 
 export function register(app: App, deps: SlackDeps): void {
@@ -21,4 +23,7 @@ export function register(app: App, deps: SlackDeps): void {
   app.action(buttonRoutes.historyPage.matcher, historyPageButton(deps));
   app.action(buttonRoutes.undoSeveral.matcher, undoSeveralButton(deps));
   app.action(buttonRoutes.confirmUndo.matcher, confirmUndoButton(deps));
+  app.action(buttonRoutes.rejectAll.matcher, rejectAllButton(deps));
+  app.action(buttonRoutes.reviewDecision.matcher, reviewDecisionMenu(deps));
+  app.action(buttonRoutes.reviewPage.matcher, reviewPageButton(deps));
 }

@@ -3,9 +3,11 @@ import type { App } from "@slack/bolt";
 import { viewRoutes } from "../../actionIds.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { bulkUndoSubmission } from "./bulkUndoSubmission.ts";
+import { rejectAllSubmission } from "./rejectAllSubmission.ts";
 import { rejectSubmission } from "./rejectSubmission.ts";
 
 export function register(app: App, deps: SlackDeps): void {
   app.view(viewRoutes.reject.matcher, rejectSubmission(deps));
   app.view(viewRoutes.bulkUndo.matcher, bulkUndoSubmission(deps));
+  app.view(viewRoutes.rejectAll.matcher, rejectAllSubmission(deps));
 }
