@@ -123,10 +123,11 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
     });
   http.use(errorHandler(ctx));
   const server = createHttpServer(ctx, http, slackRoute);
-  await listen(server, config.port);
+  await listen(server, config.port, config.host);
   started(() => closeServer(server, log));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  log.info({ url, publicUrl: config.publicUrl }, "serving HTTP");
+  const address = server.address() as AddressInfo;
+  const url = localUrl(address);
+  log.info({ host: address.address, port: address.port, url, publicUrl: config.publicUrl }, "serving HTTP");
   if (sandboxPage) {
     // Its event streams end first: the server would wait for them before closing.
     started(async () => sandboxPage.close());
@@ -144,14 +145,20 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   };
 }
 
-function listen(server: Server, port: number): Promise<void> {
+function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "0.0.0.0", () => {
+    server.listen(port, host, () => {
       server.off("error", reject);
       resolve();
     });
   });
+}
+
+/** Where this machine reaches the server: a wildcard address is reached through loopback. */
+function localUrl({ address, family, port }: AddressInfo): string {
+  const host = address === "0.0.0.0" ? "127.0.0.1" : address === "::" ? "::1" : address;
+  return `http://${family === "IPv6" ? `[${host}]` : host}:${port}`;
 }
 
 /** How long requests still open at a stop may take to finish (they take milliseconds when healthy). */
