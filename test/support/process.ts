@@ -1,8 +1,7 @@
 // Runs the program as a user would, with `npm start` or as the image does from the build
 // (`node dist/main.js`), and drives it only over HTTP.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { promisify } from "node:util";
 import { SANDBOX_INGEST_TOKEN } from "../../src/config/env.ts";
 import { createDb } from "../../src/db/client.ts";
 import { deviceIdOf, seedFleet } from "../../src/demo/fleet.ts";
@@ -37,7 +36,7 @@ export function npmStart(env: Record<string, string>, args: string[] = []): Star
   return startProgram("npm start", env, args);
 }
 
-/** `cwd`: where the built program is (the repository by default, or a copy of it). */
+/** `cwd`: where the program is (the repository by default; for a build, the image's WORKDIR). */
 export function startProgram(
   launch: Launch,
   env: Record<string, string>,
@@ -47,7 +46,7 @@ export function startProgram(
   const [command, commandArgs] =
     launch === "npm start"
       ? ["npm", ["start", "--silent", ...(args.length ? ["--", ...args] : [])]]
-      : [process.execPath, ["dist/main.js", ...args]];
+      : ["node", ["dist/main.js", ...args]];
   const child = spawn(command, commandArgs, {
     cwd,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", ...env },
@@ -86,11 +85,6 @@ export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-}
-
-/** `npm run build` in the repository, so that `node dist/main.js` runs the sources as they are now. */
-export async function buildProgram(): Promise<void> {
-  await promisify(execFile)("npm", ["run", "build", "--silent"], { cwd: ROOT });
 }
 
 /** Polls `probe` until it returns something, for up to `timeoutMs`. */
