@@ -5,10 +5,10 @@
 // cuts (connections refused) or freezes (nothing answers, as when the host is cut off).
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
+import { waitFor } from "../support/app.ts";
 import { obliterateQueues, POSTGRES_BASE, REDIS_URL, uniqueName } from "../support/db.ts";
 import {
   clickInSandbox,
-  eventually,
   freePort,
   npmStart,
   proposeIsolation,
@@ -97,10 +97,7 @@ async function approvedAndRunning(env: Record<string, string>, base: string, dat
   const device = await holdDevice(databaseUrl, "LAPTOP-FIN-07");
   cleanups.push(() => device.release());
   await clickInSandbox(base, `approve:${id}`);
-  await eventually(
-    async () => ((await device.waitedFor()) ? true : undefined),
-    "the job waiting on the device",
-  );
+  await waitFor(() => device.waitedFor(), 30_000, "the job waiting on the device");
   return { app, id, device };
 }
 
@@ -161,10 +158,7 @@ describe("SIGTERM with a service down", () => {
     await waitForHttp(`${base}/readyz`);
 
     proxy.cut();
-    await eventually(
-      async () => ((await fetch(`${base}/readyz`)).status === 503 ? true : undefined),
-      "not ready",
-    );
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 503, 30_000, "not ready");
     const stopped = await stopTimed(app);
     expect(stopped.code).toBe(0);
     expect(stopped.ms).toBeLessThan(STOP_WITHIN_MS);

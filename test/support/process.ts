@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { SANDBOX_INGEST_TOKEN } from "../../src/config/env.ts";
 import { createDb } from "../../src/db/client.ts";
 import { deviceIdOf, seedFleet } from "../../src/demo/fleet.ts";
+import { waitFor } from "./app.ts";
 import { actionBody } from "./fixtures.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -87,21 +88,6 @@ export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
 }
 
-/** Polls `probe` until it returns something, for up to `timeoutMs`. */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** The first log line with a given message, parsed. */
 export function logLine(output: string, msg: string): Record<string, unknown> {
   const line = output.split("\n").find((l) => l.includes(`"msg":${JSON.stringify(msg)}`));
@@ -114,12 +100,16 @@ const SANDBOX_CHANNEL = "C0SANDBOX01";
 
 /** Clicks a button of the sandbox channel's message that shows it, as the sandbox page does. */
 export async function clickInSandbox(base: string, actionId: string): Promise<void> {
-  const message = await eventually(async () => {
-    const state = (await (await fetch(`${base}/sandbox/api/state`)).json()) as {
-      timelines: { channel: { key: string; html: string }[] };
-    };
-    return state.timelines.channel.find((m) => m.html.includes(`data-action-id="${actionId}"`));
-  }, `a message with ${actionId}`);
+  const message = await waitFor(
+    async () => {
+      const state = (await (await fetch(`${base}/sandbox/api/state`)).json()) as {
+        timelines: { channel: { key: string; html: string }[] };
+      };
+      return state.timelines.channel.find((m) => m.html.includes(`data-action-id="${actionId}"`));
+    },
+    30_000,
+    `a message with ${actionId}`,
+  );
   const click = await fetch(`${base}/sandbox/api/click`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -161,7 +151,7 @@ export async function proposeIsolation(base: string, databaseUrl: string, n: num
 
 /** Waits until the action has `status`, read through the API. */
 export async function statusReached(base: string, id: string, status: string, timeoutMs = 30_000) {
-  return eventually(
+  return waitFor(
     async () => {
       const shown = (await (
         await fetch(`${base}/api/v1/actions/${id}`, { headers: SANDBOX_AUTH })
@@ -171,7 +161,7 @@ export async function statusReached(base: string, id: string, status: string, ti
       };
       return shown.status === status ? shown : undefined;
     },
-    `action ${id} ${status}`,
     timeoutMs,
+    `action ${id} ${status}`,
   );
 }
