@@ -2,9 +2,10 @@
 // only over HTTP, stopped with SIGTERM. Then the same again as the image runs it: the
 // Dockerfile's steps carried out on a copy of the build context (test/support/dockerfile.ts),
 // and `node dist/main.js` started in the runtime stage's WORKDIR, where only production
-// dependencies are installed (no tsx, no TypeScript). Those steps, two `npm ci` and the build,
-// are the costliest part of the suite (about a minute on a busy 2-core machine, npm working
-// from its cache); this file pays them once, for the black-box tests and the image's own.
+// dependencies are installed (no tsx, no TypeScript). Those steps, two `npm ci` and the typed
+// build, are the costliest part of the suite: 80 s to 2 minutes on the shared 2-core machine
+// (load 12 to 18), npm working from its cache; this file pays them once, for the black-box
+// tests and the image's own.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
