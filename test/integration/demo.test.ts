@@ -1,6 +1,5 @@
 // `npm run demo` and its parts: the fleet it seeds and the feed it plays, against a running app and
 // the real store; and the script itself, as a newcomer runs it beside the bot.
-import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
@@ -12,7 +11,7 @@ import { checkBotSeesFleet, FeedError, playFeed, SCENES, waitForBot } from "../.
 import { deviceIdOf, FLEET, seedFleet } from "../../src/demo/fleet.ts";
 import { startTestApp, TEST_INGEST_TOKEN, type TestApp } from "../support/app.ts";
 import { POSTGRES_BASE, uniqueName } from "../support/db.ts";
-import { freePort } from "../support/process.ts";
+import { freePort, npmRunDemo } from "../support/process.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -67,27 +66,12 @@ describe("demo", () => {
   });
 });
 
-/** `npm run demo` with only `env` (and PATH): its exit code and what it printed. */
-function runDemo(env: Record<string, string>, args: string[] = []) {
-  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const child = spawn("npm", ["run", "demo", "--silent", ...(args.length ? ["--", ...args] : [])], {
-      cwd: new URL("../..", import.meta.url).pathname,
-      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", ...env },
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += String(d)));
-    child.stderr.on("data", (d) => (err += String(d)));
-    child.on("exit", (code) => resolve({ code, out, err }));
-  });
-}
-
 const SAME_SETTINGS =
   "start the bot first (npm start), and run the demo with the same PORT (or DEMO_URL) and DATABASE_URL as the bot";
 
 describe("npm run demo", () => {
   it("--help says it needs the bot running, with the same PORT and DATABASE_URL", async () => {
-    const { code, out } = await runDemo({}, ["--help"]);
+    const { code, out } = await npmRunDemo({}, ["--help"]);
     expect(code).toBe(0);
     expect(out).toMatch(/^Usage: npm run demo/);
     expect(out).toContain("Start the bot first (npm start, in another terminal)");
@@ -99,7 +83,7 @@ describe("npm run demo", () => {
   it("stops at once with what to do when nothing listens where the bot should be", async () => {
     const port = await freePort();
     const at = Date.now();
-    const { code, err } = await runDemo({ PORT: String(port) });
+    const { code, err } = await npmRunDemo({ PORT: String(port) });
     expect(code).toBe(1);
     expect(err.trim()).toBe(
       `demo: nothing answers at http://localhost:${port} (ECONNREFUSED): ${SAME_SETTINGS}`,
@@ -110,7 +94,7 @@ describe("npm run demo", () => {
 
   it("says so when its DATABASE_URL is not the bot's", async () => {
     const missing = uniqueName("demo_elsewhere");
-    const { code, err } = await runDemo({
+    const { code, err } = await npmRunDemo({
       DEMO_URL: app.url,
       INGEST_TOKEN: TEST_INGEST_TOKEN,
       DATABASE_URL: `${POSTGRES_BASE}/${missing}`,
@@ -122,7 +106,7 @@ describe("npm run demo", () => {
   });
 
   it("with the bot's settings, seeds its fleet and plays every batch into it", async () => {
-    const { code, out, err } = await runDemo(
+    const { code, out, err } = await npmRunDemo(
       { DEMO_URL: app.url, INGEST_TOKEN: TEST_INGEST_TOKEN, DATABASE_URL: app.databaseUrl },
       ["--interval", "0"],
     );

@@ -21,6 +21,7 @@ import {
   LAUNCHES,
   type Launch,
   logLine,
+  npmRunDemo,
   proposeIsolation,
   type StartedProcess,
   startProgram,
@@ -138,7 +139,7 @@ describe.each(LAUNCHES)("%s", (launch) => {
     expect(app.output()).toMatch(/"msg":"stopped"/);
   });
 
-  it("serves the local Slack sandbox on loopback only: the page, its assets, a click carried out", async () => {
+  it("serves the local Slack sandbox on loopback only: the page, its assets, a click carried out, the demo", async () => {
     const { port, env } = await contractEnv("sandbox");
     // As a newcomer runs it: no Slack credentials, no ingest token.
     const sandboxEnv = {
@@ -174,6 +175,13 @@ describe.each(LAUNCHES)("%s", (launch) => {
     const id = await proposeIsolation(base, env.DATABASE_URL, 1);
     await clickInSandbox(base, `approve:${id}`);
     await statusReached(base, id, "completed");
+
+    // The README's next step: `npm run demo` in a second terminal, with the bot's PORT and DATABASE_URL.
+    const demo = await npmRunDemo({ PORT: env.PORT, DATABASE_URL: env.DATABASE_URL }, ["--interval", "0"]);
+    expect(demo.err).toBe("");
+    expect(demo.out).toMatch(
+      /^Sent \d+ actions in \d+ batches\. Decide on them .* at http:\/\/localhost:\d+\/sandbox/m,
+    );
 
     expect(await app.stop("SIGTERM")).toBe(0);
     expect(app.output()).toMatch(/"msg":"stopped"/);

@@ -74,6 +74,21 @@ export function startProgram(
   };
 }
 
+/** `npm run demo` with only `env` (and PATH): its exit code and what it printed. */
+export function npmRunDemo(env: Record<string, string>, args: string[] = []) {
+  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = spawn("npm", ["run", "demo", "--silent", ...(args.length ? ["--", ...args] : [])], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", ...env },
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += String(d)));
+    child.stderr.on("data", (d) => (err += String(d)));
+    child.on("exit", (code) => resolve({ code, out, err }));
+  });
+}
+
 export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
