@@ -17,6 +17,7 @@ import { startOutboxDispatcher } from "./jobs/outboxDispatcher.ts";
 import { closeQueues, createQueues } from "./jobs/queues.ts";
 import { startReconciler } from "./jobs/reconciler.ts";
 import { startWorkers } from "./jobs/registry.ts";
+import { finishesWithin } from "./lib/deadline.ts";
 import { createRedis } from "./lib/redis.ts";
 import { startSandboxSlack } from "./sandbox/connection.ts";
 import type { FakeSlackApi } from "./sandbox/fakeSlackApi.ts";
@@ -59,7 +60,8 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   // 1. The store, the backend and the queues: every role needs them, and they stop last.
   await prepareDatabase(config.databaseUrl);
   const { db, client } = createDb(config.databaseUrl, { max: config.dbPoolSize });
-  started(() => client.end({ timeout: 5 }));
+  // Stopped last: whatever still queries then was abandoned by its part, so 2 s are enough.
+  started(() => client.end({ timeout: 2 }));
   const probe = createRedis(config.redisUrl, "probe");
   started(async () => probe.disconnect());
   const backend = createBackend(config, log);
@@ -137,10 +139,11 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
     });
   http.use(errorHandler(ctx));
   const server = createHttpServer(ctx, http, slackRoute);
-  await listen(server, config.port);
-  started(() => closeServer(server));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  log.info({ url, publicUrl: config.publicUrl }, "serving HTTP");
+  await listen(server, config.port, config.host);
+  started(() => closeServer(server, log));
+  const address = server.address() as AddressInfo;
+  const url = localUrl(address);
+  log.info({ host: address.address, port: address.port, url, publicUrl: config.publicUrl }, "serving HTTP");
   if (sandboxPage) {
     // Its event streams end first: the server would wait for them before closing.
     started(async () => sandboxPage.close());
@@ -159,19 +162,35 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   };
 }
 
-function listen(server: Server, port: number): Promise<void> {
+function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "0.0.0.0", () => {
+    server.listen(port, host, () => {
       server.off("error", reject);
       resolve();
     });
   });
 }
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
+/** Where this machine reaches the server: a wildcard address is reached through loopback. */
+function localUrl({ address, family, port }: AddressInfo): string {
+  const host = address === "0.0.0.0" ? "127.0.0.1" : address === "::" ? "::1" : address;
+  return `http://${family === "IPv6" ? `[${host}]` : host}:${port}`;
+}
+
+/** How long requests still open at a stop may take to finish (they take milliseconds when healthy). */
+const HTTP_DRAIN_MS = 2000;
+
+async function closeServer(server: Server, log: Logger): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  if (await finishesWithin(closed, HTTP_DRAIN_MS)) return;
+  // A request waiting on a store that does not answer commits nothing; its client sees the
+  // connection close and retries (ingest is idempotent on the source's id).
+  log.warn(
+    { waitedMs: HTTP_DRAIN_MS },
+    "HTTP requests still open: Postgres or Redis does not answer; closing them",
+  );
+  server.closeAllConnections();
+  await closed;
 }

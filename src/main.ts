@@ -28,12 +28,21 @@ const app = await startApp(config, log, role).catch((error: unknown) => {
 });
 log.info({ role, backend: config.backend, sandbox: config.slack.sandbox }, "action center started");
 
+// The last resort of a stop: each part bounds its own waits well within this, and docker stops a
+// container with SIGKILL 10 s after SIGTERM. What is still running then is taken over after a
+// restart (the outbox rows stay, running jobs are picked up as stalled).
+const STOP_DEADLINE_MS = 9000;
+
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "draining");
+    setTimeout(() => {
+      log.error({ waitedMs: STOP_DEADLINE_MS }, "unclean stop: parts still stopping at the deadline");
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
     app.stop().then(
       () => {
         log.info("stopped");

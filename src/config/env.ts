@@ -74,6 +74,11 @@ const envSchema = z
     DATABASE_URL: urlText(/^postgres(ql)?$/).default("postgres://postgres@127.0.0.1:5432/action_center"),
     REDIS_URL: urlText(/^rediss?$/).default("redis://127.0.0.1:6379"),
     PORT: z.coerce.number().int("must be a whole number").min(0).max(65535).default(3000),
+    HOST: optionalText.pipe(
+      z
+        .union([z.ipv4(), z.ipv6()], "must be an IP address to listen on, such as 127.0.0.1 or 0.0.0.0")
+        .optional(),
+    ),
     PUBLIC_URL: optionalText.pipe(urlText(/^https?$/).optional()),
     SLACK_BOT_TOKEN: optionalText.pipe(z.string().startsWith("xoxb-", "must start with xoxb-").optional()),
     SLACK_SIGNING_SECRET: optionalText,
@@ -195,10 +200,15 @@ const envSchema = z
     }
   });
 
+/** Every variable the program reads (docker-compose.yml passes each one through; a test checks). */
+export const ENV_VARIABLES = Object.keys(envSchema.shape);
+
 export type Config = {
   databaseUrl: string;
   redisUrl: string;
   port: number;
+  /** The address HTTP listens on: loopback for the sandbox, every interface for a workspace. */
+  host: string;
   publicUrl: string;
   slack: {
     /** Whether the bot talks to the built-in local sandbox instead of a real workspace. */
@@ -280,7 +290,9 @@ export class ConfigError extends Error {
 
 /** Validates `env`; throws a ConfigError whose message is the one line to print. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = envSchema.safeParse(env, { error: plainWords });
+  // An empty variable is an unset one: `VAR=` in an env file, `${VAR:-}` in docker-compose.yml.
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value?.trim()));
+  const parsed = envSchema.safeParse(given, { error: plainWords });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? "environment");
@@ -301,6 +313,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     port: e.PORT,
+    // The sandbox approves anything for anyone who reaches its page: only this machine, unless asked.
+    host: e.HOST ?? (sandbox ? "127.0.0.1" : "0.0.0.0"),
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     slack: {
       sandbox,

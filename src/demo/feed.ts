@@ -203,6 +203,17 @@ export type FeedResult = { batches: number; actions: { id: string; externalId: s
 
 export class FeedError extends Error {}
 
+/** What the demo shares with the bot, said whenever it cannot reach the bot it needs. */
+const SAME_SETTINGS =
+  "start the bot first (npm start), and run the demo with the same PORT (or DEMO_URL) and DATABASE_URL as the bot";
+const TOKEN_REFUSED = "the bot refused the ingest token: set INGEST_TOKEN to the bot's";
+
+/** Why a request found nobody: the system's error code (ECONNREFUSED…) when there is one. */
+function unreachable(error: unknown): string {
+  const { cause, message } = error as { cause?: { code?: string }; message?: string };
+  return cause?.code ?? message ?? String(error);
+}
+
 function describe(action: DemoAction): string {
   const entity = action.entity ? describeEntity(action.type, action.entity) : "";
   return `${ACTION_TYPE_INFO[action.type].label}${entity ? ` ${entity}` : ""}`;
@@ -217,12 +228,9 @@ async function post(options: FeedOptions, actions: Record<string, unknown>[]) {
       body: JSON.stringify({ actions }),
     });
   } catch (error) {
-    throw new FeedError(
-      `no bot answers at ${options.baseUrl} (${(error as Error).message}); start it with npm start`,
-    );
+    throw new FeedError(`nothing answers at ${options.baseUrl} (${unreachable(error)}): ${SAME_SETTINGS}`);
   }
-  if (response.status === 401)
-    throw new FeedError("the bot refused the ingest token: set INGEST_TOKEN to the bot's");
+  if (response.status === 401) throw new FeedError(TOKEN_REFUSED);
   const body = (await response.json().catch(() => ({}))) as {
     actions?: FeedResult["actions"];
     issues?: unknown;
@@ -233,21 +241,77 @@ async function post(options: FeedOptions, actions: Record<string, unknown>[]) {
   return body.actions;
 }
 
-/** Waits until the bot answers /readyz (Postgres and Redis up), for at most `timeoutMs`. */
-export async function waitForBot(baseUrl: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Waits until the bot at `baseUrl` is ready (its Postgres and Redis answer). Nothing listening
+ * there is an error at once, not a wait: the bot is not running, or not on that port. A bot that
+ * answers but is not ready yet is waited for, up to `timeoutMs`, saying what it waits for.
+ */
+export async function waitForBot(
+  baseUrl: string,
+  timeoutMs: number,
+  options: { print: (line: string) => void; signal?: AbortSignal },
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline && !signal?.aborted) {
+  let said = "";
+  for (;;) {
+    let response: Response;
     try {
-      const response = await fetch(`${baseUrl}/readyz`);
-      if (response.ok) return;
-      last = `HTTP ${response.status}`;
+      response = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(5000) });
     } catch (error) {
-      last = (error as Error).message;
+      throw new FeedError(`nothing answers at ${baseUrl} (${unreachable(error)}): ${SAME_SETTINGS}`);
+    }
+    if (response.ok) return;
+    if (response.status !== 503) {
+      throw new FeedError(
+        `${baseUrl}/readyz answered HTTP ${response.status}, not the bot: ${SAME_SETTINGS}`,
+      );
+    }
+    const { checks = {} } = (await response.json().catch(() => ({}))) as { checks?: Record<string, string> };
+    const waiting =
+      Object.entries(checks)
+        .filter(([, state]) => state !== "ok")
+        .map(([service, state]) => `${service}: ${state}`)
+        .join(", ") || "not ready";
+    if (Date.now() > deadline || options.signal?.aborted) {
+      throw new FeedError(`the bot at ${baseUrl} did not become ready in ${timeoutMs / 1000} s (${waiting})`);
+    }
+    if (waiting !== said) {
+      options.print(
+        `The bot at ${baseUrl} is not ready yet (${waiting}); waiting up to ${timeoutMs / 1000} s`,
+      );
+      said = waiting;
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
-  throw new FeedError(`the bot at ${baseUrl} is not ready (${last || "stopped"}); start it with npm start`);
+}
+
+/**
+ * Makes sure the bot works on the store the demo seeded (`seededIn` names it): the demo's
+ * actions are about the simulated fleet's devices, which exist only there.
+ */
+export async function checkBotSeesFleet(
+  baseUrl: string,
+  token: string,
+  deviceId: string,
+  seededIn: string,
+): Promise<void> {
+  const response = await fetch(`${baseUrl}/api/v1/devices/${encodeURIComponent(deviceId)}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (response.ok) return;
+  if (response.status === 401) throw new FeedError(TOKEN_REFUSED);
+  const { message = "" } = (await response.json().catch(() => ({}))) as { message?: string };
+  if (response.status === 404 && message.includes("BACKEND=simulated")) {
+    throw new FeedError(
+      "the bot does not run the simulated fleet (BACKEND=defender?): the demo's devices exist only there",
+    );
+  }
+  if (response.status === 404) {
+    throw new FeedError(
+      `the bot does not see the fleet just seeded into ${seededIn}: run the demo with the bot's DATABASE_URL`,
+    );
+  }
+  throw new FeedError(`the bot answered HTTP ${response.status} for a demo device: ${message}`);
 }
 
 /** Plays every scene once, `intervalMs` apart, printing what it sends; stops early when `signal` aborts. */

@@ -1,10 +1,13 @@
 // Expires pending actions past their time whose expiry job Redis lost (or that were waiting before
 // expiry existed). The delayed jobs do the work on time; this only makes sure nothing waits forever.
 import type { AppContext } from "../context.ts";
+import { finishesWithin } from "../lib/deadline.ts";
 import { expireOverdue } from "../services/expiry.ts";
 
 const SWEEP_EVERY_MS = 60_000;
 const BATCH = 500;
+/** How long a stop waits for the sweep in progress; the next process sweeps at its start. */
+const STOP_MS = 1000;
 
 /** Expires up to one batch of overdue pending actions; returns how many it expired. */
 export async function sweepExpired(ctx: AppContext): Promise<number> {
@@ -29,7 +32,9 @@ export function startExpirySweeper(ctx: AppContext): { stop(): Promise<void> } {
   return {
     async stop() {
       clearInterval(timer);
-      await running;
+      if (running && !(await finishesWithin(running, STOP_MS))) {
+        ctx.log.warn({ waitedMs: STOP_MS }, "expiry sweep abandoned: Postgres does not answer");
+      }
     },
   };
 }

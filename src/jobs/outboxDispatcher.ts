@@ -14,6 +14,7 @@ import {
 } from "../db/outbox.ts";
 import { actionLanes } from "../db/queries/actions.ts";
 import { createSleeper } from "../lib/sleeper.ts";
+import { finishesWithin } from "../lib/deadline.ts";
 import {
   closeQueues,
   createQueues,
@@ -35,6 +36,8 @@ import {
 const BATCH = 2000;
 const IDLE_POLL_MS = 1000;
 const MAX_BACKOFF_MS = 10_000;
+/** How long a stop waits for the round in progress (a round takes milliseconds with Postgres up). */
+const STOP_MS = 1000;
 
 type Bulk<T> = { name: string; data: T; opts: JobsOptions }[];
 
@@ -223,9 +226,15 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
     async stop() {
       running = false;
       wake();
-      await loop;
-      const subscription = await listening;
-      await subscription?.unlisten().catch(() => {});
+      const finished = (async () => {
+        await loop;
+        const subscription = await listening;
+        await subscription?.unlisten().catch(() => {});
+      })();
+      if (!(await finishesWithin(finished, STOP_MS))) {
+        // Its transaction never commits, so the rows it claimed are still there for the next round.
+        ctx.log.warn({ waitedMs: STOP_MS }, "outbox round abandoned: Postgres does not answer");
+      }
       await closeQueues(queues);
     },
   };

@@ -7,9 +7,12 @@ import type { AppContext } from "../context.ts";
 import { writeOutbox } from "../db/outbox.ts";
 import { stuckActions } from "../db/queries/actions.ts";
 import { messagesBehind, unpostedMessageIds } from "../db/queries/messages.ts";
+import { finishesWithin } from "../lib/deadline.ts";
 import { type ExecuteJob, executeJobId, slackUpdateJobEntry } from "./queues.ts";
 
 const BATCH = 1000;
+/** How long a stop waits for the pass in progress; the next process's first pass redoes it. */
+const STOP_MS = 1000;
 
 async function reconcileOnce(ctx: AppContext): Promise<number> {
   const stuckBefore = new Date(Date.now() - ctx.config.stuckAfterMs);
@@ -71,7 +74,9 @@ export function startReconciler(ctx: AppContext): { stop(): Promise<void> } {
   return {
     async stop() {
       clearInterval(timer);
-      await running;
+      if (!(await finishesWithin(running, STOP_MS))) {
+        ctx.log.warn({ waitedMs: STOP_MS }, "reconcile pass abandoned: Postgres or Redis does not answer");
+      }
     },
   };
 }

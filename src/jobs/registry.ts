@@ -1,7 +1,6 @@
 // Every queue's worker in one list: which queue, what its jobs carry (checked), which processor
 // runs them and how many at once. `startWorkers` starts them all; a new job goes here.
 import type { WebClient } from "@slack/web-api";
-import type { Worker } from "bullmq";
 import type { Backend } from "../backend/types.ts";
 import type { AppContext } from "../context.ts";
 import type { ApproverList } from "../domain/permissions.ts";
@@ -17,7 +16,7 @@ import {
   slackUpdateJobSchema,
   timerJobSchema,
 } from "./queues.ts";
-import { type JobDefinition, startWorker } from "./worker.ts";
+import { closeWorkers, type JobDefinition, type QueueWorker, startWorker } from "./worker.ts";
 
 export type WorkerDeps = {
   ctx: AppContext;
@@ -29,10 +28,10 @@ export type WorkerDeps = {
 };
 
 /** A queue's definition with its job type checked, ready to start. */
-type RegisteredJob = { queue: QueueName; start(ctx: AppContext): Worker };
+type RegisteredJob = { queue: QueueName; start(ctx: AppContext): QueueWorker };
 
 function register<T>(definition: JobDefinition<T>): RegisteredJob {
-  return { queue: definition.queue, start: (ctx) => startWorker(ctx, definition) as unknown as Worker };
+  return { queue: definition.queue, start: (ctx) => startWorker(ctx, definition) };
 }
 
 function registeredJobs({ ctx, backend, slack, approvers }: WorkerDeps): RegisteredJob[] {
@@ -73,12 +72,7 @@ function registeredJobs({ ctx, backend, slack, approvers }: WorkerDeps): Registe
 }
 
 /** Starts a worker per queue; `close` lets running jobs finish (or hands them back) first. */
-export function startWorkers(deps: WorkerDeps): { workers: Worker[]; close(): Promise<void> } {
+export function startWorkers(deps: WorkerDeps): { close(): Promise<void> } {
   const workers = registeredJobs(deps).map((job) => job.start(deps.ctx));
-  return {
-    workers,
-    async close() {
-      await Promise.all(workers.map((worker) => worker.close()));
-    },
-  };
+  return { close: () => closeWorkers(deps.ctx, workers) };
 }

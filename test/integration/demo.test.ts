@@ -1,14 +1,19 @@
-// `npm run demo`'s parts: the fleet it seeds and the feed it plays, against a running app and the real store.
+// `npm run demo` and its parts: the fleet it seeds and the feed it plays, against a running app and
+// the real store; and the script itself, as a newcomer runs it beside the bot.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction } from "../../src/db/queries/actions.ts";
 import { getDeviceView } from "../../src/db/queries/fleet.ts";
 import { deviceFiles } from "../../src/db/schema.ts";
-import { FeedError, playFeed, SCENES } from "../../src/demo/feed.ts";
+import { checkBotSeesFleet, FeedError, playFeed, SCENES, waitForBot } from "../../src/demo/feed.ts";
 import { deviceIdOf, FLEET, seedFleet } from "../../src/demo/fleet.ts";
 import { decide } from "../../src/services/decide.ts";
 import { waitForStatuses } from "../support/actions.ts";
 import { APPROVER, startTestApp, TEST_INGEST_TOKEN, type TestApp } from "../support/app.ts";
+import { POSTGRES_BASE, uniqueName } from "../support/db.ts";
+import { freePort, npmRunDemo } from "../support/process.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -83,6 +88,108 @@ describe("demo", () => {
   it("stops with a clear error when the bot refuses the token", async () => {
     await expect(play([], "wrong-token-0123456789")).rejects.toThrow(
       new FeedError("the bot refused the ingest token: set INGEST_TOKEN to the bot's"),
+    );
+  });
+});
+
+const SAME_SETTINGS =
+  "start the bot first (npm start), and run the demo with the same PORT (or DEMO_URL) and DATABASE_URL as the bot";
+
+describe("npm run demo", () => {
+  it("--help says it needs the bot running, with the same PORT and DATABASE_URL", async () => {
+    const { code, out } = await npmRunDemo({}, ["--help"]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/^Usage: npm run demo/);
+    expect(out).toContain("Start the bot first (npm start, in another terminal)");
+    expect(out).toMatch(/PORT or DEMO_URL +where the bot listens/);
+    expect(out).toMatch(/DATABASE_URL +the bot's Postgres, where the fleet is seeded/);
+    expect(out).toContain("--interval <seconds>");
+  });
+
+  it("stops at once with what to do when nothing listens where the bot should be", async () => {
+    const port = await freePort();
+    const at = Date.now();
+    const { code, err } = await npmRunDemo({ PORT: String(port) });
+    expect(code).toBe(1);
+    expect(err.trim()).toBe(
+      `demo: nothing answers at http://localhost:${port} (ECONNREFUSED): ${SAME_SETTINGS}`,
+    );
+    // Not a minute of silence: it does not wait for a bot that is not there (the bound is generous).
+    expect(Date.now() - at).toBeLessThan(20_000);
+  });
+
+  it("says so when its DATABASE_URL is not the bot's", async () => {
+    const missing = uniqueName("demo_elsewhere");
+    const { code, err } = await npmRunDemo({
+      DEMO_URL: app.url,
+      INGEST_TOKEN: TEST_INGEST_TOKEN,
+      DATABASE_URL: `${POSTGRES_BASE}/${missing}`,
+    });
+    expect(code).toBe(1);
+    expect(err.trim()).toBe(
+      `demo: the database ${new URL(POSTGRES_BASE).host}/${missing} does not exist: run the demo with the bot's DATABASE_URL`,
+    );
+  });
+
+  it("with the bot's settings, seeds its fleet and plays every batch into it", async () => {
+    const { code, out, err } = await npmRunDemo(
+      { DEMO_URL: app.url, INGEST_TOKEN: TEST_INGEST_TOKEN, DATABASE_URL: app.databaseUrl },
+      ["--interval", "0"],
+    );
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    expect(out).toContain(
+      `Simulated fleet in ${new URL(app.databaseUrl).host}${new URL(app.databaseUrl).pathname}`,
+    );
+    const sent = SCENES.reduce((sum, scene) => sum + scene.actions.length, 0);
+    expect(out).toContain(`Sent ${sent} actions in ${SCENES.length} batches.`);
+  });
+});
+
+describe("the demo's checks of the bot", () => {
+  /** A stand-in answering /readyz with each of `answers` in turn (the last one from then on). */
+  async function readyz(
+    answers: { status: number; body: unknown }[],
+  ): Promise<{ url: string; server: Server }> {
+    let calls = 0;
+    const server = createServer((_req, res) => {
+      const answer = answers[Math.min(calls++, answers.length - 1)]!;
+      res.writeHead(answer.status, { "content-type": "application/json" }).end(JSON.stringify(answer.body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  }
+
+  it("waits for a bot that answers but is not ready yet, saying for what", async () => {
+    const notReady = {
+      status: 503,
+      body: { status: "not_ready", checks: { postgres: "ok", redis: "connect ECONNREFUSED" } },
+    };
+    const { url, server } = await readyz([notReady, notReady, { status: 200, body: { status: "ready" } }]);
+    const lines: string[] = [];
+    await waitForBot(url, 10_000, { print: (line) => lines.push(line) });
+    server.close();
+    expect(lines).toEqual([
+      `The bot at ${url} is not ready yet (redis: connect ECONNREFUSED); waiting up to 10 s`,
+    ]);
+  });
+
+  it("refuses something else listening on the bot's port", async () => {
+    const { url, server } = await readyz([{ status: 404, body: {} }]);
+    await expect(waitForBot(url, 10_000, { print: () => {} })).rejects.toThrow(
+      new FeedError(`${url}/readyz answered HTTP 404, not the bot: ${SAME_SETTINGS}`),
+    );
+    server.close();
+  });
+
+  it("refuses a bot that does not see the fleet the demo seeded", async () => {
+    await checkBotSeesFleet(app.url, TEST_INGEST_TOKEN, deviceIdOf("LAPTOP-FIN-07"), "here");
+    await expect(
+      checkBotSeesFleet(app.url, TEST_INGEST_TOKEN, "no-such-device", "elsewhere/db"),
+    ).rejects.toThrow(
+      new FeedError(
+        "the bot does not see the fleet just seeded into elsewhere/db: run the demo with the bot's DATABASE_URL",
+      ),
     );
   });
 });

@@ -1,6 +1,18 @@
-// Runs the program as a user would, with `npm start`, and drives it only over HTTP.
+// Runs the program as a user would, with `npm start` or as the image does from the build
+// (`node dist/main.js`), and drives it only over HTTP.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { SANDBOX_INGEST_TOKEN } from "../../src/config/env.ts";
+import { createDb } from "../../src/db/client.ts";
+import { deviceIdOf, seedFleet } from "../../src/demo/fleet.ts";
+import { waitFor } from "./app.ts";
+import { actionBody } from "./fixtures.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+/** How the program is started: as in development (TypeScript through tsx), or built. */
+export type Launch = "npm start" | "node dist/main.js";
+export const LAUNCHES: Launch[] = ["npm start", "node dist/main.js"];
 
 export type StartedProcess = {
   child: ChildProcess;
@@ -22,8 +34,22 @@ export async function freePort(): Promise<number> {
 }
 
 export function npmStart(env: Record<string, string>, args: string[] = []): StartedProcess {
-  const child = spawn("npm", ["start", "--silent", ...(args.length ? ["--", ...args] : [])], {
-    cwd: new URL("../..", import.meta.url).pathname,
+  return startProgram("npm start", env, args);
+}
+
+/** `cwd`: where the program is (the repository by default; for a build, the image's WORKDIR). */
+export function startProgram(
+  launch: Launch,
+  env: Record<string, string>,
+  args: string[] = [],
+  cwd = ROOT,
+): StartedProcess {
+  const [command, commandArgs] =
+    launch === "npm start"
+      ? ["npm", ["start", "--silent", ...(args.length ? ["--", ...args] : [])]]
+      : ["node", ["dist/main.js", ...args]];
+  const child = spawn(command, commandArgs, {
+    cwd,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
@@ -48,6 +74,21 @@ export function npmStart(env: Record<string, string>, args: string[] = []): Star
   };
 }
 
+/** `npm run demo` with only `env` (and PATH): its exit code and what it printed. */
+export function npmRunDemo(env: Record<string, string>, args: string[] = []) {
+  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = spawn("npm", ["run", "demo", "--silent", ...(args.length ? ["--", ...args] : [])], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", ...env },
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += String(d)));
+    child.stderr.on("data", (d) => (err += String(d)));
+    child.on("exit", (code) => resolve({ code, out, err }));
+  });
+}
+
 export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -60,4 +101,82 @@ export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** The first log line with a given message, parsed. */
+export function logLine(output: string, msg: string): Record<string, unknown> {
+  const line = output.split("\n").find((l) => l.includes(`"msg":${JSON.stringify(msg)}`));
+  if (!line) throw new Error(`no "${msg}" line in:\n${output}`);
+  return JSON.parse(line);
+}
+
+/** The sandbox's channel, where `npm start` without Slack credentials posts. */
+const SANDBOX_CHANNEL = "C0SANDBOX01";
+
+/** Clicks a button of the sandbox channel's message that shows it, as the sandbox page does. */
+export async function clickInSandbox(base: string, actionId: string): Promise<void> {
+  const message = await waitFor(
+    async () => {
+      const state = (await (await fetch(`${base}/sandbox/api/state`)).json()) as {
+        timelines: { channel: { key: string; html: string }[] };
+      };
+      return state.timelines.channel.find((m) => m.html.includes(`data-action-id="${actionId}"`));
+    },
+    30_000,
+    `a message with ${actionId}`,
+  );
+  const click = await fetch(`${base}/sandbox/api/click`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      container: "message",
+      channel: SANDBOX_CHANNEL,
+      ts: message.key.replace(/^m:/, ""),
+      actionId,
+    }),
+  });
+  if (click.status !== 200) throw new Error(`click ${actionId}: HTTP ${click.status} ${await click.text()}`);
+}
+
+export const SANDBOX_AUTH = {
+  authorization: `Bearer ${SANDBOX_INGEST_TOKEN}`,
+  "content-type": "application/json",
+};
+
+/**
+ * Seeds the demo's fleet (as `npm run demo` does) and proposes isolating one of its devices
+ * through the ingest API; returns the action's id. `n` makes each call a new action.
+ */
+export async function proposeIsolation(base: string, databaseUrl: string, n: number): Promise<string> {
+  const store = createDb(databaseUrl, { max: 1 });
+  try {
+    await seedFleet(store.db);
+  } finally {
+    await store.client.end();
+  }
+  const device = { id: deviceIdOf("LAPTOP-FIN-07"), name: "LAPTOP-FIN-07" };
+  const created = await fetch(`${base}/api/v1/actions`, {
+    method: "POST",
+    headers: SANDBOX_AUTH,
+    body: JSON.stringify(actionBody("isolate_device", n, { device })),
+  });
+  if (created.status !== 201) throw new Error(`ingest: HTTP ${created.status} ${await created.text()}`);
+  return ((await created.json()) as { actions: { id: string }[] }).actions[0]!.id;
+}
+
+/** Waits until the action has `status`, read through the API. */
+export async function statusReached(base: string, id: string, status: string, timeoutMs = 30_000) {
+  return waitFor(
+    async () => {
+      const shown = (await (
+        await fetch(`${base}/api/v1/actions/${id}`, { headers: SANDBOX_AUTH })
+      ).json()) as {
+        status: string;
+        events: { kind: string; actor: string | null }[];
+      };
+      return shown.status === status ? shown : undefined;
+    },
+    timeoutMs,
+    `action ${id} ${status}`,
+  );
 }

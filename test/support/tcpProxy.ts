@@ -1,18 +1,36 @@
 // A TCP proxy the test can cut: everything through it fails at once, as when a database host
-// disappears, while the real server keeps running for everyone else.
+// disappears, while the real server keeps running for everyone else. Or freeze: nothing through
+// it answers any more and nothing fails either, as when the host is cut off by the network.
 import { connect, createServer, type Socket } from "node:net";
 
-export type TcpProxy = { port: number; cut(): void; restore(): void; close(): Promise<void> };
+export type TcpProxy = {
+  port: number;
+  cut(): void;
+  /** Open connections stay open and silent; new ones are accepted and never answered. */
+  freeze(): void;
+  restore(): void;
+  close(): Promise<void>;
+};
 
 export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"): Promise<TcpProxy> {
-  let open = true;
+  let state: "open" | "cut" | "frozen" = "open";
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
+  const track = (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  };
   const server = createServer((client) => {
-    if (!open) return client.destroy();
+    if (state === "cut") return client.destroy();
+    track(client);
+    client.on("error", () => client.destroy());
+    if (state === "frozen") return;
     const upstream = connect(targetPort, targetHost);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
+    track(upstream);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    for (const s of pair) {
+      s.on("close", () => pairs.delete(pair));
       s.on("error", () => {
         client.destroy();
         upstream.destroy();
@@ -23,18 +41,30 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
+  const destroyAll = () => {
+    for (const s of sockets) s.destroy();
+  };
   return {
     port,
     cut() {
-      open = false;
-      for (const s of sockets) s.destroy();
+      state = "cut";
+      destroyAll();
+    },
+    freeze() {
+      state = "frozen";
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
     },
     restore() {
-      open = true;
+      state = "open";
     },
     async close() {
-      open = false;
-      for (const s of sockets) s.destroy();
+      state = "cut";
+      destroyAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

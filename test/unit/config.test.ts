@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, SANDBOX_INGEST_TOKEN } from "../../src/config/env.ts";
+import { ConfigError, ENV_VARIABLES, loadConfig, SANDBOX_INGEST_TOKEN } from "../../src/config/env.ts";
 
 function configError(env: Record<string, string>): ConfigError {
   try {
@@ -127,6 +127,21 @@ describe("config.happy", () => {
     expect(defender!.liveResponseScripts.start_service).toBe("ac-start-service.ps1");
   });
 
+  it("listens on loopback for the sandbox and on every interface for a workspace, unless HOST says", () => {
+    expect(loadConfig({}).host).toBe("127.0.0.1");
+    expect(loadConfig(SLACK).host).toBe("0.0.0.0");
+    expect(loadConfig({ HOST: "0.0.0.0" }).host).toBe("0.0.0.0");
+    expect(loadConfig({ ...SLACK, HOST: " 10.1.2.3 " }).host).toBe("10.1.2.3");
+    expect(loadConfig({ ...SLACK, HOST: "::" }).host).toBe("::");
+    expect(loadConfig({ HOST: "" }).host).toBe("127.0.0.1");
+  });
+
+  it("takes an empty variable for an unset one, as docker-compose passes an unset one", () => {
+    const empty = Object.fromEntries(ENV_VARIABLES.map((name) => [name, ""]));
+    expect(loadConfig(empty)).toEqual(loadConfig({}));
+    expect(loadConfig({ ...empty, ...SLACK, WORKER_CONCURRENCY: " " }).workerConcurrency).toBe(16);
+  });
+
   it("needs no signing secret in Socket Mode", () => {
     const { SLACK_SIGNING_SECRET: _omit, ...socket } = SLACK;
     expect(loadConfig({ ...socket, SLACK_APP_TOKEN: "xapp-1-abc" }).slack.appToken).toBe("xapp-1-abc");
@@ -137,6 +152,8 @@ describe("config.error", () => {
   it.each([
     [{ PORT: "eighty" }, "PORT"],
     [{ PORT: "70000" }, "PORT"],
+    [{ HOST: "localhost" }, "HOST"],
+    [{ HOST: "0.0.0.0:3000" }, "HOST"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ REDIS_URL: "not a url" }, "REDIS_URL"],
     [{ BACKEND: "crowdstrike" }, "BACKEND"],
@@ -199,6 +216,9 @@ describe("config.error", () => {
   it("says what is wrong with a plain value", () => {
     expect(configError({ BACKEND: "crowdstrike" }).message).toBe(
       'BACKEND must be simulated or defender (got "crowdstrike")',
+    );
+    expect(configError({ HOST: "localhost" }).message).toBe(
+      'HOST must be an IP address to listen on, such as 127.0.0.1 or 0.0.0.0 (got "localhost")',
     );
   });
 });
