@@ -13,8 +13,8 @@ import {
   type OutboxMessage,
 } from "../db/outbox.ts";
 import { actionLanes } from "../db/queries/actions.ts";
-import { createSleeper } from "../lib/sleeper.ts";
 import { finishesWithin } from "../lib/deadline.ts";
+import { createSleeper } from "../lib/sleeper.ts";
 import {
   closeQueues,
   createQueues,
