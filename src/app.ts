@@ -97,10 +97,16 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   if (serves) {
     const bolt = createBoltApp(slack, slackDepsFor(ctx, slack));
     if (bolt.receiver) {
-      const route = slackEndpoint({ app: bolt.app, receiver: bolt.receiver }, slack.signingSecret, log);
+      const route = slackEndpoint({ app: bolt.app, receiver: bolt.receiver }, slack.signingSecret, {
+        ctx,
+        client: bolt.app.client,
+      });
       slackRoute = route;
       // After the server stops taking requests, the clicks already acked are handled.
       started(() => route.close());
+      // Requests a stopped process acknowledged and did not finish, decided now and then.
+      const recovery = route.startRecovery();
+      started(() => recovery.stop());
     } else {
       await bolt.app.start();
       started(async () => void (await bolt.app.stop()));

@@ -8,6 +8,7 @@ import { getActionsByIds } from "../db/queries/actions.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { ACTION_TYPE_INFO, ACTION_TYPES, type ActionType, isUndoable } from "../domain/actionTypes.ts";
 import { decideInTransaction } from "./decide.ts";
+import { decideOnce } from "./inbox.ts";
 
 export type BulkUndoRequest = { actionIds: readonly number[]; actor: string };
 
@@ -42,17 +43,23 @@ export async function requestBulkUndo(db: Db, request: BulkUndoRequest): Promise
     .filter((id) => !found.has(id))
     .map((id) => ({ actionId: id, action: null, reason: "no such action" }));
   // Rows are locked in id order, so two requests over the same actions cannot deadlock.
-  await db.transaction(async (tx) => {
-    for (const id of ids.filter((id) => found.has(id))) {
-      const outcome = await decideInTransaction(tx, {
-        actionId: id,
-        decision: "request_undo",
-        actor: request.actor,
-        detail: { requestId, requestSize: found.size },
-      });
-      if (outcome.ok) undone.push(outcome.action);
-      else skipped.push({ actionId: id, action: outcome.action, reason: outcome.reason });
-    }
-  });
+  const decided = await decideOnce(
+    db,
+    async (tx) => {
+      for (const id of ids.filter((id) => found.has(id))) {
+        const outcome = await decideInTransaction(tx, {
+          actionId: id,
+          decision: "request_undo",
+          actor: request.actor,
+          detail: { requestId, requestSize: found.size },
+        });
+        if (outcome.ok) undone.push(outcome.action);
+        else skipped.push({ actionId: id, action: outcome.action, reason: outcome.reason });
+      }
+      return true;
+    },
+    () => false,
+  );
+  if (!decided) return { ok: false, reason: "This confirmation was already handled." };
   return { ok: true, requestId, type: rows[0]!.type, undone, skipped };
 }

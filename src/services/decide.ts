@@ -6,6 +6,7 @@ import type { Db, Tx } from "../db/client.ts";
 import { type ActionRow, actionApprovals, actions } from "../db/schema.ts";
 import { recordChange, type TransitionOutcome, transitionAction } from "../db/transitions.ts";
 import { type DecisionRequest, decisionTransition } from "./decisionTransition.ts";
+import { decideOnce } from "./inbox.ts";
 
 export type { DecisionRequest } from "./decisionTransition.ts";
 
@@ -20,7 +21,11 @@ export type DecisionOutcome =
   | { ok: false; reason: string; action: ActionRow; approvals: Approvals };
 
 export async function decide(db: Db, request: DecisionRequest): Promise<DecisionOutcome> {
-  return db.transaction((tx) => decideInTransaction(tx, request));
+  return decideOnce(
+    db,
+    (tx) => decideInTransaction(tx, request),
+    () => ({ ok: false, reason: "this request was already handled", action: null }),
+  );
 }
 
 /** `decide` inside the caller's transaction, so that several decisions commit as one. */
