@@ -5,7 +5,7 @@ import type { DbOrTx, Tx } from "./client.ts";
 import { type SlackInboxRow, slackInbox } from "./schema.ts";
 
 export type InboxRequest = { requestKey: string; kind: string; payload: Record<string, unknown> };
-export type InboxEntry = Pick<SlackInboxRow, "id" | "kind" | "payload" | "attempts">;
+export type InboxEntry = Pick<SlackInboxRow, "id" | "kind" | "payload" | "attempts" | "receivedAt">;
 export type InboxOutcome = NonNullable<SlackInboxRow["outcome"]>;
 
 /**
@@ -73,33 +73,31 @@ export async function renewInboxClaims(db: DbOrTx, ids: readonly number[], claim
 }
 
 /**
- * Takes over up to `limit` rows whose claim ran out (their process died), oldest first, each
- * claimed for `claimMs` and counted as an attempt; rows another recovery holds are skipped.
+ * Takes over the oldest row whose claim ran out (its process died), claimed for `claimMs` and
+ * counted as an attempt; a row another recovery holds is skipped. One at a time, so that only a
+ * handling that starts counts: a process killed meanwhile has not tried the rows behind it.
  */
-export async function claimAbandonedInboxRows(
-  db: DbOrTx,
-  limit: number,
-  claimMs: number,
-): Promise<InboxEntry[]> {
-  const rows = await db.execute<{
+export async function claimAbandonedInboxRow(db: DbOrTx, claimMs: number): Promise<InboxEntry | null> {
+  const [row] = await db.execute<{
     id: string;
     kind: string;
     payload: Record<string, unknown>;
     attempts: number;
+    received_ms: number;
   }>(sql`
     update slack_inbox i
     set claimed_until = clock_timestamp() + make_interval(secs => ${claimMs / 1000}), attempts = i.attempts + 1
     from (
       select id from slack_inbox
       where done_at is null and claimed_until < clock_timestamp()
-      order by id limit ${limit}
+      order by id limit 1
       for update skip locked
     ) abandoned
     where i.id = abandoned.id
-    returning i.id, i.kind, i.payload, i.attempts`);
-  return rows
-    .map((row) => ({ id: Number(row.id), kind: row.kind, payload: row.payload, attempts: row.attempts }))
-    .sort((a, b) => a.id - b.id);
+    returning i.id, i.kind, i.payload, i.attempts, (extract(epoch from i.received_at) * 1000)::float8 as received_ms`);
+  if (!row) return null;
+  const { kind, payload, attempts } = row;
+  return { id: Number(row.id), kind, payload, attempts, receivedAt: new Date(row.received_ms) };
 }
 
 /** Forgets finished requests received more than `ageMs` ago; returns how many. */

@@ -5,7 +5,7 @@
 import type { AckFn, App } from "@slack/bolt";
 import type { AppContext } from "../context.ts";
 import {
-  claimAbandonedInboxRows,
+  claimAbandonedInboxRow,
   deleteFinishedInboxRows,
   finishInboxRows,
   type InboxEntry,
@@ -21,9 +21,13 @@ const CLAIM_MS = 10_000;
 const RENEW_EVERY_MS = 3_000;
 /** How often a web process looks for rows whose process stopped (and once at start). */
 const RECOVER_EVERY_MS = 5_000;
-const RECOVERY_BATCH = 50;
-/** A request whose handling failed this many times is given up (and logged), not retried forever. */
-const MAX_ATTEMPTS = 5;
+/**
+ * A request still unfinished this long after it arrived, taken over this many times (every
+ * process that took it died, or Bolt failed), is given up and logged: a request that kills the
+ * process must not keep every web process restarting. Short of both, it is tried again.
+ */
+const GIVE_UP_AFTER_MS = 15 * 60_000;
+const GIVE_UP_AFTER_ATTEMPTS = 5;
 /** Finished rows are kept this long: well past the replay window, whose keys they remember. */
 const RETENTION_MS = 60 * 60_000;
 const PURGE_EVERY_MS = 5 * 60_000;
@@ -119,27 +123,27 @@ export function createSlackInbox(app: App, ctx: AppContext) {
       await finishInboxRows(db, ids, "handled");
       for (const id of ids) unmarked.delete(id);
     }
-    for (;;) {
-      const rows = await claimAbandonedInboxRows(db, RECOVERY_BATCH, CLAIM_MS);
-      // In order of receipt, one at a time: the order the clicks were made in.
-      for (const row of rows) {
-        if (inFlight.has(row.id)) continue;
-        if (row.attempts > MAX_ATTEMPTS) {
-          await finishInboxRows(db, [row.id], "abandoned");
-          log.error(
-            { inboxId: row.id, kind: row.kind, attempts: row.attempts - 1 },
-            "gave up a Slack request that failed every time it was handled",
-          );
-          continue;
-        }
-        log.warn(
-          { inboxId: row.id, kind: row.kind, attempt: row.attempts },
-          "handling a Slack request that a stopped process had acknowledged",
+    // In order of receipt, one at a time: the order the clicks were made in.
+    for (
+      let row = await claimAbandonedInboxRow(db, CLAIM_MS);
+      row;
+      row = await claimAbandonedInboxRow(db, CLAIM_MS)
+    ) {
+      if (inFlight.has(row.id)) continue;
+      if (row.attempts > GIVE_UP_AFTER_ATTEMPTS && Date.now() - row.receivedAt.getTime() > GIVE_UP_AFTER_MS) {
+        await finishInboxRows(db, [row.id], "abandoned");
+        log.error(
+          { inboxId: row.id, kind: row.kind, attempts: row.attempts - 1 },
+          "gave up a Slack request whose handling never finished",
         );
-        metrics.inboxRecovered.inc({ kind: row.kind });
-        await handle(row, lateAck(row));
+        continue;
       }
-      if (rows.length < RECOVERY_BATCH) break;
+      log.warn(
+        { inboxId: row.id, kind: row.kind, attempt: row.attempts },
+        "handling a Slack request that a stopped process had acknowledged",
+      );
+      metrics.inboxRecovered.inc({ kind: row.kind });
+      await handle(row, lateAck(row));
     }
     if (Date.now() - lastPurge >= PURGE_EVERY_MS) {
       lastPurge = Date.now();
@@ -152,7 +156,8 @@ export function createSlackInbox(app: App, ctx: AppContext) {
     /** Writes the request before it is answered; its row, or null when its key was received before. */
     record: async (request: InboxRequest): Promise<InboxEntry | null> => {
       const id = await record(request);
-      return id === null ? null : { id, kind: request.kind, payload: request.payload, attempts: 0 };
+      if (id === null) return null;
+      return { id, kind: request.kind, payload: request.payload, attempts: 0, receivedAt: new Date() };
     },
     handle,
     /** Recovers at once (rows a crash left) and then every few seconds; keeps this process's claims. */
