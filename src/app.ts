@@ -9,6 +9,7 @@ import { createBackend, recordCompletedIn } from "./backend/index.ts";
 import type { Config } from "./config/env.ts";
 import type { AppContext } from "./context.ts";
 import { createDb } from "./db/client.ts";
+import { installationId } from "./db/installation.ts";
 import { prepareDatabase } from "./db/migrate.ts";
 import { createHttpApp, createHttpServer, errorHandler, type RawRoute } from "./http/server.ts";
 import { startExpirySweeper } from "./jobs/expirySweeper.ts";
@@ -53,7 +54,9 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   started(() => client.end({ timeout: 5 }));
   const probe = createRedis(config.redisUrl, "probe");
   started(async () => probe.disconnect());
-  const backend = createBackend(config, log);
+  const installation = await installationId(db);
+  log.info({ installationId: installation }, "installation");
+  const backend = createBackend(config, log, installation);
   started(async () => backend.close?.());
   const queues = createQueues(config.redisUrl, config.queuePrefix);
   started(() => closeQueues(queues));

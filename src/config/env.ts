@@ -123,6 +123,7 @@ const envSchema = z
     DEFENDER_CALLS_PER_MINUTE: perWindow(100),
     DEFENDER_CALLS_PER_HOUR: perWindow(1500),
     DEFENDER_LIVE_RESPONSE_PER_MINUTE: perWindow(10),
+    DEFENDER_LIVE_RESPONSE_WAIT_MS: milliseconds(30 * 60_000, 10),
     POLICY_FILE: optionalText,
   })
   .superRefine((env, ctx) => {
@@ -213,6 +214,8 @@ export type DefenderConfig = {
   callsPerMinute: number;
   callsPerHour: number;
   liveResponsePerMinute: number;
+  /** How long a live response waits for a session someone else holds on its device before failing. */
+  liveResponseWaitMs: number;
 };
 
 export class ConfigError extends Error {
@@ -276,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
             callsPerMinute: e.DEFENDER_CALLS_PER_MINUTE,
             callsPerHour: e.DEFENDER_CALLS_PER_HOUR,
             liveResponsePerMinute: e.DEFENDER_LIVE_RESPONSE_PER_MINUTE,
+            liveResponseWaitMs: e.DEFENDER_LIVE_RESPONSE_WAIT_MS,
           }
         : null,
     workerConcurrency: e.WORKER_CONCURRENCY,

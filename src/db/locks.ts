@@ -12,6 +12,8 @@ export const LOCK_SPACES = {
   messageReminders: 7_314_003,
   /** Per thing an action touches (a file on a device, a service, a URL…), in the simulated fleet. */
   touchedThing: 7_314_004,
+  /** Per device (Defender): who takes its one live response session is decided one at a time. */
+  liveResponseDevice: 7_314_005,
 } as const;
 
 export type LockSpace = Exclude<keyof typeof LOCK_SPACES, "migration">;
@@ -19,4 +21,9 @@ export type LockSpace = Exclude<keyof typeof LOCK_SPACES, "migration">;
 /** Waits for the (space, key) lock, held until the transaction ends. */
 export function transactionLock(space: LockSpace, key: number | SQL): SQL {
   return sql`select pg_advisory_xact_lock(${LOCK_SPACES[space]}, ${key})`;
+}
+
+/** Takes the (space, key) lock until the transaction ends if it is free; selects `locked`. */
+export function tryTransactionLock(space: LockSpace, key: number | SQL): SQL {
+  return sql`select pg_try_advisory_xact_lock(${LOCK_SPACES[space]}, ${key}) as locked`;
 }
