@@ -39,12 +39,14 @@ export type SlackInbox = ReturnType<typeof createSlackInbox>;
 /**
  * What the inbox keeps of a verified request: its kind, the key that tells a second delivery
  * (the signature, or an Events API delivery's event_id, which Slack's retries keep), and the
- * payload as Bolt reads it without Slack's legacy verification token. Null for a body that is
- * none of Slack's requests.
+ * payload as Bolt reads it, without Slack's legacy verification token, and for a click without
+ * the copy of the clicked message (no listener reads it; it is most of a click's size). Null for
+ * a body that is none of Slack's requests.
  */
 export function inboxRequestOf(body: unknown, signature: string): InboxRequest | null {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return null;
   const { token: _verificationToken, ...payload } = body as Record<string, unknown>;
+  if (payload.type === "block_actions") delete payload.message;
   if (typeof payload.command === "string") {
     return { kind: "command", requestKey: `sig:${signature}`, payload };
   }

@@ -159,5 +159,5 @@ describe("click crash", () => {
 
     expect(await web.process.stop()).toBe(0);
     expect(await worker.stop()).toBe(0);
-  }, 240_000);
+  }, 300_000);
 });
