@@ -4,17 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
 import { type InboxRequest, insertInboxRequests } from "../../src/db/inbox.ts";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
-import { deviceFiles, devices } from "../../src/db/schema.ts";
 import { type FakeSlackApi, startFakeSlackApi } from "../../src/sandbox/fakeSlackApi.ts";
 import { decide } from "../../src/services/decide.ts";
 import { handleInboxRow } from "../../src/services/inbox.ts";
 import { validateMessage, validateView } from "../../src/slack/blockLimits.ts";
 import { BULK_UNDO_CALLBACK_ID, FIRST_PICK_BLOCK_ID } from "../../src/slack/blocks/bulkUndo.ts";
 import { REASON_ID, REJECT_CALLBACK_ID } from "../../src/slack/blocks/modals.ts";
-import { ingest, waitForStatuses } from "../support/actions.ts";
+import { failedQuarantine, ingest, waitForStatuses } from "../support/actions.ts";
 import { APPROVER, startTestApp, TEST_CHANNEL, type TestApp, waitFor } from "../support/app.ts";
 import { createTestDatabase } from "../support/db.ts";
-import { actionBody, sha256Of } from "../support/fixtures.ts";
+import { actionBody } from "../support/fixtures.ts";
 import {
   blockActionsPayload,
   type ResponseUrlCatcher,
@@ -47,24 +46,6 @@ async function startWeb(label: string): Promise<TestApp> {
   const app = await startTestApp(label, { databaseUrl: database.url, slackApi });
   apps.push(app);
   return app;
-}
-
-/** A quarantine whose file is gone from its device, approved: it fails, and Retry is offered. */
-async function failedAction(app: TestApp, n: number): Promise<number> {
-  const deviceId = `inbox-${n}`;
-  await app.ctx.db.insert(devices).values({ id: deviceId, name: `PC-I${n}` });
-  await app.ctx.db
-    .insert(deviceFiles)
-    .values({ deviceId, sha256: sha256Of(n), path: "C:\\x.exe", state: "missing" });
-  const [id] = await ingest(app.ctx.db, [
-    actionBody("quarantine_file", n, {
-      investigationId: undefined,
-      device: { id: deviceId, name: `PC-I${n}` },
-    }),
-  ]);
-  await decide(app.ctx.db, { actionId: id!, decision: "approve", actor: APPROVER });
-  await waitForStatuses(app.ctx.db, [id!], ["failed"]);
-  return id!;
 }
 
 let signature = 0;
@@ -109,7 +90,7 @@ describe("inbox.recovery", () => {
     const [toUndo] = await ingest(first.ctx.db, [
       actionBody("isolate_device", 4, { investigationId: undefined, status: "completed" }),
     ]);
-    const toRetry = await failedAction(first, 5);
+    const toRetry = await failedQuarantine(first.ctx.db, 905);
     await first.close();
 
     const responseUrl = catcher.newUrl();
@@ -196,7 +177,7 @@ describe("inbox.recovery", () => {
 describe("inbox.exactlyOnce", () => {
   it("two handlings of one request race: one decides, the other decides nothing", async () => {
     const app = apps.at(-1)!;
-    const actionId = await failedAction(app, 6);
+    const actionId = await failedQuarantine(app.ctx.db, 906);
     // Claimed for an hour, so that no recovery takes it while the two race.
     const [row] = await leaveInInbox([clickOn("retry", actionId)], 60 * 60_000);
     const retry = () => decide(app.ctx.db, { actionId, decision: "retry", actor: APPROVER });

@@ -3,9 +3,7 @@
 // answered without acting twice. The inbox's unique key is the memory of requests received.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
-import { deviceFiles, devices } from "../../src/db/schema.ts";
-import { decide } from "../../src/services/decide.ts";
-import { ingest, waitForStatuses } from "../support/actions.ts";
+import { failedQuarantine, ingest, waitForStatuses } from "../support/actions.ts";
 import {
   APPROVER,
   startTestApp,
@@ -15,7 +13,7 @@ import {
   type TestApp,
   waitFor,
 } from "../support/app.ts";
-import { actionBody, sha256Of } from "../support/fixtures.ts";
+import { actionBody } from "../support/fixtures.ts";
 import {
   appHomeOpenedEvent,
   blockActionsPayload,
@@ -53,24 +51,10 @@ function click(verb: string, id: number, timestamp = now()): SlackRequest {
 }
 
 let n = 0;
-/** A quarantine whose file is gone from its device: approved, it fails, and Retry is offered. */
-async function failedAction(): Promise<number> {
+const nextNumber = () => {
   n += 1;
-  const deviceId = `replay-${n}`;
-  await app.ctx.db.insert(devices).values({ id: deviceId, name: `PC-R${n}` });
-  await app.ctx.db
-    .insert(deviceFiles)
-    .values({ deviceId, sha256: sha256Of(700 + n), path: "C:\\x.exe", state: "missing" });
-  const [id] = await ingest(app.ctx.db, [
-    actionBody("quarantine_file", 700 + n, {
-      investigationId: undefined,
-      device: { id: deviceId, name: `PC-R${n}` },
-    }),
-  ]);
-  await decide(app.ctx.db, { actionId: id!, decision: "approve", actor: APPROVER });
-  await waitForStatuses(app.ctx.db, [id!], ["failed"]);
-  return id!;
-}
+  return 700 + n;
+};
 
 async function pendingAction(): Promise<number> {
   n += 1;
@@ -85,7 +69,7 @@ const retries = async (id: number) =>
 
 describe("replay.refused", () => {
   it("a signed Retry sent 5 times runs one more attempt; the 4 copies get 401", async () => {
-    const id = await failedAction();
+    const id = await failedQuarantine(app.ctx.db, nextNumber());
     const retry = click("retry", id);
     expect((await send(retry)).status).toBe(200);
     await waitFor(async () => (await getAction(app.ctx.db, id))!.attempt === 2, 10_000, "the retry");
@@ -144,7 +128,7 @@ describe("replay.slackRetries", () => {
   });
 
   it("Slack's retry of a click already received is answered 200 and not acted on again", async () => {
-    const id = await failedAction();
+    const id = await failedQuarantine(app.ctx.db, nextNumber());
     const retry = click("retry", id);
     expect((await send(retry)).status).toBe(200);
     await waitFor(async () => (await getAction(app.ctx.db, id))!.attempt === 2, 10_000, "the retry");
