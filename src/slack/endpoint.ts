@@ -26,7 +26,7 @@ import type { AppContext } from "../context.ts";
 import { SLACK_EVENTS_PATH } from "./boltApp.ts";
 import { boltLogger } from "./boltLogger.ts";
 import { STORE_DOWN_TEXT } from "./handlers/decide.ts";
-import { createSlackInbox, type InboxEntry, inboxRequestOf, type Retry } from "./inbox.ts";
+import { createSlackInbox, type InboxEntry, inboxRequestOf, type SlackRetry } from "./inbox.ts";
 import { replyPrivately } from "./reply.ts";
 
 export type SlackEndpoint = {
@@ -70,15 +70,16 @@ export function slackEndpoint(
   function storeDown(entry: { kind: string; payload: Record<string, unknown> }, res: ServerResponse) {
     metrics.slackRequests.inc({ outcome: "store_down" });
     const { kind, payload } = entry;
+    const input = kind === "view_submission" ? firstInputBlock(payload) : undefined;
     if (kind === "block_actions") {
       HTTPModuleFunctions.buildNoBodyResponse(res, 200);
       track(replyPrivately(deps, payload as Parameters<typeof replyPrivately>[1], STORE_DOWN_TEXT));
     } else if (kind === "command") {
       HTTPModuleFunctions.buildContentResponse(res, { response_type: "ephemeral", text: STORE_DOWN_TEXT });
-    } else if (kind === "view_submission" && firstInputBlock(payload)) {
+    } else if (input) {
       HTTPModuleFunctions.buildContentResponse(res, {
         response_action: "errors",
-        errors: { [firstInputBlock(payload)!]: STORE_DOWN_PLAIN },
+        errors: { [input]: STORE_DOWN_PLAIN },
       });
     } else {
       // Events and the rest: Slack sends them again later.
@@ -121,7 +122,7 @@ export function slackEndpoint(
       }
       const request = inboxRequestOf(body, signed.signature);
       if (!request) return answer(res, 400, "malformed");
-      const retry: Retry = {
+      const retry: SlackRetry = {
         retryNum: HTTPModuleFunctions.extractRetryNumFromHTTPRequest(buffered),
         retryReason: HTTPModuleFunctions.extractRetryReasonFromHTTPRequest(buffered),
       };

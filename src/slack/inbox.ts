@@ -33,7 +33,8 @@ const RETENTION_MS = 60 * 60_000;
 const PURGE_EVERY_MS = 5 * 60_000;
 
 export type { InboxEntry } from "../db/inbox.ts";
-export type Retry = { retryNum?: number; retryReason?: string };
+/** What Slack says of a delivery it retries (X-Slack-Retry-Num, X-Slack-Retry-Reason), for Bolt. */
+export type SlackRetry = { retryNum?: number; retryReason?: string };
 export type SlackInbox = ReturnType<typeof createSlackInbox>;
 
 /**
@@ -78,7 +79,7 @@ export function createSlackInbox(app: App, ctx: AppContext) {
   const unmarked = new Set<number>();
 
   /** Hands the request to Bolt as the handling of its row; marks the row done unless a decision did. */
-  async function handle(entry: InboxEntry, ack: AckFn<unknown>, retry: Retry = {}): Promise<void> {
+  async function handle(entry: InboxEntry, ack: AckFn<unknown>, retry: SlackRetry = {}): Promise<void> {
     const work = (async () => {
       let decided: boolean;
       try {
