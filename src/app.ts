@@ -10,6 +10,7 @@ import type { Config } from "./config/env.ts";
 import { type Connector, startConnector } from "./connector/connector.ts";
 import type { AppContext } from "./context.ts";
 import { createDb } from "./db/client.ts";
+import { installationId } from "./db/installation.ts";
 import { prepareDatabase } from "./db/migrate.ts";
 import { createHttpApp, createHttpServer, errorHandler, type RawRoute } from "./http/server.ts";
 import { startExpirySweeper } from "./jobs/expirySweeper.ts";
@@ -64,7 +65,9 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   started(() => client.end({ timeout: 2 }));
   const probe = createRedis(config.redisUrl, "probe");
   started(async () => probe.disconnect());
-  const backend = createBackend(config, log);
+  const installation = await installationId(db);
+  log.info({ installationId: installation }, "installation");
+  const backend = createBackend(config, log, installation);
   started(async () => backend.close?.());
   const queues = createQueues(config.redisUrl, config.queuePrefix);
   started(() => closeQueues(queues));
@@ -113,10 +116,16 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   if (serves) {
     const bolt = createBoltApp(slack, slackDepsFor(ctx, slack));
     if (bolt.receiver) {
-      const route = slackEndpoint({ app: bolt.app, receiver: bolt.receiver }, slack.signingSecret, log);
+      const route = slackEndpoint({ app: bolt.app, receiver: bolt.receiver }, slack.signingSecret, {
+        ctx,
+        client: bolt.app.client,
+      });
       slackRoute = route;
       // After the server stops taking requests, the clicks already acked are handled.
       started(() => route.close());
+      // Requests a stopped process acknowledged and did not finish, decided now and then.
+      const recovery = route.startRecovery();
+      started(() => recovery.stop());
     } else if (bolt.socketMode) {
       const socketMode = bolt.socketMode;
       await bolt.app.start();

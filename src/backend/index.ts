@@ -7,12 +7,14 @@ import { createDefenderBackend } from "./defender/backend.ts";
 import { createSimulatedBackend } from "./simulated/backend.ts";
 import type { Backend } from "./types.ts";
 
-export function createBackend(config: Config, log: Logger): Backend {
+/** `installationId`: this installation's (db/installation.ts), for the markers left in Defender. */
+export function createBackend(config: Config, log: Logger, installationId: string): Backend {
   if (config.defender) {
     return createDefenderBackend(config.defender, {
       redisUrl: config.redisUrl,
       queuePrefix: config.queuePrefix,
       log,
+      installationId,
     });
   }
   return createSimulatedBackend();

@@ -141,6 +141,7 @@ const envSchema = z
       .default(500),
     DEFENDER_CONNECTOR_BACKFILL_MS: milliseconds(3_600_000, 0),
     DEFENDER_CONNECTOR_LEASE_MS: milliseconds(30_000, 1000),
+    DEFENDER_LIVE_RESPONSE_WAIT_MS: milliseconds(30 * 60_000, 10),
     POLICY_FILE: optionalText,
   })
   .superRefine((env, ctx) => {
@@ -260,6 +261,8 @@ export type DefenderConfig = {
   callsPerMinute: number;
   callsPerHour: number;
   liveResponsePerMinute: number;
+  /** How long a live response waits for a session someone else holds on its device before failing. */
+  liveResponseWaitMs: number;
   /** The connector that reads alerts, investigations and machine actions from Defender. */
   connector: ConnectorConfig;
 };
@@ -344,6 +347,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
             callsPerMinute: e.DEFENDER_CALLS_PER_MINUTE,
             callsPerHour: e.DEFENDER_CALLS_PER_HOUR,
             liveResponsePerMinute: e.DEFENDER_LIVE_RESPONSE_PER_MINUTE,
+            liveResponseWaitMs: e.DEFENDER_LIVE_RESPONSE_WAIT_MS,
             connector: {
               pollIntervalMs: e.DEFENDER_CONNECTOR_POLL_INTERVAL_MS,
               callsPerMinute: e.DEFENDER_CONNECTOR_CALLS_PER_MINUTE,

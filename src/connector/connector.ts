@@ -2,6 +2,7 @@
 // alerts and their evidence (proposals), automated investigations waiting for approval
 // (announcements) and machine actions (history) — within its share of the app's call budget,
 // waiting out Defender's 429s for as long as Retry-After says (longer while they go on).
+
 import {
   createDefenderReader,
   type DefenderAlert,
@@ -10,6 +11,7 @@ import {
 } from "../backend/defender/reader.ts";
 import { BackendRateLimitError } from "../backend/types.ts";
 import type { AppContext } from "../context.ts";
+import { installationId } from "../db/installation.ts";
 import { pendingInvestigationIds } from "../db/queries/connector.ts";
 import { createRedis } from "../lib/redis.ts";
 import { createSleeper } from "../lib/sleeper.ts";
@@ -84,7 +86,8 @@ export function startConnector(ctx: AppContext): Connector {
     // Defender names a quarantined file by SHA-1; our actions (and restore) need its SHA-256.
     async prepare(items) {
       const hashes = new Map<string, string>();
-      for (const sha1 of await quarantinesNeedingSha256(ctx.db, items, defender)) {
+      const app = { clientId: defender.clientId, installationId: await installationId(ctx.db) };
+      for (const sha1 of await quarantinesNeedingSha256(ctx.db, items, app)) {
         const file = await reader.file(sha1);
         if (file?.sha256) hashes.set(sha1, file.sha256.toLowerCase());
       }
@@ -93,6 +96,7 @@ export function startConnector(ctx: AppContext): Connector {
     async store(tx, items, sha256Of) {
       const outcome = await recordMachineActions(tx, items, {
         clientId: defender.clientId,
+        installationId: await installationId(tx),
         policy,
         channel,
         sha256Of,

@@ -14,6 +14,8 @@ export const LOCK_SPACES = {
   touchedThing: 7_314_004,
   /** Per threat key and channel: one ingest at a time decides whether its threat message exists. */
   threatMessage: 7_314_005,
+  /** Per device (Defender): who takes its one live response session is decided one at a time. */
+  liveResponseDevice: 7_314_006,
 } as const;
 
 type LockSpace = Exclude<keyof typeof LOCK_SPACES, "migration">;
@@ -28,4 +30,9 @@ export function transactionLocksOnTexts(space: LockSpace, texts: readonly string
   // The array's elements come in its order, so callers that sort their texts cannot deadlock.
   return sql`select pg_advisory_xact_lock(${LOCK_SPACES[space]}, hashtext(k))
     from jsonb_array_elements_text(${JSON.stringify(texts)}::jsonb) as k`;
+}
+
+/** Takes the (space, key) lock until the transaction ends if it is free; selects `locked`. */
+export function tryTransactionLock(space: LockSpace, key: number | SQL): SQL {
+  return sql`select pg_try_advisory_xact_lock(${LOCK_SPACES[space]}, ${key}) as locked`;
 }

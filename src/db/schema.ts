@@ -5,6 +5,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  check,
   index,
   integer,
   jsonb,
@@ -150,6 +151,68 @@ export const outbox = pgTable("outbox", {
   topic: text("topic").notNull(),
   payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
   createdAt: createdAt(),
+});
+
+/**
+ * Every signed request from Slack, written before it is answered (the ack is a promise that the
+ * click counts), then decided from here: right away by the process that answered it, or after a
+ * crash by any web process once the claim runs out. The unique key is the signed request (its
+ * signature, or an event's id), which doubles as the memory of requests already received.
+ */
+export const slackInbox = pgTable(
+  "slack_inbox",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    /** `sig:<X-Slack-Signature>`, or `event:<event_id>` for Events API deliveries that Slack retries. */
+    requestKey: text("request_key").notNull(),
+    /** `block_actions`, `view_submission`, `command`, `event`…: how its answer is given. */
+    kind: text("kind").notNull(),
+    /** The verified payload as Bolt reads it, without Slack's verification token. */
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    receivedAt: time("received_at").notNull().defaultNow(),
+    /** Until then the process handling it owns it; after, a recovery may take it over. */
+    claimedUntil: time("claimed_until").notNull(),
+    /** Recoveries that took it over; a request that keeps failing is given up after a few. */
+    attempts: integer("attempts").notNull().default(0),
+    /** Set in the decision's own transaction, or once a request that decides nothing was handled. */
+    doneAt: time("done_at"),
+    outcome: text("outcome").$type<"decided" | "handled" | "abandoned">(),
+  },
+  (t) => [
+    uniqueIndex("slack_inbox_request_key_uq").on(t.requestKey),
+    index("slack_inbox_open_idx").on(t.claimedUntil).where(sql`${t.doneAt} is null`),
+    index("slack_inbox_received_at_idx").on(t.receivedAt),
+  ],
+);
+
+/**
+ * This installation's id, created once: in every marker left in Defender, so that two
+ * installations on one tenant (staging and production, a rebuilt database) never take each
+ * other's machine actions for their own.
+ */
+export const installation = pgTable(
+  "installation",
+  {
+    /** Always true: the table holds one row. */
+    singleton: boolean("singleton").primaryKey().default(true),
+    id: text("id").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [check("installation_singleton", sql`${t.singleton}`)],
+);
+
+/**
+ * Defender runs one live response session at a time per device: the action holding a device's
+ * session, shared by every worker. A lease whose holder no longer runs that attempt is free.
+ */
+export const liveResponseLeases = pgTable("live_response_leases", {
+  deviceId: text("device_id").primaryKey(),
+  actionId: bigint("action_id", { mode: "number" })
+    .notNull()
+    .references(() => actions.id),
+  operation: text("operation").$type<"apply" | "undo">().notNull(),
+  attempt: integer("attempt").notNull(),
+  acquiredAt: time("acquired_at").notNull().defaultNow(),
 });
 
 // --- The simulated fleet ------------------------------------------------------------------
@@ -357,3 +420,4 @@ export const slackDeliveries = pgTable(
   },
   (t) => [index("slack_deliveries_claimed_at").on(t.claimedAt)],
 );
+export type SlackInboxRow = typeof slackInbox.$inferSelect;

@@ -10,6 +10,7 @@ import type { ActionRow } from "../db/schema.ts";
 import { ACTION_TYPE_INFO, ACTION_TYPES, type ActionType, isUndoable } from "../domain/actionTypes.ts";
 import { type Result, refuse } from "../domain/result.ts";
 import { decideMany } from "./bulkDecide.ts";
+import { decideOnce } from "./inbox.ts";
 
 export type BulkUndoRequest = { actionIds: readonly number[]; actor: string };
 
@@ -17,7 +18,7 @@ export type Skipped = { actionId: number; action: ActionRow | null; message: str
 
 export type BulkUndoOutcome = Result<
   { requestId: string; type: ActionType; undone: ActionRow[]; skipped: Skipped[] },
-  "no_such_action" | "not_one_undoable_type"
+  "no_such_action" | "not_one_undoable_type" | "already_handled"
 >;
 
 /** Why these actions cannot be undone in one request, or null when they can. */
@@ -43,15 +44,20 @@ export async function requestBulkUndo(db: Db, request: BulkUndoRequest): Promise
   const missing: Skipped[] = ids
     .filter((id) => !found.has(id))
     .map((id) => ({ actionId: id, action: null, message: "no such action" }));
-  // One set operation: rows locked in id order, so two requests over the same actions cannot deadlock.
-  const outcome = await db.transaction((tx) =>
-    decideMany(tx, {
-      actionIds: ids.filter((id) => found.has(id)),
-      decision: "request_undo",
-      actor: request.actor,
-      detail: { requestId, requestSize: found.size },
-    }),
+  // One set operation: rows locked in id order, so two requests over the same actions cannot
+  // deadlock; settled with the request being handled, so a redelivered confirmation decides nothing.
+  const outcome = await decideOnce(
+    db,
+    (tx) =>
+      decideMany(tx, {
+        actionIds: ids.filter((id) => found.has(id)),
+        decision: "request_undo",
+        actor: request.actor,
+        detail: { requestId, requestSize: found.size },
+      }),
+    () => null,
   );
+  if (!outcome) return refuse("already_handled", "This confirmation was already handled.");
   return {
     ok: true,
     requestId,

@@ -9,6 +9,7 @@ import type { ActionRow } from "../db/schema.ts";
 import { recordChange, type TransitionOutcome, transitionAction } from "../db/transitions.ts";
 import { type Refusal, refuse } from "../domain/result.ts";
 import { type DecisionRequest, decisionTransition } from "./decisionTransition.ts";
+import { decideOnce } from "./inbox.ts";
 
 export type { DecisionRequest } from "./decisionTransition.ts";
 
@@ -20,10 +21,16 @@ export type DecisionOutcome =
   /** The approval counts, but the action waits for more approvers before it runs. */
   | { ok: true; action: ActionRow; approvals: Approvals }
   /** Refused: this person has already approved it, and the same person twice does not count. */
-  | (Refusal<"already_approved"> & { action: ActionRow; approvals: Approvals });
+  | (Refusal<"already_approved"> & { action: ActionRow; approvals: Approvals })
+  /** The Slack request deciding it was already settled by a concurrent handling of it. */
+  | (Refusal<"already_handled"> & { action: null });
 
 export async function decide(db: Db, request: DecisionRequest): Promise<DecisionOutcome> {
-  return db.transaction((tx) => decideInTransaction(tx, request));
+  return decideOnce(
+    db,
+    (tx) => decideInTransaction(tx, request),
+    () => ({ ...refuse("already_handled", "this request was already handled"), action: null }),
+  );
 }
 
 /** `decide` inside the caller's transaction, so that several decisions commit as one. */

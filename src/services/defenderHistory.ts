@@ -49,7 +49,7 @@ export type HistoryOutcome = {
 export async function quarantinesNeedingSha256(
   db: DbOrTx,
   page: readonly DefenderMachineAction[],
-  app: { clientId: string },
+  app: { clientId: string; installationId: string },
 ): Promise<string[]> {
   const candidates = page.filter(
     (action) =>
@@ -96,7 +96,13 @@ function entityOf(
 export async function recordMachineActions(
   tx: Tx,
   page: readonly DefenderMachineAction[],
-  options: { clientId: string; policy: Policy; channel: string; sha256Of: ReadonlyMap<string, string> },
+  options: {
+    clientId: string;
+    installationId: string;
+    policy: Policy;
+    channel: string;
+    sha256Of: ReadonlyMap<string, string>;
+  },
 ): Promise<HistoryOutcome> {
   const outcome: HistoryOutcome = { recorded: 0, own: 0, reversed: 0, running: [], skipped: [] };
   const inputs: IngestInput[] = [];

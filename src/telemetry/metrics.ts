@@ -57,6 +57,18 @@ export function createMetrics() {
       labelNames: ["decision", "outcome"] as const,
       registers: [registry],
     }),
+    slackRequests: new Counter({
+      name: "action_center_slack_requests_total",
+      help: "Requests to /slack/events, by outcome (accepted, bad_signature, stale, future, replayed, retry_of_received, store_down, malformed)",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    inboxRecovered: new Counter({
+      name: "action_center_slack_inbox_recovered_total",
+      help: "Slack requests taken over from the inbox after the process that answered them stopped, by kind",
+      labelNames: ["kind"] as const,
+      registers: [registry],
+    }),
     oldestPendingSeconds: new Gauge({
       name: "action_center_oldest_pending_seconds",
       help: "Age of the oldest action still waiting for a decision (0 when none waits)",

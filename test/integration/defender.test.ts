@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { takeFromBudget } from "../../src/backend/defender/budget.ts";
 import { runMarker } from "../../src/backend/defender/requests.ts";
+import { installationId } from "../../src/db/installation.ts";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
 import { actions } from "../../src/db/schema.ts";
 import { ACTION_TYPES, type ActionType, isUndoable } from "../../src/domain/actionTypes.ts";
@@ -15,6 +16,7 @@ import { REDIS_URL, uniqueName } from "../support/db.ts";
 import {
   defenderEnv,
   type FakeDefender,
+  type LiveResponseSession,
   type RecordedCall,
   startFakeDefender,
 } from "../support/fakeDefender.ts";
@@ -23,10 +25,17 @@ import { buttonsOf, click, waitForMessage } from "../support/slackUser.ts";
 
 let fake: FakeDefender;
 let app: TestApp;
+/** This app's installation id, in every marker it leaves in Defender. */
+let installation: string;
+/** How long a live response waits for a session someone else holds, in these tests. */
+const SESSION_WAIT_MS = 1500;
 
 beforeAll(async () => {
   fake = await startFakeDefender();
-  app = await startTestApp("defender", { env: defenderEnv(fake) });
+  app = await startTestApp("defender", {
+    env: defenderEnv(fake, { DEFENDER_LIVE_RESPONSE_WAIT_MS: String(SESSION_WAIT_MS) }),
+  });
+  installation = await installationId(app.ctx.db);
 });
 afterAll(async () => {
   await app?.close();
@@ -190,7 +199,9 @@ describe("defender.happy", () => {
       expect(describeChange(submitted!)).toBe(DEFENDER_CALLS[type].apply);
       expect(submitted!.status).toBe(type === "block_url" ? 200 : 201);
       const comment = JSON.stringify(submitted!.body);
-      expect(comment).toContain(`${runMarker(action, "apply")}, approved in Slack by ${APPROVER}`);
+      expect(comment).toContain(
+        `${runMarker(action, "apply", installation)}, approved in Slack by ${APPROVER}`,
+      );
       expect(comment).toContain("Beaconing to a known C2");
       const applied = (await getAction(app.ctx.db, id))!;
       if (type === "block_url") {
@@ -226,7 +237,7 @@ describe("defender.happy", () => {
         expect(fake.indicators.has(String(applied.undoData!.indicatorId))).toBe(false);
       } else {
         expect(JSON.stringify(undoCalls[0]!.body)).toContain(
-          runMarker({ ...applied, undoAttempt: 1 }, "undo"),
+          runMarker({ ...applied, undoAttempt: 1 }, "undo", installation),
         );
         expect((await getAction(app.ctx.db, id))!.backendState).toMatchObject({
           operation: "undo",
@@ -272,12 +283,161 @@ describe("defender.happy", () => {
     const earlier = fake.seedMachineAction(
       action.deviceId!,
       "Isolate",
-      `Isolate device (${runMarker(action, "apply")}, approved in Slack by ${APPROVER})`,
+      `Isolate device (${runMarker(action, "apply", installation)}, approved in Slack by ${APPROVER})`,
     );
     await approve(id);
     await waitForStatuses(app.ctx.db, [id], ["completed"]);
     expect(fake.callsTo("POST", /\/isolate$/).map((c) => c.status)).toEqual([400]);
     expect((await getAction(app.ctx.db, id))!.backendState).toMatchObject({ machineActionId: earlier.id });
+  });
+});
+
+describe("defender.sessions", () => {
+  const scriptsOf = (sessions: LiveResponseSession[]) => sessions.map((session) => session.script);
+  /** Each session started after the one before it had ended. */
+  function oneAtATime(sessions: LiveResponseSession[]): void {
+    for (const [before, after] of sessions.slice(0, -1).map((s, i) => [s, sessions[i + 1]!] as const)) {
+      expect(before.endedAt).not.toBeNull();
+      expect(after.startedAt).toBeGreaterThanOrEqual(before.endedAt!);
+    }
+  }
+
+  it("three script-based actions approved together on one device all run, one session at a time, in decision order; their undos too", async () => {
+    const device = machine();
+    const service = await ingestOne("stop_service", { device });
+    const task = await ingestOne("remove_scheduled_task", { device });
+    const driver = await ingestOne("disable_driver", { device });
+    for (const id of [service, task, driver]) expect((await approve(id)).ok).toBe(true);
+    await waitForStatuses(app.ctx.db, [service, task, driver], ["completed"]);
+    const applied = fake.liveResponseSessions(device.id);
+    expect(scriptsOf(applied)).toEqual([
+      "ac-stop-service.ps1",
+      "ac-remove-scheduled-task.ps1",
+      "ac-disable-driver.ps1",
+    ]);
+    oneAtATime(applied);
+    // Never refused: the device's lease kept our own sessions apart before Defender had to.
+    expect(fake.callsTo("POST", /runliveresponse$/).map((c) => c.status)).toEqual([201, 201, 201]);
+
+    for (const id of [driver, service, task]) expect((await requestUndo(id)).ok).toBe(true);
+    await waitForStatuses(app.ctx.db, [service, task, driver], ["undone"]);
+    const undone = fake.liveResponseSessions(device.id).slice(3);
+    expect(scriptsOf(undone)).toEqual([
+      "ac-enable-driver.ps1",
+      "ac-start-service.ps1",
+      "ac-restore-scheduled-task.ps1",
+    ]);
+    oneAtATime([...applied, ...undone]);
+    const [leases] = await app.ctx.sql<{ n: number }[]>`
+      select count(*)::int as n from live_response_leases where device_id = ${device.id}`;
+    expect(leases!.n).toBe(0);
+  });
+
+  it("a session someone else holds is waited for, then the action fails naming it, never as 'the same type'", async () => {
+    const device = machine();
+    const theirs = fake.seedMachineAction(device.id, "LiveResponse", "Collecting a memory dump", {
+      requestor: "analyst@contoso.com",
+      held: true,
+    });
+    const id = await ingestOne("stop_service", { device });
+    const posted = await waitForMessage(app, id);
+    await click(app, APPROVER, posted, `approve:${id}`);
+    await waitForStatuses(app.ctx.db, [id], ["failed"]);
+    const { error } = (await getAction(app.ctx.db, id))!;
+    expect(error).toMatch(
+      new RegExp(
+        String.raw`^another live response session is running on ${device.name}, started by analyst@contoso\.com at \d{4}-\d\d-\d\d \d\d:\d\d UTC \(Defender machine action ${theirs.id}: "Collecting a memory dump"\); waited \d+ s for it to end, so nothing was run — retry once it has ended$`,
+      ),
+    );
+    expect(error).not.toMatch(/same type/);
+    // Asked once; then Defender's list said the session still ran, so it was not asked again.
+    expect(fake.callsTo("POST", /runliveresponse$/).map((c) => c.status)).toEqual([400]);
+    const failed = await waitForMessage(app, id, (m) =>
+      JSON.stringify(m.blocks).includes("analyst@contoso.com"),
+    );
+    expect(buttonsOf(failed).map((b) => b.action_id)).toContain(`retry:${id}`);
+    fake.endMachineAction(theirs.id);
+  });
+
+  it("a session someone else holds that ends within the wait lets the action run after it", async () => {
+    const device = machine();
+    const theirs = fake.seedMachineAction(device.id, "LiveResponse", "Triage", {
+      requestor: "analyst@contoso.com",
+      held: true,
+    });
+    const id = await ingestOne("disable_driver", { device });
+    await approve(id);
+    await waitFor(
+      async () => (await getAction(app.ctx.db, id))!.backendState?.waitingSince !== undefined,
+      10_000,
+      "the wait",
+    );
+    fake.endMachineAction(theirs.id);
+    await waitForStatuses(app.ctx.db, [id], ["completed"]);
+    expect(fake.callsTo("POST", /runliveresponse$/).map((c) => c.status)).toEqual([400, 201]);
+    oneAtATime(fake.liveResponseSessions(device.id));
+  });
+});
+
+describe("defender.installations", () => {
+  const OTHER_INSTALLATION = "0123456789abcdef";
+
+  type Marker = (action: { id: number; attempt: number; undoAttempt: number }) => string;
+  const cases: [string, Marker, () => string][] = [
+    [
+      "the same number and attempt marked without an installation id (as every installation did before)",
+      (action) => `Action Center for Slack #${action.id}, apply attempt ${action.attempt}`,
+      () => fake.clientId,
+    ],
+    [
+      "another installation's marker, requested by the same app",
+      (action) => runMarker(action, "apply", OTHER_INSTALLATION),
+      () => fake.clientId,
+    ],
+    [
+      "this installation's marker, requested by someone else",
+      (action) => runMarker(action, "apply", installation),
+      () => "analyst@contoso.com",
+    ],
+  ];
+
+  it.each(cases)(
+    "a pending machine action with %s on the device is never adopted",
+    async (_label, marker, requestorOf) => {
+      const id = await ingestOne("isolate_device");
+      const action = (await getAction(app.ctx.db, id))!;
+      const theirs = fake.seedMachineAction(
+        action.deviceId!,
+        "Isolate",
+        `Isolate device (${marker(action)}, approved in Slack by ${APPROVER})`,
+        { requestor: requestorOf() },
+      );
+      await approve(id);
+      await waitForStatuses(app.ctx.db, [id], ["failed"]);
+      const failed = (await getAction(app.ctx.db, id))!;
+      expect(failed.error).toMatch(/^an action of the same type is already pending on the device/);
+      expect(failed.backendState?.machineActionId).toBeUndefined();
+      expect(fake.machineActions.get(theirs.id)!.status).not.toBe("Succeeded");
+    },
+  );
+
+  it("another installation's live response on the device is someone else's session: waited for and named", async () => {
+    const id = await ingestOne("remove_registry_key");
+    const action = (await getAction(app.ctx.db, id))!;
+    const theirs = fake.seedMachineAction(
+      action.deviceId!,
+      "LiveResponse",
+      `Remove registry value (${runMarker(action, "apply", OTHER_INSTALLATION)})`,
+      { held: true },
+    );
+    await approve(id);
+    await waitForStatuses(app.ctx.db, [id], ["failed"]);
+    expect((await getAction(app.ctx.db, id))!.error).toMatch(
+      new RegExp(
+        `^another live response session is running on .*, started by ${fake.clientId} .*${theirs.id}`,
+      ),
+    );
+    fake.endMachineAction(theirs.id);
   });
 });
 
@@ -327,7 +487,7 @@ describe("defender.indicators", () => {
     const action = (await getAction(app.ctx.db, id))!;
     const mine = seedIndicator(action.entity.url!, {
       action: "Block",
-      title: `Action Center for Slack #${id}: block URL`,
+      title: `Action Center for Slack #${id}@${installation}: block URL`,
       description: "…",
     });
     await approve(id);

@@ -1,12 +1,14 @@
 // Shortcuts for tests that act on the store the way the program does.
 import { eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../src/db/client.ts";
-import { actions } from "../../src/db/schema.ts";
+import { actions, deviceFiles, devices } from "../../src/db/schema.ts";
 import { parseIngestBody } from "../../src/domain/actionInput.ts";
 import type { Policy } from "../../src/domain/policy.ts";
 import type { Status } from "../../src/domain/status.ts";
+import { decide } from "../../src/services/decide.ts";
 import { ingestActions } from "../../src/services/ingest.ts";
-import { TEST_CHANNEL, waitFor } from "./app.ts";
+import { APPROVER, TEST_CHANNEL, waitFor } from "./app.ts";
+import { actionBody, sha256Of } from "./fixtures.ts";
 import { seedFleetFor } from "./fleet.ts";
 
 /**
@@ -40,4 +42,20 @@ export async function waitForStatuses(db: Db, ids: number[], statuses: Status[],
     timeoutMs,
     `${ids.length} actions to reach ${statuses.join("/")}`,
   );
+}
+
+/**
+ * A quarantine of a file already gone from its (new, simulated) device, approved: it fails, so
+ * Retry is on offer, and a retry fails again the same way. `n` names the device and the file.
+ */
+export async function failedQuarantine(db: Db, n: number): Promise<number> {
+  const device = { id: `gone-file-${n}`, name: `PC-G${n}` };
+  await db.insert(devices).values(device);
+  await db
+    .insert(deviceFiles)
+    .values({ deviceId: device.id, sha256: sha256Of(n), path: "C:\\x.exe", state: "missing" });
+  const [id] = await ingest(db, [actionBody("quarantine_file", n, { investigationId: undefined, device })]);
+  await decide(db, { actionId: id!, decision: "approve", actor: APPROVER });
+  await waitForStatuses(db, [id!], ["failed"]);
+  return id!;
 }

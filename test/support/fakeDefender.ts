@@ -4,7 +4,9 @@
 // docs/DEFENDER.md). Machine actions move Pending → InProgress → a final status as they are polled.
 // Alerts (with evidence), automated investigations, machine actions and files are listed the way
 // the connector reads them: OData `$filter` on their times and states, `$top`/`$skip` pages linked
-// by `@odata.nextLink`. Every call is recorded; tests steer throttling (of some paths or all),
+// by `@odata.nextLink`. Live response runs one session at a time per
+// machine: a second gets 400 ActiveRequestAlreadyExists (Microsoft's run-live-response page), and a
+// session someone else started lasts until the test ends it. Every call is recorded; tests steer throttling (of some paths or all),
 // token lifetime, granted roles and outcomes, and may hold a request up before it is answered.
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -120,6 +122,17 @@ export type FakeInvestigation = {
   triggeringAlertId: string;
 };
 
+/** A live response session on a machine, from its submission to its final status. */
+export type LiveResponseSession = {
+  machineActionId: string;
+  machineId: string;
+  requestor: string;
+  /** The library script it ran, if any. */
+  script: string | null;
+  startedAt: number;
+  endedAt: number | null;
+};
+
 export type RecordedCall = {
   method: string;
   path: string;
@@ -180,8 +193,20 @@ export type FakeDefender = {
   failNext(count: number, status: number): void;
   /** Every token issued so far stops working (as after a secret rotation or revocation). */
   revokeTokens(): void;
-  /** A machine action someone else (or an earlier try of ours) submitted. */
-  seedMachineAction(machineId: string, type: string, requestorComment: string): FakeMachineAction;
+  /**
+   * A machine action someone else (or an earlier try of ours) submitted; by default requested by
+   * the app itself. A `held` one stays InProgress, however often it is polled, until `endMachineAction`.
+   */
+  seedMachineAction(
+    machineId: string,
+    type: string,
+    requestorComment: string,
+    options?: { requestor?: string; held?: boolean },
+  ): FakeMachineAction;
+  /** Ends a held machine action (an analyst's live response session closing, say). */
+  endMachineAction(id: string, status?: FinalStatus): void;
+  /** Every live response session so far on `machineId`, in the order they were submitted. */
+  liveResponseSessions(machineId: string): LiveResponseSession[];
   callsTo(method: string, pathPattern: RegExp): RecordedCall[];
   reset(): void;
   close(): Promise<void>;
@@ -300,6 +325,8 @@ export async function startFakeDefender(
   let failing: { count: number; status: number } = { count: 0, status: 503 };
   let indicatorSeq = 1000;
   const polls = new Map<string, number>();
+  const held = new Set<string>();
+  const endedAt = new Map<string, number>();
 
   const fake: FakeDefender = {
     url: "",
@@ -435,11 +462,37 @@ export async function startFakeDefender(
       failing = { count, status };
     },
     revokeTokens: () => tokens.clear(),
-    seedMachineAction(machineId, type, requestorComment) {
+    seedMachineAction(machineId, type, requestorComment, options = {}) {
       const action = newMachineAction(machineId, type, requestorComment, null, []);
+      if (options.requestor !== undefined) action.requestor = options.requestor;
+      if (options.held) {
+        held.add(action.id);
+        action.status = "InProgress";
+      }
       fake.machineActions.set(action.id, action);
       return action;
     },
+    endMachineAction(id, status = "Succeeded") {
+      const action = fake.machineActions.get(id);
+      if (!action) throw new Error(`no machine action ${id}`);
+      held.delete(id);
+      finish(action, status);
+    },
+    liveResponseSessions: (machineId) =>
+      [...fake.machineActions.values()]
+        .filter((a) => a.machineId === machineId && a.type === "LiveResponse")
+        .map((a) => {
+          const script = a.commands[0]?.command as { params?: { key: string; value: string }[] } | undefined;
+          return {
+            machineActionId: a.id,
+            machineId,
+            requestor: a.requestor,
+            script: script?.params?.find((p) => p.key === "ScriptName")?.value ?? null,
+            startedAt: Date.parse(a.creationDateTimeUtc),
+            endedAt: endedAt.get(a.id) ?? null,
+          };
+        })
+        .sort((x, y) => x.startedAt - y.startedAt),
     callsTo: (method, pattern) => fake.calls.filter((c) => c.method === method && pattern.test(c.path)),
     reset() {
       fake.calls.length = 0;
@@ -599,6 +652,8 @@ export async function startFakeDefender(
       relatedFileInfo = { fileIdentifier: String(json.Sha1), fileIdentifierType: "Sha1" };
     }
     if (endpoint === "runliveresponse") commands = liveResponseCommands(json.Commands);
+    // One of a type at a time per machine; for live response that is one session at a time,
+    // whoever started it.
     const pending = [...fake.machineActions.values()].find(
       (a) => a.machineId === machineId && !FINAL.includes(a.status) && a.type === spec.type,
     );
@@ -647,12 +702,16 @@ export async function startFakeDefender(
 
   /** Each poll moves the action one step: Pending → InProgress → … → its outcome. */
   function advance(action: FakeMachineAction): void {
-    if (FINAL.includes(action.status)) return;
+    if (FINAL.includes(action.status) || held.has(action.id)) return;
     const seen = (polls.get(action.id) ?? 0) + 1;
     polls.set(action.id, seen);
-    const final = seen >= fake.pollsToFinish ? fake.outcome(action) : null;
+    finish(action, seen >= fake.pollsToFinish ? fake.outcome(action) : null);
+  }
+
+  function finish(action: FakeMachineAction, final: FinalStatus | null): void {
     action.status = final ?? "InProgress";
     action.lastUpdateDateTimeUtc = new Date().toISOString();
+    if (final) endedAt.set(action.id, Date.now());
     if (final === "Cancelled") {
       action.cancellationRequestor = "analyst@contoso.com";
       action.cancellationComment = "Cancelled from the portal";

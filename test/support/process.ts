@@ -11,7 +11,8 @@ import { actionBody } from "./fixtures.ts";
 const ROOT = new URL("../..", import.meta.url).pathname;
 
 /** How the program is started: as in development (TypeScript through tsx), or built. */
-export type Launch = "npm start" | "node dist/main.js";
+/** How a test starts the program; LAUNCHES are the ways a user does, run by the black-box tests. */
+export type Launch = "npm start" | "node dist/main.js" | "node --import tsx";
 export const LAUNCHES: Launch[] = ["npm start", "node dist/main.js"];
 
 export type StartedProcess = {
@@ -37,6 +38,11 @@ export function npmStart(env: Record<string, string>, args: string[] = []): Star
   return startProgram("npm start", env, args);
 }
 
+/** What `npm start` execs, without npm in front: for a test that starts the program many times. */
+export function nodeStart(env: Record<string, string>, args: string[] = []): StartedProcess {
+  return startProgram("node --import tsx", env, args);
+}
+
 /** `cwd`: where the program is (the repository by default; for a build, the image's WORKDIR). */
 export function startProgram(
   launch: Launch,
@@ -47,7 +53,9 @@ export function startProgram(
   const [command, commandArgs] =
     launch === "npm start"
       ? ["npm", ["start", "--silent", ...(args.length ? ["--", ...args] : [])]]
-      : ["node", ["dist/main.js", ...args]];
+      : launch === "node --import tsx"
+        ? [process.execPath, ["--import", "tsx", "src/main.ts", ...args]]
+        : ["node", ["dist/main.js", ...args]];
   const child = spawn(command, commandArgs, {
     cwd,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", ...env },

@@ -72,6 +72,7 @@ describe("config.happy", () => {
       callsPerMinute: 100,
       callsPerHour: 1500,
       liveResponsePerMinute: 10,
+      liveResponseWaitMs: 30 * 60_000,
       connector: {
         pollIntervalMs: 60_000,
         callsPerMinute: 20,

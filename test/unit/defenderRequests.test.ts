@@ -18,7 +18,12 @@ import { actionMessage } from "../../src/slack/blocks/actionMessage.ts";
 import { ENTITY_FOR } from "../support/fixtures.ts";
 
 const DEVICE = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07";
-const SETTINGS = { isolationType: "Full" as const, scripts: { ...LIVE_RESPONSE_SCRIPT_DEFAULTS } };
+const INSTALLATION = "9f2c4e1a7b3d5e60";
+const SETTINGS = {
+  isolationType: "Full" as const,
+  scripts: { ...LIVE_RESPONSE_SCRIPT_DEFAULTS },
+  installationId: INSTALLATION,
+};
 
 function action(type: ActionType, overrides: Partial<ActionRow> = {}): ActionRow {
   return {
@@ -184,7 +189,7 @@ describe("defender.requests", () => {
         if (request.kind !== "machine_action") throw new Error(`expected a machine action for ${type}`);
         const { Comment, ...body } = request.body;
         expect({ path: request.path, body, permission: request.permission }).toEqual(expected);
-        expect(Comment).toBe(defenderComment(action(type), operation));
+        expect(Comment).toBe(defenderComment(action(type), operation, INSTALLATION));
       }
     },
   );
@@ -198,27 +203,31 @@ describe("defender.requests", () => {
         indicatorValue: "https://evil7.example.com/payload",
         indicatorType: "Url",
         action: "Block",
-        title: "Action Center for Slack #42: block URL",
+        title: "Action Center for Slack #42@9f2c4e1a7b3d5e60: block URL",
         description:
-          "Block URL (Action Center for Slack #42, apply attempt 1, approved in Slack by U0APPROVER1): Seen beaconing",
+          "Block URL (Action Center for Slack #42@9f2c4e1a7b3d5e60, apply attempt 1, approved in Slack by U0APPROVER1): Seen beaconing",
       },
     });
     expect(planRequest(action("block_url"), "undo", SETTINGS)).toEqual({ kind: "unblock_url" });
   });
 
-  it("names the approver, the run and the source's comment in Defender's comment", () => {
-    expect(defenderComment(action("isolate_device", { attempt: 2 }), "apply")).toBe(
-      "Isolate device (Action Center for Slack #42, apply attempt 2, approved in Slack by U0APPROVER1): Seen beaconing",
+  it("names the approver, the run of this installation and the source's comment in Defender's comment", () => {
+    expect(defenderComment(action("isolate_device", { attempt: 2 }), "apply", INSTALLATION)).toBe(
+      "Isolate device (Action Center for Slack #42@9f2c4e1a7b3d5e60, apply attempt 2, approved in Slack by U0APPROVER1): Seen beaconing",
     );
-    expect(defenderComment(action("isolate_device", { comment: null, undoAttempt: 3 }), "undo")).toBe(
-      "Release from isolation (Action Center for Slack #42, undo attempt 3)",
+    expect(
+      defenderComment(action("isolate_device", { comment: null, undoAttempt: 3 }), "undo", INSTALLATION),
+    ).toBe("Release from isolation (Action Center for Slack #42@9f2c4e1a7b3d5e60, undo attempt 3)");
+    // Another installation's #42 is another run.
+    expect(defenderComment(action("isolate_device"), "apply", "0123456789abcdef")).not.toContain(
+      INSTALLATION,
     );
   });
 
   it("recognises its own submissions by the app as requestor and the run marker in the comment", () => {
-    const app = { clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" };
+    const app = { clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", installationId: "0123456789abcdef" };
     const ours = (operation: "apply" | "undo") =>
-      defenderComment(action("isolate_device", { undoAttempt: 1 }), operation);
+      defenderComment(action("isolate_device", { undoAttempt: 1 }), operation, app.installationId);
     expect(isOwnSubmission({ requestor: app.clientId, requestorComment: ours("apply") }, app)).toBe(true);
     expect(
       isOwnSubmission({ requestor: app.clientId.toUpperCase(), requestorComment: ours("undo") }, app),
@@ -235,10 +244,18 @@ describe("defender.requests", () => {
       isOwnSubmission({ requestor: app.clientId, requestorComment: "(Action Center for Slack #42)" }, app),
     ).toBe(false);
     expect(isOwnSubmission({ requestor: null, requestorComment: null }, app)).toBe(false);
+    // Another installation of the app on the same tenant (staging beside production) is not us.
+    expect(
+      isOwnSubmission(
+        { requestor: app.clientId, requestorComment: ours("apply") },
+        { ...app, installationId: "fedcba9876543210" },
+      ),
+    ).toBe(false);
   });
 
   it("uses the configured isolation type and script names", () => {
     const settings = {
+      ...SETTINGS,
       isolationType: "Selective" as const,
       scripts: { ...LIVE_RESPONSE_SCRIPT_DEFAULTS, stop_service: "contoso-stop.ps1" },
     };

@@ -10,7 +10,11 @@ import { ACTION_TYPES, type ActionType, type Entity } from "../../src/domain/act
 import { ENTITY_FOR, sha256Of } from "../support/fixtures.ts";
 
 const FOLDER = new URL("../../defender/live-response/", import.meta.url);
-const SETTINGS = { isolationType: "Full" as const, scripts: { ...LIVE_RESPONSE_SCRIPT_DEFAULTS } };
+const SETTINGS = {
+  isolationType: "Full" as const,
+  scripts: { ...LIVE_RESPONSE_SCRIPT_DEFAULTS },
+  installationId: "0123456789abcdef",
+};
 
 type Param = { name: string; type: string; mandatory: boolean };
 

@@ -33,6 +33,26 @@ describe("quietScheduler", () => {
     expect(ran).toHaveLength(99);
   });
 
+  it("a hold keeps the burst open until released, and never past the longest wait", () => {
+    const ran: number[] = [];
+    const later = quietScheduler(3, 100);
+    later(() => ran.push(1));
+    const release = later.hold();
+    vi.advanceTimersByTime(50);
+    expect(ran).toEqual([]);
+    release();
+    release();
+    vi.advanceTimersByTime(3);
+    expect(ran).toEqual([1]);
+
+    later(() => ran.push(2));
+    later.hold();
+    vi.advanceTimersByTime(99);
+    expect(ran).toEqual([1]);
+    vi.advanceTimersByTime(1);
+    expect(ran).toEqual([1, 2]);
+  });
+
   it("flush runs what waits at once, and only once", () => {
     const ran: number[] = [];
     const later = quietScheduler(3, 100);

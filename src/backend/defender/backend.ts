@@ -6,6 +6,14 @@
 import { eq } from "drizzle-orm";
 import type { DefenderConfig } from "../../config/env.ts";
 import type { Tx } from "../../db/client.ts";
+import {
+  earlierSessionRun,
+  lockDeviceSession,
+  releaseSession,
+  type SessionRun,
+  sessionHolder,
+  takeSession,
+} from "../../db/queries/liveResponseLeases.ts";
 import { type ActionRow, actions } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, isUndoable } from "../../domain/actionTypes.ts";
 import { createRedis } from "../../lib/redis.ts";
@@ -26,6 +34,7 @@ import {
   PERMISSIONS,
   planRequest,
   runMarker,
+  SCRIPTED_TYPES,
 } from "./requests.ts";
 
 /** A MachineAction as Defender returns it (the fields we read). */
@@ -33,7 +42,10 @@ type MachineAction = {
   id: string;
   type?: string;
   status?: string;
+  requestor?: string | null;
   requestorComment?: string | null;
+  computerDnsName?: string | null;
+  creationDateTimeUtc?: string | null;
   cancellationRequestor?: string | null;
   cancellationComment?: string | null;
   commands?: { commandStatus?: string; errors?: unknown[] }[];
@@ -63,6 +75,18 @@ type RunState = {
   lastError?: string;
 };
 
+/**
+ * What backend_state holds while a live response waits for a session someone else holds on its
+ * device (Defender answered ActiveRequestAlreadyExists): since when, and whose it is.
+ */
+type SessionWait = {
+  operation: Operation;
+  attempt: number;
+  waitingSince: string;
+  checks: number;
+  blocker: string;
+};
+
 const FINAL_FAILURES = ["Failed", "TimeOut", "Cancelled"];
 const STILL_RUNNING = ["Pending", "InProgress"];
 const BLOCKING_ACTIONS = ["Block", "BlockAndRemediate", "AlertAndBlock"];
@@ -88,13 +112,17 @@ const MAX_CONCURRENCY = 4;
 
 export function createDefenderBackend(
   config: DefenderConfig,
-  deps: { redisUrl: string; queuePrefix: string; log: Logger },
+  deps: { redisUrl: string; queuePrefix: string; log: Logger; installationId: string },
 ): RemoteBackend {
   const redis = createRedis(deps.redisUrl, "producer");
   // Shared with the connector, whose share of each window is capped (budget.ts).
   const budgets = defenderBudgets(deps.queuePrefix, config);
   const client = createDefenderClient(config, { beforeCall: meteredBy(redis, budgets.worker) });
-  const settings = { isolationType: config.isolationType, scripts: config.liveResponseScripts };
+  const settings = {
+    isolationType: config.isolationType,
+    scripts: config.liveResponseScripts,
+    installationId: deps.installationId,
+  };
 
   const deviceNotFound = (action: ActionRow) =>
     `device ${action.deviceName ?? action.deviceId} (id ${action.deviceId}) is not known to Defender`;
@@ -103,7 +131,7 @@ export function createDefenderBackend(
   const checkDelay = (checks: number) =>
     Math.min(config.pollIntervalMs * 2 ** Math.min(checks, 20), config.pollMaxIntervalMs);
 
-  async function saveRun(tx: Tx, actionId: number, state: RunState): Promise<void> {
+  async function saveRun(tx: Tx, actionId: number, state: RunState | SessionWait): Promise<void> {
     await tx.update(actions).set({ backendState: state }).where(eq(actions.id, actionId));
   }
 
@@ -124,8 +152,13 @@ export function createDefenderBackend(
       case "unblock_url":
         await unblockUrl(action);
         return {};
-      case "machine_action":
-        return submit(tx, action, operation, request);
+      case "machine_action": {
+        const waiting =
+          state?.operation === operation && state.attempt === attempt && "waitingSince" in state
+            ? (state as SessionWait)
+            : null;
+        return submit(tx, action, operation, request, waiting);
+      }
     }
   }
 
@@ -134,8 +167,15 @@ export function createDefenderBackend(
     action: ActionRow,
     operation: Operation,
     request: Extract<DefenderRequest, { kind: "machine_action" }>,
+    waiting: SessionWait | null,
   ): Promise<CheckLater> {
     if (request.script !== null) {
+      const turn = await takeSessionTurn(tx, action, operation);
+      if (turn) return turn;
+      // Someone else's session was running: while Defender still lists it, asking again only
+      // spends the live response quota.
+      if (waiting && (await foreignSession(action, operation)))
+        return waitForSession(tx, action, operation, waiting);
       const { wait } = await spendFromBudgets(redis, [budgets.liveResponse]);
       // Only live response is spent: this action waits, the others go on.
       if (wait > 0) return new CheckLater(wait);
@@ -153,7 +193,11 @@ export function createDefenderBackend(
       if (!(error instanceof DefenderApiError && error.code === ACTIVE_REQUEST_ALREADY_EXISTS)) throw error;
       // Ours, if an earlier try was accepted but died before recording it; anyone else's is a refusal.
       submitted = await findOwnSubmission(action, operation, request);
-      if (!submitted) throw error;
+      if (!submitted) {
+        // A live response session someone else holds on the device: waited for, then named.
+        if (request.script !== null) return waitForSession(tx, action, operation, waiting);
+        throw error;
+      }
     }
     if (typeof submitted?.id !== "string") {
       throw new BackendError("Defender accepted the request but answered without a machine action id", false);
@@ -170,26 +214,120 @@ export function createDefenderBackend(
     return new CheckLater(checkDelay(0));
   }
 
-  async function findOwnSubmission(
-    action: ActionRow,
-    operation: Operation,
-    request: Extract<DefenderRequest, { kind: "machine_action" }>,
-  ): Promise<MachineAction | null> {
-    const filter = `machineId eq ${odataString(action.deviceId!)} and type eq ${odataString(request.machineActionType)}`;
+  /** The machine actions of `type` on the action's device that Defender has not finished. */
+  async function runningMachineActions(action: ActionRow, type: string): Promise<MachineAction[]> {
+    const filter = `machineId eq ${odataString(action.deviceId!)} and type eq ${odataString(type)}`;
     const found = await client.call<{ value?: MachineAction[] }>({
       method: "GET",
       path: `/api/machineactions?$filter=${encodeURIComponent(filter)}`,
       permission: PERMISSIONS.read,
       notFound: deviceNotFound(action),
     });
-    const marker = runMarker(action, operation);
-    return (
-      found?.value?.find(
-        (machineAction) =>
-          STILL_RUNNING.includes(machineAction.status ?? "") &&
-          machineAction.requestorComment?.includes(marker) === true,
-      ) ?? null
-    );
+    return (found?.value ?? []).filter((machineAction) => STILL_RUNNING.includes(machineAction.status ?? ""));
+  }
+
+  /**
+   * Ours: requested by this app (its Entra ID application) with this installation's marker for
+   * this run. Another installation on the tenant (staging, a rebuilt database) numbers its
+   * actions from 1 too, and a person can copy a comment; neither is ours to adopt.
+   */
+  const isOwnRun = (machineAction: MachineAction, action: ActionRow, operation: Operation) =>
+    machineAction.requestor?.toLowerCase() === config.clientId.toLowerCase() &&
+    machineAction.requestorComment?.includes(runMarker(action, operation, deps.installationId)) === true;
+
+  async function findOwnSubmission(
+    action: ActionRow,
+    operation: Operation,
+    request: Extract<DefenderRequest, { kind: "machine_action" }>,
+  ): Promise<MachineAction | null> {
+    const running = await runningMachineActions(action, request.machineActionType);
+    return running.find((machineAction) => isOwnRun(machineAction, action, operation)) ?? null;
+  }
+
+  /** The live response session someone else runs on the action's device, as Defender lists it. */
+  async function foreignSession(action: ActionRow, operation: Operation): Promise<MachineAction | null> {
+    const running = await runningMachineActions(action, "LiveResponse");
+    return running.find((machineAction) => !isOwnRun(machineAction, action, operation)) ?? null;
+  }
+
+  /**
+   * Defender runs one live response session at a time per device. Among our own actions, the
+   * device's lease (db/queries/liveResponseLeases.ts) gives it to one run at a time, in decision
+   * order: null when it is this run's turn (the lease is taken in this transaction), otherwise
+   * when to ask again.
+   */
+  async function takeSessionTurn(
+    tx: Tx,
+    action: ActionRow,
+    operation: Operation,
+  ): Promise<CheckLater | null> {
+    const deviceId = action.deviceId!;
+    const run: SessionRun = {
+      actionId: action.id,
+      operation,
+      attempt: operation === "apply" ? action.attempt : action.undoAttempt,
+    };
+    const later = new CheckLater(config.pollIntervalMs);
+    if (!(await lockDeviceSession(tx, deviceId))) return later;
+    const holder = await sessionHolder(tx, deviceId);
+    if (holder) {
+      const mine =
+        holder.actionId === run.actionId && holder.operation === operation && holder.attempt === run.attempt;
+      return mine ? null : later;
+    }
+    if ((await earlierSessionRun(tx, deviceId, run, SCRIPTED_TYPES)) !== null) return later;
+    await takeSession(tx, deviceId, run);
+    return null;
+  }
+
+  /**
+   * Someone else's live response session blocks the device: wait for it, checking with Defender,
+   * up to DEFENDER_LIVE_RESPONSE_WAIT_MS; then fail, naming it, without running anything.
+   */
+  async function waitForSession(
+    tx: Tx,
+    action: ActionRow,
+    operation: Operation,
+    waiting: SessionWait | null,
+  ): Promise<CheckLater> {
+    const blocker = await foreignSession(action, operation);
+    const described = describeSession(action, blocker);
+    const since = waiting ? Date.parse(waiting.waitingSince) : Date.now();
+    const waited = Date.now() - since;
+    if (waited >= config.liveResponseWaitMs) {
+      throw new BackendError(
+        `${described}; waited ${describeWait(waited)} for it to end, so nothing was run — retry once it has ended`,
+        false,
+      );
+    }
+    const checks = (waiting?.checks ?? 0) + 1;
+    await saveRun(tx, action.id, {
+      operation,
+      attempt: operation === "apply" ? action.attempt : action.undoAttempt,
+      waitingSince: new Date(since).toISOString(),
+      checks,
+      blocker: described,
+    });
+    if (!waiting)
+      deps.log.info(
+        { actionId: action.id, blocker: described },
+        "waiting for a live response session to end",
+      );
+    return new CheckLater(Math.min(checkDelay(checks), Math.max(config.liveResponseWaitMs - waited, 0) + 1));
+  }
+
+  function describeSession(action: ActionRow, session: MachineAction | null): string {
+    const device = action.deviceName ?? session?.computerDnsName ?? action.deviceId;
+    const base = `another live response session is running on ${device}`;
+    if (!session) {
+      return `${base}, started outside this app (Defender lists no live response machine action for it, e.g. an interactive session in the portal)`;
+    }
+    const by = session.requestor ? `, started by ${session.requestor}` : "";
+    const at = session.creationDateTimeUtc
+      ? ` at ${session.creationDateTimeUtc.slice(0, 16).replace("T", " ")} UTC`
+      : "";
+    const comment = session.requestorComment ? `: "${session.requestorComment.slice(0, 120)}"` : "";
+    return `${base}${by}${at} (Defender machine action ${session.id}${comment})`;
   }
 
   async function check(tx: Tx, action: ActionRow, state: RunState): Promise<UndoData | CheckLater> {
@@ -220,6 +358,11 @@ export function createDefenderBackend(
     const status = machineAction?.status ?? "unknown";
     const { lastError: _cleared, ...current } = state;
     await saveRun(tx, action.id, { ...current, status, checks: state.checks + 1 });
+    // The session is over: the device's next live response may start (a failure, which rolls
+    // this back, leaves a lease whose holder has stopped running: free as well).
+    if (state.machineActionType === "LiveResponse" && status === "Succeeded") {
+      await releaseSession(tx, action.deviceId!, action.id);
+    }
     if (status === "Succeeded") return { machineActionId: state.machineActionId };
     if (FINAL_FAILURES.includes(status)) {
       throw new BackendError(describeFailure(action, state, machineAction!), false);
@@ -289,7 +432,9 @@ export function createDefenderBackend(
     request: Extract<DefenderRequest, { kind: "block_url" }>,
   ): Promise<UndoData> {
     const existing = await findUrlIndicator(action, request.url);
-    const mine = existing && `${existing.title} ${existing.description}`.includes(actionMarker(action));
+    const mine =
+      existing &&
+      `${existing.title} ${existing.description}`.includes(actionMarker(action, deps.installationId));
     // Ours from an earlier try that died before recording it: nothing older is known to restore.
     if (existing && mine) return { indicatorId: String(existing.id), previous: null };
     if (existing && BLOCKING_ACTIONS.includes(existing.action ?? "")) {
@@ -359,6 +504,11 @@ export function createDefenderBackend(
       redis.disconnect();
     },
   };
+}
+
+/** "12 min", "45 s": how long a wait lasted, for a person. */
+function describeWait(ms: number): string {
+  return ms >= MINUTE ? `${Math.round(ms / MINUTE)} min` : `${Math.max(1, Math.round(ms / 1000))} s`;
 }
 
 /** An OData string literal: single quotes doubled. */

@@ -52,6 +52,8 @@ export type DefenderRequest =
 export type RequestSettings = {
   isolationType: "Full" | "Selective" | "UnManagedDevice";
   scripts: LiveResponseScripts;
+  /** This installation's id (db/installation.ts), in every marker left in Defender. */
+  installationId: string;
 };
 
 type PlannedAction = Pick<
@@ -59,43 +61,52 @@ type PlannedAction = Pick<
   "id" | "type" | "deviceId" | "deviceName" | "entity" | "comment" | "decidedBy" | "attempt" | "undoAttempt"
 >;
 
-/** `Action Center for Slack #42, apply attempt 1`: names one submission, in Defender's comment. */
-export function runMarker(action: Pick<ActionRow, "id" | "attempt" | "undoAttempt">, operation: Operation) {
+/**
+ * `Action Center for Slack #42@9f2c4e1a7b3d5e60, apply attempt 1`: names one submission of one
+ * installation, in Defender's comment. Action numbers restart with each database; the
+ * installation id does not repeat, so staging's #42 is never production's.
+ */
+export function runMarker(
+  action: Pick<ActionRow, "id" | "attempt" | "undoAttempt">,
+  operation: Operation,
+  installationId: string,
+) {
   const attempt = operation === "apply" ? action.attempt : action.undoAttempt;
-  return `${actionMarker(action)}, ${operation} attempt ${attempt}`;
+  return `${actionMarker(action, installationId)}, ${operation} attempt ${attempt}`;
 }
 
 const MARKER = "Action Center for Slack";
 
-/** `Action Center for Slack #42`: marks what this action created in Defender (its URL indicator). */
-export function actionMarker(action: Pick<ActionRow, "id">): string {
-  return `${MARKER} #${action.id}`;
+/** `Action Center for Slack #42@9f2c4e1a7b3d5e60`: marks what this action created in Defender (its URL indicator). */
+export function actionMarker(action: Pick<ActionRow, "id">, installationId: string): string {
+  return `${MARKER} #${action.id}@${installationId}`;
 }
 
 /**
- * Whether a machine action Defender lists is one this app submitted: its requestor is the app
- * (tokens are the app's own, so Defender names its client ID) and its comment carries a run
- * marker. Both must hold: a person who pastes our comment into the portal is still someone else.
+ * Whether a machine action Defender lists is one this installation submitted: its requestor is
+ * the app (tokens are the app's own, so Defender names its client ID) and its comment carries a
+ * run marker with this installation's id. Both must hold: a person who pastes our comment into the
+ * portal is still someone else, and another installation on the tenant is not us.
  */
 export function isOwnSubmission(
   machineAction: { requestor?: string | null; requestorComment?: string | null },
-  app: { clientId: string },
+  app: { clientId: string; installationId: string },
 ): boolean {
   const byApp = machineAction.requestor?.toLowerCase() === app.clientId.toLowerCase();
-  const marked = new RegExp(`\\(${MARKER} #\\d+, (apply|undo) attempt \\d+[,)]`).test(
+  const marked = new RegExp(`\\(${MARKER} #\\d+@${app.installationId}, (apply|undo) attempt \\d+[,)]`).test(
     machineAction.requestorComment ?? "",
   );
   return byApp && marked;
 }
 
 /** The comment Defender keeps with the action: what, who approved it, our marker, the source's comment. */
-export function defenderComment(action: PlannedAction, operation: Operation): string {
+export function defenderComment(action: PlannedAction, operation: Operation, installationId: string): string {
   const info = ACTION_TYPE_INFO[action.type];
   const what = operation === "apply" ? info.label : (info.undoLabel ?? "Undo");
   const approved =
     operation === "apply" && action.decidedBy ? `, approved in Slack by ${action.decidedBy}` : "";
   const comment = action.comment ? `: ${action.comment}` : "";
-  return `${what} (${runMarker(action, operation)}${approved})${comment}`;
+  return `${what} (${runMarker(action, operation, installationId)}${approved})${comment}`;
 }
 
 // PowerShell ends a single-quoted string at any of these, and reads two in a row as one literal.
@@ -162,13 +173,22 @@ const SCRIPT_FOR: Record<Operation, Partial<Record<ActionType, ScriptKey>>> = {
   },
 };
 
+/**
+ * The types whose apply, and whose undo, run a live response script: Defender runs one live
+ * response session at a time per device, so these wait for each other on a device.
+ */
+export const SCRIPTED_TYPES = {
+  apply: Object.keys(SCRIPT_FOR.apply) as ActionType[],
+  undo: Object.keys(SCRIPT_FOR.undo) as ActionType[],
+};
+
 /** The one call that starts `operation` of the action in Defender. */
 export function planRequest(
   action: PlannedAction,
   operation: Operation,
   settings: RequestSettings,
 ): DefenderRequest {
-  const Comment = defenderComment(action, operation);
+  const Comment = defenderComment(action, operation, settings.installationId);
   if (action.type === "block_url") {
     if (operation === "undo") return { kind: "unblock_url" };
     const url = action.entity.url!;
@@ -179,7 +199,7 @@ export function planRequest(
         indicatorValue: url,
         indicatorType: "Url",
         action: "Block",
-        title: `${actionMarker(action)}: block URL`,
+        title: `${actionMarker(action, settings.installationId)}: block URL`,
         description: Comment,
       },
     };
