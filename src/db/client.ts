@@ -15,6 +15,10 @@ export function createDb(url: string, options: { max?: number } = {}) {
     // A dead Postgres must surface as an error quickly, not hang a Slack click.
     connect_timeout: 5,
     idle_timeout: 30,
+    // Seconds before reconnecting after the n-th failed attempt in a row: postgres.js's own curve
+    // (10 ms, 30 ms, 90 ms…) stopped at 2 s instead of 20 s, so that once an outage is over the
+    // pool is back within about two seconds, not twenty.
+    backoff: (attempts: number) => (0.5 + Math.random() / 2) * Math.min(3 ** attempts / 100, 2),
   });
   return { db: drizzle(client, { schema }), client };
 }
