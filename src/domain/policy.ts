@@ -8,6 +8,13 @@ import { connectorPolicySchema, DEFAULT_CONNECTOR_POLICY_DOCUMENT } from "./conn
 import { type ApproverList, GROUP_ID, USER_ID } from "./permissions.ts";
 import { type Result, refuse } from "./result.ts";
 import { THREAT_KIND_NAMES } from "./threats.ts";
+import {
+  canonicalFilePath,
+  canonicalPath,
+  canonicalTaskPath,
+  isWithin,
+  type PathKind,
+} from "./windowsPath.ts";
 import { plainWords } from "./zodMessages.ts";
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -84,12 +91,21 @@ const typeRule = z
   .strict();
 const sourceRule = z.object(timing).strict();
 
+// A folder of the semi-automation rule: a drive-absolute file folder (C:\Windows\) or a Task
+// Scheduler folder (\Microsoft\Windows\), in a form that can be canonicalised like the paths it
+// is compared with.
+const folder = z.string().superRefine((value, ctx) => {
+  const file = canonicalFilePath(value);
+  if (file.ok || canonicalTaskPath(value).ok) return;
+  ctx.addIssue({ code: "custom", message: `must be a folder such as C:\\Windows\\: ${file.message}` });
+});
+
 const autoApproveRule = z
   .object({
     type: actionType.optional(),
     source: source.optional(),
     /** Semi-automation: an action on a path under one of these folders still waits for a person. */
-    pathPrefixesRequiringApproval: z.array(z.string().min(1, "must not be empty")).optional(),
+    pathPrefixesRequiringApproval: z.array(folder).optional(),
   })
   .strict()
   .refine((r) => r.type !== undefined || r.source !== undefined, "needs a type, a source or both");
@@ -285,8 +301,28 @@ export function mayDecide(
   return listed(approvers) && (own === undefined || listed(toApproverList(own)));
 }
 
-/** Windows paths compare without case and with either slash. */
-const normalisePath = (path: string) => path.replaceAll("/", "\\").toLowerCase();
+/** What the action acts on as a path, and in which namespace: a task's path is not a file's. */
+function actionPath(action: PolicyAction & { entity: Entity }): { raw: string; kind: PathKind } | undefined {
+  if (action.type === "remove_scheduled_task") {
+    return action.entity.path === undefined ? undefined : { raw: action.entity.path, kind: "task" };
+  }
+  const raw = action.entity.path ?? action.entity.imagePath;
+  return raw === undefined ? undefined : { raw, kind: "file" };
+}
+
+/**
+ * Whether the action's path is under one of the folders. Both are compared in canonical form
+ * (windowsPath.ts); a path that has none is treated as under every folder, so a person decides.
+ * A folder of the other namespace (a file folder for a task) does not apply.
+ */
+function underAny(path: { raw: string; kind: PathKind }, folders: readonly string[]): boolean {
+  const canonical = canonicalPath(path.raw, path.kind);
+  if (!canonical.ok) return true;
+  return folders.some((folder) => {
+    const prefix = canonicalPath(folder, path.kind);
+    return prefix.ok && isWithin(canonical.path, prefix.path);
+  });
+}
 
 /**
  * The auto-approval rule that approves the action (its index in `autoApprove`), or null when a
@@ -297,7 +333,7 @@ export function autoApprove(
   action: PolicyAction & { entity: Entity },
 ): { rule: number } | null {
   if (approvalsNeeded(policy, action) > 1) return null;
-  const path = action.entity.path ?? action.entity.imagePath;
+  const path = actionPath(action);
   const rule = policy.autoApprove.findIndex((r) => {
     if (r.type !== undefined && r.type !== action.type) return false;
     if (r.source !== undefined && r.source !== action.source) return false;
@@ -305,7 +341,7 @@ export function autoApprove(
     if (prefixes === undefined) return true;
     // Semi-automation cannot tell where an action without a path acts: a person decides.
     if (path === undefined) return false;
-    return !prefixes.some((prefix) => normalisePath(path).startsWith(normalisePath(prefix)));
+    return !underAny(path, prefixes);
   });
   return rule === -1 ? null : { rule };
 }

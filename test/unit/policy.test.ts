@@ -193,6 +193,104 @@ describe("policy.autoApprove", () => {
   });
 });
 
+describe("policy.autoApprove: the folder rule cannot be walked around by spelling", () => {
+  const semi = policy({
+    autoApprove: [
+      { type: "quarantine_file", source: "antivirus", pathPrefixesRequiringApproval: ["C:\\Windows\\"] },
+      { type: "stop_process", source: "antivirus", pathPrefixesRequiringApproval: ["C:\\Windows\\"] },
+      {
+        type: "remove_scheduled_task",
+        source: "antivirus",
+        pathPrefixesRequiringApproval: ["\\Microsoft\\Windows\\"],
+      },
+    ],
+  });
+  const file = (path: string) => ({
+    type: "quarantine_file" as const,
+    source: "antivirus" as const,
+    entity: { sha256: "b".repeat(64), path },
+  });
+
+  // Each of these names a file in C:\Windows, or cannot be told not to: a person decides.
+  it.each([
+    ["dot-dot out of another folder", "C:\\Temp\\..\\Windows\\System32\\evil.dll"],
+    ["dot-dot from the root", "C:\\..\\Windows\\evil.dll"],
+    ["a dot component", "C:\\.\\Windows\\evil.dll"],
+    ["doubled separators", "C:\\\\Windows\\\\System32\\evil.dll"],
+    ["forward slashes", "C:/Windows/System32/evil.dll"],
+    ["mixed slashes, doubled", "C:/\\Windows//System32\\evil.dll"],
+    ["a trailing dot on the folder", "C:\\Windows.\\System32\\evil.dll"],
+    ["a trailing space on the folder", "C:\\Windows \\System32\\evil.dll"],
+    ["trailing dots and spaces", "C:\\Windows. . .\\evil.dll"],
+    ["another case", "c:\\wINDOWS\\system32\\EVIL.DLL"],
+    ["a Win32 device prefix", "\\\\?\\C:\\Windows\\System32\\evil.dll"],
+    ["a Win32 device prefix, dot form", "\\\\.\\C:\\Windows\\evil.dll"],
+    ["an NT object path", "\\??\\C:\\Windows\\evil.dll"],
+    ["a forward-slash device prefix", "//?/C:/Windows/evil.dll"],
+    ["an administrative share", "\\\\localhost\\C$\\Windows\\evil.dll"],
+    ["a share by address", "\\\\127.0.0.1\\c$\\Windows\\evil.dll"],
+    ["a device prefix naming a share", "\\\\?\\UNC\\localhost\\C$\\Windows\\evil.dll"],
+    ["a volume GUID", "\\\\?\\Volume{5e3f1b2a-0000-0000-0000-100000000000}\\Windows\\evil.dll"],
+    ["a drive-relative path", "C:Windows\\System32\\evil.dll"],
+    ["a path relative to the current drive", "\\Windows\\System32\\evil.dll"],
+    ["an NT device path", "\\Device\\HarddiskVolume3\\Windows\\evil.dll"],
+    ["a relative path", "Windows\\System32\\evil.dll"],
+    ["an 8.3 short name", "C:\\WINDOW~1\\evil.dll"],
+    ["an 8.3 short name of another folder", "C:\\PROGRA~1\\..\\Windows\\evil.dll"],
+    ["an environment variable", "%SystemRoot%\\System32\\evil.dll"],
+    ["an environment variable inside", "C:\\Users\\%USERNAME%\\..\\..\\Windows\\evil.dll"],
+    ["a PowerShell variable", "$env:windir\\System32\\evil.dll"],
+    ["an alternate data stream on the folder", "C:\\Windows:stream\\evil.dll"],
+    ["a device name", "C:\\Temp\\NUL"],
+    ["a component of three dots", "C:\\Temp\\...\\evil.dll"],
+    ["a fullwidth backslash", "C:\\Temp\\..\uff3cWindows\\evil.dll"],
+    ["a yen sign (backslash in code page 932)", "C:\\Temp\\..\u00a5Windows\\evil.dll"],
+    ["a wildcard", "C:\\Win*\\evil.dll"],
+    ["a NUL character", "C:\\Temp\\\u0000\\..\\Windows\\evil.dll"],
+    ["a lone surrogate", "C:\\Temp\\\ud800\\evil.dll"],
+    ["empty", " "],
+  ])("%s: %j waits for a person", (_what, path) => {
+    expect(autoApprove(semi, file(path))).toBeNull();
+    expect(
+      autoApprove(semi, { type: "stop_process", source: "antivirus", entity: { imagePath: path } }),
+    ).toBeNull();
+  });
+
+  it.each([
+    ["C:\\Users\\kim\\Downloads\\evil.exe"],
+    ["C:\\Windows\\..\\Temp\\evil.exe"],
+    ["C:/Temp//evil.exe"],
+    ["C:\\WindowsApps\\evil.exe"],
+    ["C:\\Windows2\\evil.exe"],
+    ["D:\\Windows\\evil.exe"],
+    ["C:\\Users\\José\\100%.exe"],
+    ["C:\\Temp\\x.\\..\\evil.exe"],
+  ])("%j is outside C:\\Windows and approved by the rule", (path) => {
+    expect(autoApprove(semi, file(path))).toEqual({ rule: 0 });
+  });
+
+  it("a scheduled task's path is compared in the task library, not as a file", () => {
+    const task = (path: string) => ({
+      type: "remove_scheduled_task" as const,
+      source: "antivirus" as const,
+      entity: { path },
+    });
+    expect(autoApprove(semi, task("\\Microsoft\\Windows\\Defrag\\ScheduledDefrag"))).toBeNull();
+    expect(autoApprove(semi, task("/microsoft//WINDOWS./Defrag"))).toBeNull();
+    expect(autoApprove(semi, task("\\Vendor\\..\\Microsoft\\Windows\\X"))).toBeNull();
+    expect(autoApprove(semi, task("\\Updater"))).toEqual({ rule: 2 });
+    expect(autoApprove(semi, task("\\Microsoft\\WindowsUpdateHelper"))).toEqual({ rule: 2 });
+  });
+
+  it("a folder that cannot be put in canonical form is a policy error", () => {
+    expect(
+      problem({ autoApprove: [{ source: "antivirus", pathPrefixesRequiringApproval: ["%SystemRoot%"] }] }),
+    ).toMatch(
+      /^autoApprove\[0\]\.pathPrefixesRequiringApproval\[0\] must be a folder such as C:\\Windows\\: .*environment variable/,
+    );
+  });
+});
+
 describe("policy.requesters", () => {
   it("maps requesters to Slack users without regard to case", () => {
     const mapped = policy({ requesters: { "Alice@Example.com": "U0ALICE01" } });
