@@ -61,6 +61,14 @@ export function nextStatus(
   return { ok: true, from: action.status, to: rule.to };
 }
 
+/**
+ * A pending action whose expiry time has come can only expire, whatever decision arrives: the
+ * decision checks this under the row lock itself, so it does not depend on the expiry job running.
+ */
+export function isPastExpiry(action: { status: Status; expiresAt: Date | null }, now: Date): boolean {
+  return action.status === "pending" && action.expiresAt !== null && action.expiresAt <= now;
+}
+
 const STATUS_WORDS: Record<Status, string> = {
   pending: "pending approval",
   approved: "approved",

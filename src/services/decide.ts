@@ -8,6 +8,7 @@ import { addApproval, approversOf } from "../db/queries/approvals.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { recordChange, type TransitionOutcome, transitionAction } from "../db/transitions.ts";
 import { type Refusal, refuse } from "../domain/result.ts";
+import { isPastExpiry } from "../domain/status.ts";
 import { type DecisionRequest, decisionTransition } from "./decisionTransition.ts";
 import { decideOnce } from "./inbox.ts";
 
@@ -37,10 +38,29 @@ export async function decide(db: Db, request: DecisionRequest): Promise<Decision
 export async function decideInTransaction(tx: Tx, request: DecisionRequest): Promise<DecisionOutcome> {
   // Locked before counting, so concurrent approvals of one action are counted one at a time.
   const current = await lockAction(tx, request.actionId);
+  if (current && isPastExpiry(current, new Date())) return expireInstead(tx, current, request);
   if (request.decision === "approve" && current?.status === "pending" && current.approvalsNeeded > 1) {
     return recordApproval(tx, current, request);
   }
   return transitionAction(tx, { ...decisionTransition(request), locked: current });
+}
+
+/**
+ * A decision that arrives after the expiry time, before the expiry job (or with it lost): the
+ * action expires here, audited as the job would have, and the decision is refused.
+ */
+async function expireInstead(tx: Tx, action: ActionRow, request: DecisionRequest): Promise<DecisionOutcome> {
+  const expired = await transitionAction(tx, {
+    actionId: action.id,
+    transition: "expire",
+    actor: "system",
+    detail: { reason: "expired before this decision", decision: request.decision, decidedBy: request.actor },
+    locked: action,
+  });
+  return {
+    ...refuse("not_now", "it expired before the decision arrived"),
+    action: expired.ok ? expired.action : action,
+  };
 }
 
 /** Counts one person's approval; only the last one needed approves the action. */

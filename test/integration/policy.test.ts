@@ -259,7 +259,7 @@ describe("policy.expiry", () => {
     });
 
     expect(await answerTo(APPROVER, () => click(app, APPROVER, stale, `approve:${id}`))).toMatch(
-      /cannot be approved now — it is expired/,
+      /expired at .*, before your decision; it was not run/,
     );
     expect(await statusOf(app.ctx.db, id)).toBe("expired");
     expect(await kinds(id)).not.toContain("approve");

@@ -25,7 +25,7 @@ export function channelMessages(app: TestApp): FakeMessage[] {
 }
 
 /** The message that carries a button for `actionId`. */
-function messageFor(app: TestApp, actionId: number): FakeMessage | undefined {
+export function messageFor(app: TestApp, actionId: number): FakeMessage | undefined {
   return channelMessages(app).find((m) => buttonsOf(m).some((b) => b.action_id.endsWith(`:${actionId}`)));
 }
 

@@ -79,6 +79,12 @@ export async function decideInSlack(
         message: `Already ${verb} by <@${current.decidedBy}> at ${slackDate(current.decidedAt)}; nothing changed.`,
       };
     }
+    if (current?.status === "expired" && current.expiresAt) {
+      return {
+        ok: false,
+        message: `Nothing changed: ${label} expired at ${slackDate(current.expiresAt)}, before your decision; it was not run.`,
+      };
+    }
     const now = current ? `it is ${describeStatus(current.status)}` : outcome.message;
     return {
       ok: false,
