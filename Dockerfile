@@ -8,6 +8,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# postinstall patches the Postgres driver (scripts/patchPostgres.mjs, docs/RELIABILITY.md).
+COPY scripts/patchPostgres.mjs scripts/
 # npm's cache is a build cache mount: faster rebuilds, and never part of a layer.
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
@@ -21,6 +23,7 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts/patchPostgres.mjs scripts/
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist dist
 COPY drizzle drizzle

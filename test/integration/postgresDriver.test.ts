@@ -1,7 +1,7 @@
 // The driver under a connection that closes under it, one case at a time (the outage test runs
 // them all at once, 20 times): the server ends the session of a busy connection, as a restart or
 // a failover does, and the process, the caller and the pool must all come through it.
-// scripts/patchPostgres.ts is why these pass with postgres.js 3.4.9.
+// scripts/patchPostgres.mjs is why these pass with postgres.js 3.4.9.
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";

@@ -1,4 +1,5 @@
-// Run by `npm install` / `npm ci` (postinstall). postgres.js 3.4.9, the latest release, mishandles
+// Run by `npm install` / `npm ci` (postinstall), in production too (the image's `npm ci --omit=dev`),
+// so plain JavaScript: no TypeScript loader is installed there. postgres.js 3.4.9, the latest release, mishandles
 // a connection that closes under it (a Postgres restart, a failover, a cut network):
 //   1. A transaction's ROLLBACK after the close is written to the closed connection; the write is
 //      deferred with setImmediate and the deferred write dereferences the socket that close() set
@@ -24,8 +25,8 @@ import { join } from "node:path";
 const MARK = "/* action-center: closed-connection patch */";
 const BUILDS = ["src/connection.js", "cjs/src/connection.js", "cf/src/connection.js"];
 
-type Edit = { name: string; from: string; to: string };
-const EDITS: Edit[] = [
+/** @type {{ name: string; from: string; to: string }[]} */
+const EDITS = [
   {
     name: "a deferred write after the close",
     from: `  function nextWrite(fn) {
@@ -64,7 +65,12 @@ const EDITS: Edit[] = [
 ];
 
 /** The driver's connection.js with every edit applied; the same text again if already patched. */
-export function patchConnectionSource(source: string, file: string): string {
+/**
+ * @param {string} source
+ * @param {string} file
+ * @returns {string}
+ */
+export function patchConnectionSource(source, file) {
   let patched = source;
   for (const edit of EDITS) {
     if (patched.includes(edit.to)) continue;
@@ -80,10 +86,11 @@ export function patchConnectionSource(source: string, file: string): string {
   return patched;
 }
 
-function main(): void {
+function main() {
   const root = join(import.meta.dirname, "..", "node_modules", "postgres");
   if (!existsSync(root)) return;
-  const changed: string[] = [];
+  /** @type {string[]} */
+  const changed = [];
   for (const build of BUILDS) {
     const file = join(root, build);
     if (!existsSync(file)) continue;
@@ -101,7 +108,7 @@ if (import.meta.filename === process.argv[1]) {
   try {
     main();
   } catch (error) {
-    console.error(`postinstall: ${(error as Error).message}`);
+    console.error(`postinstall: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
 }
