@@ -289,8 +289,9 @@ describe("connector.history", () => {
     await waitForStatuses(app.ctx.db, [recorded.id], ["undone"]);
     const released = fake.callsTo("POST", new RegExp(`/api/machines/${device.id}/unisolate$`));
     expect(released).toHaveLength(1);
-    expect((released[0]!.body as { Comment: string }).Comment).toContain(
-      `Action Center for Slack #${recorded.id}, undo attempt 1`,
+    // The marker carries this installation's id (docs/DEFENDER.md).
+    expect((released[0]!.body as { Comment: string }).Comment).toMatch(
+      new RegExp(`Action Center for Slack #${recorded.id}@[0-9a-f]{16}, undo attempt 1`),
     );
     // Our own release is recognised when the connector reads it back: not recorded, not a reversal.
     await roundsPass(2);
