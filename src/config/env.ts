@@ -1,5 +1,8 @@
 // The environment of the contract, validated once at start. A bad value stops the program with
 // one line naming the variable; secrets are never echoed back.
+//
+// Why one long file: it is the contract's whole environment as one zod schema, so that every
+// variable is validated, defaulted and documented in one place.
 import { z } from "zod";
 import { type ApproverList, parseApprovers } from "../domain/permissions.ts";
 import type { Policy } from "../domain/policy.ts";

@@ -1,6 +1,9 @@
 // The store. Postgres is the source of truth: actions, their append-only audit trail, the outbox
 // of work that must follow a committed decision, the Slack messages that show actions, and the
 // simulated fleet that the default backend acts on.
+//
+// Why one long file: drizzle-kit reads the whole schema to diff it into migrations, and every table
+// here is read by several rooms; it holds definitions only, no logic.
 import { sql } from "drizzle-orm";
 import {
   bigint,

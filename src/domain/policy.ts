@@ -1,7 +1,8 @@
 // The approval policy: how long a pending action waits for a decision, who is reminded and when,
 // how many people must approve it, who may decide it, and what is approved without a person.
-// Plain data and pure functions: the file is read in src/policy/load.ts, Slack group membership
+// Plain data and pure functions: the file is read in src/config/policyFile.ts, Slack group membership
 // and the clock are handed in by the callers.
+
 import { z } from "zod";
 import { ACTION_TYPES, type ActionType, type Entity, SOURCES, type Source } from "./actionTypes.ts";
 import { connectorPolicySchema, DEFAULT_CONNECTOR_POLICY_DOCUMENT } from "./connectorRules.ts";

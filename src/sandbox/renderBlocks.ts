@@ -1,6 +1,8 @@
 // Block Kit as HTML for the sandbox page: the blocks of messages and modals as a Slack client lays them out.
 // Interactive elements carry only the ids the page posts back (a button's action_id, an input's block_id and
 // action_id); what a click sends to the bot is rebuilt on the server from the stored message or view.
+//
+// Why one long file: one renderer per Block Kit element type, side by side, as Slack's reference lists them.
 import { escapeHtml, Html, html } from "../http/pages/html.ts";
 import type { FakeEphemeral, FakeMessage, FakeView, Json } from "./fakeSlackApi.ts";
 import { emoji, mrkdwnToHtml, type Names, withEmoji } from "./mrkdwn.ts";

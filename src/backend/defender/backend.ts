@@ -3,6 +3,10 @@
 // id in the action's backend_state, in the worker's transaction, and answers "check later"; the
 // same job comes back, finds the id for this attempt and asks Defender instead of submitting again.
 // URL indicators answer at once. Calls are metered against Defender's documented quotas.
+//
+// Why one long file: apply, undo, their polling and the live response session turns share one
+// closure over the client, the call budgets and the installation id; the pure parts (requests,
+// budgets, links) are modules of their own.
 import { eq } from "drizzle-orm";
 import type { DefenderConfig } from "../../config/env.ts";
 import type { Tx } from "../../db/client.ts";
