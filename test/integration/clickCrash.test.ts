@@ -4,9 +4,11 @@
 // recorded once and executed once, by the worker process that stays up meanwhile.
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb } from "../../src/db/client.ts";
 import { type FakeSlackApi, startFakeSlackApi } from "../../src/sandbox/fakeSlackApi.ts";
 import { obliterateQueues, POSTGRES_BASE, REDIS_URL, uniqueName } from "../support/db.ts";
 import { actionBody } from "../support/fixtures.ts";
+import { seedFleetFor } from "../support/fleet.ts";
 import { freePort, nodeStart, type StartedProcess, waitForHttp } from "../support/process.ts";
 import { blockActionsPayload, postToSlackEndpoint } from "../support/slackRequests.ts";
 
@@ -88,14 +90,17 @@ describe("click crash", () => {
     started.push(worker);
     const base = web.base;
 
+    const bodies = Array.from({ length: CLICKS }, (_, i) =>
+      actionBody("stop_service", i + 1, { investigationId: undefined }),
+    );
+    // The simulated fleet stops only services it has.
+    const store = createDb(`${POSTGRES_BASE}/${database}`, { max: 1 });
+    await seedFleetFor(store.db, bodies);
+    await store.client.end();
     const created = await fetch(`${base}/api/v1/actions`, {
       method: "POST",
       headers: { authorization: `Bearer ${INGEST_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        actions: Array.from({ length: CLICKS }, (_, i) =>
-          actionBody("stop_service", i + 1, { investigationId: undefined }),
-        ),
-      }),
+      body: JSON.stringify({ actions: bodies }),
     });
     expect(created.status).toBe(201);
     const ids = ((await created.json()) as { actions: { id: string }[] }).actions.map((a) => Number(a.id));
