@@ -47,7 +47,7 @@ async function sandboxEnv(label: string, over: { redis?: OwnRedis; proxy?: TcpPr
       REDIS_URL: over.redis?.url ?? REDIS_URL,
       PORT: String(port),
       QUEUE_PREFIX: prefix,
-      JOB_LOCK_MS: "5000",
+      JOB_LOCK_MS: "2000",
     },
   };
 }
