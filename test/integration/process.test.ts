@@ -49,6 +49,10 @@ const prefixes: string[] = [];
 
 afterAll(async () => {
   for (const p of started) if (p.child.exitCode === null) await p.stop("SIGKILL");
+  await image?.then(
+    (built) => built.remove(),
+    () => {},
+  );
   const admin = postgres(`${POSTGRES_BASE}/postgres`, { max: 1, onnotice: () => {} });
   for (const name of databases) await admin.unsafe(`drop database if exists "${name}" with (force)`);
   await admin.end();
