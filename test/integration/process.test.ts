@@ -29,17 +29,19 @@ import {
   waitForHttp,
 } from "../support/process.ts";
 
-/** The image's filesystem, built at most once in this file. */
-let image: Promise<BuiltImage> | undefined;
-const theImage = () => {
-  image ??= buildAsDockerfileSays();
-  return image;
-};
+/**
+ * The image's filesystem, built once in this file. The build starts with the file, so that it
+ * runs while the `npm start` tests do; a failure is reported by the tests that need the image.
+ */
+let image: Promise<BuiltImage>;
+const theImage = () => image;
 const IMAGE_BUILD_MS = 600_000;
 
 const started: StartedProcess[] = [];
 let slackApi: FakeSlackApi;
 beforeAll(async () => {
+  image = buildAsDockerfileSays();
+  image.catch(() => {});
   slackApi = await startFakeSlackApi();
 });
 const databases: string[] = [];
@@ -47,6 +49,10 @@ const prefixes: string[] = [];
 
 afterAll(async () => {
   for (const p of started) if (p.child.exitCode === null) await p.stop("SIGKILL");
+  await image?.then(
+    (built) => built.remove(),
+    () => {},
+  );
   const admin = postgres(`${POSTGRES_BASE}/postgres`, { max: 1, onnotice: () => {} });
   for (const name of databases) await admin.unsafe(`drop database if exists "${name}" with (force)`);
   await admin.end();

@@ -4,7 +4,7 @@
 // Redis is one of the test's own, which it kills; Postgres is reached through a proxy the test
 // cuts (connections refused) or freezes (nothing answers, as when the host is cut off).
 import postgres from "postgres";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, onTestFailed } from "vitest";
 import { waitFor } from "../support/app.ts";
 import { obliterateQueues, POSTGRES_BASE, REDIS_URL, uniqueName } from "../support/db.ts";
 import {
@@ -47,13 +47,14 @@ async function sandboxEnv(label: string, over: { redis?: OwnRedis; proxy?: TcpPr
       REDIS_URL: over.redis?.url ?? REDIS_URL,
       PORT: String(port),
       QUEUE_PREFIX: prefix,
-      JOB_LOCK_MS: "5000",
+      JOB_LOCK_MS: "2000",
     },
   };
 }
 
 function start(env: Record<string, string>): StartedProcess {
   const app = npmStart(env);
+  onTestFailed(() => console.error(`the program's output:\n${app.output()}`));
   cleanups.push(async () => {
     if (app.child.exitCode === null && app.child.signalCode === null) await app.stop("SIGKILL");
   });

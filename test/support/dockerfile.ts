@@ -5,7 +5,16 @@
 // node:20-bookworm-slim), the engine's layer cache and isolation, and USER (the steps run as the
 // test's user; the check is that the image names a non-root one).
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, posix } from "node:path";
 import { promisify } from "node:util";
@@ -173,6 +182,8 @@ export type BuiltImage = {
   context: string[];
   /** Each RUN, as carried out, in the Dockerfile's order. */
   ran: string[];
+  /** Deletes every stage's directory and the context copy. */
+  remove(): void;
 };
 
 /** The one cache mount these steps know: npm's, which is this machine's npm cache. */
@@ -253,10 +264,14 @@ export async function buildAsDockerfileSays(): Promise<BuiltImage> {
   }
 
   for (const index of stages.keys()) done.push(carryOut(index));
+  const remove = () => rmSync(top, { recursive: true, force: true });
   // Every stage's failure is reported, not only the first awaited.
   const results = await Promise.allSettled(done);
   const failed = results.find((r) => r.status === "rejected");
-  if (failed) throw failed.reason;
+  if (failed) {
+    remove();
+    throw failed.reason;
+  }
   const last = await done.at(-1)!;
-  return { stages, workdir: last.workdir, env: last.env, context: files, ran: ran.flat() };
+  return { stages, workdir: last.workdir, env: last.env, context: files, ran: ran.flat(), remove };
 }
