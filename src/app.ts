@@ -121,11 +121,12 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
         client: bolt.app.client,
       });
       slackRoute = route;
-      // After the server stops taking requests, the clicks already acked are handled.
-      started(() => route.close());
+      // After the server stops taking requests, the clicks already acked are handled; with
+      // Postgres not answering they are left in the inbox, which the next start recovers.
+      started(() => boundedStop(ctx, "acknowledged Slack requests", route.close()));
       // Requests a stopped process acknowledged and did not finish, decided now and then.
       const recovery = route.startRecovery();
-      started(() => recovery.stop());
+      started(() => boundedStop(ctx, "the inbox recovery", recovery.stop()));
     } else if (bolt.socketMode) {
       const socketMode = bolt.socketMode;
       await bolt.app.start();
@@ -202,4 +203,14 @@ async function closeServer(server: Server, log: Logger): Promise<void> {
   );
   server.closeAllConnections();
   await closed;
+}
+
+/** How long shutdown waits for a part that needs Postgres, which may not answer. */
+const PART_STOP_MS = 1000;
+
+/** Waits for `stopping` at most PART_STOP_MS; what is left then stays in the store for the next start. */
+async function boundedStop(ctx: AppContext, part: string, stopping: Promise<unknown>): Promise<void> {
+  if (!(await finishesWithin(stopping, PART_STOP_MS))) {
+    ctx.log.warn({ part, waitedMs: PART_STOP_MS }, "stop gave up waiting: Postgres does not answer");
+  }
 }
