@@ -151,7 +151,11 @@ describe("inbox.recovery", () => {
     });
     await waitFor(async () => (await inboxRow(commandRow!)).outcome !== null, 10_000, "the command marked");
     // Under load the last recovery round may still be marking the row it gives up on.
-    await waitFor(async () => (await inboxRow(linkRow!)).outcome !== null, 10_000, "the abandoned row marked");
+    await waitFor(
+      async () => (await inboxRow(linkRow!)).outcome !== null,
+      10_000,
+      "the abandoned row marked",
+    );
     expect(
       await Promise.all(
         [approveRow, rejectRow, undoRow, retryRow, commandRow, linkRow].map((id) => inboxRow(id!)),
