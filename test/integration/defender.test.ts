@@ -340,9 +340,11 @@ describe("defender.sessions", () => {
       held: true,
     });
     const id = await ingestOne("stop_service", { device });
-    const posted = await waitForMessage(app, id);
+    // This file posts many messages at Slack's pace of about one a second: late in the file, under
+    // a loaded machine, a post can wait past the default 20 s.
+    const posted = await waitForMessage(app, id, () => true, 50_000);
     await click(app, APPROVER, posted, `approve:${id}`);
-    await waitForStatuses(app.ctx.db, [id], ["failed"]);
+    await waitForStatuses(app.ctx.db, [id], ["failed"], 50_000);
     const { error } = (await getAction(app.ctx.db, id))!;
     expect(error).toMatch(
       new RegExp(
@@ -352,12 +354,15 @@ describe("defender.sessions", () => {
     expect(error).not.toMatch(/same type/);
     // Asked once; then Defender's list said the session still ran, so it was not asked again.
     expect(fake.callsTo("POST", /runliveresponse$/).map((c) => c.status)).toEqual([400]);
-    const failed = await waitForMessage(app, id, (m) =>
-      JSON.stringify(m.blocks).includes("analyst@contoso.com"),
+    const failed = await waitForMessage(
+      app,
+      id,
+      (m) => JSON.stringify(m.blocks).includes("analyst@contoso.com"),
+      50_000,
     );
     expect(buttonsOf(failed).map((b) => b.action_id)).toContain(`retry:${id}`);
     fake.endMachineAction(theirs.id);
-  });
+  }, 120_000);
 
   it("a session someone else holds that ends within the wait lets the action run after it", async () => {
     const device = machine();
