@@ -121,12 +121,14 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
         client: bolt.app.client,
       });
       slackRoute = route;
-      // After the server stops taking requests, the clicks already acked are handled; with
-      // Postgres not answering they are left in the inbox, which the next start recovers.
-      started(() => boundedStop(ctx, "acknowledged Slack requests", route.close()));
       // Requests a stopped process acknowledged and did not finish, decided now and then.
       const recovery = route.startRecovery();
-      started(() => boundedStop(ctx, "the inbox recovery", recovery.stop()));
+      // After the server stops taking requests, the clicks already acked are handled and the
+      // recovery ends, together; with Postgres not answering what is left stays in the inbox,
+      // which the next start recovers.
+      started(() =>
+        boundedStop(ctx, "acknowledged Slack requests", Promise.all([route.close(), recovery.stop()])),
+      );
     } else if (bolt.socketMode) {
       const socketMode = bolt.socketMode;
       await bolt.app.start();
