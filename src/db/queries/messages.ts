@@ -251,7 +251,7 @@ export async function messageActions(db: DbOrTx, messageId: number): Promise<Mes
     .orderBy(asc(actions.id));
   const counted = rows.filter((row) => row.approvalsNeeded > 1).map((row) => row.id);
   if (counted.length === 0) return rows;
-  const given = await approversOfEach(db, counted);
+  const given = await approversOfEach(db, counted, "approve");
   return rows.map((row) =>
     row.approvalsNeeded > 1
       ? { ...row, approvals: { needed: row.approvalsNeeded, by: given.get(row.id) ?? [] } }
