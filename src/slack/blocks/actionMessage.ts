@@ -33,6 +33,8 @@ export type ActionView = Pick<
   expiresAt?: Date | null;
   /** The two-person rule: how many approvals the action needs and who has given one. */
   approvals?: { needed: number; by: string[] };
+  /** Undo under the two-person rule: who has asked for it so far, of how many needed. */
+  undoApprovals?: { needed: number; by: string[] };
 };
 
 export type SlackMessage = { text: string; blocks: KnownBlock[] };
@@ -78,10 +80,10 @@ const STATUS_EMOJI: Record<Status, string> = {
   undo_failed: ":x:",
 };
 
-function approvalsText(approvals: ActionView["approvals"]): string {
+function approvalsText(approvals: ActionView["approvals"], of = ""): string {
   if (!approvals) return "";
   const by = approvals.by.slice(0, 10).map(actorText).join(", ");
-  return ` · ${approvals.by.length} of ${approvals.needed} approvals${by ? `: ${by}` : ""}`;
+  return ` · ${approvals.by.length} of ${approvals.needed} ${of}approvals${by ? `: ${by}` : ""}`;
 }
 
 /** One mrkdwn line that follows the status: who decided, when, and the outcome. */
@@ -99,7 +101,7 @@ export function statusLine(action: ActionView): string {
       case "running":
         return `Running${approvedBy}`;
       case "completed":
-        return `Completed${action.completedAt ? ` ${slackDate(action.completedAt)}` : ""}${approvedBy}`;
+        return `Completed${action.completedAt ? ` ${slackDate(action.completedAt)}` : ""}${approvedBy}${approvalsText(action.undoApprovals, "undo ")}`;
       case "failed":
         return `Failed: ${error}${approvedBy}`;
       case "rejected":
