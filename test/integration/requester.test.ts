@@ -5,8 +5,17 @@ import { and, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
 import { actionEvents, actions, slackMessages } from "../../src/db/schema.ts";
+import { DEMO_REQUESTERS } from "../../src/demo/feed.ts";
+import { SANDBOX_USER } from "../../src/sandbox/sandboxUser.ts";
 import { ingest, statusOf, waitForStatuses } from "../support/actions.ts";
-import { APPROVER, GROUP_APPROVER, startTestApp, type TestApp, waitFor } from "../support/app.ts";
+import {
+  APPROVER,
+  GROUP_APPROVER,
+  startTestApp,
+  TEST_SIGNING_SECRET,
+  type TestApp,
+  waitFor,
+} from "../support/app.ts";
 import { actionBody, sha256Of } from "../support/fixtures.ts";
 import { channelMessages, click, ephemeralsFor, waitForMessage } from "../support/slackUser.ts";
 
@@ -127,5 +136,24 @@ describe("policy.unknownRequester (default: a second approver)", () => {
     await click(app, APPROVER, posted, `approve:${id}`);
     await waitForStatuses(app.ctx.db, [id!], ["completed"]);
     expect((await getAction(app.ctx.db, id!))!.approvalsNeeded).toBe(1);
+  });
+});
+
+describe("the sandbox", () => {
+  let sandbox: TestApp;
+  beforeAll(async () => {
+    sandbox = await startTestApp("requester_sandbox", {
+      sandbox: true,
+      env: { SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET },
+    });
+  });
+  afterAll(() => sandbox?.close());
+
+  it("knows the demo's requesters, so its one person approves their manual actions alone", async () => {
+    const [id] = await ingest(sandbox.ctx.db, [manual(DEMO_REQUESTERS[0]!)]);
+    const posted = await waitForMessage(sandbox, id!);
+    await click(sandbox, SANDBOX_USER.id, posted, `approve:${id}`);
+    await waitForStatuses(sandbox.ctx.db, [id!], ["completed"]);
+    expect((await getAction(sandbox.ctx.db, id!))!.approvalsNeeded).toBe(1);
   });
 });
