@@ -57,7 +57,7 @@ describe("twoPersonRule.undo (default: on)", () => {
 
     await click(app, APPROVER, completed, `undo:${id}`);
     const waiting = await waitForMessage(app, id!, (m) =>
-      blocksText(m).includes(`1 of 2 undo approvals: <@${APPROVER}>`),
+      blocksText(m).includes(`undo waiting for 1 more approver (1 of 2 undo approvals: <@${APPROVER}>)`),
     );
     expect(await statusOf(app.ctx.db, id!)).toBe("completed");
     expect((await getActionEvents(app.ctx.db, id!)).at(-1)).toMatchObject({

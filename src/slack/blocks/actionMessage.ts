@@ -80,10 +80,18 @@ const STATUS_EMOJI: Record<Status, string> = {
   undo_failed: ":x:",
 };
 
-function approvalsText(approvals: ActionView["approvals"], of = ""): string {
+function approvalsText(approvals: ActionView["approvals"]): string {
   if (!approvals) return "";
   const by = approvals.by.slice(0, 10).map(actorText).join(", ");
-  return ` · ${approvals.by.length} of ${approvals.needed} ${of}approvals${by ? `: ${by}` : ""}`;
+  return ` · ${approvals.by.length} of ${approvals.needed} approvals${by ? `: ${by}` : ""}`;
+}
+
+/** " · undo waiting for 1 more approver (1 of 2 undo approvals: @alice)", once somebody asked. */
+function undoApprovalsText(approvals: ActionView["undoApprovals"]): string {
+  if (!approvals || approvals.by.length === 0) return "";
+  const more = approvals.needed - approvals.by.length;
+  const by = approvals.by.slice(0, 10).map(actorText).join(", ");
+  return ` · undo waiting for ${more} more approver${more === 1 ? "" : "s"} (${approvals.by.length} of ${approvals.needed} undo approvals: ${by})`;
 }
 
 /** One mrkdwn line that follows the status: who decided, when, and the outcome. */
@@ -101,7 +109,7 @@ export function statusLine(action: ActionView): string {
       case "running":
         return `Running${approvedBy}`;
       case "completed":
-        return `Completed${action.completedAt ? ` ${slackDate(action.completedAt)}` : ""}${approvedBy}${approvalsText(action.undoApprovals, "undo ")}`;
+        return `Completed${action.completedAt ? ` ${slackDate(action.completedAt)}` : ""}${approvedBy}${undoApprovalsText(action.undoApprovals)}`;
       case "failed":
         return `Failed: ${error}${approvedBy}`;
       case "rejected":
