@@ -240,8 +240,14 @@ export async function getMessage(db: DbOrTx, id: number): Promise<SlackMessageRo
   return row;
 }
 
-/** An action as its message shows it: with the approvals so far when it needs more than one. */
-export type MessageAction = ActionRow & { approvals?: { needed: number; by: string[] } };
+/**
+ * An action as its message shows it: with the approvals so far when it needs more than one, and
+ * the undo approvals so far when its undo does (the two-person rule).
+ */
+export type MessageAction = ActionRow & {
+  approvals?: { needed: number; by: string[] };
+  undoApprovals?: { needed: number; by: string[] };
+};
 
 export async function messageActions(db: DbOrTx, messageId: number): Promise<MessageAction[]> {
   const rows = await db
@@ -250,13 +256,24 @@ export async function messageActions(db: DbOrTx, messageId: number): Promise<Mes
     .where(eq(actions.slackMessageId, messageId))
     .orderBy(asc(actions.id));
   const counted = rows.filter((row) => row.approvalsNeeded > 1).map((row) => row.id);
-  if (counted.length === 0) return rows;
-  const given = await approversOfEach(db, counted);
-  return rows.map((row) =>
-    row.approvalsNeeded > 1
-      ? { ...row, approvals: { needed: row.approvalsNeeded, by: given.get(row.id) ?? [] } }
-      : row,
-  );
+  const undoCounted = rows
+    .filter((row) => row.status === "completed" && row.undoApprovalsNeeded > 1)
+    .map((row) => row.id);
+  if (counted.length === 0 && undoCounted.length === 0) return rows;
+  const given = counted.length ? await approversOfEach(db, counted, "approve") : new Map<number, string[]>();
+  const undoGiven = undoCounted.length
+    ? await approversOfEach(db, undoCounted, "undo")
+    : new Map<number, string[]>();
+  return rows.map((row) => {
+    const undoBy = undoGiven.get(row.id);
+    return {
+      ...row,
+      ...(row.approvalsNeeded > 1 && {
+        approvals: { needed: row.approvalsNeeded, by: given.get(row.id) ?? [] },
+      }),
+      ...(undoBy && { undoApprovals: { needed: row.undoApprovalsNeeded, by: undoBy } }),
+    };
+  });
 }
 
 /** Stores where the message was posted, unless a racing post stored it first. */
