@@ -4,6 +4,7 @@
 // reaches a query, so bad input is a 400 naming the field, never a driver error and a 500.
 import { z } from "zod";
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is the point
 const NOT_STORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export const NOT_STORABLE_MESSAGE = "must not contain NUL characters or unpaired surrogates";
