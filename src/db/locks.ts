@@ -8,8 +8,6 @@ export const LOCK_SPACES = {
   migration: 7_314_001,
   /** Per Slack message: one render at a time, so an older render never lands after a newer one. */
   messageRender: 7_314_002,
-  /** Per Slack message: its thread's replies are posted one at a time, in order. */
-  messageThread: 7_314_007,
   /** Per Slack message: its reminders and escalations are posted one at a time. */
   messageReminders: 7_314_003,
   /** Per thing an action touches (a file on a device, a service, a URL…), in the simulated fleet. */

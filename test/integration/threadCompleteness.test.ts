@@ -96,6 +96,11 @@ describe("thread completeness", () => {
       .callsTo("chat.postMessage")
       .filter((c) => c.status === 200 && (c.args as { thread_ts?: string }).thread_ts === root.ts);
     expect(posts).toHaveLength(replies().length);
+    // The reply whose post failed with a 5xx was posted again, once.
+    const failed = app.slackApi
+      .callsTo("chat.postMessage")
+      .filter((c) => c.status >= 500 && (c.args as { thread_ts?: string }).thread_ts === root.ts);
+    expect(failed).toHaveLength(1);
     for (let i = 1; i < posts.length; i++)
       expect(posts[i]!.at - posts[i - 1]!.at).toBeGreaterThanOrEqual(THREAD_REPLY_SPACING_MS - 50);
   });

@@ -310,26 +310,49 @@ export async function markThreaded(db: DbOrTx, messageId: number, eventId: numbe
     .where(eq(slackMessages.id, messageId));
 }
 
-/** Records, before it is posted, the reply that will thread the events up to `eventId`. */
-export async function markThreadPending(
+/**
+ * Records, before it is posted, the reply that will thread the events after `cursor` up to
+ * `eventId`; false when the thread is not where the caller read it (another poster moved it).
+ */
+export async function claimThreadReply(
   db: DbOrTx,
   messageId: number,
-  eventId: number | null,
-): Promise<void> {
-  await db
+  cursor: number,
+  eventId: number,
+): Promise<boolean> {
+  const claimed = await db
     .update(slackMessages)
     .set({ threadPendingEventId: eventId })
-    .where(eq(slackMessages.id, messageId));
+    .where(
+      and(
+        eq(slackMessages.id, messageId),
+        eq(slackMessages.threadedEventId, cursor),
+        isNull(slackMessages.threadPendingEventId),
+      ),
+    )
+    .returning({ id: slackMessages.id });
+  return claimed.length > 0;
+}
+
+/** Forgets a reply in flight that did not land, so the next round posts it again. */
+export async function clearThreadPending(db: DbOrTx, messageId: number, eventId: number): Promise<void> {
+  await db
+    .update(slackMessages)
+    .set({ threadPendingEventId: null })
+    .where(and(eq(slackMessages.id, messageId), eq(slackMessages.threadPendingEventId, eventId)));
 }
 
 /**
- * Waits for the transactions writing to the message's row (status changes of its actions, which
- * bump its version with their audit events) that got there first, so that an event committed
- * after a newer one is read before the cursor moves past it.
+ * Whether a transaction is writing to the message's row right now (a status change of one of its
+ * actions, which bumps its version with the audit events it adds). Its events may have ids below
+ * ones already committed, so the thread waits for it: its commit queues another update anyway.
  */
-export async function waitForMessageWriters(db: Db, messageId: number): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`select 1 from slack_messages where id = ${messageId} for update`);
+export async function messageBeingWritten(db: Db, messageId: number): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const free = await tx.execute(
+      sql`select 1 from slack_messages where id = ${messageId} for share skip locked`,
+    );
+    return free.length === 0;
   });
 }
 

@@ -6,13 +6,14 @@ import { UnrecoverableError, type Worker } from "bullmq";
 import type { AppContext } from "../../context.ts";
 import { transactionLock } from "../../db/locks.ts";
 import {
+  claimThreadReply,
+  clearThreadPending,
   getMessage,
   markRendered,
   markThreaded,
-  markThreadPending,
   messageActionCount,
+  messageBeingWritten,
   messageEventsAfter,
-  waitForMessageWriters,
 } from "../../db/queries/messages.ts";
 import type { SlackMessageRow } from "../../db/schema.ts";
 import { threadedThrough, threadReplies, threadReplyMetadata } from "../../slack/blocks/threadReply.ts";
@@ -22,6 +23,9 @@ import { slackCall } from "../slackCall.ts";
 import type { JobProcessor } from "../worker.ts";
 
 const MAX_RENDERS_PER_JOB = 5;
+/** How often, and how long each time, a job waits for a status change of its message to commit. */
+const WRITER_WAITS = 40;
+const WRITER_WAIT_MS = 50;
 /** Events read per round of replies; a round posts as many replies as they fill. */
 const THREAD_EVENTS_PER_ROUND = 500;
 /**
@@ -40,13 +44,27 @@ export function createSlackUpdateProcessor(ctx: AppContext, client: WebClient): 
       // The post has not landed yet; it will, and this job retries after a backoff.
       throw new Error(`message ${messageId} is not posted yet`);
     }
-    // Changes committed while a render was on its way to Slack are rendered again here: the job
-    // id is taken until this returns, so nobody else would.
+    // Changes committed while a render or the thread was on its way to Slack are rendered (and
+    // threaded) again here: the job id is taken until this returns, so nobody else would.
     let renders = 0;
-    while (renders < MAX_RENDERS_PER_JOB && (await renderOnce(ctx, client, worker, messageId))) renders += 1;
-    // After the render, and on its own: a thread behind (a crash, a rate limit) catches up even
-    // when the message itself is up to date.
-    const replies = await threadEvents(ctx, client, worker, messageId);
+    let replies = 0;
+    let waits = 0;
+    for (;;) {
+      const rendered = renders < MAX_RENDERS_PER_JOB && (await renderOnce(ctx, client, worker, messageId));
+      if (rendered) renders += 1;
+      // After the render, and on its own: a thread behind (a crash, a rate limit) catches up even
+      // when the message itself is up to date.
+      const thread = await threadEvents(ctx, client, worker, messageId);
+      replies += thread.posted;
+      // A status change was being written: its commit queued nothing while this job holds the
+      // id, so it is rendered and threaded here (or, past the waits, by the reconciler).
+      if (thread.writerInFlight && waits < WRITER_WAITS) {
+        waits += 1;
+        await new Promise((r) => setTimeout(r, WRITER_WAIT_MS));
+        continue;
+      }
+      if (!rendered) break;
+    }
     return renders > 0 ? "updated" : replies > 0 ? "threaded" : "coalesced";
   };
 }
@@ -79,7 +97,8 @@ async function renderOnce(
 
 /**
  * Posts every audit event of the message's actions not yet in its thread, in order, as few
- * replies as Slack's limits allow; returns how many were posted. The cursor
+ * replies as Slack's limits allow; says how many were posted, and whether it stopped for a
+ * status change of the message still being written. The cursor
  * (`threaded_event_id`) moves after each reply, so a retry goes on from there; a reply posted
  * by an attempt that died before moving it is found in the thread by its metadata, so it is
  * never posted twice.
@@ -89,47 +108,50 @@ async function threadEvents(
   client: WebClient,
   worker: Worker,
   messageId: number,
-): Promise<number> {
-  // One poster at a time per message, held across the Slack calls; status changes do not wait on it.
-  return ctx.db.transaction(async (lock) => {
-    await lock.execute(transactionLock("messageThread", messageId));
-    let posted = 0;
-    for (;;) {
-      await waitForMessageWriters(ctx.db, messageId);
-      const message = await getMessage(ctx.db, messageId);
-      if (!message || message.ts === null) return posted;
-      if (message.threadPendingEventId !== null) {
-        await settleReplyInFlight(ctx, client, worker, message);
-        continue;
-      }
-      const events = await messageEventsAfter(
-        ctx.db,
-        messageId,
-        message.threadedEventId,
-        THREAD_EVENTS_PER_ROUND,
-      );
-      const last = events.at(-1);
-      if (!last) return posted;
-      // On a message of several actions each line says which.
-      const grouped = (await messageActionCount(ctx.db, messageId)) > 1;
-      for (const reply of threadReplies(events, grouped)) {
-        if (posted > 0) await new Promise((r) => setTimeout(r, THREAD_REPLY_SPACING_MS));
-        await markThreadPending(ctx.db, messageId, reply.throughEventId);
-        await slackCall(ctx, worker, "chat.postMessage", () =>
-          client.chat.postMessage({
-            channel: message.channel,
-            thread_ts: message.ts!,
-            text: reply.text,
-            metadata: threadReplyMetadata(messageId, reply),
-          }),
-        );
-        await markThreaded(ctx.db, messageId, reply.throughEventId);
-        posted += 1;
-      }
-      // Events that have no line (the action arrived, a reminder) move the cursor too.
-      await markThreaded(ctx.db, messageId, last.id);
+): Promise<{ posted: number; writerInFlight: boolean }> {
+  let posted = 0;
+  for (;;) {
+    // A status change of the message in flight: its commit brings the next update job, which
+    // threads its events with everything before them.
+    if (await messageBeingWritten(ctx.db, messageId)) return { posted, writerInFlight: true };
+    const message = await getMessage(ctx.db, messageId);
+    if (!message || message.ts === null) return { posted, writerInFlight: false };
+    if (message.threadPendingEventId !== null) {
+      await settleReplyInFlight(ctx, client, worker, message);
+      continue;
     }
-  });
+    const events = await messageEventsAfter(
+      ctx.db,
+      messageId,
+      message.threadedEventId,
+      THREAD_EVENTS_PER_ROUND,
+    );
+    const last = events.at(-1);
+    if (!last) return { posted, writerInFlight: false };
+    // On a message of several actions each line says which.
+    const grouped = (await messageActionCount(ctx.db, messageId)) > 1;
+    let cursor = message.threadedEventId;
+    for (const reply of threadReplies(events, grouped)) {
+      if (posted > 0) await new Promise((r) => setTimeout(r, THREAD_REPLY_SPACING_MS));
+      // One poster per thread (the update job's id is the message's); should a stalled job's
+      // takeover make two, only the one whose claim lands posts.
+      if (!(await claimThreadReply(ctx.db, messageId, cursor, reply.throughEventId)))
+        return { posted, writerInFlight: false };
+      await slackCall(ctx, worker, "chat.postMessage", () =>
+        client.chat.postMessage({
+          channel: message.channel,
+          thread_ts: message.ts!,
+          text: reply.text,
+          metadata: threadReplyMetadata(messageId, reply),
+        }),
+      );
+      await markThreaded(ctx.db, messageId, reply.throughEventId);
+      cursor = reply.throughEventId;
+      posted += 1;
+    }
+    // Events that have no line (the action arrived, a reminder) move the cursor too.
+    await markThreaded(ctx.db, messageId, last.id);
+  }
 }
 
 /**
@@ -159,5 +181,5 @@ async function settleReplyInFlight(
     cursor = page.response_metadata?.next_cursor || undefined;
   } while (!landed && cursor);
   if (landed) await markThreaded(ctx.db, message.id, pending);
-  else await markThreadPending(ctx.db, message.id, null);
+  else await clearThreadPending(ctx.db, message.id, pending);
 }
