@@ -15,3 +15,25 @@ export function isStorableText(value: string): boolean {
 
 /** A string that Postgres can store; every text field of outside input starts from this. */
 export const storableString = () => z.string().refine(isStorableText, NOT_STORABLE_MESSAGE);
+
+/**
+ * The JSON path (`$.view.state…`) of the first key or string in `value` that Postgres could not
+ * store, or null: for input stored whole (a Slack request in the inbox) before any schema reads it.
+ */
+export function unstorableTextPath(value: unknown, path = "$"): string | null {
+  if (typeof value === "string") return isStorableText(value) ? null : path;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = unstorableTextPath(item, `${path}[${index}]`);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (value === null || typeof value !== "object") return null;
+  for (const [key, item] of Object.entries(value)) {
+    if (!isStorableText(key)) return `${path}[key]`;
+    const found = unstorableTextPath(item, `${path}.${key}`);
+    if (found) return found;
+  }
+  return null;
+}

@@ -3,8 +3,10 @@
 // nothing is stored.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTION_TYPES, type ActionType, ENTITY_SCHEMAS } from "../../src/domain/actionTypes.ts";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { statusOf } from "../support/actions.ts";
+import { APPROVER, startTestApp, type TestApp } from "../support/app.ts";
 import { actionBody, ENTITY_FOR } from "../support/fixtures.ts";
+import { submitView } from "../support/slackUser.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -147,4 +149,29 @@ describe("text Postgres cannot store", () => {
     });
     expect(res.status).toBe(201);
   });
+
+  it.each(BAD_TEXT)(
+    "a signed Slack request (a reject reason) with %s gets 400 naming it, and the action stays pending",
+    async (_what, spoil) => {
+      const created = await app.api("/api/v1/actions", {
+        method: "POST",
+        body: JSON.stringify(actionBody("stop_service", 100 + BAD_TEXT.findIndex(([w]) => w === _what))),
+      });
+      const id = Number(((await created.json()) as { actions: { id: string }[] }).actions[0]!.id);
+      const res = await submitView(app, APPROVER, "reject_action", String(id), {
+        reason: { reason: { type: "plain_text_input", value: spoil("not malware") } },
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        error: "invalid_request",
+        issues: [
+          {
+            path: "$.view.state.values.reason.reason.value",
+            message: "must not contain NUL characters or unpaired surrogates",
+          },
+        ],
+      });
+      expect(await statusOf(app.ctx.db, id)).toBe("pending");
+    },
+  );
 });
