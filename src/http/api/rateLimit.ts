@@ -10,7 +10,7 @@ import type { AppContext } from "../../context.ts";
 const WINDOW_SECONDS = 60;
 
 /** The fallback's counts: one window per token digest, dropped once its window has passed. */
-export class LocalWindows {
+class LocalWindows {
   private readonly counts = new Map<string, { window: number; used: number }>();
 
   count(tokenKey: string, window: number): number {
