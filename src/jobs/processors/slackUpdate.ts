@@ -111,8 +111,8 @@ async function threadEvents(
 ): Promise<{ posted: number; writerInFlight: boolean }> {
   let posted = 0;
   for (;;) {
-    // A status change of the message in flight: its commit brings the next update job, which
-    // threads its events with everything before them.
+    // A status change of the message in flight may hold an event older than one already
+    // committed: the caller waits for its commit rather than move the cursor past it.
     if (await messageBeingWritten(ctx.db, messageId)) return { posted, writerInFlight: true };
     const message = await getMessage(ctx.db, messageId);
     if (!message || message.ts === null) return { posted, writerInFlight: false };
