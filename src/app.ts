@@ -84,9 +84,9 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   };
 
   // 2. Slack: a workspace, or without one the local sandbox's stand-in, started here.
-  const sandbox = config.slack.sandbox ? await startSandboxSlack(config) : null;
+  const sandbox = config.slack.sandbox ? await startSandboxSlack(config, db, log) : null;
   if (sandbox) {
-    started(async () => sandbox.fake.close());
+    started(() => sandbox.stop());
     if (role !== "all")
       throw new Error("the local Slack sandbox needs both roles in one process: run `npm start`");
     log.info({ slackApiUrl: sandbox.connection.apiUrl }, "no SLACK_BOT_TOKEN: using the local Slack sandbox");

@@ -257,6 +257,8 @@ export function mountSandboxPage(
     } else {
       await api.chat.postEphemeral({ channel: target.channel, user: user.id, ...content });
     }
+    // The ephemerals are edited here, not through the Web API: the saved workspace is told.
+    if (ephemeral) fake.markChanged();
     changed();
   }
 
@@ -470,6 +472,7 @@ export function mountSandboxPage(
       (e) => e.channel === parsed.data.channel && e.ts === parsed.data.ts && e.user === user.id,
     );
     if (index >= 0) fake.ephemerals.splice(index, 1);
+    fake.markChanged();
     changed();
     res.json({ ok: true });
   });
