@@ -20,4 +20,5 @@ export const EVENT_WORDS: Record<string, string> = {
   approval_recorded: "Approval recorded",
   reminded: "Reminder sent",
   escalated: "Escalated",
+  decision_refused: "Refused",
 };

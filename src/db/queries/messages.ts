@@ -192,19 +192,29 @@ async function setMessages(tx: Tx, assignments: Assignment[]): Promise<OutboxMes
     where a.id = p.id`);
   // A joined message may already be rendering or posted: bump it so the render that follows
   // includes these.
-  const joinedIds = assignments.filter((a) => !a.isNew).map((a) => a.messageId);
-  if (joinedIds.length === 0) return [];
+  return bumpMessages(
+    tx,
+    assignments.filter((a) => !a.isNew).map((a) => a.messageId),
+  );
+}
+
+/**
+ * Puts posted messages behind what they show (something of theirs changed without a status
+ * change: actions joined, an event to thread); returns the renders to queue.
+ */
+export async function bumpMessages(tx: Tx, messageIds: number[]): Promise<OutboxMessage[]> {
+  if (messageIds.length === 0) return [];
   // Locked in id order first, as a batch of status changes locks them (db/transitions.ts).
   await tx
     .select({ id: slackMessages.id })
     .from(slackMessages)
-    .where(inArray(slackMessages.id, joinedIds))
+    .where(inArray(slackMessages.id, messageIds))
     .orderBy(asc(slackMessages.id))
     .for("update");
   const bumped = await tx
     .update(slackMessages)
     .set({ version: sql`${slackMessages.version} + 1` })
-    .where(inArray(slackMessages.id, joinedIds))
+    .where(inArray(slackMessages.id, messageIds))
     .returning({
       id: slackMessages.id,
       version: slackMessages.version,
@@ -216,6 +226,16 @@ async function setMessages(tx: Tx, assignments: Assignment[]): Promise<OutboxMes
       topic: "message.changed" as const,
       payload: { messageId: m.id, messageVersion: m.version },
     }));
+}
+
+/** The messages showing `actionIds`. */
+export async function messageIdsOf(db: DbOrTx, actionIds: readonly number[]): Promise<number[]> {
+  if (actionIds.length === 0) return [];
+  const rows = await db
+    .selectDistinct({ id: actions.slackMessageId })
+    .from(actions)
+    .where(and(inArray(actions.id, [...actionIds]), isNotNull(actions.slackMessageId)));
+  return rows.map((row) => row.id!);
 }
 
 /** A message of its own for something that is not an action (a Defender investigation's notice). */

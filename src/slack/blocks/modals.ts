@@ -77,8 +77,9 @@ export function goHuntModal(action: ActionView): ModalView {
 /** "*Rejected* by <@U123> · today 3:12 AM — not malicious, a pentest tool": one audit event. */
 export function threadEventText(event: Pick<ActionEventRow, "kind" | "actor" | "at" | "detail">): string {
   const words = EVENT_WORDS[event.kind] ?? escapeInline(event.kind.replaceAll("_", " "), 60);
-  const { comment, reason, error, attempt } = event.detail;
+  const { comment, reason, error, attempt, decision } = event.detail;
   const details = [
+    event.kind === "decision_refused" && typeof decision === "string" ? decision.replaceAll("_", " ") : "",
     typeof attempt === "number" && attempt > 1 ? `attempt ${attempt}` : "",
     typeof comment === "string" ? escapeInline(comment, 500) : "",
     typeof reason === "string" ? escapeInline(reason, 500) : "",
