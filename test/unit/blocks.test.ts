@@ -10,16 +10,17 @@ const options = { publicUrl: PUBLIC_URL };
 
 function expectedVerbs(type: ActionType, status: Status): string[] {
   switch (status) {
+    // Go hunt stays once the action is decided: after a decision it checks it.
     case "pending":
       return ["approve", "reject", "open_investigation", "go_hunt"];
     case "completed":
-      return isUndoable(type) ? ["undo", "open_investigation"] : ["open_investigation"];
+      return isUndoable(type) ? ["undo", "open_investigation", "go_hunt"] : ["open_investigation", "go_hunt"];
     case "failed":
-      return ["retry", "open_investigation"];
+      return ["retry", "open_investigation", "go_hunt"];
     case "undo_failed":
-      return ["retry_undo", "open_investigation"];
+      return ["retry_undo", "open_investigation", "go_hunt"];
     default:
-      return ["open_investigation"];
+      return ["open_investigation", "go_hunt"];
   }
 }
 
@@ -201,10 +202,15 @@ describe("investigationMessage", () => {
     for (const words of ["Waiting for approval", "Completed", "Rejected by", "Failed: device offline"]) {
       expect(texts).toContain(words);
     }
+    // Every row has Go hunt beside it, decided or not.
     expect(buttons(message.blocks).map((button) => button.action_id)).toEqual([
+      "go_hunt:1",
       "approve:1",
       "reject:1",
+      "go_hunt:2",
       "undo:2",
+      "go_hunt:3",
+      "go_hunt:4",
       "retry:4",
       "open_investigation:1",
     ]);

@@ -5,6 +5,7 @@ import type { ActionsBlock, Button, ConfirmationDialog, KnownBlock, MrkdwnElemen
 import type { ActionRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, describeEntity, SOURCE_LABELS } from "../../domain/actionTypes.ts";
 import type { Status } from "../../domain/status.ts";
+import { ADVANCED_HUNTING_URL, advancedHuntingUrl, huntQuery } from "../../hunting/kql.ts";
 import { actionId } from "../actionIds.ts";
 import { LIMITS } from "../blockLimits.ts";
 import { actorText, escapeInline, mrkdwn, plainInline, plainText, slackDate, truncate } from "../text.ts";
@@ -292,15 +293,32 @@ function openInvestigationButton(action: ActionView, publicUrl: string): Button 
   });
 }
 
+/** Advanced hunting opened on the action's hunt; the bare page when the link would be too long for a button. */
+export function huntingLink(action: ActionView, base = ADVANCED_HUNTING_URL): string {
+  const url = advancedHuntingUrl(huntQuery(action), base);
+  return url.length <= LIMITS.buttonUrl ? url : base;
+}
+
+/**
+ * Go hunt, whatever the status: before a decision it weighs it, after one it checks it (did the
+ * file come back, is it elsewhere). With a portal it also opens the hunt there.
+ */
+export function goHuntButton(action: ActionView, portal: PortalLinks | undefined): Button {
+  return button(
+    actionId.goHunt,
+    action,
+    "Go hunt",
+    portal ? { url: huntingLink(action, portal.hunting) } : {},
+  );
+}
+
 function buttons(action: ActionView, publicUrl: string, portal: PortalLinks | undefined): ActionsBlock {
-  // With a portal, Go hunt also opens advanced hunting while its modal shows the query to paste.
-  const hunt = portal ? { url: portal.hunting } : {};
   return {
     type: "actions",
     elements: [
       ...decisionButtons(action),
       openInvestigationButton(action, publicUrl),
-      ...(action.status === "pending" ? [button(actionId.goHunt, action, "Go hunt", hunt)] : []),
+      goHuntButton(action, portal),
     ],
   };
 }
