@@ -247,6 +247,40 @@ describe.skipIf(browserMissing)("sandbox page: private replies", () => {
   });
 });
 
+describe.skipIf(browserMissing)("sandbox page: stale private replies", () => {
+  it("Undo… in an old history reply, on an action undone since: answered in that reply, refreshed without it", async () => {
+    const ids: number[] = [];
+    for (const n of [42, 43]) {
+      const id = await ingest(actionBody("quarantine_file", n, { investigationId: undefined }));
+      await decide(app.ctx.db, { actionId: id, decision: "approve", actor: SANDBOX_USER.id });
+      ids.push(id);
+    }
+    const [undone, kept] = ids as [number, number];
+    await waitForStatuses(app.ctx.db, ids, ["completed"]);
+    await page.locator("#composer-input").fill("/action-center history");
+    await page.locator("#composer button[type=submit]").click();
+    const reply = page
+      .locator(".msg.ephemeral")
+      .filter({ hasText: `#${kept} ` })
+      .last();
+    await reply.locator(`[data-action-id="confirm_undo:${undone}"]`).waitFor();
+    const ts = await reply.getAttribute("data-ts");
+
+    // Undone from somewhere else; this reply still offers it.
+    await decide(app.ctx.db, { actionId: undone, decision: "request_undo", actor: SANDBOX_USER.id });
+    await waitForStatuses(app.ctx.db, [undone], ["undone"]);
+    const before = await page.locator(".msg.ephemeral").count();
+    await reply.locator(`[data-action-id="confirm_undo:${undone}"]`).click();
+
+    const answered = page.locator(`.msg.ephemeral[data-ts="${ts}"]`);
+    await answered.getByText(new RegExp(`Nothing to undo.*undone: #${undone}`)).waitFor();
+    expect(await answered.locator(`[data-action-id="confirm_undo:${undone}"]`).count()).toBe(0);
+    expect(await answered.locator(`[data-action-id="confirm_undo:${kept}"]`).count()).toBe(1);
+    expect(await page.locator(".msg.ephemeral").count()).toBe(before);
+    expect(await page.locator("#modal-layer .modal").count()).toBe(0);
+  });
+});
+
 describe.skipIf(browserMissing)("sandbox page: history export", () => {
   it("`history export` sends a CSV to the DM; its chip shows name and size and downloads the file", async () => {
     await page.locator("#composer-input").fill("/action-center history export");

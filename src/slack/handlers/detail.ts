@@ -2,9 +2,8 @@
 // ephemeral `show` reply is replaced with after a click on it, so its buttons are never stale.
 import { getAction, getActionEvents } from "../../db/queries/actions.ts";
 import type { SlackMessage } from "../blocks/actionMessage.ts";
-import { actionDetailMessage } from "../blocks/history.ts";
+import { actionDetailMessage, withNote } from "../blocks/history.ts";
 import type { SlackDeps } from "../deps.ts";
-import { mrkdwn } from "../text.ts";
 
 /** The detail of action `id`, with `note` (mrkdwn, escaped: the answer to a click) on top; null if it is gone. */
 export async function actionDetail(deps: SlackDeps, id: number, note?: string): Promise<SlackMessage | null> {
@@ -13,9 +12,5 @@ export async function actionDetail(deps: SlackDeps, id: number, note?: string): 
   if (!action) return null;
   const events = await getActionEvents(db, action.id);
   const detail = actionDetailMessage(action, events, { publicUrl: deps.ctx.config.publicUrl });
-  if (!note) return detail;
-  return {
-    text: `${note}\n${detail.text}`,
-    blocks: [{ type: "section", text: mrkdwn(note) }, ...detail.blocks],
-  };
+  return note ? withNote(detail, note) : detail;
 }
