@@ -201,6 +201,11 @@ describe.skipIf(browserMissing)("sandbox page: modals with checkboxes", () => {
     expect((await getAction(app.ctx.db, ids[2]!))!.status).toBe("completed");
     await modal.locator("[data-close]").first().click();
     await modal.waitFor({ state: "detached" });
+    // The history reply it came from was refreshed in place: no Undo… left on what was undone.
+    await history.getByText(/Undo requested \(request/).waitFor();
+    for (const id of ids.slice(0, 2))
+      expect(await history.locator(`[data-action-id="confirm_undo:${id}"]`).count()).toBe(0);
+    expect(await history.locator(`[data-action-id="confirm_undo:${ids[2]}"]`).count()).toBe(1);
   });
 });
 

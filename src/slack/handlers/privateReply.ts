@@ -6,6 +6,7 @@
 
 import type { RespondFn } from "@slack/bolt";
 import type { SlackMessage } from "../blocks/actionMessage.ts";
+import type { OriginReply } from "../blocks/bulkUndo.ts";
 import { decodeListing, plainAnswer, withNote } from "../blocks/history.ts";
 import type { SlackDeps } from "../deps.ts";
 import { listingPage } from "./commands/listing.ts";
@@ -58,4 +59,42 @@ export async function answerInReply(deps: SlackDeps, click: Click, answer: strin
     if (reply) return void (await click.respond({ replace_original: true, ...reply }));
   }
   await click.respond({ replace_original: false, ...plainAnswer(answer) });
+}
+
+/** The reply a click came from, for a modal it opens to refresh once it is done; none outside private replies. */
+export function originOf(
+  body: Click["body"] & { response_url?: string },
+  value: string | undefined,
+): OriginReply | undefined {
+  return body.container?.is_ephemeral && body.response_url
+    ? { url: body.response_url, value: value ?? "" }
+    : undefined;
+}
+
+// Slack answers a response_url within a second; a stuck one must not hold the listener.
+const RESPONSE_URL_TIMEOUT_MS = 5000;
+
+/**
+ * Refreshes the reply a modal was opened from, with `note` on top, once the modal's work is
+ * recorded: the response_url of the click that opened it stays valid for 30 minutes.
+ */
+export async function refreshOrigin(
+  deps: SlackDeps,
+  request: { userId: string; reply: OriginReply; note: string },
+): Promise<void> {
+  const { reply, userId, note } = request;
+  try {
+    const message = await refreshedReply(deps, { userId, buttonValue: reply.value, note });
+    if (!message) return;
+    const res = await fetch(reply.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ replace_original: true, ...message }),
+      signal: AbortSignal.timeout(RESPONSE_URL_TIMEOUT_MS),
+    });
+    if (!res.ok)
+      deps.ctx.log.warn({ status: res.status, userId }, "the private reply could not be refreshed");
+  } catch (error) {
+    deps.ctx.log.warn({ err: error, userId }, "the private reply could not be refreshed");
+  }
 }

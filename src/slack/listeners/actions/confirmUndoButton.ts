@@ -4,7 +4,7 @@ import { buttonRoutes } from "../../actionIds.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { respondAfterFailure } from "../../handlers/commands/respond.ts";
 import { openUndoForActions } from "../../handlers/commands/undo.ts";
-import { answerInReply } from "../../handlers/privateReply.ts";
+import { answerInReply, originOf } from "../../handlers/privateReply.ts";
 import type { ButtonArgs } from "./actionButton.ts";
 
 export function confirmUndoButton(deps: SlackDeps) {
@@ -17,6 +17,7 @@ export function confirmUndoButton(deps: SlackDeps) {
       const answer = await openUndoForActions(deps, {
         userId: body.user.id,
         triggerId: body.trigger_id,
+        reply: originOf(body, action.value),
         actionIds: [actionId],
       });
       if (answer) await answerInReply(deps, { body, value: action.value, respond }, answer);

@@ -5,7 +5,7 @@ import type { SlackDeps } from "../../deps.ts";
 import { parseCommand } from "../../handlers/commands/parse.ts";
 import { OUT_OF_DATE_TEXT, respondAfterFailure } from "../../handlers/commands/respond.ts";
 import { openUndoForFilters } from "../../handlers/commands/undo.ts";
-import { answerInReply } from "../../handlers/privateReply.ts";
+import { answerInReply, originOf } from "../../handlers/privateReply.ts";
 import type { ButtonArgs } from "./actionButton.ts";
 
 export function undoSeveralButton(deps: SlackDeps) {
@@ -22,6 +22,7 @@ export function undoSeveralButton(deps: SlackDeps) {
       const answer = await openUndoForFilters(deps, {
         userId: body.user.id,
         triggerId: body.trigger_id,
+        reply: originOf(body, action.value),
         filters: parsed.command.filters,
       });
       if (answer) await answerInReply(deps, { body, value: action.value, respond }, answer);
