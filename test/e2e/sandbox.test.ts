@@ -83,6 +83,8 @@ describe.skipIf(browserMissing)("sandbox page", () => {
     expect(undoAsked).toContain("Restore file");
     await message.getByText(/Undone/).waitFor();
     await waitForStatuses(app.ctx.db, [id], ["undone"]);
+    // Who asked for the undo, and when, as Slack shows a person and a date.
+    expect(await message.textContent()).toMatch(/Undone .*Restore file ran · requested by @you \S/);
     expect(await message.locator(`[data-action-id="undo:${id}"]`).count()).toBe(0);
 
     // The thread under the message keeps the audit trail; it opens on a click.

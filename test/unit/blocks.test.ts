@@ -48,6 +48,26 @@ describe("actionMessage", () => {
     }
   }
 
+  it("says who asked for an undo and when, and when it was done", () => {
+    const at = new Date("2026-11-02T03:12:00Z");
+    const doneAt = new Date("2026-11-02T03:13:00Z");
+    const line = (status: Status, undoDone: Date | null) =>
+      mrkdwnTexts(
+        actionMessage(
+          { ...makeAction("quarantine_file", status), undo: { by: "U0UNDOER01", at, doneAt: undoDone } },
+          options,
+        ).blocks,
+      ).join("\n");
+    const date = (d: Date) => `<!date^${Math.floor(d.getTime() / 1000)}^`;
+    expect(line("undo_requested", null)).toContain(`Undo requested by <@U0UNDOER01> ${date(at)}`);
+    expect(line("undone", doneAt)).toMatch(
+      new RegExp(
+        `Undone ${escapeRegExp(date(doneAt))}.*: Restore file ran · requested by <@U0UNDOER01> ${escapeRegExp(date(at))}`,
+      ),
+    );
+    expect(line("undo_failed", null)).toContain(`· requested by <@U0UNDOER01> ${date(at)}`);
+  });
+
   it("says on the lock screen what needs approval, where and from what", () => {
     expect(actionMessage(makeAction("quarantine_file", "pending"), options).text).toBe(
       "Approval needed: Quarantine file invoice-7.exe (sha256 a0000000…0007) on LAPTOP-7 (automated investigation inv-42)",
@@ -231,3 +251,7 @@ describe("investigationMessage", () => {
     expect(message.text).not.toContain("<!channel>");
   });
 });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -17,6 +17,7 @@ import {
   slackMessages,
 } from "../schema.ts";
 import { RENDER_NEEDED } from "../transitions.ts";
+import { type UndoRequest, withUndoRequests } from "./actions.ts";
 import { approversOfEach } from "./approvals.ts";
 
 // How long an unposted message keeps taking in actions; the post waits about this long too.
@@ -261,14 +262,13 @@ export async function getMessage(db: DbOrTx, id: number): Promise<SlackMessageRo
 }
 
 /** An action as its message shows it: with the approvals so far when it needs more than one. */
-export type MessageAction = ActionRow & { approvals?: { needed: number; by: string[] } };
+export type MessageAction = ActionRow & { approvals?: { needed: number; by: string[] }; undo?: UndoRequest };
 
 export async function messageActions(db: DbOrTx, messageId: number): Promise<MessageAction[]> {
-  const rows = await db
-    .select()
-    .from(actions)
-    .where(eq(actions.slackMessageId, messageId))
-    .orderBy(asc(actions.id));
+  const rows = await withUndoRequests(
+    db,
+    await db.select().from(actions).where(eq(actions.slackMessageId, messageId)).orderBy(asc(actions.id)),
+  );
   const counted = rows.filter((row) => row.approvalsNeeded > 1).map((row) => row.id);
   if (counted.length === 0) return rows;
   const given = await approversOfEach(db, counted);

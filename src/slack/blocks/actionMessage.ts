@@ -34,6 +34,8 @@ export type ActionView = Pick<
   expiresAt?: Date | null;
   /** The two-person rule: how many approvals the action needs and who has given one. */
   approvals?: { needed: number; by: string[] };
+  /** Who asked for the undo and when (from the audit trail), in the undo statuses. */
+  undo?: { by: string; at: Date; doneAt: Date | null };
 };
 
 export type SlackMessage = { text: string; blocks: KnownBlock[] };
@@ -91,6 +93,9 @@ export function statusLine(action: ActionView): string {
   const approvedBy = action.decidedBy ? ` · approved by ${actorText(action.decidedBy)}` : "";
   const error = escapeInline(action.error ?? "no error recorded", 500);
   const undo = ACTION_TYPE_INFO[action.type].undoLabel ?? "Undo";
+  const asked = action.undo;
+  const undoBy = asked ? ` by ${actorText(asked.by)} ${slackDate(asked.at)}` : "";
+  const undoAsked = asked ? ` · requested by ${actorText(asked.by)} ${slackDate(asked.at)}` : "";
   const line = ((): string => {
     switch (action.status) {
       case "pending":
@@ -108,13 +113,13 @@ export function statusLine(action: ActionView): string {
       case "expired":
         return "Expired — not run";
       case "undo_requested":
-        return `Undo requested: ${undo}`;
+        return `Undo requested${undoBy}: ${undo}`;
       case "undoing":
-        return `Undoing: ${undo}`;
+        return `Undoing: ${undo}${undoAsked}`;
       case "undone":
-        return `Undone: ${undo} ran`;
+        return `Undone${action.undo?.doneAt ? ` ${slackDate(action.undo.doneAt)}` : ""}: ${undo} ran${undoAsked}`;
       case "undo_failed":
-        return `Undo failed: ${error}`;
+        return `Undo failed: ${error}${undoAsked}`;
     }
   })();
   return `${STATUS_EMOJI[action.status]} ${line}`;
