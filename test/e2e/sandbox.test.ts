@@ -123,6 +123,29 @@ describe.skipIf(browserMissing)("sandbox page", () => {
     });
   });
 
+  it("a Reject modal abandoned in one browser does not show in another; it stays in its own", async () => {
+    const id = await ingest(actionBody("stop_service", 4, { investigationId: undefined }));
+    const message = await sandboxMessage(page, `reject:${id}`);
+    await message.locator(`[data-action-id="reject:${id}"]`).click();
+    await page.locator("#modal-layer .modal").waitFor();
+
+    const elsewhere = await launchChromium();
+    try {
+      const other = await elsewhere.newPage(390);
+      await other.goto(`${app.url}/sandbox`);
+      await (await sandboxMessage(other, `reject:${id}`)).waitFor();
+      expect(await other.locator("#modal-layer .modal").count()).toBe(0);
+      expect(await other.locator("#modal-layer").isHidden()).toBe(true);
+    } finally {
+      await elsewhere.close();
+    }
+    await page.reload();
+    const mine = page.locator("#modal-layer .modal");
+    await mine.waitFor();
+    await mine.locator("[data-close]").first().click();
+    await mine.waitFor({ state: "detached" });
+  });
+
   it("Go hunt opens a modal with the query, and Open investigation links to the action's page", async () => {
     const id = await ingest(actionBody("quarantine_file", 3, { investigationId: undefined }));
     const message = await sandboxMessage(page, `go_hunt:${id}`);
