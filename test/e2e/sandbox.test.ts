@@ -163,6 +163,26 @@ describe.skipIf(browserMissing)("sandbox page", () => {
     await investigation.close();
   });
 
+  it("an action's page names you as Slack does and follows the action without a reload", async () => {
+    const id = await ingest(actionBody("isolate_device", 6, { investigationId: undefined }));
+    const own = await chromium.newPage(390);
+    try {
+      await own.goto(`${app.url}/actions/${id}`);
+      await own.locator(".badge").getByText("pending approval").waitFor();
+      await own.evaluate(() => {
+        (window as { notReloaded?: boolean }).notReloaded = true;
+      });
+      await decide(app.ctx.db, { actionId: id, decision: "approve", actor: SANDBOX_USER.id });
+      await own.locator(".badge").getByText("completed").waitFor();
+      const text = (await own.locator("main").textContent()) ?? "";
+      expect(text).toContain("Approved by @you");
+      expect(text).not.toContain(SANDBOX_USER.id);
+      expect(await own.evaluate(() => (window as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    } finally {
+      await own.close();
+    }
+  });
+
   it("a slash command typed in the composer reaches the bot and its answer shows to you alone", async () => {
     await page.locator("#composer-input").fill("/action-center help");
     await page.locator("#composer button[type=submit]").click();
