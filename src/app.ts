@@ -26,6 +26,7 @@ import { mountSandboxPage, SANDBOX_PATH } from "./sandbox/sandboxPage.ts";
 import { createBoltApp } from "./slack/boltApp.ts";
 import { type SlackConnection, slackDepsFor, workerClient, workspaceConnection } from "./slack/connection.ts";
 import { slackEndpoint } from "./slack/endpoint.ts";
+import { slackDisplayNames } from "./slack/people.ts";
 import type { Logger } from "./telemetry/log.ts";
 import { createMetrics } from "./telemetry/metrics.ts";
 
@@ -84,9 +85,9 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   };
 
   // 2. Slack: a workspace, or without one the local sandbox's stand-in, started here.
-  const sandbox = config.slack.sandbox ? await startSandboxSlack(config) : null;
+  const sandbox = config.slack.sandbox ? await startSandboxSlack(config, db, log) : null;
   if (sandbox) {
-    started(async () => sandbox.fake.close());
+    started(() => sandbox.stop());
     if (role !== "all")
       throw new Error("the local Slack sandbox needs both roles in one process: run `npm start`");
     log.info({ slackApiUrl: sandbox.connection.apiUrl }, "no SLACK_BOT_TOKEN: using the local Slack sandbox");
@@ -138,7 +139,9 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   }
 
   // 5. HTTP: health and metrics in every role; the web role also serves Slack, the API and pages.
-  const http = createHttpApp(ctx, { public: serves });
+  // The pages name people as Slack does, from Slack's directory.
+  const names = serves ? slackDisplayNames(workerClient(slack), log) : undefined;
+  const http = createHttpApp(ctx, { public: serves, ...(names && { names }) });
   // Without a workspace, a page on our own port stands in for the Slack client.
   const sandboxPage =
     sandbox &&

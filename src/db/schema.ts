@@ -438,3 +438,18 @@ export const slackDeliveries = pgTable(
   (t) => [index("slack_deliveries_claimed_at").on(t.claimedAt)],
 );
 export type SlackInboxRow = typeof slackInbox.$inferSelect;
+
+/**
+ * The local Slack sandbox's workspace (its channel, the app's DM, private replies and shared files),
+ * saved whole after each change, so that `npm start` again finds the channel as it was, with the
+ * messages the store's `slack_messages` point at. One row; a real workspace never writes it.
+ */
+export const sandboxWorkspace = pgTable(
+  "sandbox_workspace",
+  {
+    id: integer("id").primaryKey().default(1),
+    state: jsonb("state").$type<Record<string, unknown>>().notNull(),
+    savedAt: time("saved_at").notNull().defaultNow(),
+  },
+  (t) => [check("sandbox_workspace_one_row", sql`${t.id} = 1`)],
+);

@@ -21,4 +21,5 @@ export const EVENT_WORDS: Record<string, string> = {
   undo_approval_recorded: "Undo approval recorded",
   reminded: "Reminder sent",
   escalated: "Escalated",
+  decision_refused: "Refused",
 };

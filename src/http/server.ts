@@ -10,12 +10,12 @@ import { requireBearer } from "./api/auth.ts";
 import { devicesRouter } from "./api/devicesRouter.ts";
 import { rateLimitPerToken } from "./api/rateLimit.ts";
 import { healthRouter } from "./health.ts";
-import { pagesRouter } from "./pages/pagesRouter.ts";
+import { type NameLookup, pagesRouter } from "./pages/pagesRouter.ts";
 
 const MAX_BODY = "1mb";
 
 /** `public`: the web role's routes (API, pages); without it only health and metrics. */
-export function createHttpApp(ctx: AppContext, options: { public: boolean }): Express {
+export function createHttpApp(ctx: AppContext, options: { public: boolean; names?: NameLookup }): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
@@ -35,7 +35,7 @@ export function createHttpApp(ctx: AppContext, options: { public: boolean }): Ex
   api.use("/actions", actionsRouter(ctx));
   api.use("/devices", devicesRouter(ctx));
   app.use("/api/v1", api);
-  app.use(pagesRouter(ctx));
+  app.use(pagesRouter(ctx, options.names));
   return app;
 }
 

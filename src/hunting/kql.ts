@@ -1,6 +1,10 @@
 // Advanced hunting: a ready-to-run KQL query over Microsoft Defender's tables for what an action
 // acts on, so that the person deciding can see what else the file, key or process did first.
+import { gzipSync } from "node:zlib";
 import type { ActionType, Entity } from "../domain/actionTypes.ts";
+
+/** Advanced hunting in the Microsoft Defender portal. */
+export const ADVANCED_HUNTING_URL = "https://security.microsoft.com/v2/advanced-hunting";
 
 /** What a hunt needs of an action; an action row or the view a message shows is one. */
 export type HuntTarget = {
@@ -135,10 +139,28 @@ function huntParts(action: HuntTarget): { table: string; filters: string[]; tail
   }
 }
 
+/**
+ * Whether the hunt looks across the fleet: a file known by its hash is the same file on every
+ * device, and where else it is, is what the person deciding wants to know first.
+ */
+function fleetWide(action: HuntTarget): boolean {
+  return action.type === "quarantine_file" && Boolean(action.entity.sha256);
+}
+
 /** A ready-to-run advanced hunting query for the action's entity over the last 7 days. */
 export function huntQuery(action: HuntTarget): string {
   const { table, filters, tail } = huntParts(action);
-  return [table, "| where Timestamp > ago(7d)", ...deviceFilter(action), ...filters, ...tail]
-    .filter(Boolean)
-    .join("\n");
+  const devices = fleetWide(action) ? [] : deviceFilter(action);
+  return [table, "| where Timestamp > ago(7d)", ...devices, ...filters, ...tail].filter(Boolean).join("\n");
+}
+
+/**
+ * Advanced hunting opened on `query`, over the last week (the query's own `ago(7d)`). The portal
+ * reads `query` as the KQL in UTF-16LE, gzipped, in base64url: the form of the "🔎" links in
+ * Microsoft's own hunting-queries repository (github.com/microsoft/Microsoft-365-Defender-Hunting-Queries,
+ * its folders' README files), with `timeRangeId=week` as they use it.
+ */
+export function advancedHuntingUrl(query: string, base = ADVANCED_HUNTING_URL): string {
+  const encoded = gzipSync(Buffer.from(query, "utf16le")).toString("base64url");
+  return `${base}?query=${encoded}&timeRangeId=week`;
 }

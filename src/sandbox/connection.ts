@@ -1,11 +1,15 @@
 // The bot's Slack when no workspace is configured: the sandbox's stand-in for Slack's Web API,
-// started in this process, and a connection to it of the same shape as a workspace's.
+// started in this process from the workspace saved in Postgres, and a connection to it of the
+// same shape as a workspace's.
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config/env.ts";
+import type { Db } from "../db/client.ts";
 import { DEMO_REQUESTERS } from "../demo/feed.ts";
 import { validateMessage, validateView } from "../slack/blockLimits.ts";
 import type { SlackConnection } from "../slack/connection.ts";
+import type { Logger } from "../telemetry/log.ts";
 import { type FakeSlackApi, type FakeUserInput, startFakeSlackApi } from "./fakeSlackApi.ts";
+import { keepWorkspace, loadWorkspace } from "./persistence.ts";
 import { SANDBOX_USER } from "./sandboxUser.ts";
 
 const SANDBOX_BOT_TOKEN = "xoxb-local-sandbox";
@@ -20,15 +24,24 @@ const COLLEAGUES: FakeUserInput[] = DEMO_REQUESTERS.map((email, i) => ({
 
 export async function startSandboxSlack(
   config: Config,
-): Promise<{ connection: SlackConnection; fake: FakeSlackApi }> {
+  db: Db,
+  log: Logger,
+): Promise<{ connection: SlackConnection; fake: FakeSlackApi; stop(): Promise<void> }> {
+  const initialState = await loadWorkspace(db);
   const fake = await startFakeSlackApi({
     validateMessage,
     validateView,
     users: [SANDBOX_USER, ...COLLEAGUES],
+    ...(initialState && { initialState }),
   });
+  const kept = keepWorkspace(fake, db, log);
   const { userIds, groupIds } = config.approvers;
   return {
     fake,
+    async stop() {
+      await kept.stop();
+      await fake.close();
+    },
     connection: {
       botToken: SANDBOX_BOT_TOKEN,
       // Only this process signs the sandbox's requests; a fresh secret each start is enough.

@@ -91,6 +91,20 @@ export type FakeCall = {
   response: unknown;
 };
 
+/**
+ * What the workspace holds, as plain JSON: its conversations, private replies, shared files and Home
+ * tabs. The sandbox saves it and starts from it again (a restart keeps the channel, as Slack does).
+ */
+export type FakeWorkspaceState = {
+  /** The last ts handed out, in microseconds: ts values keep increasing across a restart. */
+  lastMicros: number;
+  messages: [string, FakeMessage[]][];
+  ephemerals: FakeEphemeral[];
+  /** Files with their bytes in base64. */
+  files: (Omit<FakeFile, "bytes"> & { bytes: string | null })[];
+  homes: FakeView[];
+};
+
 /** "5xx": HTTP 500; "429": rate limited with Retry-After: 1; "error:<code>": `{ ok: false, error: code }`. */
 export type FaultKind = "5xx" | "429" | `error:${string}`;
 
@@ -116,6 +130,8 @@ export type FakeSlackApiOptions = {
   onCall?: (call: FakeCall) => void;
   /** Clock for ts values and rate-limit windows (ms). */
   now?: () => number;
+  /** Start from a saved workspace (see `snapshot`) instead of an empty one. */
+  initialState?: FakeWorkspaceState;
 };
 
 export type FakeSlackApi = {
@@ -146,6 +162,12 @@ export type FakeSlackApi = {
   setDown(down: boolean): void;
   /** Listens to every call; returns the unsubscribe function. */
   onCall(listener: (call: FakeCall) => void): () => void;
+  /** Listens to every change of what the workspace holds (`snapshot`); returns the unsubscribe function. */
+  onChange(listener: () => void): () => void;
+  /** Tells the change listeners of an edit made on the maps directly (the sandbox page's ephemerals). */
+  markChanged(): void;
+  /** The workspace as plain JSON, to start from again with `initialState`. */
+  snapshot(): FakeWorkspaceState;
   /** Forgets calls, messages, views, files, faults and limits; users and groups go back to the options. */
   reset(): void;
   close(): Promise<void>;
@@ -180,6 +202,8 @@ type Reply = { status: number; body: Json | string; headers?: Record<string, str
 const CHANNEL_ID = /^[CDGUW][A-Z0-9]{2,}$/;
 const TS = /^\d+\.\d+$/;
 const MAX_TEXT = 40_000;
+// Methods that only read: the others change what `snapshot` returns when they succeed.
+const READ_METHODS = /^(auth\.|conversations\.|users\.|usergroups\.|chat\.getPermalink$)/;
 // Form-encoded requests carry these as JSON strings; JSON requests as values.
 const JSON_FIELDS = ["blocks", "attachments", "view", "metadata", "files"];
 
@@ -197,10 +221,22 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
   const faults = new Map<string, FaultKind[]>();
   const windows = new Map<string, number[]>();
   const listeners = new Set<(call: FakeCall) => void>();
+  const changeListeners = new Set<() => void>();
   if (options.onCall) listeners.add(options.onCall);
   let rateLimitedCount = 0;
   let down = false;
   let lastMicros = 0;
+  if (options.initialState) restore(options.initialState);
+
+  function restore(state: FakeWorkspaceState) {
+    lastMicros = state.lastMicros;
+    for (const [channel, list] of state.messages) messages.set(channel, list);
+    ephemerals.push(...state.ephemerals);
+    for (const file of state.files) {
+      files.set(file.id, { ...file, bytes: file.bytes === null ? null : Buffer.from(file.bytes, "base64") });
+    }
+    for (const home of state.homes) views.set(home.id, home);
+  }
   let triggerCount = 0;
 
   const ws = FAKE_WORKSPACE;
@@ -843,6 +879,12 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
   function record(call: FakeCall) {
     calls.push(call);
     for (const listener of listeners) listener(call);
+    const ok = (call.response as { ok?: unknown }).ok === true;
+    if (ok && !READ_METHODS.test(call.method)) notifyChange();
+  }
+
+  function notifyChange() {
+    for (const listener of changeListeners) listener();
   }
 
   function handleApi(method: string, req: IncomingMessage, url: URL, body: Buffer, res: ServerResponse) {
@@ -946,6 +988,19 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
+    onChange(listener) {
+      changeListeners.add(listener);
+      return () => void changeListeners.delete(listener);
+    },
+    markChanged: notifyChange,
+    snapshot: () => ({
+      lastMicros,
+      messages: [...messages],
+      ephemerals: [...ephemerals],
+      files: [...files.values()].map((file) => ({ ...file, bytes: file.bytes?.toString("base64") ?? null })),
+      // Modals end with the process that answers their submissions; Home tabs stay, as Slack's do.
+      homes: [...views.values()].filter((v) => v.view.type === "home"),
+    }),
     reset() {
       calls.length = 0;
       ephemerals.length = 0;

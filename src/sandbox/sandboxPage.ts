@@ -75,6 +75,11 @@ const POLICY =
 type Destination = { channel: string; messageTs?: string; ephemeralTs?: string; threadTs?: string };
 type ResponseTarget = Destination & { uses: number; expiresAt: number };
 
+/** One browser's view of the sandbox: its open modals, bottom to top, and their field errors. */
+type Session = { id: string; modalStack: string[]; viewErrors: Map<string, Record<string, string>> };
+// Browsers remembered at once; the oldest is forgotten past this.
+const MAX_SESSIONS = 100;
+
 type BotAnswer = { ok: true; body: string } | { ok: false; error: string };
 
 export type SandboxPage = {
@@ -124,9 +129,41 @@ export function mountSandboxPage(
   const api = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
   const conversations = { channel, dm: user.id };
 
-  /** Open modals of the sandbox user, bottom to top. */
-  const modalStack: string[] = [];
-  const viewErrors = new Map<string, Record<string, string>>();
+  // Modals belong to the browser that opened them, as in Slack, where a modal shows only in the
+  // client it was opened from: each browser has a session (a cookie), and a modal goes to the
+  // session whose click issued its trigger_id. An abandoned one never shows in another browser.
+  const sessions = new Map<string, Session>();
+  const triggerSessions = new Map<string, Session>();
+
+  function sessionOf(req: Request, res?: Response): Session {
+    const id = /(?:^|;\s*)sandbox_session=([a-f0-9]{32})(?:;|$)/.exec(req.headers.cookie ?? "")?.[1];
+    const known = id ? sessions.get(id) : undefined;
+    if (known) return known;
+    const session: Session = {
+      id: id ?? randomBytes(16).toString("hex"),
+      modalStack: [],
+      viewErrors: new Map(),
+    };
+    sessions.set(session.id, session);
+    // The oldest sessions are forgotten past a bound: browsers come and go.
+    for (const old of sessions.keys()) {
+      if (sessions.size <= MAX_SESSIONS) break;
+      sessions.delete(old);
+    }
+    res?.cookie("sandbox_session", session.id, { httpOnly: true, sameSite: "strict", path: SANDBOX_PATH });
+    return session;
+  }
+
+  /** A trigger_id for a gesture of `session`, so that the modal it opens shows there. */
+  function triggerFor(session: Session): string {
+    const trigger = fake.issueTrigger(user.id);
+    triggerSessions.set(trigger, session);
+    for (const old of triggerSessions.keys()) {
+      if (triggerSessions.size <= MAX_SESSIONS * 10) break;
+      triggerSessions.delete(old);
+    }
+    return trigger;
+  }
   const responseTargets = new Map<string, ResponseTarget>();
   const streams = new Set<Response>();
   let version = 0;
@@ -148,12 +185,17 @@ export function mountSandboxPage(
     const response = call.response as { ok?: boolean; view?: { id?: string } };
     const opened = response.ok && (call.method === "views.open" || call.method === "views.push");
     const viewId = response.view?.id;
-    if (opened && viewId && fake.views.get(viewId)?.userId === user.id) modalStack.push(viewId);
+    if (opened && viewId && fake.views.get(viewId)?.userId === user.id) {
+      // A trigger no browser's gesture issued (a script's, a test's) opens it in every browser.
+      const trigger = String(call.args.trigger_id ?? call.args.interactivity_pointer ?? "");
+      const session = triggerSessions.get(trigger);
+      for (const target of session ? [session] : sessions.values()) target.modalStack.push(viewId);
+    }
     changed();
   });
 
-  function topView(): FakeView | undefined {
-    const id = modalStack.at(-1);
+  function topView(session: Session): FakeView | undefined {
+    const id = session.modalStack.at(-1);
     return id ? fake.views.get(id) : undefined;
   }
 
@@ -161,14 +203,14 @@ export function mountSandboxPage(
     return [...fake.views.values()].find((v) => v.userId === user.id && v.view.type === "home");
   }
 
-  function closeView(id: string) {
-    const index = modalStack.indexOf(id);
-    if (index >= 0) modalStack.splice(index);
-    viewErrors.delete(id);
+  function closeView(session: Session, id: string) {
+    const index = session.modalStack.indexOf(id);
+    if (index >= 0) session.modalStack.splice(index);
+    session.viewErrors.delete(id);
     changed();
   }
 
-  function state() {
+  function state(session: Session) {
     const timeline = (id: string) => {
       const messages = (fake.messages.get(id) ?? []).map((m) => ({
         ts: m.ts,
@@ -183,14 +225,14 @@ export function mountSandboxPage(
         .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0))
         .map(({ key, html }) => ({ key, html }));
     };
-    const view = topView();
+    const view = topView(session);
     const home = homeView();
     return {
       timelines: { channel: timeline(conversations.channel), dm: timeline(conversations.dm) },
       // The App Home the bot last published for the sandbox user (views.publish), if any.
       home: home ? { id: home.id, html: renderHome(home, names).value } : null,
       modal: view
-        ? { id: view.id, html: renderModal(view, names, viewErrors.get(view.id) ?? {}).value }
+        ? { id: view.id, html: renderModal(view, names, session.viewErrors.get(view.id) ?? {}).value }
         : null,
     };
   }
@@ -257,6 +299,8 @@ export function mountSandboxPage(
     } else {
       await api.chat.postEphemeral({ channel: target.channel, user: user.id, ...content });
     }
+    // The ephemerals are edited here, not through the Web API: the saved workspace is told.
+    if (ephemeral) fake.markChanged();
     changed();
   }
 
@@ -277,7 +321,10 @@ export function mountSandboxPage(
   const invalid = (res: Response, error: z.ZodError) =>
     res.status(400).json({ error: `Bad request: ${error.issues[0]?.message ?? "invalid body"}` });
 
-  router.get("/", (_req, res) => sendPage(res, 200, shell(channel, slack, options.ingestToken), POLICY));
+  router.get("/", (req, res) => {
+    sessionOf(req, res);
+    sendPage(res, 200, shell(channel, slack, options.ingestToken), POLICY);
+  });
 
   router.get("/assets/:name", (req, res) => {
     const found = ASSETS[req.params.name as keyof typeof ASSETS];
@@ -307,8 +354,8 @@ export function mountSandboxPage(
       .send(file.bytes);
   });
 
-  router.get("/api/state", (_req, res) => {
-    res.set("Cache-Control", "no-store").json(state());
+  router.get("/api/state", (req, res) => {
+    res.set("Cache-Control", "no-store").json(state(sessionOf(req, res)));
   });
 
   router.get("/api/stream", (req, res) => {
@@ -326,11 +373,12 @@ export function mountSandboxPage(
     const parsed = clickSchema.safeParse(req.body);
     if (!parsed.success) return invalid(res, parsed.error);
     const click = parsed.data;
-    const clicker = { userId: user.id, userName: user.name, triggerId: fake.issueTrigger(user.id) };
+    const session = sessionOf(req, res);
+    const clicker = { userId: user.id, userName: user.name, triggerId: triggerFor(session) };
     let payload: object;
     if (click.container === "view") {
       const home = homeView();
-      const view = home?.id === click.viewId ? home : topView();
+      const view = home?.id === click.viewId ? home : topView(session);
       if (!view || view.id !== click.viewId) return res.status(409).json({ error: "That modal is closed." });
       const blocks = Array.isArray(view.view.blocks) ? view.view.blocks : [];
       const found = findElement(blocks, click.actionId);
@@ -372,12 +420,13 @@ export function mountSandboxPage(
   router.post("/api/views/:id/submit", pageCall, async (req: Request<{ id: string }>, res: Response) => {
     const parsed = submitSchema.safeParse(req.body);
     if (!parsed.success) return invalid(res, parsed.error);
-    const view = topView();
+    const session = sessionOf(req, res);
+    const view = topView(session);
     if (!view || view.id !== req.params.id) return res.status(409).json({ error: "That modal is closed." });
     const payload = viewSubmissionPayload({
       userId: user.id,
       userName: user.name,
-      triggerId: fake.issueTrigger(user.id),
+      triggerId: triggerFor(session),
       callbackId: String(view.view.callback_id ?? ""),
       privateMetadata: String(view.view.private_metadata ?? ""),
       viewId: view.id,
@@ -386,26 +435,26 @@ export function mountSandboxPage(
     });
     const answer = await sendToBot(req, { kind: "interactive", body: payload });
     if (!answer.ok) return res.status(502).json({ error: answer.error });
-    viewErrors.delete(view.id);
+    session.viewErrors.delete(view.id);
     const reply = parseObject(answer.body);
     try {
       switch (reply?.response_action) {
         case "errors":
-          viewErrors.set(view.id, stringRecord(reply.errors));
+          session.viewErrors.set(view.id, stringRecord(reply.errors));
           changed();
           break;
         case "update":
           await api.views.update({ view_id: view.id, view: reply.view as View });
           break;
         case "push":
-          await api.views.push({ trigger_id: fake.issueTrigger(user.id), view: reply.view as View });
+          await api.views.push({ trigger_id: triggerFor(session), view: reply.view as View });
           break;
         case "clear":
-          modalStack.length = 0;
+          session.modalStack.length = 0;
           changed();
           break;
         default:
-          closeView(view.id);
+          closeView(session, view.id);
       }
     } catch (error) {
       log.warn({ err: error }, "sandbox: the bot's response_action was refused");
@@ -415,7 +464,7 @@ export function mountSandboxPage(
   });
 
   router.post("/api/views/:id/close", pageCall, (req: Request<{ id: string }>, res: Response) => {
-    closeView(req.params.id);
+    closeView(sessionOf(req, res), req.params.id);
     res.json({ ok: true });
   });
 
@@ -437,7 +486,7 @@ export function mountSandboxPage(
       text: (match[2] ?? "").trim(),
       channelId: conversation,
       channelName: parsed.data.conversation === "channel" ? CHANNEL_NAME : "directmessage",
-      triggerId: fake.issueTrigger(user.id),
+      triggerId: triggerFor(sessionOf(req, res)),
       responseUrl: responseUrl(req, target),
     });
     const answer = await sendToBot(req, { kind: "command", body: fields });
@@ -470,6 +519,7 @@ export function mountSandboxPage(
       (e) => e.channel === parsed.data.channel && e.ts === parsed.data.ts && e.user === user.id,
     );
     if (index >= 0) fake.ephemerals.splice(index, 1);
+    fake.markChanged();
     changed();
     res.json({ ok: true });
   });

@@ -1,7 +1,9 @@
 // A person's decision refused before it reached the status machine (not an approver of that type,
 // their own request, Slack could not say who requested it): every refusal is kept in the audit
-// trail of each action it named, and counted.
+// trail of each action it named, threaded under the message showing it, and counted.
 import type { DbOrTx } from "../db/client.ts";
+import { writeOutbox } from "../db/outbox.ts";
+import { bumpMessages, messageIdsOf } from "../db/queries/messages.ts";
 import { appendEvents } from "../db/transitions.ts";
 import type { Decision } from "../domain/status.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
@@ -23,15 +25,20 @@ export async function recordRefusal(
   request: { actionIds: readonly number[]; decision: Decision; actor: string; refusal: Refusal },
 ): Promise<void> {
   const { decision, actor, refusal } = request;
-  // One statement however many actions the request named (Reject all on a threat of thousands).
-  await appendEvents(
-    ctx.db,
-    request.actionIds.map((actionId) => ({
-      actionId,
-      kind: "decision_refused",
-      actor,
-      detail: { decision, reason: refusal.reason },
-    })),
-  );
+  await ctx.db.transaction(async (tx) => {
+    // One statement however many actions the request named (Reject all on a threat of thousands).
+    await appendEvents(
+      tx,
+      request.actionIds.map((actionId) => ({
+        actionId,
+        kind: "decision_refused",
+        actor,
+        detail: { decision, reason: refusal.reason },
+      })),
+    );
+    // Threaded under the message like any other event: its re-render posts the events after the
+    // last one threaded (jobs/processors/slackUpdate.ts).
+    await writeOutbox(tx, await bumpMessages(tx, await messageIdsOf(tx, request.actionIds)));
+  });
   ctx.metrics.decisions.inc({ decision, outcome: refusal.outcome });
 }

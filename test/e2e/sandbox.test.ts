@@ -83,6 +83,8 @@ describe.skipIf(browserMissing)("sandbox page", () => {
     expect(undoAsked).toContain("Restore file");
     await message.getByText(/Undone/).waitFor();
     await waitForStatuses(app.ctx.db, [id], ["undone"]);
+    // Who asked for the undo, and when, as Slack shows a person and a date.
+    expect(await message.textContent()).toMatch(/Undone .*Restore file ran · requested by @you \S/);
     expect(await message.locator(`[data-action-id="undo:${id}"]`).count()).toBe(0);
 
     // The thread under the message keeps the audit trail; it opens on a click.
@@ -121,6 +123,29 @@ describe.skipIf(browserMissing)("sandbox page", () => {
     });
   });
 
+  it("a Reject modal abandoned in one browser does not show in another; it stays in its own", async () => {
+    const id = await ingest(actionBody("stop_service", 4, { investigationId: undefined }));
+    const message = await sandboxMessage(page, `reject:${id}`);
+    await message.locator(`[data-action-id="reject:${id}"]`).click();
+    await page.locator("#modal-layer .modal").waitFor();
+
+    const elsewhere = await launchChromium();
+    try {
+      const other = await elsewhere.newPage(390);
+      await other.goto(`${app.url}/sandbox`);
+      await (await sandboxMessage(other, `reject:${id}`)).waitFor();
+      expect(await other.locator("#modal-layer .modal").count()).toBe(0);
+      expect(await other.locator("#modal-layer").isHidden()).toBe(true);
+    } finally {
+      await elsewhere.close();
+    }
+    await page.reload();
+    const mine = page.locator("#modal-layer .modal");
+    await mine.waitFor();
+    await mine.locator("[data-close]").first().click();
+    await mine.waitFor({ state: "detached" });
+  });
+
   it("Go hunt opens a modal with the query, and Open investigation links to the action's page", async () => {
     const id = await ingest(actionBody("quarantine_file", 3, { investigationId: undefined }));
     const message = await sandboxMessage(page, `go_hunt:${id}`);
@@ -136,6 +161,26 @@ describe.skipIf(browserMissing)("sandbox page", () => {
     expect(await investigation.locator("h1").textContent()).toContain(`#${id}`);
     expect(await investigation.locator("body").textContent()).toContain("pending approval");
     await investigation.close();
+  });
+
+  it("an action's page names you as Slack does and follows the action without a reload", async () => {
+    const id = await ingest(actionBody("isolate_device", 6, { investigationId: undefined }));
+    const own = await chromium.newPage(390);
+    try {
+      await own.goto(`${app.url}/actions/${id}`);
+      await own.locator(".badge").getByText("pending approval").waitFor();
+      await own.evaluate(() => {
+        (window as { notReloaded?: boolean }).notReloaded = true;
+      });
+      await decide(app.ctx.db, { actionId: id, decision: "approve", actor: SANDBOX_USER.id });
+      await own.locator(".badge").getByText("completed").waitFor();
+      const text = (await own.locator("main").textContent()) ?? "";
+      expect(text).toContain("Approved by @you");
+      expect(text).not.toContain(SANDBOX_USER.id);
+      expect(await own.evaluate(() => (window as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    } finally {
+      await own.close();
+    }
   });
 
   it("a slash command typed in the composer reaches the bot and its answer shows to you alone", async () => {
@@ -201,6 +246,11 @@ describe.skipIf(browserMissing)("sandbox page: modals with checkboxes", () => {
     expect((await getAction(app.ctx.db, ids[2]!))!.status).toBe("completed");
     await modal.locator("[data-close]").first().click();
     await modal.waitFor({ state: "detached" });
+    // The history reply it came from was refreshed in place: no Undo… left on what was undone.
+    await history.getByText(/Undo requested \(request/).waitFor();
+    for (const id of ids.slice(0, 2))
+      expect(await history.locator(`[data-action-id="confirm_undo:${id}"]`).count()).toBe(0);
+    expect(await history.locator(`[data-action-id="confirm_undo:${ids[2]}"]`).count()).toBe(1);
   });
 });
 
@@ -244,6 +294,40 @@ describe.skipIf(browserMissing)("sandbox page: private replies", () => {
     expect(await reply.locator(`[data-action-id="reject:${id}"]`).count()).toBe(0);
     expect(await page.locator(".msg.ephemeral").count()).toBe(before);
     await waitForStatuses(app.ctx.db, [id], ["completed"]);
+  });
+});
+
+describe.skipIf(browserMissing)("sandbox page: stale private replies", () => {
+  it("Undo… in an old history reply, on an action undone since: answered in that reply, refreshed without it", async () => {
+    const ids: number[] = [];
+    for (const n of [42, 43]) {
+      const id = await ingest(actionBody("quarantine_file", n, { investigationId: undefined }));
+      await decide(app.ctx.db, { actionId: id, decision: "approve", actor: SANDBOX_USER.id });
+      ids.push(id);
+    }
+    const [undone, kept] = ids as [number, number];
+    await waitForStatuses(app.ctx.db, ids, ["completed"]);
+    await page.locator("#composer-input").fill("/action-center history");
+    await page.locator("#composer button[type=submit]").click();
+    const reply = page
+      .locator(".msg.ephemeral")
+      .filter({ hasText: `#${kept} ` })
+      .last();
+    await reply.locator(`[data-action-id="confirm_undo:${undone}"]`).waitFor();
+    const ts = await reply.getAttribute("data-ts");
+
+    // Undone from somewhere else; this reply still offers it.
+    await decide(app.ctx.db, { actionId: undone, decision: "request_undo", actor: SANDBOX_USER.id });
+    await waitForStatuses(app.ctx.db, [undone], ["undone"]);
+    const before = await page.locator(".msg.ephemeral").count();
+    await reply.locator(`[data-action-id="confirm_undo:${undone}"]`).click();
+
+    const answered = page.locator(`.msg.ephemeral[data-ts="${ts}"]`);
+    await answered.getByText(new RegExp(`Nothing to undo.*undone: #${undone}`)).waitFor();
+    expect(await answered.locator(`[data-action-id="confirm_undo:${undone}"]`).count()).toBe(0);
+    expect(await answered.locator(`[data-action-id="confirm_undo:${kept}"]`).count()).toBe(1);
+    expect(await page.locator(".msg.ephemeral").count()).toBe(before);
+    expect(await page.locator("#modal-layer .modal").count()).toBe(0);
   });
 });
 

@@ -119,8 +119,8 @@ describe("defender.slack", () => {
     const blocks = JSON.stringify(posted.blocks);
     expect(blocks).toContain(`https://security.microsoft.com/machines/${device.id}|Device in Defender`);
     expect(blocks).toContain("https://security.microsoft.com/file/");
-    expect(buttonsOf(posted).find((b) => b.action_id === `go_hunt:${id}`)!.url).toBe(
-      "https://security.microsoft.com/v2/advanced-hunting",
+    expect(buttonsOf(posted).find((b) => b.action_id === `go_hunt:${id}`)!.url).toMatch(
+      /^https:\/\/security\.microsoft\.com\/v2\/advanced-hunting\?query=[\w-]+&timeRangeId=week$/,
     );
 
     await click(app, APPROVER, posted, `approve:${id}`);

@@ -172,7 +172,11 @@ describe("history.listing", () => {
 
     const completed = await runCommand(app, catcher, BYSTANDER, "history type:quarantine_file");
     const undoButtons = buttonsOf(completed).filter((b) => b.action_id.startsWith("confirm_undo:"));
-    expect(undoButtons.map((b) => Number(b.value))).toEqual(rowIds(completed));
+    expect(undoButtons.map((b) => Number(b.action_id.split(":")[1]))).toEqual(rowIds(completed));
+    // Each carries the page it is on, which a click in the reply refreshes it from.
+    expect(undoButtons.map((b) => JSON.parse(String(b.value)))).toEqual(
+      undoButtons.map(() => ({ view: "history", filters: "type:quarantine_file" })),
+    );
     const processes = await runCommand(app, catcher, BYSTANDER, "history type:stop_process");
     expect(buttonsOf(processes).filter((b) => b.action_id.startsWith("confirm_undo:"))).toEqual([]);
   });

@@ -2,7 +2,7 @@
 // statuses and audit trails, every value escaped, and a 404 page for what does not exist.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitForStatuses } from "../support/actions.ts";
-import { APPROVER, startTestApp, type TestApp } from "../support/app.ts";
+import { APPROVER, GROUP_APPROVER, startTestApp, type TestApp } from "../support/app.ts";
 import { actionBody } from "../support/fixtures.ts";
 import { buttonsOf, click, submitView, waitForMessage } from "../support/slackUser.ts";
 
@@ -85,6 +85,18 @@ describe("investigation page", () => {
     const kinds = [...trail.matchAll(/(Received|Approved|Started|Completed) by/g)].map((m) => m[1]);
     expect(kinds).toEqual(["Received", "Approved", "Started", "Completed"]);
     expect(trail).toContain(`Approved by @${APPROVER}`);
+  });
+
+  it("names people as Slack shows them (users.info's display name), the id where Slack has none", async () => {
+    app.slackApi.setUser({ id: GROUP_APPROVER, name: "alice", realName: "Alice Approver" });
+    const [id] = await ingest([actionBody("isolate_device", 9, { investigationId: undefined })]);
+    const posted = await waitForMessage(app, id!);
+    await click(app, GROUP_APPROVER, posted, `approve:${id}`);
+    await waitForStatuses(app.ctx.db, [id!], ["completed"]);
+    const text = visibleText(await (await page(`/actions/${id}`)).text());
+    expect(text).toContain("Approved by @alice");
+    expect(text).not.toContain(`@${GROUP_APPROVER}`);
+    expect(app.slackApi.callsTo("users.info").some((c) => c.args.user === GROUP_APPROVER)).toBe(true);
   });
 
   it("escapes hostile values everywhere they appear", async () => {

@@ -201,6 +201,14 @@ describe("slack.security", () => {
     expect((await getAction(app.ctx.db, id!))!.status).toBe("pending");
     const events = await getActionEvents(app.ctx.db, id!);
     expect(events.at(-1)).toMatchObject({ kind: "decision_refused", actor: BYSTANDER });
+    // The refused attempt is threaded under the message, as every other event is.
+    const line = await waitFor(
+      async () =>
+        app.slackApi.findMessage(posted.channel, posted.ts)?.replies.find((r) => /Refused/.test(r.text)),
+      10_000,
+      "the refusal in the thread",
+    );
+    expect(line.text).toMatch(new RegExp(`\\*Refused\\* by <@${BYSTANDER}> .* approve · not an approver`));
   });
 
   it("20 concurrent Approve clicks run the action once; the others hear who approved first", async () => {

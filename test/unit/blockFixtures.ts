@@ -1,4 +1,5 @@
 // Action views and walkers over built Block Kit JSON, shared by the message and modal tests.
+import { gunzipSync } from "node:zlib";
 import type { Entity } from "../../src/domain/actionTypes.ts";
 import { ACTION_TYPE_INFO, type ActionType } from "../../src/domain/actionTypes.ts";
 import type { Status } from "../../src/domain/status.ts";
@@ -69,4 +70,10 @@ export function kindOf(actionId: string): string | undefined {
   return Object.values(buttonRoutes)
     .map((route) => route.parse(actionId)?.kind)
     .find((kind) => kind !== undefined);
+}
+
+/** The query an advanced hunting link opens: UTF-16LE, gzipped, in base64url (hunting/kql.ts). */
+export function queryOfHuntingUrl(url: string): string | undefined {
+  const encoded = new URL(url).searchParams.get("query");
+  return encoded ? gunzipSync(Buffer.from(encoded, "base64url")).toString("utf16le") : undefined;
 }

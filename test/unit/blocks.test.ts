@@ -10,16 +10,17 @@ const options = { publicUrl: PUBLIC_URL };
 
 function expectedVerbs(type: ActionType, status: Status): string[] {
   switch (status) {
+    // Go hunt stays once the action is decided: after a decision it checks it.
     case "pending":
       return ["approve", "reject", "open_investigation", "go_hunt"];
     case "completed":
-      return isUndoable(type) ? ["undo", "open_investigation"] : ["open_investigation"];
+      return isUndoable(type) ? ["undo", "open_investigation", "go_hunt"] : ["open_investigation", "go_hunt"];
     case "failed":
-      return ["retry", "open_investigation"];
+      return ["retry", "open_investigation", "go_hunt"];
     case "undo_failed":
-      return ["retry_undo", "open_investigation"];
+      return ["retry_undo", "open_investigation", "go_hunt"];
     default:
-      return ["open_investigation"];
+      return ["open_investigation", "go_hunt"];
   }
 }
 
@@ -46,6 +47,26 @@ describe("actionMessage", () => {
       });
     }
   }
+
+  it("says who asked for an undo and when, and when it was done", () => {
+    const at = new Date("2026-11-02T03:12:00Z");
+    const doneAt = new Date("2026-11-02T03:13:00Z");
+    const line = (status: Status, undoDone: Date | null) =>
+      mrkdwnTexts(
+        actionMessage(
+          { ...makeAction("quarantine_file", status), undo: { by: "U0UNDOER01", at, doneAt: undoDone } },
+          options,
+        ).blocks,
+      ).join("\n");
+    const date = (d: Date) => `<!date^${Math.floor(d.getTime() / 1000)}^`;
+    expect(line("undo_requested", null)).toContain(`Undo requested by <@U0UNDOER01> ${date(at)}`);
+    expect(line("undone", doneAt)).toMatch(
+      new RegExp(
+        `Undone ${escapeRegExp(date(doneAt))}.*: Restore file ran · requested by <@U0UNDOER01> ${escapeRegExp(date(at))}`,
+      ),
+    );
+    expect(line("undo_failed", null)).toContain(`· requested by <@U0UNDOER01> ${date(at)}`);
+  });
 
   it("says on the lock screen what needs approval, where and from what", () => {
     expect(actionMessage(makeAction("quarantine_file", "pending"), options).text).toBe(
@@ -204,10 +225,15 @@ describe("investigationMessage", () => {
     for (const words of ["Waiting for approval", "Completed", "Rejected by", "Failed: device offline"]) {
       expect(texts).toContain(words);
     }
+    // Every row has Go hunt beside it, decided or not.
     expect(buttons(message.blocks).map((button) => button.action_id)).toEqual([
+      "go_hunt:1",
       "approve:1",
       "reject:1",
+      "go_hunt:2",
       "undo:2",
+      "go_hunt:3",
+      "go_hunt:4",
       "retry:4",
       "open_investigation:1",
     ]);
@@ -228,3 +254,7 @@ describe("investigationMessage", () => {
     expect(message.text).not.toContain("<!channel>");
   });
 });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

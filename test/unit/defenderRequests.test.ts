@@ -13,9 +13,11 @@ import { BackendError } from "../../src/backend/types.ts";
 import { LIVE_RESPONSE_SCRIPT_DEFAULTS } from "../../src/config/liveResponseScripts.ts";
 import type { ActionRow } from "../../src/db/schema.ts";
 import { ACTION_TYPES, type ActionType, isUndoable } from "../../src/domain/actionTypes.ts";
+import { huntQuery } from "../../src/hunting/kql.ts";
 import { validateMessage } from "../../src/slack/blockLimits.ts";
 import { actionMessage } from "../../src/slack/blocks/actionMessage.ts";
 import { ENTITY_FOR } from "../support/fixtures.ts";
+import { queryOfHuntingUrl } from "./blockFixtures.ts";
 
 const DEVICE = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07";
 const INSTALLATION = "9f2c4e1a7b3d5e60";
@@ -383,7 +385,10 @@ describe("defender.links", () => {
     const goHunt = message.blocks
       .flatMap((b) => (b.type === "actions" ? b.elements : []))
       .find((e) => "action_id" in e && e.action_id === "go_hunt:42");
-    expect(goHunt).toMatchObject({ url: "https://security.microsoft.com/v2/advanced-hunting" });
+    expect(goHunt).toMatchObject({
+      url: expect.stringMatching(/^https:\/\/security\.microsoft\.com\/v2\/advanced-hunting\?query=/),
+    });
+    expect(queryOfHuntingUrl((goHunt as { url: string }).url)).toBe(huntQuery(pending));
     // Without the option, nothing of Defender's shows: the simulated backend's messages are unchanged.
     const plain = JSON.stringify(actionMessage(pending, { publicUrl: "https://ac.example.com" }).blocks);
     expect(plain).not.toContain("security.microsoft.com/machines");

@@ -595,3 +595,35 @@ describe("slack request helpers", () => {
     }
   });
 });
+
+describe("fake Slack Web API: a saved workspace", () => {
+  it("starts again from its snapshot: messages, threads, files and Home tabs, ts still increasing", async () => {
+    const api = await start();
+    const web = clientFor(api);
+    const changes: number[] = [];
+    api.onChange(() => changes.push(1));
+    const posted = await web.chat.postMessage({ channel: CHANNEL, text: "pending" });
+    await web.chat.postMessage({ channel: CHANNEL, text: "approved by you", thread_ts: posted.ts! });
+    await web.chat.update({ channel: CHANNEL, ts: posted.ts!, text: "completed" });
+    await web.files.uploadV2({ channel_id: CHANNEL, filename: "history.csv", content: "id\n1\n" });
+    await web.views.publish({ user_id: "U0SOMEONE", view: { type: "home", blocks: [] } });
+    // Reads change nothing; every write told the listeners (the upload is two: its URL, its completion).
+    await web.conversations.history({ channel: CHANNEL });
+    expect(changes.length).toBe(6);
+    const snapshot = JSON.parse(JSON.stringify(api.snapshot()));
+    await api.close();
+
+    const again = await start({ initialState: snapshot });
+    expect(again.findMessage(CHANNEL, posted.ts!)).toMatchObject({
+      text: "completed",
+      replies: [{ text: "approved by you" }],
+    });
+    const [file] = [...again.files.values()];
+    expect(file?.bytes?.toString("utf8")).toBe("id\n1\n");
+    expect([...again.views.values()].map((v) => v.userId)).toEqual(["U0SOMEONE"]);
+    const later = await clientFor(again).chat.postMessage({ channel: CHANNEL, text: "next" });
+    const latest = snapshot.lastMicros as number;
+    const [seconds, micros] = later.ts!.split(".").map(Number) as [number, number];
+    expect(seconds * 1e6 + micros).toBeGreaterThan(latest);
+  });
+});

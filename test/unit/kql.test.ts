@@ -1,8 +1,9 @@
 // The advanced hunting query of Go hunt: the right table and filters per action type, and user
 // values that cannot break out of their string literals.
+import { gunzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { huntQuery, kqlString } from "../../src/hunting/kql.ts";
+import { advancedHuntingUrl, huntQuery, kqlString } from "../../src/hunting/kql.ts";
 import { makeAction } from "./blockFixtures.ts";
 
 describe("huntQuery", () => {
@@ -39,6 +40,18 @@ describe("huntQuery", () => {
     expect(huntQuery(makeAction("block_url", "pending"))).not.toContain("DeviceName =~");
   });
 
+  it("hunts a file by its hash across the fleet, not on one device; by its path on its device", () => {
+    const byHash = huntQuery(makeAction("quarantine_file", "pending"));
+    expect(byHash).not.toContain("DeviceName =~");
+    expect(byHash).not.toContain("DeviceId ==");
+    expect(byHash).toContain("| project Timestamp, DeviceName,");
+    const byPath = huntQuery(
+      makeAction("quarantine_file", "pending", { entity: { path: "C:\\Temp\\x.exe" } }),
+    );
+    expect(byPath).toContain('| where DeviceName =~ "LAPTOP-7"');
+    expect(byPath).toContain('| where FolderPath =~ "C:\\\\Temp\\\\x.exe"');
+  });
+
   it("escapes quotes and backslashes of user values", () => {
     const query = huntQuery(
       makeAction("stop_service", "pending", { deviceName: 'PC"1\\', entity: { name: 'a" or 1==1 //\\' } }),
@@ -61,5 +74,19 @@ describe("kqlString", () => {
         );
       }),
     );
+  });
+});
+
+describe("advancedHuntingUrl", () => {
+  it("carries the query as UTF-16LE, gzipped, in base64url, over the last week", () => {
+    const query = 'DeviceFileEvents\n| where SHA256 == "ab"\n// é ✓';
+    const url = advancedHuntingUrl(query);
+    expect(url).toMatch(
+      /^https:\/\/security\.microsoft\.com\/v2\/advanced-hunting\?query=[\w-]+&timeRangeId=week$/,
+    );
+    const encoded = new URL(url).searchParams.get("query")!;
+    expect(gunzipSync(Buffer.from(encoded, "base64url")).toString("utf16le")).toBe(query);
+    // As the portal's own links: gzip's magic number, base64'd.
+    expect(encoded.startsWith("H4sI")).toBe(true);
   });
 });

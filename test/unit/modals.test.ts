@@ -3,7 +3,7 @@ import { ACTION_TYPES } from "../../src/domain/actionTypes.ts";
 import { huntQuery } from "../../src/hunting/kql.ts";
 import { validateView } from "../../src/slack/blockLimits.ts";
 import { goHuntModal, rejectModal, threadEventText } from "../../src/slack/blocks/modals.ts";
-import { buttons, makeAction, walk } from "./blockFixtures.ts";
+import { buttons, makeAction, queryOfHuntingUrl, walk } from "./blockFixtures.ts";
 
 describe("rejectModal", () => {
   it("asks for a required reason of up to 1,000 characters", () => {
@@ -39,9 +39,12 @@ describe("goHuntModal", () => {
     expect(validateView(view)).toEqual([]);
     const texts = [...walk(view.blocks)].filter((node) => node.type === "text").map((node) => node.text);
     expect(texts).toEqual([huntQuery(action)]);
-    expect(buttons(view.blocks)[0]).toMatchObject({
-      url: "https://security.microsoft.com/v2/advanced-hunting",
-    });
+    // The link opens advanced hunting with this query in the editor, over the last week.
+    const url = String(buttons(view.blocks)[0]?.url);
+    expect(url).toMatch(
+      /^https:\/\/security\.microsoft\.com\/v2\/advanced-hunting\?query=[\w-]+&timeRangeId=week$/,
+    );
+    expect(queryOfHuntingUrl(url)).toBe(huntQuery(action));
   });
 });
 

@@ -151,3 +151,45 @@ export async function stuckActions(db: DbOrTx, before: Date, limit: number) {
     )
     .limit(limit);
 }
+
+/** Who asked for an action's undo and when, and when it finished: what its undo lines say. */
+export type UndoRequest = { by: string; at: Date; doneAt: Date | null };
+
+const UNDO_STATUSES: readonly string[] = ["undo_requested", "undoing", "undone", "undo_failed"];
+
+/** `rows` with the last undo request of each one in an undo status, from its audit trail. */
+export async function withUndoRequests<T extends ActionRow>(
+  db: DbOrTx,
+  rows: T[],
+): Promise<(T & { undo?: UndoRequest })[]> {
+  const ids = rows.filter((row) => UNDO_STATUSES.includes(row.status)).map((row) => row.id);
+  if (ids.length === 0) return rows;
+  const events = await db
+    .select({
+      actionId: actionEvents.actionId,
+      kind: actionEvents.kind,
+      actor: actionEvents.actor,
+      at: actionEvents.at,
+    })
+    .from(actionEvents)
+    .where(
+      and(
+        inArray(actionEvents.actionId, ids),
+        inArray(actionEvents.kind, ["request_undo", "retry_undo", "finish_undo"]),
+      ),
+    )
+    .orderBy(asc(actionEvents.id));
+  const undo = new Map<number, UndoRequest>();
+  for (const event of events) {
+    if (event.kind === "finish_undo") {
+      const asked = undo.get(event.actionId);
+      if (asked) asked.doneAt = event.at;
+    } else {
+      undo.set(event.actionId, { by: event.actor, at: event.at, doneAt: null });
+    }
+  }
+  return rows.map((row) => {
+    const found = undo.get(row.id);
+    return found ? { ...row, undo: found } : row;
+  });
+}

@@ -17,6 +17,7 @@ import {
   slackMessages,
 } from "../schema.ts";
 import { RENDER_NEEDED } from "../transitions.ts";
+import { type UndoRequest, withUndoRequests } from "./actions.ts";
 import { approversOfEach } from "./approvals.ts";
 
 // How long an unposted message keeps taking in actions; the post waits about this long too.
@@ -192,19 +193,29 @@ async function setMessages(tx: Tx, assignments: Assignment[]): Promise<OutboxMes
     where a.id = p.id`);
   // A joined message may already be rendering or posted: bump it so the render that follows
   // includes these.
-  const joinedIds = assignments.filter((a) => !a.isNew).map((a) => a.messageId);
-  if (joinedIds.length === 0) return [];
+  return bumpMessages(
+    tx,
+    assignments.filter((a) => !a.isNew).map((a) => a.messageId),
+  );
+}
+
+/**
+ * Puts posted messages behind what they show (something of theirs changed without a status
+ * change: actions joined, an event to thread); returns the renders to queue.
+ */
+export async function bumpMessages(tx: Tx, messageIds: number[]): Promise<OutboxMessage[]> {
+  if (messageIds.length === 0) return [];
   // Locked in id order first, as a batch of status changes locks them (db/transitions.ts).
   await tx
     .select({ id: slackMessages.id })
     .from(slackMessages)
-    .where(inArray(slackMessages.id, joinedIds))
+    .where(inArray(slackMessages.id, messageIds))
     .orderBy(asc(slackMessages.id))
     .for("update");
   const bumped = await tx
     .update(slackMessages)
     .set({ version: sql`${slackMessages.version} + 1` })
-    .where(inArray(slackMessages.id, joinedIds))
+    .where(inArray(slackMessages.id, messageIds))
     .returning({
       id: slackMessages.id,
       version: slackMessages.version,
@@ -216,6 +227,16 @@ async function setMessages(tx: Tx, assignments: Assignment[]): Promise<OutboxMes
       topic: "message.changed" as const,
       payload: { messageId: m.id, messageVersion: m.version },
     }));
+}
+
+/** The messages showing `actionIds`. */
+export async function messageIdsOf(db: DbOrTx, actionIds: readonly number[]): Promise<number[]> {
+  if (actionIds.length === 0) return [];
+  const rows = await db
+    .selectDistinct({ id: actions.slackMessageId })
+    .from(actions)
+    .where(and(inArray(actions.id, [...actionIds]), isNotNull(actions.slackMessageId)));
+  return rows.map((row) => row.id!);
 }
 
 /** A message of its own for something that is not an action (a Defender investigation's notice). */
@@ -241,20 +262,20 @@ export async function getMessage(db: DbOrTx, id: number): Promise<SlackMessageRo
 }
 
 /**
- * An action as its message shows it: with the approvals so far when it needs more than one, and
- * the undo approvals so far when its undo does (the two-person rule).
+ * An action as its message shows it: with the approvals so far when it needs more than one, the
+ * undo approvals so far when its undo does (the two-person rule), and who asked for its undo.
  */
 export type MessageAction = ActionRow & {
   approvals?: { needed: number; by: string[] };
   undoApprovals?: { needed: number; by: string[] };
+  undo?: UndoRequest;
 };
 
 export async function messageActions(db: DbOrTx, messageId: number): Promise<MessageAction[]> {
-  const rows = await db
-    .select()
-    .from(actions)
-    .where(eq(actions.slackMessageId, messageId))
-    .orderBy(asc(actions.id));
+  const rows = await withUndoRequests(
+    db,
+    await db.select().from(actions).where(eq(actions.slackMessageId, messageId)).orderBy(asc(actions.id)),
+  );
   const counted = rows.filter((row) => row.approvalsNeeded > 1).map((row) => row.id);
   const undoCounted = rows
     .filter((row) => row.status === "completed" && row.undoApprovalsNeeded > 1)

@@ -1,11 +1,13 @@
 // The investigation page that "Open investigation" links to: each action with its status and its
-// audit trail (who decided what, and when). Pure rendering from rows; every value is escaped by `html`.
+// audit trail (who decided what, and when), kept up to date by live.ts. Pure rendering from rows;
+// every value is escaped by `html`.
 import type { ActionWithEvents, InvestigationView } from "../../db/queries/investigations.ts";
 import type { ActionEventRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, type Entity, SOURCE_LABELS } from "../../domain/actionTypes.ts";
 import { EVENT_WORDS } from "../../domain/auditEvents.ts";
 import { describeStatus, STATUSES, type Status } from "../../domain/status.ts";
 import { type Html, html, trusted, utcTime } from "./html.ts";
+import { LIVE_SCRIPT_PATH } from "./live.ts";
 
 /** Colour families of the status badges. */
 const BADGE: Record<Status, string> = {
@@ -38,12 +40,25 @@ function badge(status: Status): Html {
   return html`<span class="badge ${BADGE[status]}">${describeStatus(status)}</span>`;
 }
 
-/** Slack user IDs as mentions; `system` and `api` in words. */
-function actor(id: string | null): Html {
+/** People's names as Slack shows them, by user id; an id not in it shows as the id. */
+export type Names = ReadonlyMap<string, string>;
+
+const SLACK_USER = /^[UW][A-Z0-9]+$/;
+
+/** Slack user IDs as mentions, by name where Slack gave one; `system` and `api` in words. */
+function actor(id: string | null, names: Names): Html {
   if (id === null) return html`—`;
   if (id === "system") return html`the system`;
   if (id === "api") return html`the ingest API`;
-  return /^[UW][A-Z0-9]+$/.test(id) ? html`<span class="user">@${id}</span>` : html`${id}`;
+  return SLACK_USER.test(id)
+    ? html`<span class="user" title="${id}">@${names.get(id) ?? id}</span>`
+    : html`${id}`;
+}
+
+/** The Slack users a page names: who decided, and every actor of the trails. */
+export function namedUsers(items: readonly ActionWithEvents[]): string[] {
+  const ids = items.flatMap(({ action, events }) => [action.decidedBy, ...events.map((e) => e.actor)]);
+  return [...new Set(ids.filter((id): id is string => id !== null && SLACK_USER.test(id)))];
 }
 
 function detailText(value: unknown): string {
@@ -63,13 +78,13 @@ function eventDetail(detail: Record<string, unknown>): Html[] {
   });
 }
 
-function eventLine(event: ActionEventRow): Html {
+function eventLine(event: ActionEventRow, names: Names): Html {
   const fallback = event.kind.replaceAll("_", " ");
   const words = EVENT_WORDS[event.kind] ?? fallback.charAt(0).toUpperCase() + fallback.slice(1);
   const details = eventDetail(event.detail);
   return html`<li>
     <div class="when">${utcTime(event.at)}</div>
-    <div><strong>${words}</strong> by ${actor(event.actor)}${
+    <div><strong>${words}</strong> by ${actor(event.actor, names)}${
       details.length > 0
         ? html`<div class="detail">${details.map((d, i) => html`${i > 0 ? " · " : ""}${d}`)}</div>`
         : ""
@@ -97,10 +112,10 @@ function entity(value: Entity): Html | null {
   )}</dl>`;
 }
 
-function decision(action: ActionWithEvents["action"]): Html | null {
+function decision(action: ActionWithEvents["action"], names: Names): Html | null {
   if (!action.decidedBy) return null;
   const verb = action.status === "rejected" ? "Rejected" : "Approved";
-  return html`${verb} by ${actor(action.decidedBy)}${action.decidedAt ? html` at ${utcTime(action.decidedAt)}` : ""}${
+  return html`${verb} by ${actor(action.decidedBy, names)}${action.decidedAt ? html` at ${utcTime(action.decidedAt)}` : ""}${
     action.decisionComment ? html`<div class="detail"><q>${action.decisionComment}</q></div>` : ""
   }`;
 }
@@ -110,14 +125,14 @@ function slackMessageUrl(message: { channel: string; ts: string }): string {
   return `https://slack.com/archives/${encodeURIComponent(message.channel)}/p${message.ts.replace(".", "")}`;
 }
 
-function actionCard({ action, events, threatMessage }: ActionWithEvents): Html {
+function actionCard({ action, events, threatMessage }: ActionWithEvents, names: Names): Html {
   const info = ACTION_TYPE_INFO[action.type];
   const source =
     action.source === "manual" && action.requestedBy
       ? html`${SOURCE_LABELS[action.source]} · requested by ${action.requestedBy}`
       : html`${SOURCE_LABELS[action.source]}`;
   const entityRows = entity(action.entity);
-  const decided = decision(action);
+  const decided = decision(action, names);
   return html`<article class="card" id="action-${action.id}">
     <header class="card-head">
       <h2>${info.label} <span class="muted">#${action.id}</span></h2>
@@ -137,7 +152,7 @@ function actionCard({ action, events, threatMessage }: ActionWithEvents): Html {
       ${threatMessage ? row("Threat", html`<a href="${slackMessageUrl(threatMessage)}">decided with the other devices in its threat message</a>`) : ""}
     </dl>
     <h3>Audit trail</h3>
-    ${events.length > 0 ? html`<ol class="trail">${events.map(eventLine)}</ol>` : html`<p class="muted">No events yet.</p>`}
+    ${events.length > 0 ? html`<ol class="trail">${events.map((event) => eventLine(event, names))}</ol>` : html`<p class="muted">No events yet.</p>`}
   </article>`;
 }
 
@@ -148,7 +163,7 @@ function statusSummary(items: ActionWithEvents[]): string {
     .join(", ");
 }
 
-export function investigationPage(view: InvestigationView): Html {
+export function investigationPage(view: InvestigationView, names: Names = new Map()): Html {
   const count = view.actions.length;
   const incidents = [
     ...new Set(view.actions.flatMap((i) => (i.action.incidentId ? [i.action.incidentId] : []))),
@@ -166,7 +181,7 @@ export function investigationPage(view: InvestigationView): Html {
       ${row("Actions", `${count}${view.more ? "+" : ""}${count > 0 ? ` (${statusSummary(view.actions)})` : ""}`)}
     </dl>
     ${count === 0 ? html`<p class="muted">No actions in this investigation yet.</p>` : ""}
-    ${view.actions.map(actionCard)}
+    ${view.actions.map((item) => actionCard(item, names))}
     ${
       view.more
         ? html`<p class="muted">Only the first ${count} actions are shown; the API lists all of them with
@@ -177,7 +192,7 @@ export function investigationPage(view: InvestigationView): Html {
 }
 
 /** The page of one action, for actions that belong to no investigation. */
-export function actionPage(item: ActionWithEvents): Html {
+export function actionPage(item: ActionWithEvents, names: Names = new Map()): Html {
   const { action } = item;
   const investigation = action.investigationId;
   return layout(
@@ -188,7 +203,7 @@ export function actionPage(item: ActionWithEvents): Html {
         ? html`<p>Part of investigation <a href="/investigations/${encodeURIComponent(investigation)}">${investigation}</a>.</p>`
         : ""
     }
-    ${actionCard(item)}`,
+    ${actionCard(item, names)}`,
   );
 }
 
@@ -206,6 +221,7 @@ function layout(title: string, body: Html): Html {
 <link rel="icon" href="data:,">
 <title>${title} · Action Center</title>
 <style>${STYLE}</style>
+<script src="${LIVE_SCRIPT_PATH}" defer></script>
 </head>
 <body>
 <div class="bar"><span class="brand">Action Center</span><span class="muted">for Slack</span></div>

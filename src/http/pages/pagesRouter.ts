@@ -8,14 +8,18 @@ import { getInvestigation, withEvents } from "../../db/queries/investigations.ts
 import { isStorableText } from "../../domain/storableText.ts";
 import type { Html } from "./html.ts";
 import { sendPage } from "./html.ts";
-import { actionPage, investigationPage, messagePage } from "./investigationPage.ts";
+import { actionPage, investigationPage, messagePage, type Names, namedUsers } from "./investigationPage.ts";
+import { LIVE_SCRIPT, LIVE_SCRIPT_PATH } from "./live.ts";
 
 /** More actions than this in one investigation are left to the API's paged list. */
 const PAGE_ACTIONS_LIMIT = 500;
 
 const ACTION_ID = /^[1-9][0-9]{0,15}$/;
 
-export function pagesRouter(ctx: AppContext): Router {
+/** People's names as Slack shows them (the wiring gives Slack's users.info); ids stay where it has none. */
+export type NameLookup = (userIds: readonly string[]) => Promise<Names>;
+
+export function pagesRouter(ctx: AppContext, lookUpNames: NameLookup = async () => new Map()): Router {
   const router = Router();
 
   const answer =
@@ -41,13 +45,20 @@ export function pagesRouter(ctx: AppContext): Router {
       }
     };
 
+  router.get(LIVE_SCRIPT_PATH, (_req, res) => {
+    res
+      .status(200)
+      .set({ "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache" })
+      .send(LIVE_SCRIPT);
+  });
+
   router.get(
     "/investigations/:id",
     answer(async (req) => {
       // An id Postgres could not store names no investigation.
       if (!isStorableText(req.params.id)) return null;
       const view = await getInvestigation(ctx.db, req.params.id, PAGE_ACTIONS_LIMIT);
-      return view ? investigationPage(view) : null;
+      return view ? investigationPage(view, await lookUpNames(namedUsers(view.actions))) : null;
     }),
   );
 
@@ -59,7 +70,7 @@ export function pagesRouter(ctx: AppContext): Router {
         : undefined;
       if (!action) return null;
       const [item] = await withEvents(ctx.db, [action]);
-      return actionPage(item!);
+      return actionPage(item!, await lookUpNames(namedUsers([item!])));
     }),
   );
 

@@ -5,6 +5,7 @@ import type { ActionsBlock, Button, ConfirmationDialog, KnownBlock, MrkdwnElemen
 import type { ActionRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, describeEntity, SOURCE_LABELS } from "../../domain/actionTypes.ts";
 import type { Status } from "../../domain/status.ts";
+import { ADVANCED_HUNTING_URL, advancedHuntingUrl, huntQuery } from "../../hunting/kql.ts";
 import { actionId } from "../actionIds.ts";
 import { LIMITS } from "../blockLimits.ts";
 import { actorText, escapeInline, mrkdwn, plainInline, plainText, slackDate, truncate } from "../text.ts";
@@ -35,6 +36,8 @@ export type ActionView = Pick<
   approvals?: { needed: number; by: string[] };
   /** Undo under the two-person rule: who has asked for it so far, of how many needed. */
   undoApprovals?: { needed: number; by: string[] };
+  /** Who asked for the undo and when (from the audit trail), in the undo statuses. */
+  undo?: { by: string; at: Date; doneAt: Date | null };
 };
 
 export type SlackMessage = { text: string; blocks: KnownBlock[] };
@@ -100,6 +103,9 @@ export function statusLine(action: ActionView): string {
   const approvedBy = action.decidedBy ? ` · approved by ${actorText(action.decidedBy)}` : "";
   const error = escapeInline(action.error ?? "no error recorded", 500);
   const undo = ACTION_TYPE_INFO[action.type].undoLabel ?? "Undo";
+  const asked = action.undo;
+  const undoBy = asked ? ` by ${actorText(asked.by)} ${slackDate(asked.at)}` : "";
+  const undoAsked = asked ? ` · requested by ${actorText(asked.by)} ${slackDate(asked.at)}` : "";
   const line = ((): string => {
     switch (action.status) {
       case "pending":
@@ -117,13 +123,13 @@ export function statusLine(action: ActionView): string {
       case "expired":
         return "Expired — not run";
       case "undo_requested":
-        return `Undo requested: ${undo}`;
+        return `Undo requested${undoBy}: ${undo}`;
       case "undoing":
-        return `Undoing: ${undo}`;
+        return `Undoing: ${undo}${undoAsked}`;
       case "undone":
-        return `Undone: ${undo} ran`;
+        return `Undone${action.undo?.doneAt ? ` ${slackDate(action.undo.doneAt)}` : ""}: ${undo} ran${undoAsked}`;
       case "undo_failed":
-        return `Undo failed: ${error}`;
+        return `Undo failed: ${error}${undoAsked}`;
     }
   })();
   return `${STATUS_EMOJI[action.status]} ${line}`;
@@ -302,15 +308,32 @@ function openInvestigationButton(action: ActionView, publicUrl: string): Button 
   });
 }
 
+/** Advanced hunting opened on the action's hunt; the bare page when the link would be too long for a button. */
+export function huntingLink(action: ActionView, base = ADVANCED_HUNTING_URL): string {
+  const url = advancedHuntingUrl(huntQuery(action), base);
+  return url.length <= LIMITS.buttonUrl ? url : base;
+}
+
+/**
+ * Go hunt, whatever the status: before a decision it weighs it, after one it checks it (did the
+ * file come back, is it elsewhere). With a portal it also opens the hunt there.
+ */
+export function goHuntButton(action: ActionView, portal: PortalLinks | undefined): Button {
+  return button(
+    actionId.goHunt,
+    action,
+    "Go hunt",
+    portal ? { url: huntingLink(action, portal.hunting) } : {},
+  );
+}
+
 function buttons(action: ActionView, publicUrl: string, portal: PortalLinks | undefined): ActionsBlock {
-  // With a portal, Go hunt also opens advanced hunting while its modal shows the query to paste.
-  const hunt = portal ? { url: portal.hunting } : {};
   return {
     type: "actions",
     elements: [
       ...decisionButtons(action),
       openInvestigationButton(action, publicUrl),
-      ...(action.status === "pending" ? [button(actionId.goHunt, action, "Go hunt", hunt)] : []),
+      goHuntButton(action, portal),
     ],
   };
 }

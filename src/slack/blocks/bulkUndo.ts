@@ -29,7 +29,12 @@ export type BulkUndoModalInput = {
   moreInstances: readonly ActionView[];
   /** Lines (mrkdwn, escaped) about what was asked for but is not listed. */
   notes: readonly string[];
+  /** The private reply the modal was opened from, refreshed once the undo is recorded. */
+  reply?: OriginReply;
 };
+
+/** A private reply's response_url and the value of the button clicked in it (handlers/privateReply.ts). */
+export type OriginReply = { url: string; value: string };
 
 const utc = (date: Date | null) => (date ? `${date.toISOString().slice(0, 16).replace("T", " ")} UTC` : "");
 
@@ -123,7 +128,10 @@ export function bulkUndoModal(input: BulkUndoModalInput): ModalView {
   return {
     type: "modal",
     callback_id: BULK_UNDO_CALLBACK_ID,
-    private_metadata: JSON.stringify({ more: more.map((action) => action.id) }),
+    private_metadata: metadata(
+      more.map((action) => action.id),
+      input.reply,
+    ),
     title: plainText("Undo actions"),
     submit: plainText("Undo"),
     close: plainText("Cancel"),
@@ -166,16 +174,34 @@ export function moreInstancesChosen(values: StateValues): boolean {
   return (state?.selected_options ?? []).some((selected) => selected.value === MORE_INSTANCES_VALUE);
 }
 
-const metadataSchema = z.object({ more: z.array(z.number().int().positive()).max(MAX_MORE_INSTANCES) });
+const metadataSchema = z.object({
+  more: z.array(z.number().int().positive()).max(MAX_MORE_INSTANCES),
+  reply: z.object({ url: z.url({ protocol: /^https?$/ }), value: z.string() }).optional(),
+});
 
-/** The other instances the modal offered, or null when the metadata is not ours. */
-export function offeredInstances(privateMetadata: string): number[] | null {
+/** The modal's memory; the reply is left out where it would not fit in Slack's 3,000 characters. */
+function metadata(more: number[], reply: OriginReply | undefined): string {
+  const full = JSON.stringify({ more, ...(reply && { reply }) });
+  return full.length <= LIMITS.privateMetadata ? full : JSON.stringify({ more });
+}
+
+function parseMetadata(privateMetadata: string): z.infer<typeof metadataSchema> | null {
   try {
     const parsed = metadataSchema.safeParse(JSON.parse(privateMetadata));
-    return parsed.success ? parsed.data.more : null;
+    return parsed.success ? parsed.data : null;
   } catch {
     return null;
   }
+}
+
+/** The other instances the modal offered, or null when the metadata is not ours. */
+export function offeredInstances(privateMetadata: string): number[] | null {
+  return parseMetadata(privateMetadata)?.more ?? null;
+}
+
+/** The private reply the modal was opened from, if any. */
+export function originReply(privateMetadata: string): OriginReply | undefined {
+  return parseMetadata(privateMetadata)?.reply;
 }
 
 export type BulkUndoResult = {

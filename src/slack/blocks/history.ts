@@ -62,17 +62,29 @@ export function plainAnswer(text: string): SlackMessage {
   return { text, blocks: [{ type: "section", text: mrkdwn(text) }] };
 }
 
+/** `message` with `note` (mrkdwn, escaped: the answer to a click in it) on top. */
+export function withNote(message: SlackMessage, note: string): SlackMessage {
+  return {
+    text: `${note}\n${message.text}`,
+    blocks: [{ type: "section", text: mrkdwn(note) }, ...message.blocks],
+  };
+}
+
 export function helpMessage(): SlackMessage {
   return plainAnswer(USAGE);
 }
 
-/** Opens the undo confirmation, which also offers a file's other instances. */
-function undoButton(action: ActionView): Button {
+/**
+ * Opens the undo confirmation, which also offers a file's other instances. `reply` is what the
+ * button's reply is refreshed from after a click (handlers/privateReply.ts): the listing's page,
+ * or under `show` the action's id.
+ */
+function undoButton(action: ActionView, reply: string = String(action.id)): Button {
   const label = "Undo…";
   return {
     type: "button",
     action_id: actionId.confirmUndo(action.id),
-    value: String(action.id),
+    value: reply,
     text: plainText(label),
     accessibility_label: plainInline(
       `${label} ${ACTION_TYPE_INFO[action.type].label} ${target(action, plainInline)}`,
@@ -84,7 +96,7 @@ function undoButton(action: ActionView): Button {
 const canUndo = (action: ActionView) => action.status === "completed" && isUndoable(action.type);
 
 /** One row: what, where, status, source, who decided and when; Undo when it can be undone. */
-function row(action: ActionView): SectionBlock {
+function row(action: ActionView, page: string): SectionBlock {
   const decided = action.decidedBy
     ? ` · decided by ${actorText(action.decidedBy)}${action.decidedAt ? ` ${slackDate(action.decidedAt)}` : ""}`
     : "";
@@ -93,7 +105,11 @@ function row(action: ActionView): SectionBlock {
     statusLine(action),
     `${SOURCE_LABELS[action.source]} · received ${slackDate(action.createdAt)}${decided}`,
   ].join("\n");
-  return { type: "section", text: mrkdwn(text), ...(canUndo(action) && { accessory: undoButton(action) }) };
+  return {
+    type: "section",
+    text: mrkdwn(text),
+    ...(canUndo(action) && { accessory: undoButton(action, page) }),
+  };
 }
 
 /** Whether some completed, undoable action could be among the listing's results. */
@@ -121,6 +137,10 @@ export function historyMessage(input: HistoryMessageInput): SlackMessage {
   const shown = query ? ` · \`${escapeInline(query, 600)}\`` : "";
   const listing = (position: { before?: number; after?: number }) =>
     encodeListing({ view, filters: query, ...position });
+  // This page again: what its buttons refresh their reply from. The first page is the newest;
+  // another starts at its first row, as ids are listed newest first.
+  const first = actions[0];
+  const thisPage = listing(input.newer !== null && first ? { before: first.id + 1 } : {});
   const navigation: Button[] = [
     ...(input.newer !== null
       ? [
@@ -148,7 +168,7 @@ export function historyMessage(input: HistoryMessageInput): SlackMessage {
             type: "button" as const,
             action_id: UNDO_SEVERAL_ACTION_ID,
             text: plainText("Undo several…"),
-            value: listing({}),
+            value: thisPage,
           },
         ]
       : []),
@@ -158,7 +178,7 @@ export function historyMessage(input: HistoryMessageInput): SlackMessage {
     { type: "section", text: mrkdwn(`*${title}*${shown}`) },
     ...(actions.length === 0
       ? [{ type: "section" as const, text: mrkdwn(`${empty}${query ? " with these filters" : ""}.`) }]
-      : actions.map(row)),
+      : actions.map((action) => row(action, thisPage))),
     ...(navigation.length > 0
       ? [{ type: "actions" as const, elements: navigation } satisfies ActionsBlock]
       : []),

@@ -10,8 +10,10 @@ import { escapeInline, mrkdwn, plainInline, plainText, truncate } from "../text.
 import {
   type ActionView,
   decisionButtons,
+  goHuntButton,
   investigationUrl,
   type MessageOptions,
+  type PortalLinks,
   type SlackMessage,
   statusLine,
   target,
@@ -30,11 +32,12 @@ export const SUMMARY_ROWS = 10;
 export const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 export const isPending = (action: ActionView) => action.status === "pending";
 
-function row(action: ActionView): KnownBlock[] {
+function row(action: ActionView, portal: PortalLinks | undefined): KnownBlock[] {
   const text = `*${ACTION_TYPE_INFO[action.type].label}* ${target(action, escapeInline)}\n${statusLine(action)}`;
   const buttons = decisionButtons(action);
   return [
-    { type: "section", text: mrkdwn(text) },
+    // Go hunt beside the row, as in a single action's message: no block of its own to count.
+    { type: "section", text: mrkdwn(text), accessory: goHuntButton(action, portal) },
     ...(buttons.length > 0 ? [{ type: "actions" as const, elements: buttons }] : []),
   ];
 }
@@ -156,7 +159,7 @@ export function investigationMessage(
 
   const full = [
     ...top,
-    ...actions.flatMap(row),
+    ...actions.flatMap((action) => row(action, options.portalLinks?.(action))),
     ...(openInvestigation.length > 0 ? [{ type: "actions" as const, elements: openInvestigation }] : []),
   ];
   if (full.length <= LIMITS.messageBlocks) return { text, blocks: full };
@@ -169,7 +172,7 @@ export function investigationMessage(
       text: mrkdwn(`*Too many actions to list one by one.* By type: ${typeCounts(actions)}`),
     },
     { type: "divider" },
-    ...shown.flatMap(row),
+    ...shown.flatMap((action) => row(action, options.portalLinks?.(action))),
     {
       type: "context",
       elements: [

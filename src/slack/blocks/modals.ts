@@ -8,10 +8,9 @@ import { EVENT_WORDS } from "../../domain/auditEvents.ts";
 import { huntQuery } from "../../hunting/kql.ts";
 import { OPEN_HUNTING_ACTION_ID, REASON_INPUT_ID, REJECT_CALLBACK_ID } from "../actionIds.ts";
 import { actorText, escapeInline, mrkdwn, plainText, slackDate } from "../text.ts";
-import { type ActionView, target } from "./actionMessage.ts";
+import { type ActionView, huntingLink, target } from "./actionMessage.ts";
 
 export const REASON_MAX_LENGTH = 1000;
-export const ADVANCED_HUNTING_URL = "https://security.microsoft.com/v2/advanced-hunting";
 
 const heading = (action: ActionView) =>
   `*${ACTION_TYPE_INFO[action.type].label}* ${target(action, escapeInline)}`;
@@ -66,7 +65,8 @@ export function goHuntModal(action: ActionView): ModalView {
             type: "button",
             action_id: OPEN_HUNTING_ACTION_ID,
             text: plainText("Open advanced hunting"),
-            url: ADVANCED_HUNTING_URL,
+            // The portal opens with the query in its editor, ready to run.
+            url: huntingLink(action),
           },
         ],
       },
@@ -77,8 +77,9 @@ export function goHuntModal(action: ActionView): ModalView {
 /** "*Rejected* by <@U123> · today 3:12 AM — not malicious, a pentest tool": one audit event. */
 export function threadEventText(event: Pick<ActionEventRow, "kind" | "actor" | "at" | "detail">): string {
   const words = EVENT_WORDS[event.kind] ?? escapeInline(event.kind.replaceAll("_", " "), 60);
-  const { comment, reason, error, attempt } = event.detail;
+  const { comment, reason, error, attempt, decision } = event.detail;
   const details = [
+    event.kind === "decision_refused" && typeof decision === "string" ? decision.replaceAll("_", " ") : "",
     typeof attempt === "number" && attempt > 1 ? `attempt ${attempt}` : "",
     typeof comment === "string" ? escapeInline(comment, 500) : "",
     typeof reason === "string" ? escapeInline(reason, 500) : "",

@@ -2,7 +2,7 @@
 // understands them, and one page as a private answer.
 
 import type { Db } from "../../../db/client.ts";
-import type { ActionFilters } from "../../../db/queries/actions.ts";
+import { type ActionFilters, withUndoRequests } from "../../../db/queries/actions.ts";
 import { findDeviceIds, listHistoryPage, type PagePosition } from "../../../db/queries/history.ts";
 import { type Result, refuse } from "../../../domain/result.ts";
 import { STATUSES } from "../../../domain/status.ts";
@@ -57,5 +57,6 @@ export async function listingPage(
   const resolved = await resolveFilters(db, view, filters);
   if (!resolved.ok) return plainAnswer(resolved.message);
   const page = await listHistoryPage(db, resolved.filters, position, PAGE_SIZE);
-  return historyMessage({ view, filters, actions: page.actions, newer: page.newer, older: page.older });
+  const actions = await withUndoRequests(db, page.actions);
+  return historyMessage({ view, filters, actions, newer: page.newer, older: page.older });
 }

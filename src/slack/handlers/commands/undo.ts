@@ -15,6 +15,7 @@ import {
   bulkUndoResultView,
   MAX_MORE_INSTANCES,
   MAX_UNDO_OPTIONS,
+  type OriginReply,
 } from "../../blocks/bulkUndo.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { escapeInline } from "../../text.ts";
@@ -73,6 +74,7 @@ async function openModal(
   candidates: ActionRow[],
   selected: ReadonlySet<number>,
   notes: string[],
+  reply: OriginReply | undefined,
 ) {
   const moreInstances = await otherQuarantinedInstances(
     deps.ctx.db,
@@ -81,7 +83,7 @@ async function openModal(
   );
   await deps.client.views.open({
     trigger_id: triggerId,
-    view: bulkUndoModal({ candidates, selected, moreInstances, notes }),
+    view: bulkUndoModal({ candidates, selected, moreInstances, notes, ...(reply && { reply }) }),
   });
 }
 
@@ -91,7 +93,7 @@ async function openModal(
  */
 export async function openUndoForActions(
   deps: SlackDeps,
-  request: { userId: string; triggerId: string; actionIds: readonly number[] },
+  request: { userId: string; triggerId: string; actionIds: readonly number[]; reply?: OriginReply },
 ): Promise<string | null> {
   const refusal = await undoRefusal(deps, request.userId, request.actionIds);
   if (refusal) return refusal.mrkdwn;
@@ -102,14 +104,15 @@ export async function openUndoForActions(
   if (candidates.length === 0) return `Nothing to undo. ${notes.join(" ")}`;
   const mixed = bulkUndoRefusal(candidates);
   if (mixed) return `:no_entry: ${mixed} Nothing was changed.`;
-  await openModal(deps, request.triggerId, candidates, new Set(candidates.map((a) => a.id)), notes);
+  const selected = new Set(candidates.map((a) => a.id));
+  await openModal(deps, request.triggerId, candidates, selected, notes, request.reply);
   return null;
 }
 
 /** Opens the confirmation listing the completed, undoable actions of a history listing's filters. */
 export async function openUndoForFilters(
   deps: SlackDeps,
-  request: { userId: string; triggerId: string; filters: CommandFilters },
+  request: { userId: string; triggerId: string; filters: CommandFilters; reply?: OriginReply },
 ): Promise<string | null> {
   const refusal = await undoRefusal(deps, request.userId, []);
   if (refusal) return refusal.mrkdwn;
@@ -125,7 +128,7 @@ export async function openUndoForFilters(
     { limit: MAX_UNDO_OPTIONS + 1 },
   );
   if (candidates.length === 0) return "Nothing to undo here: no completed action that can be undone matches.";
-  await openModal(deps, request.triggerId, candidates, new Set(), []);
+  await openModal(deps, request.triggerId, candidates, new Set(), [], request.reply);
   return null;
 }
 

@@ -5,6 +5,7 @@ import type { SlackDeps } from "../../deps.ts";
 import { parseCommand } from "../../handlers/commands/parse.ts";
 import { OUT_OF_DATE_TEXT, respondAfterFailure } from "../../handlers/commands/respond.ts";
 import { openUndoForFilters } from "../../handlers/commands/undo.ts";
+import { answerInReply, originOf } from "../../handlers/privateReply.ts";
 import type { ButtonArgs } from "./actionButton.ts";
 
 export function undoSeveralButton(deps: SlackDeps) {
@@ -21,9 +22,10 @@ export function undoSeveralButton(deps: SlackDeps) {
       const answer = await openUndoForFilters(deps, {
         userId: body.user.id,
         triggerId: body.trigger_id,
+        reply: originOf(body, action.value),
         filters: parsed.command.filters,
       });
-      if (answer) await respond({ replace_original: false, ...plainAnswer(answer) });
+      if (answer) await answerInReply(deps, { body, value: action.value, respond }, answer);
     } catch (error) {
       deps.ctx.log.error({ err: error, userId: body.user.id }, "could not open the undo confirmation");
       await respondAfterFailure(deps, respond);

@@ -5,10 +5,12 @@ import {
   FIRST_PICK_BLOCK_ID,
   moreInstancesChosen,
   offeredInstances,
+  originReply,
   selectedActionIds,
 } from "../../blocks/bulkUndo.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { confirmUndo } from "../../handlers/commands/undo.ts";
+import { refreshOrigin } from "../../handlers/privateReply.ts";
 
 export function bulkUndoSubmission(deps: SlackDeps) {
   return async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
@@ -27,6 +29,12 @@ export function bulkUndoSubmission(deps: SlackDeps) {
       if (!result.ok) return await refuse(result.message);
       await ack({ response_action: "update", view: result.view });
       deps.ctx.log.info({ userId, requestId: result.requestId }, "bulk undo requested");
+      // The reply the modal came from no longer offers what was just undone.
+      const reply = originReply(view.private_metadata);
+      if (reply) {
+        const note = `:leftwards_arrow_with_hook: Undo requested (request \`${result.requestId}\`); the actions as they are now:`;
+        await refreshOrigin(deps, { userId, reply, note });
+      }
     } catch (error) {
       deps.ctx.log.error({ err: error, userId }, "bulk undo failed");
       await refuse("Could not record the undo; nothing was changed. Try again in a moment.");
