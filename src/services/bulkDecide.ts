@@ -6,9 +6,11 @@
 import type { Tx } from "../db/client.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { transitionActions } from "../db/transitions.ts";
+import { needsStepUp, type Policy } from "../domain/policy.ts";
 import type { Decision } from "../domain/status.ts";
 import { decideInTransaction } from "./decide.ts";
 import { decisionTransition } from "./decisionTransition.ts";
+import { SIGN_IN_NEEDED } from "./stepUpGate.ts";
 
 export type ManyDecisions = {
   actionIds: readonly number[];
@@ -18,6 +20,8 @@ export type ManyDecisions = {
   comment?: string;
   /** More for every audit event, e.g. the request id that one confirmation's undos share. */
   detail?: Record<string, unknown>;
+  /** Actions whose decision needs a fresh sign-in (its `stepUp`) are skipped: each needs its own. */
+  policy: Policy;
 };
 
 export type ManyOutcome = {
@@ -49,6 +53,12 @@ export async function decideMany(tx: Tx, request: ManyDecisions): Promise<ManyOu
         const expired = expiredRefusal(current, now);
         if (expired) return expired;
       }
+      const stepUp =
+        request.decision === "approve" ? "approve" : request.decision === "request_undo" ? "undo" : null;
+      // Counted approvals ask whether this one is the last needed, one by one below.
+      if (stepUp && current.approvalsNeeded <= 1 && needsStepUp(request.policy, current, stepUp, true)) {
+        return SIGN_IN_NEEDED;
+      }
       // Left for the one-by-one path below, where each approver is a row.
       if (request.decision === "approve" && current.status === "pending" && current.approvalsNeeded > 1) {
         counted.push(current);
@@ -63,7 +73,11 @@ export async function decideMany(tx: Tx, request: ManyDecisions): Promise<ManyOu
       outcome.skipped.push({ actionId: ids[i]!, action: result.action, message: result.message });
   });
   for (const action of counted) {
-    const single = await decideInTransaction(tx, { ...request, actionId: action.id });
+    const single = await decideInTransaction(
+      tx,
+      { ...request, actionId: action.id },
+      { policy: request.policy, mode: "refuse" },
+    );
     if (single.ok && "approvals" in single) outcome.recorded.push(single.action);
     else if (single.ok) outcome.decided.push(single.action);
     else outcome.skipped.push({ actionId: action.id, action: single.action, message: single.message });

@@ -10,9 +10,13 @@ import { decide } from "../../services/decide.ts";
 import { type Refusal, recordRefusal } from "../../services/refusals.ts";
 import type { SlackDeps } from "../deps.ts";
 import { slackDate } from "../text.ts";
+import { signInAnswer } from "./stepUp.ts";
 
-/** What the person is told, whether the decision was taken or refused. */
-export type DecisionAnswer = { ok: boolean; message: string };
+/**
+ * What the person is told, whether the decision was taken or refused. `privately`: said to them
+ * even though it went through (a link to sign in, which only they may see).
+ */
+export type DecisionAnswer = { ok: boolean; message: string; privately?: true };
 
 const DONE: Record<Decision, string> = {
   approve: "Approved",
@@ -51,7 +55,15 @@ export async function decideInSlack(
       await recordRefusal(ctx, { actionIds: [actionId], decision, actor: userId, refusal });
       return { ok: false, message: refusal.text };
     }
-    const outcome = await decide(ctx.db, { ...request, actor: userId });
+    const outcome = await decide(
+      ctx.db,
+      { ...request, actor: userId },
+      { policy: ctx.config.policy, mode: "offer" },
+    );
+    if ("signIn" in outcome) {
+      count("held_for_sign_in");
+      return signInAnswer(deps, { userId, decision, label, held: outcome.signIn });
+    }
     if ("approvals" in outcome) {
       const { count: given, needed } = outcome.approvals;
       const more = `${needed - given} more approver${needed - given === 1 ? "" : "s"}`;
