@@ -20,4 +20,7 @@ export const EVENT_WORDS: Record<string, string> = {
   approval_recorded: "Approval recorded",
   reminded: "Reminder sent",
   escalated: "Escalated",
+  step_up_requested: "Sign-in requested",
+  step_up_refused: "Sign-in refused",
+  step_up_cancelled: "Sign-in cancelled",
 };

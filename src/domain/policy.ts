@@ -430,13 +430,8 @@ export function needsStepUp(
 ): boolean {
   if (stepUpList(policy, action).includes(decision)) return true;
   const rule = policy.twoPersonRule;
-  return (
-    decision === "approve" &&
-    lastApproval &&
-    rule !== null &&
-    rule.stepUpLastApproval &&
-    rule.types.includes(action.type)
-  );
+  if (decision !== "approve" || !lastApproval || !rule?.stepUpLastApproval) return false;
+  return rule.types.includes(action.type);
 }
 
 /** Whether any decision under the policy needs a fresh sign-in (then an identity provider is needed). */

@@ -105,7 +105,7 @@ export async function signInInProgress(
   browserSecret: string | undefined,
 ): Promise<Result<{ stepUp: StepUpRow }, "unknown_sign_in" | "other_browser">> {
   const stepUp = await db.transaction((tx) => lockStepUpByState(tx, secretHash(state)));
-  if (!stepUp || stepUp.status !== "signing_in")
+  if (stepUp?.status !== "signing_in")
     return refuse(
       "unknown_sign_in",
       "This sign-in is not in progress (finished already, or never started here).",
@@ -149,7 +149,7 @@ export async function finishSignIn(
     answer.kind === "signed_in" && pre && preAction ? await deps.mayStillDecide(pre, preAction) : null;
   return db.transaction(async (tx) => {
     const stepUp = await lockStepUp(tx, stepUpId);
-    if (!stepUp || stepUp.status !== "signing_in") {
+    if (stepUp?.status !== "signing_in") {
       return refuse(
         "unknown_sign_in",
         "This sign-in is not in progress (finished already, or never started here).",

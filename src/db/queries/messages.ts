@@ -18,6 +18,7 @@ import {
 } from "../schema.ts";
 import { RENDER_NEEDED } from "../transitions.ts";
 import { approversOfEach } from "./approvals.ts";
+import { awaitingSignIn } from "./stepUps.ts";
 
 // How long an unposted message keeps taking in actions; the post waits about this long too.
 const JOIN_WINDOW_SECONDS = 10;
@@ -240,8 +241,14 @@ export async function getMessage(db: DbOrTx, id: number): Promise<SlackMessageRo
   return row;
 }
 
-/** An action as its message shows it: with the approvals so far when it needs more than one. */
-export type MessageAction = ActionRow & { approvals?: { needed: number; by: string[] } };
+/**
+ * An action as its message shows it: with the approvals so far when it needs more than one, and
+ * who it waits on to sign in (a decision held for step-up), if anyone.
+ */
+export type MessageAction = ActionRow & {
+  approvals?: { needed: number; by: string[] };
+  awaitingSignIn?: { userId: string; until: Date }[];
+};
 
 export async function messageActions(db: DbOrTx, messageId: number): Promise<MessageAction[]> {
   const rows = await db
@@ -250,13 +257,20 @@ export async function messageActions(db: DbOrTx, messageId: number): Promise<Mes
     .where(eq(actions.slackMessageId, messageId))
     .orderBy(asc(actions.id));
   const counted = rows.filter((row) => row.approvalsNeeded > 1).map((row) => row.id);
-  if (counted.length === 0) return rows;
-  const given = await approversOfEach(db, counted);
-  return rows.map((row) =>
-    row.approvalsNeeded > 1
-      ? { ...row, approvals: { needed: row.approvalsNeeded, by: given.get(row.id) ?? [] } }
-      : row,
-  );
+  const given = counted.length > 0 ? await approversOfEach(db, counted) : new Map<number, string[]>();
+  // Only what can still be decided can wait on a sign-in.
+  const open = rows
+    .filter((row) => row.status === "pending" || row.status === "completed")
+    .map((row) => row.id);
+  const waiting = await awaitingSignIn(db, open);
+  return rows.map((row) => {
+    const view: MessageAction = { ...row };
+    if (row.approvalsNeeded > 1)
+      view.approvals = { needed: row.approvalsNeeded, by: given.get(row.id) ?? [] };
+    const signIns = waiting.get(row.id);
+    if (signIns) view.awaitingSignIn = signIns;
+    return view;
+  });
 }
 
 /** Stores where the message was posted, unless a racing post stored it first. */

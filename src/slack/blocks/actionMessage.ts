@@ -33,6 +33,8 @@ export type ActionView = Pick<
   expiresAt?: Date | null;
   /** The two-person rule: how many approvals the action needs and who has given one. */
   approvals?: { needed: number; by: string[] };
+  /** Decisions held for a fresh sign-in (step-up): by whom, until when. */
+  awaitingSignIn?: { userId: string; until: Date }[];
 };
 
 export type SlackMessage = { text: string; blocks: KnownBlock[] };
@@ -84,6 +86,17 @@ function approvalsText(approvals: ActionView["approvals"]): string {
   return ` · ${approvals.by.length} of ${approvals.needed} approvals${by ? `: ${by}` : ""}`;
 }
 
+/** " · awaiting sign-in by @ann (until 10:42)": a decision held for a fresh sign-in. */
+function signInText(action: ActionView): string {
+  const waiting = action.awaitingSignIn ?? [];
+  if (waiting.length === 0) return "";
+  const who = waiting
+    .slice(0, 5)
+    .map((w) => `${actorText(w.userId)} (until ${slackDate(w.until)})`)
+    .join(", ");
+  return ` · :closed_lock_with_key: awaiting sign-in by ${who}`;
+}
+
 /** One mrkdwn line that follows the status: who decided, when, and the outcome. */
 export function statusLine(action: ActionView): string {
   const by = action.decidedBy ? ` by ${actorText(action.decidedBy)}` : "";
@@ -116,7 +129,7 @@ export function statusLine(action: ActionView): string {
         return `Undo failed: ${error}`;
     }
   })();
-  return `${STATUS_EMOJI[action.status]} ${line}`;
+  return `${STATUS_EMOJI[action.status]} ${line}${signInText(action)}`;
 }
 
 /** The lock-screen line: it must say, without the blocks, what happened to what and where. */

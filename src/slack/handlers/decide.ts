@@ -3,7 +3,7 @@
 // person always gets a plain answer.
 
 import { getAction } from "../../db/queries/actions.ts";
-import type { ActionRow } from "../../db/schema.ts";
+import type { ActionRow, StepUpRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO } from "../../domain/actionTypes.ts";
 import { type Decision, describeStatus } from "../../domain/status.ts";
 import { decide } from "../../services/decide.ts";
@@ -114,7 +114,7 @@ type SlackRefusal = Refusal & { text: string };
 
 /** Why this person may not take this decision on this action, or null when they may. */
 export async function refusalFor(
-  deps: SlackDeps,
+  deps: Pick<SlackDeps, "approvers" | "requesters">,
   action: ActionRow,
   userId: string,
   decision: Decision,
@@ -150,4 +150,13 @@ export async function refusalFor(
     text: ":no_entry: You requested this action, so you cannot approve it yourself: another approver has to.",
     outcome: "forbidden",
   };
+}
+
+/**
+ * The click's per-person checks asked again when a held decision's sign-in finishes (group
+ * membership may have changed meanwhile): why the person may not decide now, or null.
+ */
+export function recheckAfterSignIn(deps: Pick<SlackDeps, "approvers" | "requesters">) {
+  return async (stepUp: StepUpRow, action: ActionRow): Promise<string | null> =>
+    (await refusalFor(deps, action, stepUp.slackUserId, stepUp.decision))?.reason ?? null;
 }
