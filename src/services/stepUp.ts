@@ -5,12 +5,13 @@
 // finishes it (`finishSignIn`): the decision then commits through the same decision service,
 // with the same checks, and its audit event records who signed in, when and how.
 import type { Db } from "../db/client.ts";
-import { lockAction } from "../db/queries/actions.ts";
+import { getAction, lockAction } from "../db/queries/actions.ts";
 import {
   finishStepUp,
   lockStepUp,
-  lockStepUpByState,
   startStepUp,
+  stepUpById,
+  stepUpByState,
   stepUpByToken,
 } from "../db/queries/stepUps.ts";
 import type { ActionRow, StepUpRow } from "../db/schema.ts";
@@ -33,8 +34,7 @@ export async function stepUpForLink(
   if (!stepUp) return refuse("no_such_link", "This sign-in link is not known here.");
   const refusal = await refuseUnusable(db, stepUp);
   if (refusal) return refusal;
-  const [action] = await db.transaction(async (tx) => [await lockAction(tx, stepUp.actionId)]);
-  return { ok: true, stepUp, action: action! };
+  return { ok: true, stepUp, action: (await getAction(db, stepUp.actionId))! };
 }
 
 /** A link that cannot start a sign-in any more: audited (once for an expiry) and refused. */
@@ -104,7 +104,7 @@ export async function signInInProgress(
   state: string,
   browserSecret: string | undefined,
 ): Promise<Result<{ stepUp: StepUpRow }, "unknown_sign_in" | "other_browser">> {
-  const stepUp = await db.transaction((tx) => lockStepUpByState(tx, secretHash(state)));
+  const stepUp = await stepUpByState(db, secretHash(state));
   if (stepUp?.status !== "signing_in")
     return refuse(
       "unknown_sign_in",
@@ -143,8 +143,9 @@ export async function finishSignIn(
   stepUpId: number,
   answer: ProviderAnswer,
 ): Promise<SignInOutcome> {
-  const pre = await db.transaction(async (tx) => lockStepUp(tx, stepUpId));
-  const preAction = pre && (await db.transaction((tx) => lockAction(tx, pre.actionId)));
+  // Asked before the transaction: it may ask Slack, which must not hold the action's lock.
+  const pre = await stepUpById(db, stepUpId);
+  const preAction = pre && (await getAction(db, pre.actionId));
   const forbidden =
     answer.kind === "signed_in" && pre && preAction ? await deps.mayStillDecide(pre, preAction) : null;
   return db.transaction(async (tx) => {

@@ -57,9 +57,14 @@ export async function startStepUp(
   return row ?? null;
 }
 
-/** The step-up whose sign-in sent this `state`, locked; any status (the caller says why not). */
-export async function lockStepUpByState(tx: Tx, stateHash: string): Promise<StepUpRow | undefined> {
-  const [row] = await tx.select().from(stepUps).where(eq(stepUps.stateHash, stateHash)).for("update");
+/** The step-up whose sign-in sent this `state`; any status (the caller says why not). */
+export async function stepUpByState(db: DbOrTx, stateHash: string): Promise<StepUpRow | undefined> {
+  const [row] = await db.select().from(stepUps).where(eq(stepUps.stateHash, stateHash));
+  return row;
+}
+
+export async function stepUpById(db: DbOrTx, id: number): Promise<StepUpRow | undefined> {
+  const [row] = await db.select().from(stepUps).where(eq(stepUps.id, id));
   return row;
 }
 
