@@ -10,13 +10,14 @@ import {
   type LocalIdentityProvider,
   startLocalIdentityProvider,
 } from "../../src/sandbox/localIdentityProvider.ts";
+import { requestBulkUndo } from "../../src/services/bulkUndo.ts";
 import { ingest, statusOf, waitForStatuses } from "../support/actions.ts";
 import { APPROVER, GROUP_APPROVER, startTestApp, type TestApp, waitFor } from "../support/app.ts";
 import { actionBody } from "../support/fixtures.ts";
 import { httpBrowser, type Page } from "../support/httpBrowser.ts";
 import { writePolicyFile } from "../support/policyFile.ts";
 import { freePort } from "../support/process.ts";
-import { click, ephemeralsFor, waitForMessage } from "../support/slackUser.ts";
+import { buttonsOf, channelMessages, click, ephemeralsFor, waitForMessage } from "../support/slackUser.ts";
 
 const ACCOUNTS = [
   { sub: "idp-approver", email: "ann@example.com", name: "Ann" },
@@ -274,5 +275,49 @@ describe("step-up sign-in", () => {
       approvedBy: [GROUP_APPROVER, APPROVER],
       signIn: { subject: "idp-approver" },
     });
+  });
+
+  it("Approve all and bulk undo never commit what needs a sign-in: those actions are skipped and the person told", async () => {
+    const ids = await ingest(app.ctx.db, [
+      // Enough for a summary with "Approve all" rather than a row per action.
+      ...Array.from({ length: 29 }, (_, i) =>
+        actionBody("isolate_device", 700 + i, { externalId: `iso-${i}`, investigationId: "inv-step-up" }),
+      ),
+      actionBody("stop_service", 720, { externalId: "svc-1", investigationId: "inv-step-up" }),
+    ]);
+    const service = ids.at(-1)!;
+    const posted = await waitFor(
+      async () =>
+        channelMessages(app).find(
+          (m) => JSON.stringify(m.blocks).includes("approve_all:") && m.text.includes("inv-step-up"),
+        ),
+      20_000,
+      "the investigation's message",
+    );
+    const approveAll = buttonsOf(posted).find((b) => b.action_id.startsWith("approve_all:"))!;
+    await click(app, APPROVER, posted, approveAll.action_id);
+    const summary = await waitFor(
+      async () => ephemeralsFor(app, APPROVER).find((t) => t.startsWith("Approved 1 action.")),
+      10_000,
+      "the summary",
+    );
+    expect(summary).toContain("29 need a fresh sign-in first");
+    await waitForStatuses(app.ctx.db, [service], ["completed"]);
+    expect(await waitForStatuses(app.ctx.db, ids.slice(0, -1), ["pending"])).toEqual({ pending: 29 });
+
+    const [done] = await ingest(app.ctx.db, [
+      actionBody("isolate_device", 730, { status: "completed", investigationId: undefined }),
+    ]);
+    const undo = await requestBulkUndo(app.ctx.db, {
+      actionIds: [done!],
+      actor: APPROVER,
+      policy: app.ctx.config.policy,
+    });
+    expect(undo).toMatchObject({
+      ok: true,
+      undone: [],
+      skipped: [{ actionId: done, message: expect.stringMatching(/fresh sign-in/) }],
+    });
+    expect(await statusOf(app.ctx.db, done!)).toBe("completed");
   });
 });
