@@ -122,7 +122,7 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   let signIn: SignInRoutes | undefined;
   if (serves) {
     const deciding = slackDepsFor(ctx, slack);
-    if (config.signIn) signIn = await signInRoutes(config, deciding, started);
+    if (config.signIn) signIn = await signInRoutes(config, log, deciding, started);
     const bolt = createBoltApp(slack, deciding);
     if (bolt.receiver) {
       const route = slackEndpoint({ app: bolt.app, receiver: bolt.receiver }, slack.signingSecret, {
@@ -189,6 +189,7 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
  */
 async function signInRoutes(
   config: Config,
+  log: Logger,
   deciding: Parameters<typeof recheckAfterSignIn>[0],
   started: (stop: Stop) => void,
 ): Promise<SignInRoutes> {
@@ -199,6 +200,10 @@ async function signInRoutes(
     // env.ts gives "local" only to the sandbox, which has no real people to sign in.
     const local = await startLocalIdentityProvider({ accounts: SANDBOX_ACCOUNTS, redirectUri });
     started(() => local.close());
+    log.info(
+      { issuer: local.issuer },
+      "no OIDC_ISSUER_URL: step-up sign-in uses the sandbox's local identity provider",
+    );
     oidc = local;
   }
   return {
