@@ -124,7 +124,12 @@ export type ProviderAnswer =
   | { kind: "failed"; message: string };
 
 export type SignInOutcome = Result<
-  { action: ActionRow; decision: StepUpRow["decision"] },
+  {
+    action: ActionRow;
+    decision: StepUpRow["decision"];
+    /** Under the two-person rule: the approval counted, the action waits for more. */
+    approvals?: { count: number; needed: number };
+  },
   "identity_mismatch" | "cancelled" | "failed" | "expired" | "unknown_sign_in" | "decision_refused"
 >;
 
@@ -236,7 +241,13 @@ export async function finishSignIn(
       );
     }
     await finishStepUp(tx, stepUp.id, "committed");
-    return { ok: true, action: outcome.action, decision: stepUp.decision };
+    const counted = "approvals" in outcome && outcome.action.status === "pending";
+    return {
+      ok: true,
+      action: outcome.action,
+      decision: stepUp.decision,
+      ...(counted && { approvals: { count: outcome.approvals.count, needed: outcome.approvals.needed } }),
+    };
   });
 }
 

@@ -36,8 +36,12 @@ beforeAll(async () => {
     redirectUri: `${base}/sign-in/callback`,
   });
   const policy = writePolicyFile({
-    types: { isolate_device: { stepUp: ["approve", "undo"] } },
-    twoPersonRule: { types: ["restrict_code_execution"], approvals: 2, stepUpLastApproval: true },
+    types: { isolate_device: { stepUp: ["approve", "undo"] }, stop_process: { stepUp: ["approve"] } },
+    twoPersonRule: {
+      types: ["restrict_code_execution", "stop_process"],
+      approvals: 2,
+      stepUpLastApproval: true,
+    },
   });
   app = await startTestApp("step_up", {
     env: {
@@ -274,6 +278,22 @@ describe("step-up sign-in", () => {
     expect(approve.detail).toMatchObject({
       approvedBy: [GROUP_APPROVER, APPROVER],
       signIn: { subject: "idp-approver" },
+    });
+  });
+
+  it("where every approval needs the sign-in, a first one signed in is counted, and the action waits for more", async () => {
+    const [id] = await ingest(
+      app.ctx.db,
+      [actionBody("stop_process", 6, { investigationId: undefined })],
+      app.ctx.config.policy,
+    );
+    const { browser, login } = await startSignIn(await clickForLink(id!, "approve"));
+    expect((await signInAs(browser, login, "idp-approver")).text).toMatch(/Approval recorded \(1 of 2\)/);
+    expect(await statusOf(app.ctx.db, id!)).toBe("pending");
+    expect((await events(id!)).at(-1)).toMatchObject({
+      kind: "approval_recorded",
+      actor: APPROVER,
+      detail: { signIn: { subject: "idp-approver" } },
     });
   });
 

@@ -67,7 +67,11 @@ export function signInRouter(ctx: AppContext, routes: SignInRoutes): Router {
       res.clearCookie(BROWSER_COOKIE, { path: SIGN_IN_PATH });
       if (!outcome.ok)
         return page(res, outcome.code === "cancelled" ? 200 : 403, "Nothing was done", outcome.message);
-      const done = outcome.decision === "approve" ? "Approved" : "Undo requested";
+      const done = outcome.approvals
+        ? `Approval recorded (${outcome.approvals.count} of ${outcome.approvals.needed})`
+        : outcome.decision === "approve"
+          ? "Approved"
+          : "Undo requested";
       page(
         res,
         200,
