@@ -18,7 +18,7 @@ import {
 } from "../schema.ts";
 import { RENDER_NEEDED } from "../transitions.ts";
 import { approversOfEach } from "./approvals.ts";
-import { awaitingSignIn } from "./stepUps.ts";
+import { awaitingSignInOnMessage } from "./stepUps.ts";
 
 // How long an unposted message keeps taking in actions; the post waits about this long too.
 const JOIN_WINDOW_SECONDS = 10;
@@ -258,17 +258,14 @@ export async function messageActions(db: DbOrTx, messageId: number): Promise<Mes
     .orderBy(asc(actions.id));
   const counted = rows.filter((row) => row.approvalsNeeded > 1).map((row) => row.id);
   const given = counted.length > 0 ? await approversOfEach(db, counted) : new Map<number, string[]>();
-  // Only what can still be decided can wait on a sign-in.
-  const open = rows
-    .filter((row) => row.status === "pending" || row.status === "completed")
-    .map((row) => row.id);
-  const waiting = await awaitingSignIn(db, open);
+  const waiting = await awaitingSignInOnMessage(db, messageId);
   return rows.map((row) => {
     const view: MessageAction = { ...row };
     if (row.approvalsNeeded > 1)
       view.approvals = { needed: row.approvalsNeeded, by: given.get(row.id) ?? [] };
     const signIns = waiting.get(row.id);
-    if (signIns) view.awaitingSignIn = signIns;
+    // Only what can still be approved or undone waits on a sign-in; a link left over is refused when used.
+    if (signIns && (row.status === "pending" || row.status === "completed")) view.awaitingSignIn = signIns;
     return view;
   });
 }

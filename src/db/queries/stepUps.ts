@@ -3,7 +3,7 @@
 // row's status, so a link or a provider's answer counts at most once.
 import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import type { DbOrTx, Tx } from "../client.ts";
-import { type StepUpRow, stepUps } from "../schema.ts";
+import { actions, type StepUpRow, stepUps } from "../schema.ts";
 
 type Held = Pick<StepUpRow, "tokenHash" | "actionId" | "decision" | "slackUserId" | "expiresAt">;
 
@@ -81,24 +81,28 @@ export async function finishStepUp(
   await db.update(stepUps).set({ status, finishedAt: new Date() }).where(eq(stepUps.id, id));
 }
 
-/** Who each action is waiting on to sign in, with the time their link stops working. */
-export async function awaitingSignIn(
+/**
+ * Who the actions of a message are waiting on to sign in, with the time their link stops
+ * working. Read through the partial index of open step-ups, so a message of thousands of
+ * actions costs no more than one of a single action.
+ */
+export async function awaitingSignInOnMessage(
   db: DbOrTx,
-  actionIds: number[],
+  messageId: number,
 ): Promise<Map<number, { userId: string; until: Date }[]>> {
-  const waiting = new Map<number, { userId: string; until: Date }[]>();
-  if (actionIds.length === 0) return waiting;
   const rows = await db
     .select({ actionId: stepUps.actionId, userId: stepUps.slackUserId, until: stepUps.expiresAt })
     .from(stepUps)
+    .innerJoin(actions, eq(actions.id, stepUps.actionId))
     .where(
       and(
-        inArray(stepUps.actionId, actionIds),
         inArray(stepUps.status, ["open", "signing_in"]),
         gt(stepUps.expiresAt, sql`now()`),
+        eq(actions.slackMessageId, messageId),
       ),
     )
     .orderBy(stepUps.id);
+  const waiting = new Map<number, { userId: string; until: Date }[]>();
   for (const row of rows) waiting.set(row.actionId, [...(waiting.get(row.actionId) ?? []), row]);
   return waiting;
 }
