@@ -12,12 +12,27 @@ import {
 } from "../../src/sandbox/localIdentityProvider.ts";
 import { requestBulkUndo } from "../../src/services/bulkUndo.ts";
 import { ingest, statusOf, waitForStatuses } from "../support/actions.ts";
-import { APPROVER, GROUP_APPROVER, startTestApp, type TestApp, waitFor } from "../support/app.ts";
+import {
+  APPROVER,
+  GROUP_APPROVER,
+  startTestApp,
+  TEST_SIGNING_SECRET,
+  type TestApp,
+  waitFor,
+} from "../support/app.ts";
 import { actionBody } from "../support/fixtures.ts";
 import { httpBrowser, type Page } from "../support/httpBrowser.ts";
 import { writePolicyFile } from "../support/policyFile.ts";
 import { freePort } from "../support/process.ts";
-import { buttonsOf, channelMessages, click, ephemeralsFor, waitForMessage } from "../support/slackUser.ts";
+import { postToSlackEndpoint } from "../support/slackRequests.ts";
+import {
+  buttonsOf,
+  channelMessages,
+  click,
+  clickPayload,
+  ephemeralsFor,
+  waitForMessage,
+} from "../support/slackUser.ts";
 
 const ACCOUNTS = [
   { sub: "idp-approver", email: "ann@example.com", name: "Ann" },
@@ -339,5 +354,32 @@ describe("step-up sign-in", () => {
       skipped: [{ actionId: done, message: expect.stringMatching(/fresh sign-in/) }],
     });
     expect(await statusOf(app.ctx.db, done!)).toBe("completed");
+  });
+
+  it("Slack's retry of a held Approve gives no second link", async () => {
+    const [id] = await ingest(app.ctx.db, [isolation(8)]);
+    const message = await waitForMessage(app, id!);
+    const request = {
+      kind: "interactive" as const,
+      timestamp: Math.floor(Date.now() / 1000),
+      body: clickPayload(APPROVER, message, `approve:${id}`),
+    };
+    expect((await postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, request)).status).toBe(200);
+    await waitFor(
+      async () => (await events(id!)).some((e) => e.kind === "step_up_requested"),
+      10_000,
+      "the hold",
+    );
+    const retried = await postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, {
+      ...request,
+      headers: { "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout" },
+    });
+    expect(retried.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 500));
+    const held = await app.ctx.db.execute<{ n: number }>(
+      sql`select count(*)::int as n from step_ups where action_id = ${id}`,
+    );
+    expect(held[0]!.n).toBe(1);
+    expect((await events(id!)).filter((e) => e.kind === "step_up_requested")).toHaveLength(1);
   });
 });
