@@ -7,6 +7,8 @@ import type { OidcProvider } from "../../config/env.ts";
 import type { ProviderAnswer } from "../../services/stepUp.ts";
 
 export type SignInClient = {
+  /** Where the provider sends the person back (registered with it). */
+  redirectUri: string;
   /** Where to send the person: the provider's authorization endpoint with this sign-in's secrets. */
   authorizationUrl(secrets: { state: string; nonce: string; codeVerifier: string }): Promise<URL>;
   /** The provider's answer at the redirect URI, verified. */
@@ -34,6 +36,7 @@ export function createSignInClient(
     return discovered;
   };
   return {
+    redirectUri: options.redirectUri,
     async authorizationUrl(secrets) {
       const config = await configuration();
       return oidc.buildAuthorizationUrl(config, {

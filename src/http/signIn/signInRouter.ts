@@ -25,7 +25,11 @@ export type SignInRoutes = {
 export function signInRouter(ctx: AppContext, routes: SignInRoutes): Router {
   const router = Router();
   const { policy } = ctx.config;
-  const secure = (ctx.config.signIn?.baseUrl ?? "").startsWith("https:");
+  // The base may carry a path (behind a proxy at /action-center): links, the redirect URI and
+  // the cookie all live under it, while the routes here see the path after it.
+  const base = new URL(ctx.config.signIn?.baseUrl ?? ctx.config.publicUrl);
+  const secure = base.protocol === "https:";
+  const cookiePath = `${base.pathname.replace(/\/+$/, "")}${SIGN_IN_PATH}`;
   const page = (res: Response, status: number, title: string, text: string) =>
     sendPage(res, status, messagePage(title, text));
 
@@ -44,7 +48,9 @@ export function signInRouter(ctx: AppContext, routes: SignInRoutes): Router {
 
   router.get(SIGN_IN_CALLBACK_PATH, async (req, res) => {
     try {
-      const url = new URL(req.originalUrl, ctx.config.signIn!.baseUrl);
+      // The address the provider redirected to, as it was registered (openid-client sends it back).
+      const url = new URL(routes.client.redirectUri);
+      url.search = new URL(req.originalUrl, base).search;
       const state = url.searchParams.get("state");
       if (!state)
         return page(res, 400, "Not a sign-in", "This address is for the identity provider's answer only.");
@@ -64,7 +70,7 @@ export function signInRouter(ctx: AppContext, routes: SignInRoutes): Router {
         stepUp.id,
         answer,
       );
-      res.clearCookie(BROWSER_COOKIE, { path: SIGN_IN_PATH });
+      res.clearCookie(BROWSER_COOKIE, { path: cookiePath });
       if (!outcome.ok)
         return page(res, outcome.code === "cancelled" ? 200 : 403, "Nothing was done", outcome.message);
       const done = outcome.approvals
@@ -101,7 +107,7 @@ export function signInRouter(ctx: AppContext, routes: SignInRoutes): Router {
           html`<h1>Sign in to ${verb}</h1>
 <p>${verb === "approve" ? "Approving" : "Undoing"} <strong>${describe(action)}</strong> needs a fresh sign-in with your organisation's account, as the Slack user who clicked.</p>
 <p>Nothing is done until you have signed in. This link works once.</p>
-<form method="post" action="${SIGN_IN_PATH}/${req.params.token}"><button type="submit">Sign in to ${verb}</button></form>`,
+<form method="post" action="${req.params.token}"><button type="submit">Sign in to ${verb}</button></form>`,
         ),
         `default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self' ${origin}; frame-ancestors 'none'`,
       );
@@ -128,7 +134,7 @@ export function signInRouter(ctx: AppContext, routes: SignInRoutes): Router {
         secure,
         // Lax: sent on the provider's top-level redirect back, not on other sites' requests.
         sameSite: "lax",
-        path: SIGN_IN_PATH,
+        path: cookiePath,
         maxAge: policy.signIn.linkValidFor,
       });
       res.redirect(303, String(await routes.client.authorizationUrl(secrets)));
