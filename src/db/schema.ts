@@ -99,6 +99,8 @@ export const actions = pgTable(
     expiresAt: time("expires_at"),
     /** Distinct approvals needed before it runs (the two-person rule); set at ingest by the policy. */
     approvalsNeeded: integer("approvals_needed").notNull().default(1),
+    /** Distinct approvers who must ask for its undo before it is undone; set at ingest by the policy. */
+    undoApprovalsNeeded: integer("undo_approvals_needed").notNull().default(1),
   },
   (t) => [
     uniqueIndex("actions_source_external_id_uq").on(t.source, t.externalId),
@@ -120,17 +122,24 @@ export const actions = pgTable(
   ],
 );
 
-/** One row per person who approved an action under the two-person rule; nobody counts twice. */
+/** What an approval under the two-person rule is for: running the action, or undoing it. */
+export type ApprovalOperation = "approve" | "undo";
+
+/**
+ * One row per person who approved an action (or its undo) under the two-person rule; nobody
+ * counts twice for one operation.
+ */
 export const actionApprovals = pgTable(
   "action_approvals",
   {
     actionId: bigint("action_id", { mode: "number" })
       .notNull()
       .references(() => actions.id),
+    operation: text("operation").$type<ApprovalOperation>().notNull().default("approve"),
     userId: text("user_id").notNull(),
     at: time("at").notNull().default(sql`clock_timestamp()`),
   },
-  (t) => [primaryKey({ columns: [t.actionId, t.userId] })],
+  (t) => [primaryKey({ columns: [t.actionId, t.operation, t.userId] })],
 );
 
 export const actionEvents = pgTable(

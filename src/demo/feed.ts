@@ -172,6 +172,11 @@ export const SCENES: Scene[] = [
 ];
 
 /** The ingest API's action objects for one scene of this run. */
+/** Who requests the demo's manual actions: the sandbox knows them as members of its workspace. */
+export const DEMO_REQUESTERS: readonly string[] = [
+  ...new Set(SCENES.flatMap((scene) => (scene.requestedBy ? [scene.requestedBy] : []))),
+];
+
 function sceneBatch(scene: Scene, index: number, runId: string): Record<string, unknown>[] {
   // Defender numbers investigations and incidents; random ones keep runs apart.
   const investigationId = scene.investigation ? String(randomInt(100_000, 1_000_000)) : undefined;

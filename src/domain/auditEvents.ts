@@ -18,6 +18,7 @@ export const EVENT_WORDS: Record<string, string> = {
   fail_undo: "Undo failed",
   retry_undo: "Undo retried",
   approval_recorded: "Approval recorded",
+  undo_approval_recorded: "Undo approval recorded",
   reminded: "Reminder sent",
   escalated: "Escalated",
   step_up_requested: "Sign-in requested",

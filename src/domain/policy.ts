@@ -8,6 +8,7 @@ import { z } from "zod";
 import { ACTION_TYPES, type ActionType, type Entity, SOURCES, type Source } from "./actionTypes.ts";
 import { connectorPolicySchema, DEFAULT_CONNECTOR_POLICY_DOCUMENT } from "./connectorRules.ts";
 import { type ApproverList, GROUP_ID, USER_ID } from "./permissions.ts";
+import { requesterKey } from "./requester.ts";
 import { type Result, refuse } from "./result.ts";
 import { THREAT_KIND_NAMES } from "./threats.ts";
 import {
@@ -126,6 +127,8 @@ const keyed = <K extends string, S extends z.ZodType>(keys: readonly K[], schema
     .object(Object.fromEntries(keys.map((key) => [key, schema.optional()])) as Record<K, z.ZodOptional<S>>)
     .strict();
 
+const UNKNOWN_REQUESTER = ["second_approver", "refuse", "allow"] as const;
+
 const policySchema = z
   .object({
     ttl: duration,
@@ -145,6 +148,8 @@ const policySchema = z
           .min(2, "must be at least 2")
           .max(10, "must be at most 10")
           .default(2),
+        /** Undoing an action of these types needs as many distinct approvers as approving it. */
+        undo: z.boolean().default(true),
         /** The approval that completes the rule (the last one needed) needs a fresh sign-in. */
         stepUpLastApproval: z.boolean("must be true or false").default(false),
       })
@@ -164,11 +169,25 @@ const policySchema = z
       .strict(),
     /** Who requested a manual action (its `requestedBy`) → their Slack user ID. */
     requesters: z
-      .record(
-        z.string().min(1, "must not be empty"),
-        z.string().regex(USER_ID, "must be a Slack user ID (U…)"),
-      )
-      .transform((map) => Object.fromEntries(Object.entries(map).map(([k, v]) => [k.toLowerCase(), v]))),
+      .record(z.string(), z.string().regex(USER_ID, "must be a Slack user ID (U…)"))
+      .superRefine((map, ctx) => {
+        for (const key of Object.keys(map)) {
+          if (requesterKey(key) !== null) continue;
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: "must name a requester: an address or a user name",
+          });
+        }
+      })
+      // Keyed by the one spelling (domain/requester.ts), so `Alice@Example.com.` finds `alice@example.com`.
+      .transform((map) => Object.fromEntries(Object.entries(map).map(([k, v]) => [requesterKey(k)!, v]))),
+    /**
+     * What a requester that cannot be put to a Slack user means for an approval: `second_approver`
+     * (it counts, but nobody approves the action alone), `refuse` (nobody may approve it), `allow`
+     * (as if the requester were somebody else).
+     */
+    unknownRequester: z.enum(UNKNOWN_REQUESTER, `must be one of ${UNKNOWN_REQUESTER.join(", ")}`),
     /** What the Defender connector proposes for Defender's alerts (domain/connectorRules.ts). */
     connector: connectorPolicySchema,
     /** How a step-up sign-in is done (which decisions need one: `stepUp` above). */
@@ -215,6 +234,7 @@ const policySchema = z
   });
 
 export type Policy = z.output<typeof policySchema>;
+export type UnknownRequester = Policy["unknownRequester"];
 
 /**
  * The policy when no file is given; a file is laid over it (objects merge key by key, anything
@@ -237,6 +257,8 @@ const DEFAULT_POLICY_DOCUMENT = {
     keys: ["file", "url", "registry_value", "service", "driver", "scheduled_task", "process_image"],
   },
   requesters: {},
+  // A requester nobody can name in Slack might be the approver: one more person has to look.
+  unknownRequester: "second_approver",
   connector: DEFAULT_CONNECTOR_POLICY_DOCUMENT,
   // Microsoft's own re-authentication prompts use minutes, not hours, for sensitive operations.
   signIn: { maxAge: "5m", linkValidFor: "10m", subjects: {}, verifiedEmailClaims: [] },
@@ -329,6 +351,11 @@ export function approvalsNeeded(policy: Policy, action: Pick<PolicyAction, "type
   return rule?.types.includes(action.type) ? rule.approvals : 1;
 }
 
+/** How many distinct approvers must ask for the action's undo before it is undone. */
+export function undoApprovalsNeeded(policy: Policy, action: Pick<PolicyAction, "type">): number {
+  return policy.twoPersonRule?.undo === false ? 1 : approvalsNeeded(policy, action);
+}
+
 export function toApproverList(ids: readonly string[]): ApproverList {
   return { userIds: ids.filter((id) => USER_ID.test(id)), groupIds: ids.filter((id) => GROUP_ID.test(id)) };
 }
@@ -401,9 +428,10 @@ export function autoApprove(
   return rule === -1 ? null : { rule };
 }
 
-/** The Slack user the policy names for a requester (`requestedBy`), if it names one. */
+/** The Slack user the policy names for a requester (`requestedBy`, in any spelling), if it names one. */
 export function requesterUserId(policy: Policy, requestedBy: string): string | undefined {
-  return policy.requesters[requestedBy.toLowerCase()];
+  const key = requesterKey(requestedBy);
+  return key === null ? undefined : policy.requesters[key];
 }
 
 // --- Step-up sign-in ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import type { Policy } from "../domain/policy.ts";
 import { type Result, refuse } from "../domain/result.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { decideMany } from "./bulkDecide.ts";
-import { type Refusal, recordRefusal } from "./refusals.ts";
+import { type Clearance, type Refusal, recordRefusal } from "./refusals.ts";
 import { SIGN_IN_NEEDED } from "./stepUpGate.ts";
 
 export type WaitingOnMessage = {
@@ -35,7 +35,7 @@ export type DecideAllOutcome<R extends Refusal> = Result<
   {
     /** Approved (or rejected) now. */
     decided: number;
-    /** First approvals under the two-person rule: each action waits for another approver. */
+    /** Approvals counted under the two-person rule (or for a requester nobody can name): each action waits for another approver. */
     recorded: number;
     /** Decided by someone else between the read and the decision, or expired. */
     skipped: number;
@@ -54,7 +54,7 @@ export type DecideAllRequest<R extends Refusal> = {
   actor: string;
   /** The reason of a Reject all, kept on every action. */
   comment?: string;
-  refusalFor: (action: ActionRow) => Promise<R | null>;
+  clearanceFor: (action: ActionRow) => Promise<Clearance<R>>;
 };
 
 export async function decideAllOnMessage<R extends Refusal>(
@@ -68,21 +68,24 @@ export async function decideAllOnMessage<R extends Refusal>(
   if (waiting.pending.length === 0)
     return refuse("nothing_waiting", "Nothing is waiting for a decision here.");
   // Whether a person may decide depends on the action's type and requester only: asked once each.
-  const answers = new Map<string, Promise<R | null>>();
-  const refusalOf = (action: ActionRow) => {
+  const answers = new Map<string, Promise<Clearance<R>>>();
+  const clearanceOf = (action: ActionRow) => {
     const key = `${action.type}\u0000${action.requestedBy ?? ""}`;
-    if (!answers.has(key)) answers.set(key, request.refusalFor(action));
+    if (!answers.has(key)) answers.set(key, request.clearanceFor(action));
     return answers.get(key)!;
   };
   const allowed: number[] = [];
+  const approvalsAtLeast = new Map<number, number>();
   const refused = new Map<R, number[]>();
   const refusals: R[] = [];
   for (const action of waiting.pending) {
-    const refusal = await refusalOf(action);
-    if (!refusal) {
+    const clearance = await clearanceOf(action);
+    if (clearance.ok) {
       allowed.push(action.id);
+      if (clearance.approvalsAtLeast > 1) approvalsAtLeast.set(action.id, clearance.approvalsAtLeast);
       continue;
     }
+    const { refusal } = clearance;
     refused.set(refusal, [...(refused.get(refusal) ?? []), action.id]);
     refusals.push(refusal);
   }
@@ -97,6 +100,7 @@ export async function decideAllOnMessage<R extends Refusal>(
       actionIds: allowed,
       decision,
       actor,
+      approvalsAtLeast,
       ...(request.comment !== undefined && { comment: request.comment }),
       policy: ctx.config.policy,
     }),

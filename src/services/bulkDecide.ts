@@ -8,8 +8,8 @@ import type { ActionRow } from "../db/schema.ts";
 import { transitionActions } from "../db/transitions.ts";
 import { needsStepUp, type Policy } from "../domain/policy.ts";
 import type { Decision } from "../domain/status.ts";
-import { decideInTransaction } from "./decide.ts";
-import { decisionTransition } from "./decisionTransition.ts";
+import { countedApproval, decideInTransaction } from "./decide.ts";
+import { type DecisionRequest, decisionTransition } from "./decisionTransition.ts";
 import { SIGN_IN_NEEDED } from "./stepUpGate.ts";
 
 export type ManyDecisions = {
@@ -20,6 +20,8 @@ export type ManyDecisions = {
   comment?: string;
   /** More for every audit event, e.g. the request id that one confirmation's undos share. */
   detail?: Record<string, unknown>;
+  /** Per action: distinct approvers its approval needs at least (a requester nobody can name). */
+  approvalsAtLeast?: ReadonlyMap<number, number>;
   /** Actions whose decision needs a fresh sign-in (its `stepUp`) are skipped: each needs its own. */
   policy: Policy;
 };
@@ -27,7 +29,7 @@ export type ManyDecisions = {
 export type ManyOutcome = {
   /** Moved to their next status. */
   decided: ActionRow[];
-  /** First approvals under the two-person rule: each waits for another approver. */
+  /** Approvals (or undo approvals) counted under the two-person rule: each waits for another approver. */
   recorded: ActionRow[];
   /** Not moved, each with the reason (decided meanwhile, expired, already approved by them…). */
   skipped: { actionId: number; action: ActionRow | null; message: string }[];
@@ -45,25 +47,28 @@ export async function decideMany(tx: Tx, request: ManyDecisions): Promise<ManyOu
   const now = new Date();
   const outcome: ManyOutcome = { decided: [], recorded: [], skipped: [] };
   const counted: ActionRow[] = [];
+  const { actionIds: _, approvalsAtLeast, policy, ...common } = request;
+  const one = (actionId: number): DecisionRequest => {
+    const atLeast = approvalsAtLeast?.get(actionId);
+    return { ...common, actionId, ...(atLeast !== undefined && { approvalsAtLeast: atLeast }) };
+  };
   const results = await transitionActions(
     tx,
-    ids.map((actionId) => decisionTransition({ ...request, actionId })),
+    ids.map((actionId) => decisionTransition(one(actionId))),
     (current) => {
       if (request.decision === "approve" || request.decision === "reject") {
         const expired = expiredRefusal(current, now);
         if (expired) return expired;
       }
-      const stepUp =
-        request.decision === "approve" ? "approve" : request.decision === "request_undo" ? "undo" : null;
-      // Counted approvals ask whether this one is the last needed, one by one below.
-      if (stepUp && current.approvalsNeeded <= 1 && needsStepUp(request.policy, current, stepUp, true)) {
-        return SIGN_IN_NEEDED;
-      }
-      // Left for the one-by-one path below, where each approver is a row.
-      if (request.decision === "approve" && current.status === "pending" && current.approvalsNeeded > 1) {
+      // Left for the one-by-one path below, where each approver is a row (and whether this one is
+      // the last needed, for the sign-in, is known).
+      if (countedApproval(current, one(current.id))) {
         counted.push(current);
         return TWO_PERSON;
       }
+      const stepUp =
+        request.decision === "approve" ? "approve" : request.decision === "request_undo" ? "undo" : null;
+      if (stepUp && needsStepUp(policy, current, stepUp, true)) return SIGN_IN_NEEDED;
       return null;
     },
   );
@@ -73,11 +78,7 @@ export async function decideMany(tx: Tx, request: ManyDecisions): Promise<ManyOu
       outcome.skipped.push({ actionId: ids[i]!, action: result.action, message: result.message });
   });
   for (const action of counted) {
-    const single = await decideInTransaction(
-      tx,
-      { ...request, actionId: action.id },
-      { policy: request.policy, mode: "refuse" },
-    );
+    const single = await decideInTransaction(tx, one(action.id), { policy, mode: "refuse" });
     if (single.ok && "approvals" in single) outcome.recorded.push(single.action);
     else if (single.ok) outcome.decided.push(single.action);
     else outcome.skipped.push({ actionId: action.id, action: single.action, message: single.message });

@@ -23,7 +23,14 @@ export type BulkUndoRequest = {
 export type Skipped = { actionId: number; action: ActionRow | null; message: string };
 
 export type BulkUndoOutcome = Result<
-  { requestId: string; type: ActionType; undone: ActionRow[]; skipped: Skipped[] },
+  {
+    requestId: string;
+    type: ActionType;
+    undone: ActionRow[];
+    /** Undo approvals counted under the two-person rule: each waits for another approver. */
+    waiting: ActionRow[];
+    skipped: Skipped[];
+  },
   "no_such_action" | "not_one_undoable_type" | "already_handled"
 >;
 
@@ -70,6 +77,7 @@ export async function requestBulkUndo(db: Db, request: BulkUndoRequest): Promise
     requestId,
     type: rows[0]!.type,
     undone: outcome.decided,
+    waiting: outcome.recorded,
     skipped: [...missing, ...outcome.skipped],
   };
 }

@@ -4,8 +4,8 @@
 
 import type { Db, Tx } from "../db/client.ts";
 import { lockAction } from "../db/queries/actions.ts";
-import { addApproval, approversOf } from "../db/queries/approvals.ts";
-import type { ActionRow } from "../db/schema.ts";
+import { addApproval, approversOf, raiseApprovalsNeeded } from "../db/queries/approvals.ts";
+import type { ActionRow, ApprovalOperation } from "../db/schema.ts";
 import { recordChange, type TransitionOutcome, transitionAction } from "../db/transitions.ts";
 import { type Refusal, refuse } from "../domain/result.ts";
 import { isPastExpiry } from "../domain/status.ts";
@@ -15,8 +15,8 @@ import { type Held, holdForSignIn, type StepUpGate } from "./stepUpGate.ts";
 
 export type { DecisionRequest } from "./decisionTransition.ts";
 
-/** The two-person rule's count: who has approved so far, of how many needed. */
-export type Approvals = { count: number; needed: number; by: string[] };
+/** The two-person rule's count: who has approved the operation so far, of how many needed. */
+export type Approvals = { operation: ApprovalOperation; count: number; needed: number; by: string[] };
 
 export type DecisionOutcome =
   | TransitionOutcome
@@ -54,12 +54,34 @@ export async function decideInTransaction(
   // Locked before counting, so concurrent approvals of one action are counted one at a time.
   const current = await lockAction(tx, request.actionId);
   if (current && isPastExpiry(current, new Date())) return expireInstead(tx, current, request);
-  const held = current && gate && (await holdForSignIn(tx, current, request, gate));
+  const counted = current && countedApproval(current, request);
+  const held = current && gate && (await holdForSignIn(tx, current, request, gate, counted));
   if (held) return held;
-  if (request.decision === "approve" && current?.status === "pending" && current.approvalsNeeded > 1) {
-    return recordApproval(tx, current, request);
-  }
+  if (counted) return recordApproval(tx, current, counted, request);
   return transitionAction(tx, { ...decisionTransition(request), locked: current });
+}
+
+/**
+ * Which approval the decision gives and how many distinct people it needs, when the action waits
+ * for several (the two-person rule, for running it or for undoing it, or a requester nobody can
+ * name); null when the decision takes effect alone.
+ */
+export function countedApproval(
+  action: ActionRow,
+  request: Pick<DecisionRequest, "decision" | "approvalsAtLeast">,
+): { operation: ApprovalOperation; needed: number } | null {
+  if (request.decision === "approve" && action.status === "pending") {
+    const needed = Math.max(action.approvalsNeeded, request.approvalsAtLeast ?? 1);
+    return needed > 1 ? { operation: "approve", needed } : null;
+  }
+  if (
+    request.decision === "request_undo" &&
+    action.status === "completed" &&
+    action.undoApprovalsNeeded > 1
+  ) {
+    return { operation: "undo", needed: action.undoApprovalsNeeded };
+  }
+  return null;
 }
 
 /**
@@ -80,26 +102,36 @@ async function expireInstead(tx: Tx, action: ActionRow, request: DecisionRequest
   };
 }
 
-/** Counts one person's approval; only the last one needed approves the action. */
-async function recordApproval(tx: Tx, action: ActionRow, request: DecisionRequest): Promise<DecisionOutcome> {
-  const added = await addApproval(tx, action.id, request.actor);
-  const by = await approversOf(tx, action.id);
-  const approvals = { count: by.length, needed: action.approvalsNeeded, by };
+/** Counts one person's approval; only the last one needed approves the action (or its undo). */
+async function recordApproval(
+  tx: Tx,
+  locked: ActionRow,
+  counted: { operation: ApprovalOperation; needed: number },
+  request: DecisionRequest,
+): Promise<DecisionOutcome> {
+  const { operation, needed } = counted;
+  // Kept on the row, so that the message counts towards it and every later approver needs it too.
+  const action = operation === "approve" ? await raiseApprovalsNeeded(tx, locked, needed) : locked;
+  const added = await addApproval(tx, action.id, request.actor, operation);
+  const by = await approversOf(tx, action.id, operation);
+  const approvals = { operation, count: by.length, needed, by };
   if (!added) return { ...refuse("already_approved", "already approved by this person"), action, approvals };
-  if (by.length >= action.approvalsNeeded) {
+  if (by.length >= needed) {
+    const approvedBy = operation === "approve" ? { approvedBy: by } : { undoApprovedBy: by };
     return transitionAction(
       tx,
-      decisionTransition({ ...request, detail: { ...request.detail, approvedBy: by } }),
+      decisionTransition({ ...request, detail: { ...request.detail, ...approvedBy } }),
     );
   }
   await recordChange(tx, action, {
-    kind: "approval_recorded",
+    kind: operation === "approve" ? "approval_recorded" : "undo_approval_recorded",
     actor: request.actor,
     detail: {
       ...request.detail,
       ...(request.comment ? { comment: request.comment } : {}),
       approvals: by.length,
-      needed: action.approvalsNeeded,
+      needed,
+      ...(needed > locked.approvalsNeeded && operation === "approve" && { reason: "requester unknown" }),
     },
   });
   return { ok: true, action, approvals };

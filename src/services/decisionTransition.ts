@@ -13,6 +13,11 @@ export type DecisionRequest = {
   comment?: string;
   /** More for the audit event, e.g. the request id that the undos of one confirmation share. */
   detail?: Record<string, unknown>;
+  /**
+   * Distinct approvers an approval needs at least, over what the action itself needs: 2 when
+   * nobody can tell whether this approver requested it (policy `unknownRequester`).
+   */
+  approvalsAtLeast?: number;
 };
 
 export function decisionTransition(request: DecisionRequest): TransitionRequest {

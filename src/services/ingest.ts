@@ -20,6 +20,7 @@ import {
   type Policy,
   remindersFor,
   ttlFor,
+  undoApprovalsNeeded,
 } from "../domain/policy.ts";
 import type { Status } from "../domain/status.ts";
 import { THREAT_KIND_NAMES, threatKeyOf } from "../domain/threats.ts";
@@ -107,6 +108,8 @@ export async function ingestActions(
         decidedBy: a.recorded?.decidedBy ?? null,
         decidedAt: a.recorded?.decidedAt ?? null,
         error: a.recorded?.error ?? null,
+        // Also for one recorded as completed elsewhere: undoing it is undoing the same thing.
+        undoApprovalsNeeded: undoApprovalsNeeded(policy, a),
         ...(a.status === "pending" && {
           expiresAt: new Date(now.getTime() + ttlFor(policy, a)),
           approvalsNeeded: approvalsNeeded(policy, a),

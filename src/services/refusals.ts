@@ -9,6 +9,14 @@ import type { Metrics } from "../telemetry/metrics.ts";
 /** Why a person may not take a decision, as the adapter that knows the person found it. */
 export type Refusal = { reason: string; outcome: "forbidden" | "error" };
 
+/**
+ * What the checks of one person's decision on one action found: a refusal, or leave to decide,
+ * the approval counting towards at least `approvalsAtLeast` distinct approvers.
+ */
+export type Clearance<R extends Refusal = Refusal> =
+  | { ok: false; refusal: R }
+  | { ok: true; refusal: null; approvalsAtLeast: number };
+
 /** One refused request: an audit event on each of `actionIds` (there may be none), counted once. */
 export async function recordRefusal(
   ctx: { db: DbOrTx; metrics: Metrics },

@@ -115,6 +115,9 @@ export async function signInInProgress(
   return { ok: true, stepUp };
 }
 
+/** The click's per-person checks, asked again at the finish: why not, or what the decision needs. */
+export type Recheck = { ok: true; approvalsAtLeast: number } | { ok: false; reason: string };
+
 /** What the identity provider answered, as the OIDC client verified it. */
 export type ProviderAnswer =
   | { kind: "signed_in"; issuer: string; claims: SignedInClaims }
@@ -143,7 +146,7 @@ export async function finishSignIn(
   db: Db,
   deps: {
     policy: Policy;
-    mayStillDecide: (stepUp: StepUpRow, action: ActionRow) => Promise<string | null>;
+    mayStillDecide: (stepUp: StepUpRow, action: ActionRow) => Promise<Recheck>;
   },
   stepUpId: number,
   answer: ProviderAnswer,
@@ -151,8 +154,9 @@ export async function finishSignIn(
   // Asked before the transaction: it may ask Slack, which must not hold the action's lock.
   const pre = await stepUpById(db, stepUpId);
   const preAction = pre && (await getAction(db, pre.actionId));
-  const forbidden =
+  const recheck =
     answer.kind === "signed_in" && pre && preAction ? await deps.mayStillDecide(pre, preAction) : null;
+  const forbidden = recheck && !recheck.ok ? recheck.reason : null;
   return db.transaction(async (tx) => {
     const stepUp = await lockStepUp(tx, stepUpId);
     if (stepUp?.status !== "signing_in") {
@@ -229,6 +233,7 @@ export async function finishSignIn(
         decision: stepUp.decision,
         actor: stepUp.slackUserId,
         detail: { stepUpId: stepUp.id, signIn: { ...signedIn, matchedBy: match.by } },
+        ...(recheck?.ok && { approvalsAtLeast: recheck.approvalsAtLeast }),
       },
       { policy: deps.policy, mode: "signed_in" },
     );

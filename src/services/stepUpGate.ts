@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Tx } from "../db/client.ts";
 import { approversOf } from "../db/queries/approvals.ts";
 import { holdStepUp } from "../db/queries/stepUps.ts";
-import type { ActionRow } from "../db/schema.ts";
+import type { ActionRow, ApprovalOperation } from "../db/schema.ts";
 import { recordChange } from "../db/transitions.ts";
 import { needsStepUp, type Policy } from "../domain/policy.ts";
 import { type Refusal, refuse } from "../domain/result.ts";
@@ -56,17 +56,19 @@ export async function holdForSignIn(
   action: ActionRow,
   request: DecisionRequest,
   gate: StepUpGate,
+  /** The approval it gives, when the action waits for several (decide.ts `countedApproval`). */
+  counted: { operation: ApprovalOperation; needed: number } | null | undefined,
 ): Promise<Held | null> {
   if (gate.mode === "signed_in") return null;
   if (request.decision !== "approve" && request.decision !== "request_undo") return null;
   // A decision the status machine refuses anyway is refused by it, with its own words.
   if (!nextStatus(action, request.decision).ok) return null;
   let lastApproval = true;
-  if (request.decision === "approve" && action.approvalsNeeded > 1) {
-    const by = await approversOf(tx, action.id);
+  if (counted) {
+    const by = await approversOf(tx, action.id, counted.operation);
     // A second approval by the same person is refused by the count, sign-in or not.
     if (by.includes(request.actor)) return null;
-    lastApproval = by.length + 1 >= action.approvalsNeeded;
+    lastApproval = by.length + 1 >= counted.needed;
   }
   if (!needsStepUp(gate.policy, action, STEP_UP_DECISION[request.decision], lastApproval)) return null;
   if (gate.mode === "refuse") return { ...refuse("sign_in_needed", SIGN_IN_NEEDED), action };

@@ -135,7 +135,7 @@ describe("policy.twoPersonRule", () => {
 });
 
 describe("policy.selfApproval", () => {
-  it("the requester of a manual action cannot approve it, found by users.lookupByEmail (cached)", async () => {
+  it("the requester of a manual action cannot approve it, found by their users.info address (cached)", async () => {
     const id = await ingestOne(
       actionBody("stop_service", 4, { source: "manual", requestedBy: "alice@example.com" }),
     );
@@ -144,8 +144,8 @@ describe("policy.selfApproval", () => {
     expect(await answerTo(ALICE, selfApprove)).toMatch(/You requested this action, so you cannot approve it/);
     expect(await answerTo(ALICE, selfApprove)).toMatch(/You requested this action/);
     expect(await statusOf(app.ctx.db, id)).toBe("pending");
-    const lookups = app.slackApi.callsTo("users.lookupByEmail");
-    expect(lookups.map((c) => c.args.email)).toEqual(["alice@example.com"]);
+    const lookups = app.slackApi.callsTo("users.info");
+    expect(lookups.map((c) => c.args.user)).toEqual([ALICE]);
     const refusals = (await getActionEvents(app.ctx.db, id)).filter((e) => e.kind === "decision_refused");
     expect(refusals).toHaveLength(2);
     expect(refusals[0]).toMatchObject({ actor: ALICE, detail: { reason: "requested it themselves" } });

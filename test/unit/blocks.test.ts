@@ -101,6 +101,9 @@ describe("actionMessage", () => {
     );
     expect(line(makeAction("stop_service", "approved"))).toMatch(/Approved by <@U123ABC> at <!date\^\d+\^/);
     expect(line(makeAction("stop_service", "completed"))).toMatch(/Completed <!date\^\d+\^/);
+    expect(
+      line(makeAction("isolate_device", "completed", { undoApprovals: { needed: 3, by: ["U1"] } })),
+    ).toContain("undo waiting for 2 more approvers (1 of 3 undo approvals: <@U1>)");
     expect(line(makeAction("stop_service", "failed"))).toContain("Failed: device offline");
     expect(line(makeAction("stop_service", "rejected"))).toContain(
       "Rejected by <@U123ABC>: false positive, a pentest tool",

@@ -16,6 +16,7 @@ import {
   remindersFor,
   requesterUserId,
   ttlFor,
+  undoApprovalsNeeded,
   usesStepUp,
 } from "../../src/domain/policy.ts";
 import { writePolicyFile } from "../support/policyFile.ts";
@@ -125,6 +126,16 @@ describe("policy.twoPersonRule", () => {
     const three = policy({ twoPersonRule: { types: ["block_url"], approvals: 3 } });
     expect(approvalsNeeded(three, { type: "block_url" })).toBe(3);
     expect(approvalsNeeded(three, { type: "isolate_device" })).toBe(1);
+  });
+
+  it("covers undo of its types unless it says undo: false", () => {
+    const on = policy({ twoPersonRule: { approvals: 3 } });
+    expect(undoApprovalsNeeded(on, { type: "isolate_device" })).toBe(3);
+    expect(undoApprovalsNeeded(on, { type: "quarantine_file" })).toBe(1);
+    const off = policy({ twoPersonRule: { undo: false } });
+    expect(approvalsNeeded(off, { type: "isolate_device" })).toBe(2);
+    expect(undoApprovalsNeeded(off, { type: "isolate_device" })).toBe(1);
+    expect(undoApprovalsNeeded(DEFAULT_POLICY, { type: "isolate_device" })).toBe(1);
   });
 });
 

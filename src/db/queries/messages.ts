@@ -243,10 +243,12 @@ export async function getMessage(db: DbOrTx, id: number): Promise<SlackMessageRo
 
 /**
  * An action as its message shows it: with the approvals so far when it needs more than one, and
- * who it waits on to sign in (a decision held for step-up), if anyone.
+ * the undo approvals so far when its undo does (the two-person rule), and who it waits on to
+ * sign in (a decision held for step-up), if anyone.
  */
 export type MessageAction = ActionRow & {
   approvals?: { needed: number; by: string[] };
+  undoApprovals?: { needed: number; by: string[] };
   awaitingSignIn?: { userId: string; until: Date }[];
 };
 
@@ -257,16 +259,26 @@ export async function messageActions(db: DbOrTx, messageId: number): Promise<Mes
     .where(eq(actions.slackMessageId, messageId))
     .orderBy(asc(actions.id));
   const counted = rows.filter((row) => row.approvalsNeeded > 1).map((row) => row.id);
-  const given = counted.length > 0 ? await approversOfEach(db, counted) : new Map<number, string[]>();
+  const undoCounted = rows
+    .filter((row) => row.status === "completed" && row.undoApprovalsNeeded > 1)
+    .map((row) => row.id);
+  const given = counted.length ? await approversOfEach(db, counted, "approve") : new Map<number, string[]>();
+  const undoGiven = undoCounted.length
+    ? await approversOfEach(db, undoCounted, "undo")
+    : new Map<number, string[]>();
   const waiting = await awaitingSignInOnMessage(db, messageId);
   return rows.map((row) => {
-    const view: MessageAction = { ...row };
-    if (row.approvalsNeeded > 1)
-      view.approvals = { needed: row.approvalsNeeded, by: given.get(row.id) ?? [] };
+    const undoBy = undoGiven.get(row.id);
     const signIns = waiting.get(row.id);
-    // Only what can still be approved or undone waits on a sign-in; a link left over is refused when used.
-    if (signIns && (row.status === "pending" || row.status === "completed")) view.awaitingSignIn = signIns;
-    return view;
+    return {
+      ...row,
+      ...(row.approvalsNeeded > 1 && {
+        approvals: { needed: row.approvalsNeeded, by: given.get(row.id) ?? [] },
+      }),
+      ...(undoBy && { undoApprovals: { needed: row.undoApprovalsNeeded, by: undoBy } }),
+      // Only what can still be approved or undone waits on a sign-in; a link left over is refused when used.
+      ...(signIns && (row.status === "pending" || row.status === "completed") && { awaitingSignIn: signIns }),
+    };
   });
 }
 

@@ -23,6 +23,7 @@ export function presentAction(row: ActionRow, events?: ActionEventRow[]) {
     attempt: row.attempt,
     expiresAt: row.expiresAt?.toISOString() ?? null,
     approvalsNeeded: row.approvalsNeeded,
+    undoApprovalsNeeded: row.undoApprovalsNeeded,
     ...(events && {
       events: events.map((event) => ({
         at: event.at.toISOString(),

@@ -6,7 +6,13 @@ import { type Request, type Response, Router } from "express";
 import type { AppContext } from "../../context.ts";
 import type { ActionRow, StepUpRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, describeEntity } from "../../domain/actionTypes.ts";
-import { finishSignIn, signInInProgress, startSignIn, stepUpForLink } from "../../services/stepUp.ts";
+import {
+  finishSignIn,
+  type Recheck,
+  signInInProgress,
+  startSignIn,
+  stepUpForLink,
+} from "../../services/stepUp.ts";
 import { SIGN_IN_CALLBACK_PATH, SIGN_IN_PATH } from "../../services/stepUpGate.ts";
 import { html, sendPage } from "../pages/html.ts";
 import { messagePage, pageLayout } from "../pages/investigationPage.ts";
@@ -18,8 +24,8 @@ const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 export type SignInRoutes = {
   client: SignInClient;
-  /** The per-person checks of a click (approver lists, own requests), asked again: why not, or null. */
-  mayStillDecide: (stepUp: StepUpRow, action: ActionRow) => Promise<string | null>;
+  /** The per-person checks of a click (approver lists, own requests), asked again. */
+  mayStillDecide: (stepUp: StepUpRow, action: ActionRow) => Promise<Recheck>;
 };
 
 export function signInRouter(ctx: AppContext, routes: SignInRoutes): Router {

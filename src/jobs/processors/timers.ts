@@ -171,7 +171,7 @@ async function reminderText(
     return `${lead} ${due.length} actions are still waiting for approval, since ${since}.${who}`;
   let progress = "";
   if (first.approvalsNeeded > 1) {
-    const given = (await approversOf(tx, first.id)).length;
+    const given = (await approversOf(tx, first.id, "approve")).length;
     progress = ` (${given} of ${first.approvalsNeeded} approvals)`;
   }
   const what = `*${ACTION_TYPE_INFO[first.type].label}* ${target(first, escapeInline)}`;

@@ -33,6 +33,8 @@ export type ActionView = Pick<
   expiresAt?: Date | null;
   /** The two-person rule: how many approvals the action needs and who has given one. */
   approvals?: { needed: number; by: string[] };
+  /** Undo under the two-person rule: who has asked for it so far, of how many needed. */
+  undoApprovals?: { needed: number; by: string[] };
   /** Decisions held for a fresh sign-in (step-up): by whom, until when. */
   awaitingSignIn?: { userId: string; until: Date }[];
 };
@@ -86,6 +88,14 @@ function approvalsText(approvals: ActionView["approvals"]): string {
   return ` · ${approvals.by.length} of ${approvals.needed} approvals${by ? `: ${by}` : ""}`;
 }
 
+/** " · undo waiting for 1 more approver (1 of 2 undo approvals: @alice)", once somebody asked. */
+function undoApprovalsText(approvals: ActionView["undoApprovals"]): string {
+  if (!approvals || approvals.by.length === 0) return "";
+  const more = approvals.needed - approvals.by.length;
+  const by = approvals.by.slice(0, 10).map(actorText).join(", ");
+  return ` · undo waiting for ${more} more approver${more === 1 ? "" : "s"} (${approvals.by.length} of ${approvals.needed} undo approvals: ${by})`;
+}
+
 /** " · awaiting sign-in by @ann (until 10:42)": a decision held for a fresh sign-in. */
 function signInText(action: ActionView): string {
   const waiting = action.awaitingSignIn ?? [];
@@ -112,7 +122,7 @@ export function statusLine(action: ActionView): string {
       case "running":
         return `Running${approvedBy}`;
       case "completed":
-        return `Completed${action.completedAt ? ` ${slackDate(action.completedAt)}` : ""}${approvedBy}`;
+        return `Completed${action.completedAt ? ` ${slackDate(action.completedAt)}` : ""}${approvedBy}${undoApprovalsText(action.undoApprovals)}`;
       case "failed":
         return `Failed: ${error}${approvedBy}`;
       case "rejected":

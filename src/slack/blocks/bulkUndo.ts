@@ -182,6 +182,8 @@ export type BulkUndoResult = {
   requestId: string;
   typeLabel: string;
   undone: readonly ActionView[];
+  /** Undos the person asked for that wait for another approver (the two-person rule). */
+  waiting?: readonly ActionView[];
   /** Escaped mrkdwn lines of at most 150 characters: what was not undone and why. */
   skipped: readonly string[];
 };
@@ -194,6 +196,11 @@ export function bulkUndoResultView(result: BulkUndoResult): ModalView {
     n > 0
       ? `:leftwards_arrow_with_hook: Undo requested for *${n}* ${escapeInline(result.typeLabel, 60)} action${n === 1 ? "" : "s"}: ${ids.slice(0, 100).join(", ")}${ids.length > 100 ? "…" : ""}. Each is in its audit trail under request \`${result.requestId}\`; the channel messages follow as the undos finish.`
       : "Nothing was undone.";
+  const waiting = (result.waiting ?? []).map((action) => `#${action.id}`);
+  const waitingLine =
+    waiting.length > 0
+      ? `:busts_in_silhouette: *Waiting for another approver* (two-person rule): your undo approval of ${waiting.slice(0, 100).join(", ")}${waiting.length > 100 ? "…" : ""} is recorded; each is undone once another approver asks for it too.`
+      : null;
   const skipped = result.skipped.slice(0, 15);
   const more = result.skipped.length - skipped.length;
   return {
@@ -202,6 +209,7 @@ export function bulkUndoResultView(result: BulkUndoResult): ModalView {
     close: plainText("Done"),
     blocks: [
       { type: "section", text: mrkdwn(summary) },
+      ...(waitingLine ? [{ type: "section" as const, text: mrkdwn(waitingLine) }] : []),
       ...(skipped.length > 0
         ? [
             {

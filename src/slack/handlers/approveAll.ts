@@ -9,7 +9,7 @@ import { rejectModal } from "../blocks/modals.ts";
 import { rejectAllModal, reviewModal, threatHeading } from "../blocks/threatMessage.ts";
 import type { SlackDeps } from "../deps.ts";
 import { escapeInline } from "../text.ts";
-import { decideInSlack, refusalFor } from "./decide.ts";
+import { clearanceFor, decideInSlack } from "./decide.ts";
 
 export const NOT_OURS_TEXT = "That message is not ours any more.";
 const NOTHING_WAITING_TEXT = "Nothing is waiting for a decision here.";
@@ -21,7 +21,7 @@ function describeOutcome(outcome: DecideAllOutcome<SlackRefusal>, verb: "Approve
   const { decided, recorded, skipped, signInNeeded, refusals } = outcome;
   const lines = [
     `${verb} ${decided} action${decided === 1 ? "" : "s"}.`,
-    recorded ? `${recorded} need another approver (two-person rule); your approval is recorded.` : "",
+    recorded ? `${recorded} need another approver; your approval is recorded.` : "",
     skipped ? `${skipped} had been decided meanwhile or expired.` : "",
     signInNeeded
       ? `${signInNeeded} need${signInNeeded === 1 ? "s" : ""} a fresh sign-in first: approve ${signInNeeded === 1 ? "it" : "each"} with its own Approve button.`
@@ -40,7 +40,7 @@ export async function approveAllInSlack(
     messageKey,
     decision: "approve",
     actor: userId,
-    refusalFor: (action) => refusalFor(deps, action, userId, "approve"),
+    clearanceFor: (action) => clearanceFor(deps, action, userId, "approve"),
   });
   return describeOutcome(outcome, "Approved");
 }
@@ -55,7 +55,7 @@ export async function rejectAllInSlack(
     decision: "reject",
     actor: userId,
     comment: reason,
-    refusalFor: (action) => refusalFor(deps, action, userId, "reject"),
+    clearanceFor: (action) => clearanceFor(deps, action, userId, "reject"),
   });
   return { ok: outcome.ok, text: describeOutcome(outcome, "Rejected") };
 }

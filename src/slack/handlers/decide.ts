@@ -6,8 +6,9 @@ import { getAction } from "../../db/queries/actions.ts";
 import type { ActionRow, StepUpRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO } from "../../domain/actionTypes.ts";
 import { type Decision, describeStatus } from "../../domain/status.ts";
-import { decide } from "../../services/decide.ts";
-import { type Refusal, recordRefusal } from "../../services/refusals.ts";
+import { type Approvals, decide } from "../../services/decide.ts";
+import { type Clearance, type Refusal, recordRefusal } from "../../services/refusals.ts";
+import type { Recheck } from "../../services/stepUp.ts";
 import type { SlackDeps } from "../deps.ts";
 import { slackDate } from "../text.ts";
 import { signInAnswer } from "./stepUp.ts";
@@ -50,14 +51,15 @@ export async function decideInSlack(
       return { ok: false, message: "That action does not exist (any more)." };
     }
     const label = `${ACTION_TYPE_INFO[action.type].label} on ${action.deviceName ?? "all devices"}`;
-    const refusal = await refusalFor(deps, action, userId, decision);
-    if (refusal) {
+    const clearance = await clearanceFor(deps, action, userId, decision);
+    if (!clearance.ok) {
+      const { refusal } = clearance;
       await recordRefusal(ctx, { actionIds: [actionId], decision, actor: userId, refusal });
       return { ok: false, message: refusal.text };
     }
     const outcome = await decide(
       ctx.db,
-      { ...request, actor: userId },
+      { ...request, actor: userId, approvalsAtLeast: clearance.approvalsAtLeast },
       { policy: ctx.config.policy, mode: "offer" },
     );
     if ("signIn" in outcome) {
@@ -65,18 +67,8 @@ export async function decideInSlack(
       return signInAnswer(deps, { userId, decision, label, held: outcome.signIn });
     }
     if ("approvals" in outcome) {
-      const { count: given, needed } = outcome.approvals;
-      const more = `${needed - given} more approver${needed - given === 1 ? "" : "s"}`;
       count(outcome.ok ? "recorded" : "refused");
-      return outcome.ok
-        ? {
-            ok: true,
-            message: `Approval recorded (${given} of ${needed}): ${label} runs once ${more} approve it.`,
-          }
-        : {
-            ok: false,
-            message: `You have already approved ${label} (${given} of ${needed}); it needs ${more}, and the same person twice does not count.`,
-          };
+      return { ok: outcome.ok, message: approvalsMessage(label, outcome.ok, outcome.approvals) };
     }
     if (outcome.ok) {
       count("done");
@@ -109,17 +101,85 @@ export async function decideInSlack(
   }
 }
 
+/** The answer to an approval (or undo approval) that counted, or did not, under the two-person rule. */
+function approvalsMessage(label: string, counted: boolean, approvals: Approvals): string {
+  const { operation, count: given, needed } = approvals;
+  const more = `${needed - given} more approver${needed - given === 1 ? "" : "s"}`;
+  const what = operation === "undo" ? "its undo" : "it";
+  if (!counted) {
+    return `You have already approved ${operation === "undo" ? "the undo of " : ""}${label} (${given} of ${needed}); ${what} needs ${more}, and the same person twice does not count.`;
+  }
+  return operation === "undo"
+    ? `Undo approval recorded (${given} of ${needed}): waiting for ${more}; ${label} is undone once they ask for it too.`
+    : `Approval recorded (${given} of ${needed}): ${label} runs once ${more} approve it.`;
+}
+
 /** A refusal with the words to tell the person. */
 type SlackRefusal = Refusal & { text: string };
 
-/** Why this person may not take this decision on this action, or null when they may. */
-export async function refusalFor(
-  deps: Pick<SlackDeps, "approvers" | "requesters">,
+const ALONE = { ok: true, refusal: null, approvalsAtLeast: 1 } as const;
+
+/**
+ * Whether this person may take this decision on this action: a refusal, or leave, with the
+ * distinct approvers an approval must then count towards (a requester nobody can name in Slack
+ * may be this person, so by default somebody else has to approve too).
+ */
+export async function clearanceFor(
+  deps: DecidingDeps,
+  action: ActionRow,
+  userId: string,
+  decision: Decision,
+): Promise<Clearance<SlackRefusal>> {
+  const refusal = await approverRefusal(deps, action, userId, decision);
+  if (refusal) return { ok: false, refusal };
+  if (decision !== "approve" || action.requestedBy === null) return ALONE;
+  const requester = await deps.requesters.compare(action.requestedBy, userId);
+  if (!requester.ok) {
+    return {
+      ok: false,
+      refusal: {
+        reason: "could not check who requested it",
+        text: ":warning: Could not check with Slack who requested this action, so nothing was done — try again in a moment.",
+        outcome: "error",
+      },
+    };
+  }
+  if (requester.match === "same") {
+    return {
+      ok: false,
+      refusal: {
+        reason: "requested it themselves",
+        text: ":no_entry: You requested this action, so you cannot approve it yourself: another approver has to.",
+        outcome: "forbidden",
+      },
+    };
+  }
+  if (requester.match === "different") return ALONE;
+  switch (deps.ctx.config.policy.unknownRequester) {
+    case "allow":
+      return ALONE;
+    case "second_approver":
+      return { ok: true, refusal: null, approvalsAtLeast: 2 };
+    case "refuse":
+      return {
+        ok: false,
+        refusal: {
+          reason: "requester unknown",
+          text: ":no_entry: Nobody can tell who requested this action, and the policy refuses to approve such actions: name the requester in the policy's `requesters`, or reject it.",
+          outcome: "forbidden",
+        },
+      };
+  }
+}
+
+/** Why this person may not decide this action at all (not an approver of its type), or null. */
+async function approverRefusal(
+  deps: DecidingDeps,
   action: ActionRow,
   userId: string,
   decision: Decision,
 ): Promise<SlackRefusal | null> {
-  const { approvers, requesters } = deps;
+  const { approvers } = deps;
   if (!(await approvers.mayDecide(userId, action.type))) {
     if (!(await approvers.isApprover(userId))) {
       return {
@@ -135,28 +195,22 @@ export async function refusalFor(
       outcome: "forbidden",
     };
   }
-  if (decision !== "approve" || action.requestedBy === null) return null;
-  const requester = await requesters.slackUserFor(action.requestedBy);
-  if (!requester.ok) {
-    return {
-      reason: "could not check who requested it",
-      text: ":warning: Could not check with Slack who requested this action, so nothing was done — try again in a moment.",
-      outcome: "error",
-    };
-  }
-  if (requester.userId !== userId) return null;
-  return {
-    reason: "requested it themselves",
-    text: ":no_entry: You requested this action, so you cannot approve it yourself: another approver has to.",
-    outcome: "forbidden",
-  };
+  return null;
 }
+
+/** What the per-person checks read: the policy, the approver lists and the requester look-up. */
+type DecidingDeps = Pick<SlackDeps, "ctx" | "approvers" | "requesters">;
 
 /**
  * The click's per-person checks asked again when a held decision's sign-in finishes (group
- * membership may have changed meanwhile): why the person may not decide now, or null.
+ * membership may have changed meanwhile): why the person may not decide now, or the distinct
+ * approvers the decision must count towards.
  */
-export function recheckAfterSignIn(deps: Pick<SlackDeps, "approvers" | "requesters">) {
-  return async (stepUp: StepUpRow, action: ActionRow): Promise<string | null> =>
-    (await refusalFor(deps, action, stepUp.slackUserId, stepUp.decision))?.reason ?? null;
+export function recheckAfterSignIn(deps: DecidingDeps) {
+  return async (stepUp: StepUpRow, action: ActionRow): Promise<Recheck> => {
+    const clearance = await clearanceFor(deps, action, stepUp.slackUserId, stepUp.decision);
+    return clearance.ok
+      ? { ok: true, approvalsAtLeast: clearance.approvalsAtLeast }
+      : { ok: false, reason: clearance.refusal.reason };
+  };
 }

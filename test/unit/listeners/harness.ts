@@ -50,7 +50,13 @@ export function fakeSlackClient() {
     },
     filesUploadV2: vi.fn(async (_args: unknown) => ({ ok: true, files: [] })),
     usergroups: { users: { list: vi.fn(async (_args: unknown) => ({ ok: true, users: [GROUP_APPROVER] })) } },
-    users: { lookupByEmail: vi.fn(async (_args: unknown) => ({ ok: true, user: { id: "U0REQUESTR" } })) },
+    users: {
+      lookupByEmail: vi.fn(async (_args: unknown) => ({ ok: true, user: { id: "U0REQUESTR" } })),
+      info: vi.fn(async (args: { user: string }) => ({
+        ok: true,
+        user: { id: args.user, name: "approver" },
+      })),
+    },
   };
 }
 

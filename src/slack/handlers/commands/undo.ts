@@ -169,6 +169,7 @@ export async function confirmUndo(
     return refuse("refused", `${outcome.message} Nothing was changed.`);
   }
   metrics.decisions.inc({ decision: "request_undo", outcome: "done" }, outcome.undone.length);
+  metrics.decisions.inc({ decision: "request_undo", outcome: "recorded" }, outcome.waiting.length);
   metrics.decisions.inc({ decision: "request_undo", outcome: "refused" }, outcome.skipped.length);
   return {
     ok: true,
@@ -177,6 +178,7 @@ export async function confirmUndo(
       requestId: outcome.requestId,
       typeLabel: ACTION_TYPE_INFO[outcome.type].label,
       undone: outcome.undone,
+      waiting: outcome.waiting,
       skipped: outcome.skipped.map((skip) => `• #${skip.actionId} — ${escapeInline(skip.message, 120)}`),
     }),
   };
