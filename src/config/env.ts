@@ -174,6 +174,13 @@ const envSchema = z
       }
       if (env.INGEST_TOKEN === undefined) {
         ctx.addIssue({ code: "custom", path: ["INGEST_TOKEN"], message: "is required with SLACK_BOT_TOKEN" });
+      } else if (env.INGEST_TOKEN.toLowerCase() === SANDBOX_INGEST_TOKEN) {
+        // The sandbox's token is printed in the README and on the sandbox page: anyone could use it.
+        ctx.addIssue({
+          code: "custom",
+          path: ["INGEST_TOKEN"],
+          message: "must not be the public sandbox token with SLACK_BOT_TOKEN; choose a secret one",
+        });
       }
     }
     if (env.BACKEND === "defender") {

@@ -45,8 +45,13 @@ export const slackMessages = pgTable(
     /** Bumped with every status change of its actions; a render shows at least this version. */
     version: integer("version").notNull().default(0),
     renderedVersion: integer("rendered_version").notNull().default(-1),
-    /** The newest audit event already posted in the message's thread. */
+    /** The newest audit event already posted in the message's thread: the thread's cursor. */
     threadedEventId: bigint("threaded_event_id", { mode: "number" }).notNull().default(0),
+    /**
+     * Set just before a thread reply is posted (the newest event it holds), cleared when the
+     * cursor moves past it: set at start, the last reply may have landed without being recorded.
+     */
+    threadPendingEventId: bigint("thread_pending_event_id", { mode: "number" }),
     createdAt: createdAt(),
   },
   (t) => [

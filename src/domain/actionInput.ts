@@ -1,13 +1,13 @@
 // The action object of the ingest contract, validated as one unit: a batch is all or nothing.
 import { z } from "zod";
 import { ACTION_TYPE_INFO, ACTION_TYPES, ENTITY_SCHEMAS, type Entity, SOURCES } from "./actionTypes.ts";
+import { storableString } from "./storableText.ts";
 import { plainWords } from "./zodMessages.ts";
 
 export const MAX_BATCH = 1000;
 
 const id = (max: number) =>
-  z
-    .string()
+  storableString()
     .trim()
     .min(1, "must not be empty")
     .max(max, `must be at most ${max} characters`)
@@ -33,7 +33,7 @@ const baseAction = z
       .optional(),
     entity: z.record(z.string(), z.unknown()).default({}),
     requestedBy: id(320).optional(),
-    comment: z.string().max(1000, "must be at most 1,000 characters").optional(),
+    comment: storableString().max(1000, "must be at most 1,000 characters").optional(),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 // The remediation actions the Action center knows, what each acts on, and which can be undone.
 // Plain data and pure functions: no I/O, so every other layer (API, worker, Slack) agrees.
 import { z } from "zod";
+import { isStorableText, NOT_STORABLE_MESSAGE, storableString } from "./storableText.ts";
 
 export const ACTION_TYPES = [
   "isolate_device",
@@ -32,7 +33,7 @@ const hex = (length: number) =>
     .string()
     .regex(new RegExp(`^[0-9a-fA-F]{${length}}$`), `must be ${length} hexadecimal characters`)
     .transform((value) => value.toLowerCase());
-const text = (max: number) => z.string().trim().min(1, "must not be empty").max(max);
+const text = (max: number) => storableString().trim().min(1, "must not be empty").max(max);
 
 const noEntity = z.object({}).strict();
 
@@ -60,7 +61,14 @@ export const ENTITY_SCHEMAS = {
     .refine((entity) => entity.pid !== undefined || entity.imagePath !== undefined, {
       message: "needs pid or imagePath",
     }),
-  block_url: z.object({ url: z.url({ protocol: /^https?$/ }).max(2048) }).strict(),
+  block_url: z
+    .object({
+      url: z
+        .url({ protocol: /^https?$/ })
+        .max(2048)
+        .refine(isStorableText, NOT_STORABLE_MESSAGE),
+    })
+    .strict(),
   run_antivirus_scan: noEntity,
   collect_investigation_package: noEntity,
 } satisfies Record<ActionType, z.ZodType>;

@@ -23,6 +23,7 @@ import {
 } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import type { AppContext } from "../context.ts";
+import { NOT_STORABLE_MESSAGE, unstorableTextPath } from "../domain/storableText.ts";
 import { SLACK_EVENTS_PATH } from "./boltApp.ts";
 import { boltLogger } from "./boltLogger.ts";
 import { STORE_DOWN_TEXT } from "./handlers/decide.ts";
@@ -122,6 +123,23 @@ export function slackEndpoint(
       }
       const request = inboxRequestOf(body, signed.signature);
       if (!request) return answer(res, 400, "malformed");
+      // Text Postgres cannot store (a NUL, an unpaired surrogate) could not enter the inbox: said
+      // so with its path, rather than as the store being down.
+      const unstorable = unstorableTextPath(request.payload);
+      if (unstorable) {
+        log.warn(
+          { path: unstorable, kind: request.kind },
+          "refused a Slack request with text Postgres cannot store",
+        );
+        metrics.slackRequests.inc({ outcome: "unstorable" });
+        res.writeHead(400, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            error: "invalid_request",
+            issues: [{ path: unstorable, message: NOT_STORABLE_MESSAGE }],
+          }),
+        );
+        return;
+      }
       const retry: SlackRetry = {
         retryNum: HTTPModuleFunctions.extractRetryNumFromHTTPRequest(buffered),
         retryReason: HTTPModuleFunctions.extractRetryReasonFromHTTPRequest(buffered),

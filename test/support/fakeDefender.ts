@@ -189,8 +189,11 @@ export type FakeDefender = {
   ): FakeMachineAction;
   /** Runs before each API request is answered (after it is recorded as received), e.g. to kill a client. */
   beforeAnswer: ((request: { method: string; path: string; query: Record<string, string> }) => void) | null;
-  /** The next `count` API calls answer `status` (a server error). */
-  failNext(count: number, status: number): void;
+  /**
+   * The next `count` API calls answer `status` (a server error), with `body` as the answer when
+   * given (an upstream echoing whatever it likes, e.g. the app's secret).
+   */
+  failNext(count: number, status: number, body?: unknown): void;
   /** Every token issued so far stops working (as after a secret rotation or revocation). */
   revokeTokens(): void;
   /**
@@ -322,7 +325,7 @@ export async function startFakeDefender(
   let throttled: { count: number; retryAfter: number; only?: RegExp } = { count: 0, retryAfter: 0 };
   let alertSeq = 0;
   let investigationSeq = 60_000;
-  let failing: { count: number; status: number } = { count: 0, status: 503 };
+  let failing: { count: number; status: number; body?: unknown } = { count: 0, status: 503 };
   let indicatorSeq = 1000;
   const polls = new Map<string, number>();
   const held = new Set<string>();
@@ -458,8 +461,8 @@ export async function startFakeDefender(
       fake.machineActions.set(action.id, action);
       return action;
     },
-    failNext(count, status) {
-      failing = { count, status };
+    failNext(count, status, body) {
+      failing = { count, status, body };
     },
     revokeTokens: () => tokens.clear(),
     seedMachineAction(machineId, type, requestorComment, options = {}) {
@@ -803,7 +806,8 @@ export async function startFakeDefender(
 
     if (failing.count > 0) {
       failing.count -= 1;
-      throw new HttpError(failing.status, "InternalServerError", "");
+      const error = new HttpError(failing.status, "InternalServerError", "");
+      throw failing.body === undefined ? error : Object.assign(error, { answer: failing.body });
     }
     if (throttled.count > 0 && (throttled.only === undefined || throttled.only.test(path))) {
       throttled.count -= 1;
@@ -962,9 +966,11 @@ export async function startFakeDefender(
         status = error.status;
         Object.assign(headers, error.headers);
         payload =
-          "oauth" in error
-            ? error.oauth
-            : { error: { code: error.code, message: error.message, target: randomUUID() } };
+          "answer" in error
+            ? error.answer
+            : "oauth" in error
+              ? error.oauth
+              : { error: { code: error.code, message: error.message, target: randomUUID() } };
       }
       fake.calls.push({
         method: req.method ?? "GET",

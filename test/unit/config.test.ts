@@ -167,6 +167,9 @@ describe("config.error", () => {
     [{ ...SLACK, SLACK_CHANNEL: "" }, "SLACK_CHANNEL"],
     [{ ...SLACK, INGEST_TOKEN: "" }, "INGEST_TOKEN"],
     [{ INGEST_TOKEN: "short" }, "INGEST_TOKEN"],
+    [{ ...SLACK, INGEST_TOKEN: SANDBOX_INGEST_TOKEN }, "INGEST_TOKEN"],
+    [{ ...SLACK, INGEST_TOKEN: SANDBOX_INGEST_TOKEN.toUpperCase() }, "INGEST_TOKEN"],
+    [{ ...SLACK, SLACK_APP_TOKEN: "xapp-1-x", INGEST_TOKEN: ` ${SANDBOX_INGEST_TOKEN} ` }, "INGEST_TOKEN"],
     [{ ...DEFENDER, DEFENDER_TENANT_ID: "" }, "DEFENDER_TENANT_ID"],
     [{ ...DEFENDER, DEFENDER_CLIENT_ID: "" }, "DEFENDER_CLIENT_ID"],
     [{ ...DEFENDER, DEFENDER_CLIENT_SECRET: " " }, "DEFENDER_CLIENT_SECRET"],
@@ -213,6 +216,13 @@ describe("config.error", () => {
     expect(configError({ ...DEFENDER, DEFENDER_CONNECTOR_CALLS_PER_HOUR: "1500" }).message).toBe(
       'DEFENDER_CONNECTOR_CALLS_PER_HOUR must be less than DEFENDER_CALLS_PER_HOUR (1500), so that the worker keeps calls of its own (got "1500")',
     );
+  });
+
+  it("refuses the public sandbox ingest token with a real workspace, and takes it without one", () => {
+    expect(configError({ ...SLACK, INGEST_TOKEN: SANDBOX_INGEST_TOKEN }).message).toBe(
+      "INGEST_TOKEN must not be the public sandbox token with SLACK_BOT_TOKEN; choose a secret one",
+    );
+    expect(loadConfig({ INGEST_TOKEN: SANDBOX_INGEST_TOKEN }).ingestToken).toBe(SANDBOX_INGEST_TOKEN);
   });
 
   it("says what is wrong with a plain value", () => {

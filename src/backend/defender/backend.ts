@@ -326,11 +326,14 @@ export function createDefenderBackend(
     if (!session) {
       return `${base}, started outside this app (Defender lists no live response machine action for it, e.g. an interactive session in the portal)`;
     }
-    const by = session.requestor ? `, started by ${session.requestor}` : "";
+    // What Defender says about someone else's session is upstream text: redacted like its errors.
+    const by = session.requestor ? `, started by ${client.redact(session.requestor)}` : "";
     const at = session.creationDateTimeUtc
       ? ` at ${session.creationDateTimeUtc.slice(0, 16).replace("T", " ")} UTC`
       : "";
-    const comment = session.requestorComment ? `: "${session.requestorComment.slice(0, 120)}"` : "";
+    const comment = session.requestorComment
+      ? `: "${client.redact(session.requestorComment).slice(0, 120)}"`
+      : "";
     return `${base}${by}${at} (Defender machine action ${session.id}${comment})`;
   }
 
@@ -384,12 +387,16 @@ export function createDefenderBackend(
     const device = action.deviceName ?? action.deviceId;
     const base = `Defender's ${state.machineActionType} action ${state.machineActionId} on ${device} ended ${machineAction.status}`;
     if (machineAction.status === "Cancelled") {
-      const by = machineAction.cancellationRequestor ? ` by ${machineAction.cancellationRequestor}` : "";
-      const why = machineAction.cancellationComment ? `: ${machineAction.cancellationComment}` : "";
+      const by = machineAction.cancellationRequestor
+        ? ` by ${client.redact(machineAction.cancellationRequestor)}`
+        : "";
+      const why = machineAction.cancellationComment
+        ? `: ${client.redact(machineAction.cancellationComment)}`
+        : "";
       return `${base}${by}${why}`;
     }
     const errors = (machineAction.commands ?? []).flatMap((command) => command.errors ?? []).map(String);
-    return errors.length > 0 ? `${base}: ${errors.join("; ")}` : base;
+    return errors.length > 0 ? `${base}: ${client.redact(errors.join("; "))}` : base;
   }
 
   /** A script that ran but exited non-zero did not do its job, though Defender says Succeeded. */
@@ -412,7 +419,7 @@ export function createDefenderBackend(
       script_errors?: string;
     };
     if (result.exit_code !== 0) {
-      const errors = result.script_errors ? `: ${result.script_errors.slice(0, 300)}` : "";
+      const errors = result.script_errors ? `: ${client.redact(String(result.script_errors))}` : "";
       throw new BackendError(
         `live response script ${result.script_name ?? ""} exited with code ${result.exit_code}${errors}`,
         false,

@@ -1,8 +1,11 @@
 // Talks to Microsoft Defender for Endpoint: an app-only token from Microsoft Entra ID (OAuth 2.0
 // client credentials), cached until shortly before it expires and fetched again once on a 401,
 // and every documented error turned into one BackendError whose message an analyst can act on.
-// The client secret and tokens never appear in an error message.
+// The client secret and tokens never appear in an error message, in any spelling (lib/redact.ts),
+// and an upstream error body is never passed on whole: only its status, its error code (when it
+// looks like one), its message and correlation id, redacted and cut short.
 import type { DefenderConfig } from "../../config/env.ts";
+import { createRedactor } from "../../lib/redact.ts";
 import { BackendError, BackendRateLimitError } from "../types.ts";
 
 export type DefenderClientSettings = Pick<
@@ -38,6 +41,9 @@ const REQUEST_TIMEOUT_MS = 20_000;
 // Without a Retry-After, wait as long as a per-minute quota needs to roll over.
 const DEFAULT_RETRY_AFTER_MS = 60_000;
 const MAX_REFRESH_MARGIN_MS = 5 * 60_000;
+/** What an error code or correlation id looks like; anything else an upstream sends is not shown. */
+const ERROR_CODE = /^[A-Za-z][A-Za-z0-9_.]{0,63}$/;
+const CORRELATION_ID = /^[0-9A-Za-z-]{8,64}$/;
 
 export type DefenderClient = ReturnType<typeof createDefenderClient>;
 
@@ -51,12 +57,10 @@ export function createDefenderClient(
   let cached: { value: string; refreshAt: number } | null = null;
   let signingIn: Promise<string> | null = null;
 
-  /** Removes anything secret a remote message could echo back. */
-  function redact(text: string): string {
-    let safe = text.replaceAll(settings.clientSecret, "[redacted]");
-    if (cached) safe = safe.replaceAll(cached.value, "[redacted]");
-    return safe.length > 300 ? `${safe.slice(0, 297)}...` : safe;
-  }
+  /** Removes anything secret a remote message could echo back, in any spelling; at most 300 characters. */
+  const redact = createRedactor(() => [settings.clientSecret, cached?.value]);
+  /** The same for a whole summary: status, code, message and correlation id. */
+  const redactSummary = createRedactor(() => [settings.clientSecret, cached?.value], 500);
 
   async function send(url: string, init: RequestInit, what: string): Promise<Response> {
     try {
@@ -102,8 +106,12 @@ export function createDefenderClient(
       );
     }
     // Entra ID's description starts with the AADSTS code and sentence; trace ids follow on new lines.
-    const reason = [body.error, String(body.error_description ?? "").split(/\r?\n/)[0]]
-      .filter((part) => typeof part === "string" && part !== "")
+    const code = typeof body.error === "string" && ERROR_CODE.test(body.error) ? body.error : "";
+    const reason = [
+      code,
+      typeof body.error_description === "string" ? body.error_description.split(/\r?\n/)[0] : "",
+    ]
+      .filter((part) => part !== "")
       .join(": ");
     const detail = `${response.status}${reason ? ` ${redact(reason)}` : ""}`;
     if (response.status >= 500) {
@@ -157,11 +165,18 @@ export function createDefenderClient(
     const body = (await response.json().catch(() => ({}))) as {
       error?: { code?: unknown; message?: unknown; target?: unknown };
     };
-    const code = typeof body.error?.code === "string" ? body.error.code : String(response.status);
-    const message = typeof body.error?.message === "string" ? redact(body.error.message) : "";
+    const code =
+      typeof body.error?.code === "string" && ERROR_CODE.test(body.error.code)
+        ? body.error.code
+        : String(response.status);
+    const message =
+      typeof body.error?.message === "string" ? redact(body.error.message.split(/\r?\n/)[0]!) : "";
     // `target` is the request's correlation id, which Microsoft support asks for.
-    const target = typeof body.error?.target === "string" ? `; correlation id ${body.error.target}` : "";
-    const said = `${response.status} ${code}${message ? `: ${message}` : ""}${target}`;
+    const target =
+      typeof body.error?.target === "string" && CORRELATION_ID.test(body.error.target)
+        ? `; correlation id ${body.error.target}`
+        : "";
+    const said = redactSummary(`${response.status} ${code}${message ? `: ${message}` : ""}${target}`);
     switch (true) {
       case response.status === 429:
         return new BackendRateLimitError(`Defender is throttling the app (${said})`, retryAfterMs(response));
@@ -203,7 +218,7 @@ export function createDefenderClient(
     return response.json();
   }
 
-  return { call, download };
+  return { call, download, redact };
 }
 
 /** Retry-After in seconds or as an HTTP date, as Defender documents for 429. */

@@ -136,7 +136,7 @@ export function createDefenderReader(config: DefenderConfig, deps: { redis: Redi
     const url = URL.canParse(link) ? new URL(link) : null;
     if (!url || url.origin !== apiOrigin || !url.pathname.startsWith(`${basePath}/api/`)) {
       throw new BackendError(
-        `Defender's next-page link does not point under DEFENDER_API_URL (${apiOrigin}${basePath}): ${link.slice(0, 200)}`,
+        `Defender's next-page link does not point under DEFENDER_API_URL (${apiOrigin}${basePath}): ${client.redact(link).slice(0, 200)}`,
         false,
       );
     }

@@ -3,9 +3,9 @@
 // of the same threat; the others of one investigation that arrive together share one message,
 // and a message not yet posted takes in late arrivals of its investigation, so a burst becomes
 // a few threat messages and one message per investigation rather than a flood.
-import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
 import type { ThreatKind } from "../../domain/threats.ts";
-import type { DbOrTx, Tx } from "../client.ts";
+import type { Db, DbOrTx, Tx } from "../client.ts";
 import { transactionLocksOnTexts } from "../locks.ts";
 import type { OutboxMessage } from "../outbox.ts";
 import {
@@ -282,6 +282,11 @@ export async function messageActions(db: DbOrTx, messageId: number): Promise<Mes
   });
 }
 
+export async function messageActionCount(db: DbOrTx, messageId: number): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(actions).where(eq(actions.slackMessageId, messageId));
+  return row?.n ?? 0;
+}
+
 /** Stores where the message was posted, unless a racing post stored it first. */
 export async function storePostedTs(
   db: DbOrTx,
@@ -300,22 +305,78 @@ export async function markRendered(db: DbOrTx, messageId: number, version: numbe
 }
 
 /** The audit events of `actionIds` after `afterEventId`, oldest first. */
-export async function eventsAfter(
+/** The audit events of the message's actions after `afterEventId`, oldest first. */
+export async function messageEventsAfter(
   db: DbOrTx,
-  actionIds: number[],
+  messageId: number,
   afterEventId: number,
   limit: number,
 ): Promise<ActionEventRow[]> {
   return db
-    .select()
+    .select({ event: actionEvents })
     .from(actionEvents)
-    .where(and(inArray(actionEvents.actionId, actionIds), gt(actionEvents.id, afterEventId)))
+    .innerJoin(actions, eq(actions.id, actionEvents.actionId))
+    .where(and(eq(actions.slackMessageId, messageId), gt(actionEvents.id, afterEventId)))
     .orderBy(asc(actionEvents.id))
-    .limit(limit);
+    .limit(limit)
+    .then((rows) => rows.map((row) => row.event));
 }
 
+/** Moves the thread's cursor to `eventId` (never back) and clears the reply in flight. */
 export async function markThreaded(db: DbOrTx, messageId: number, eventId: number): Promise<void> {
-  await db.update(slackMessages).set({ threadedEventId: eventId }).where(eq(slackMessages.id, messageId));
+  await db
+    .update(slackMessages)
+    .set({
+      threadedEventId: sql`greatest(${slackMessages.threadedEventId}, ${eventId})`,
+      threadPendingEventId: null,
+    })
+    .where(eq(slackMessages.id, messageId));
+}
+
+/**
+ * Records, before it is posted, the reply that will thread the events after `cursor` up to
+ * `eventId`; false when the thread is not where the caller read it (another poster moved it).
+ */
+export async function claimThreadReply(
+  db: DbOrTx,
+  messageId: number,
+  cursor: number,
+  eventId: number,
+): Promise<boolean> {
+  const claimed = await db
+    .update(slackMessages)
+    .set({ threadPendingEventId: eventId })
+    .where(
+      and(
+        eq(slackMessages.id, messageId),
+        eq(slackMessages.threadedEventId, cursor),
+        isNull(slackMessages.threadPendingEventId),
+      ),
+    )
+    .returning({ id: slackMessages.id });
+  return claimed.length > 0;
+}
+
+/** Forgets a reply in flight that did not land, so the next round posts it again. */
+export async function clearThreadPending(db: DbOrTx, messageId: number, eventId: number): Promise<void> {
+  await db
+    .update(slackMessages)
+    .set({ threadPendingEventId: null })
+    .where(and(eq(slackMessages.id, messageId), eq(slackMessages.threadPendingEventId, eventId)));
+}
+
+/**
+ * Whether a transaction is writing to the message's row right now (a status change of one of its
+ * actions, which bumps its version with the audit events it adds). Its events may have ids below
+ * ones already committed, so the thread waits for it: its commit queues another update anyway.
+ */
+export async function messageBeingWritten(db: Db, messageId: number): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const free = await tx.execute(
+      sql`select 1 from slack_messages where id = ${messageId} for share skip locked`,
+    );
+    return free.length === 0;
+  });
 }
 
 /** Messages created before `before` and still not posted. */

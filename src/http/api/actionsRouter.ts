@@ -7,6 +7,7 @@ import { getAction, getActionEvents, listActions } from "../../db/queries/action
 import { parseIngestBody } from "../../domain/actionInput.ts";
 import { ACTION_TYPES } from "../../domain/actionTypes.ts";
 import { STATUSES } from "../../domain/status.ts";
+import { storableString } from "../../domain/storableText.ts";
 import { plainWords } from "../../domain/zodMessages.ts";
 import { ingestActions } from "../../services/ingest.ts";
 import { presentAction } from "./present.ts";
@@ -21,8 +22,8 @@ const listQuerySchema = z
   .object({
     status: csvOf(STATUSES).optional(),
     type: csvOf(ACTION_TYPES).optional(),
-    deviceId: z.string().min(1).max(200).optional(),
-    investigationId: z.string().min(1).max(200).optional(),
+    deviceId: storableString().min(1).max(200).optional(),
+    investigationId: storableString().min(1).max(200).optional(),
     sha256: z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hexadecimal characters")

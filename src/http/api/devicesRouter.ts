@@ -1,6 +1,7 @@
 import { Router } from "express";
 import type { AppContext } from "../../context.ts";
 import { getDeviceView } from "../../db/queries/fleet.ts";
+import { isStorableText } from "../../domain/storableText.ts";
 
 export function devicesRouter(ctx: AppContext): Router {
   const router = Router();
@@ -10,7 +11,8 @@ export function devicesRouter(ctx: AppContext): Router {
       res.status(404).json({ error: "not_found", message: "device views exist only with BACKEND=simulated" });
       return;
     }
-    const device = await getDeviceView(ctx.db, req.params.id);
+    // An id Postgres could not store names no device.
+    const device = isStorableText(req.params.id) ? await getDeviceView(ctx.db, req.params.id) : undefined;
     if (!device) {
       res.status(404).json({ error: "not_found", message: "no device with that id" });
       return;

@@ -5,6 +5,7 @@ import type { AppContext } from "../../context.ts";
 import { isStoreUnavailable } from "../../db/errors.ts";
 import { getAction } from "../../db/queries/actions.ts";
 import { getInvestigation, withEvents } from "../../db/queries/investigations.ts";
+import { isStorableText } from "../../domain/storableText.ts";
 import type { Html } from "./html.ts";
 import { sendPage } from "./html.ts";
 import { actionPage, investigationPage, messagePage } from "./investigationPage.ts";
@@ -43,6 +44,8 @@ export function pagesRouter(ctx: AppContext): Router {
   router.get(
     "/investigations/:id",
     answer(async (req) => {
+      // An id Postgres could not store names no investigation.
+      if (!isStorableText(req.params.id)) return null;
       const view = await getInvestigation(ctx.db, req.params.id, PAGE_ACTIONS_LIMIT);
       return view ? investigationPage(view) : null;
     }),

@@ -1,45 +1,71 @@
 // Keeps a posted message in step with the store: re-rendered from the store, serialised per
-// message, many changes in a burst collapsed into one chat.update, and the audit events that
-// followed threaded under it.
+// message, many changes in a burst collapsed into one chat.update, and every audit event that
+// followed threaded under it, once, in order.
 import type { WebClient } from "@slack/web-api";
 import { UnrecoverableError, type Worker } from "bullmq";
 import type { AppContext } from "../../context.ts";
-import type { DbOrTx } from "../../db/client.ts";
 import { transactionLock } from "../../db/locks.ts";
 import {
-  eventsAfter,
+  claimThreadReply,
+  clearThreadPending,
   getMessage,
-  type MessageAction,
   markRendered,
   markThreaded,
+  messageActionCount,
+  messageBeingWritten,
+  messageEventsAfter,
 } from "../../db/queries/messages.ts";
 import type { SlackMessageRow } from "../../db/schema.ts";
-import { threadEventText } from "../../slack/blocks/modals.ts";
+import { threadedThrough, threadReplies, threadReplyMetadata } from "../../slack/blocks/threadReply.ts";
 import { renderStoredMessage } from "../../slack/messages.ts";
-import { truncate } from "../../slack/text.ts";
 import type { SlackUpdateJob } from "../queues.ts";
 import { slackCall } from "../slackCall.ts";
 import type { JobProcessor } from "../worker.ts";
 
-// Audit events not worth a line in the thread: the message itself says the action arrived.
-// Reminders and escalations are posts of their own.
-const UNTHREADED_KINDS = ["received", "recorded_completed", "reminded", "escalated"];
-const THREAD_LINES_PER_POST = 20;
 const MAX_RENDERS_PER_JOB = 5;
+/** How often, and how long each time, a job waits for a status change of its message to commit. */
+const WRITER_WAITS = 40;
+const WRITER_WAIT_MS = 50;
+/** Events read per round of replies; a round posts as many replies as they fill. */
+const THREAD_EVENTS_PER_ROUND = 500;
+/**
+ * Between two replies of one thread: Slack allows about one message a second per channel, shared
+ * with the posts (spaced 1,250 ms apart by their queue's limiter).
+ */
+export const THREAD_REPLY_SPACING_MS = 1250;
 
 export function createSlackUpdateProcessor(ctx: AppContext, client: WebClient): JobProcessor<SlackUpdateJob> {
   return async function update(job, { worker }) {
     const { messageId } = job.data;
     const peek = await getMessage(ctx.db, messageId);
     if (!peek) throw new UnrecoverableError(`message ${messageId} does not exist`);
-    if (peek.renderedVersion >= peek.version) return "coalesced";
-    // The post has not landed yet; it will, and this job retries after a backoff.
-    if (peek.ts === null) throw new Error(`message ${messageId} is not posted yet`);
-    // Changes committed while a render was on its way to Slack are rendered again here: the job
-    // id is taken until this returns, so nobody else would.
+    if (peek.ts === null) {
+      if (peek.renderedVersion >= peek.version) return "coalesced";
+      // The post has not landed yet; it will, and this job retries after a backoff.
+      throw new Error(`message ${messageId} is not posted yet`);
+    }
+    // Changes committed while a render or the thread was on its way to Slack are rendered (and
+    // threaded) again here: the job id is taken until this returns, so nobody else would.
     let renders = 0;
-    while (renders < MAX_RENDERS_PER_JOB && (await renderOnce(ctx, client, worker, messageId))) renders += 1;
-    return renders > 0 ? "updated" : "coalesced";
+    let replies = 0;
+    let waits = 0;
+    for (;;) {
+      const rendered = renders < MAX_RENDERS_PER_JOB && (await renderOnce(ctx, client, worker, messageId));
+      if (rendered) renders += 1;
+      // After the render, and on its own: a thread behind (a crash, a rate limit) catches up even
+      // when the message itself is up to date.
+      const thread = await threadEvents(ctx, client, worker, messageId);
+      replies += thread.posted;
+      // A status change was being written: its commit queued nothing while this job holds the
+      // id, so it is rendered and threaded here (or, past the waits, by the reconciler).
+      if (thread.writerInFlight && waits < WRITER_WAITS) {
+        waits += 1;
+        await new Promise((r) => setTimeout(r, WRITER_WAIT_MS));
+        continue;
+      }
+      if (!rendered) break;
+    }
+    return renders > 0 ? "updated" : replies > 0 ? "threaded" : "coalesced";
   };
 }
 
@@ -55,7 +81,7 @@ async function renderOnce(
     await tx.execute(transactionLock("messageRender", messageId));
     const message = await getMessage(tx, messageId);
     if (!message || message.ts === null || message.renderedVersion >= message.version) return false;
-    const { rendered, actions: rows } = await renderStoredMessage(tx, message, ctx.config);
+    const { rendered } = await renderStoredMessage(tx, message, ctx.config);
     await slackCall(ctx, worker, "chat.update", () =>
       client.chat.update({
         channel: message.channel,
@@ -65,44 +91,95 @@ async function renderOnce(
       }),
     );
     await markRendered(tx, messageId, message.version);
-    await postThread(ctx, client, worker, tx, message, rows);
     return true;
   });
 }
 
-/** Posts the audit events not yet in the message's thread, as one reply. */
-async function postThread(
+/**
+ * Posts every audit event of the message's actions not yet in its thread, in order, as few
+ * replies as Slack's limits allow; says how many were posted, and whether it stopped for a
+ * status change of the message still being written. The cursor
+ * (`threaded_event_id`) moves after each reply, so a retry goes on from there; a reply posted
+ * by an attempt that died before moving it is found in the thread by its metadata, so it is
+ * never posted twice.
+ */
+async function threadEvents(
   ctx: AppContext,
   client: WebClient,
   worker: Worker,
-  tx: DbOrTx,
+  messageId: number,
+): Promise<{ posted: number; writerInFlight: boolean }> {
+  let posted = 0;
+  for (;;) {
+    // A status change of the message in flight may hold an event older than one already
+    // committed: the caller waits for its commit rather than move the cursor past it.
+    if (await messageBeingWritten(ctx.db, messageId)) return { posted, writerInFlight: true };
+    const message = await getMessage(ctx.db, messageId);
+    if (!message || message.ts === null) return { posted, writerInFlight: false };
+    if (message.threadPendingEventId !== null) {
+      await settleReplyInFlight(ctx, client, worker, message);
+      continue;
+    }
+    const events = await messageEventsAfter(
+      ctx.db,
+      messageId,
+      message.threadedEventId,
+      THREAD_EVENTS_PER_ROUND,
+    );
+    const last = events.at(-1);
+    if (!last) return { posted, writerInFlight: false };
+    // On a message of several actions each line says which.
+    const grouped = (await messageActionCount(ctx.db, messageId)) > 1;
+    let cursor = message.threadedEventId;
+    for (const reply of threadReplies(events, grouped)) {
+      if (posted > 0) await new Promise((r) => setTimeout(r, THREAD_REPLY_SPACING_MS));
+      // One poster per thread (the update job's id is the message's); should a stalled job's
+      // takeover make two, only the one whose claim lands posts.
+      if (!(await claimThreadReply(ctx.db, messageId, cursor, reply.throughEventId)))
+        return { posted, writerInFlight: false };
+      await slackCall(ctx, worker, "chat.postMessage", () =>
+        client.chat.postMessage({
+          channel: message.channel,
+          thread_ts: message.ts!,
+          text: reply.text,
+          metadata: threadReplyMetadata(messageId, reply),
+        }),
+      );
+      await markThreaded(ctx.db, messageId, reply.throughEventId);
+      cursor = reply.throughEventId;
+      posted += 1;
+    }
+    // Events that have no line (the action arrived, a reminder) move the cursor too.
+    await markThreaded(ctx.db, messageId, last.id);
+  }
+}
+
+/**
+ * A reply was about to be posted when the last attempt ended: if it is in the thread, the cursor
+ * moves past its events; if not, it is posted again by the next round.
+ */
+async function settleReplyInFlight(
+  ctx: AppContext,
+  client: WebClient,
+  worker: Worker,
   message: SlackMessageRow,
-  rows: MessageAction[],
 ): Promise<void> {
-  // A notice of its own (a Defender investigation) shows no action, so it has no trail to thread.
-  if (rows.length === 0) return;
-  const events = await eventsAfter(
-    tx,
-    rows.map((r) => r.id),
-    message.threadedEventId,
-    THREAD_LINES_PER_POST * 5,
-  );
-  const lines = events.filter((e) => !UNTHREADED_KINDS.includes(e.kind));
-  const last = events[events.length - 1];
-  if (!last) return;
-  if (lines.length > 0) {
-    const grouped = rows.length > 1;
-    const text = lines
-      .slice(-THREAD_LINES_PER_POST)
-      .map((e) => (grouped ? `#${e.actionId} ` : "") + threadEventText(e))
-      .join("\n");
-    await slackCall(ctx, worker, "chat.postMessage", () =>
-      client.chat.postMessage({
+  const pending = message.threadPendingEventId!;
+  let cursor: string | undefined;
+  let landed = false;
+  do {
+    const page = await slackCall(ctx, worker, "conversations.replies", () =>
+      client.conversations.replies({
         channel: message.channel,
-        thread_ts: message.ts!,
-        text: truncate(text, 3900),
+        ts: message.ts!,
+        include_all_metadata: true,
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
       }),
     );
-  }
-  await markThreaded(tx, message.id, last.id);
+    landed = (page.messages ?? []).some((m) => threadedThrough(message.id, m.metadata) === pending);
+    cursor = page.response_metadata?.next_cursor || undefined;
+  } while (!landed && cursor);
+  if (landed) await markThreaded(ctx.db, message.id, pending);
+  else await clearThreadPending(ctx.db, message.id, pending);
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "slack_messages" ADD COLUMN "thread_pending_event_id" bigint;
