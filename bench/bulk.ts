@@ -63,7 +63,11 @@ export async function runBulkBench(): Promise<BenchRow[]> {
       ),
     );
     const undoStart = performance.now();
-    const outcome = await requestBulkUndo(app.ctx.db, { actionIds: done, actor: "U0BENCHAPPR" });
+    const outcome = await requestBulkUndo(app.ctx.db, {
+      actionIds: done,
+      actor: "U0BENCHAPPR",
+      policy: app.ctx.config.policy,
+    });
     if (!outcome.ok) throw new Error(outcome.message);
     await waitUntil(() => allIn(app, done, "undone"), 300_000, "all undos to finish");
     const undoSeconds = (performance.now() - undoStart) / 1000;

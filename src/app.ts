@@ -13,6 +13,8 @@ import { createDb } from "./db/client.ts";
 import { installationId } from "./db/installation.ts";
 import { prepareDatabase } from "./db/migrate.ts";
 import { createHttpApp, createHttpServer, errorHandler, type RawRoute } from "./http/server.ts";
+import { createSignInClient } from "./http/signIn/oidcClient.ts";
+import type { SignInRoutes } from "./http/signIn/signInRouter.ts";
 import { startExpirySweeper } from "./jobs/expirySweeper.ts";
 import { startOutboxDispatcher } from "./jobs/outboxDispatcher.ts";
 import { closeQueues, createQueues } from "./jobs/queues.ts";
@@ -22,10 +24,14 @@ import { finishesWithin } from "./lib/deadline.ts";
 import { createRedis } from "./lib/redis.ts";
 import { startSandboxSlack } from "./sandbox/connection.ts";
 import type { FakeSlackApi } from "./sandbox/fakeSlackApi.ts";
+import { startLocalIdentityProvider } from "./sandbox/localIdentityProvider.ts";
 import { mountSandboxPage, SANDBOX_PATH } from "./sandbox/sandboxPage.ts";
+import { SANDBOX_ACCOUNTS } from "./sandbox/sandboxUser.ts";
+import { SIGN_IN_CALLBACK_PATH } from "./services/stepUpGate.ts";
 import { createBoltApp } from "./slack/boltApp.ts";
 import { type SlackConnection, slackDepsFor, workerClient, workspaceConnection } from "./slack/connection.ts";
 import { slackEndpoint } from "./slack/endpoint.ts";
+import { recheckAfterSignIn } from "./slack/handlers/decide.ts";
 import { slackDisplayNames } from "./slack/people.ts";
 import type { Logger } from "./telemetry/log.ts";
 import { createMetrics } from "./telemetry/metrics.ts";
@@ -114,8 +120,11 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
 
   // 4. Slack's side of the web role: Bolt, behind our HTTP endpoint or over Socket Mode.
   let slackRoute: RawRoute | undefined;
+  let signIn: SignInRoutes | undefined;
   if (serves) {
-    const bolt = createBoltApp(slack, slackDepsFor(ctx, slack));
+    const deciding = slackDepsFor(ctx, slack);
+    if (config.signIn) signIn = await signInRoutes(config, log, deciding, started);
+    const bolt = createBoltApp(slack, deciding);
     if (bolt.receiver) {
       const route = slackEndpoint({ app: bolt.app, receiver: bolt.receiver }, slack.signingSecret, {
         ctx,
@@ -141,7 +150,7 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
   // 5. HTTP: health and metrics in every role; the web role also serves Slack, the API and pages.
   // The pages name people as Slack does, from Slack's directory.
   const names = serves ? slackDisplayNames(workerClient(slack), log) : undefined;
-  const http = createHttpApp(ctx, { public: serves, ...(names && { names }) });
+  const http = createHttpApp(ctx, { public: serves, signIn, ...(names && { names }) });
   // Without a workspace, a page on our own port stands in for the Slack client.
   const sandboxPage =
     sandbox &&
@@ -174,6 +183,38 @@ export async function startApp(config: Config, log: Logger, role: Role): Promise
     async stop() {
       for (const stop of stops.reverse()) await stop();
     },
+  };
+}
+
+/**
+ * The step-up sign-in pages' parts: the OIDC client of the configured provider, or of the
+ * sandbox's local one (started here), and the click's checks to ask again after the sign-in.
+ */
+async function signInRoutes(
+  config: Config,
+  log: Logger,
+  deciding: Parameters<typeof recheckAfterSignIn>[0],
+  started: (stop: Stop) => void,
+): Promise<SignInRoutes> {
+  const { baseUrl, provider } = config.signIn!;
+  const redirectUri = `${baseUrl}${SIGN_IN_CALLBACK_PATH}`;
+  let oidc = provider;
+  if (oidc === "local") {
+    // env.ts gives "local" only to the sandbox, which has no real people to sign in.
+    const local = await startLocalIdentityProvider({ accounts: SANDBOX_ACCOUNTS, redirectUri });
+    started(() => local.close());
+    log.info(
+      { issuer: local.issuer },
+      "no OIDC_ISSUER_URL: step-up sign-in uses the sandbox's local identity provider",
+    );
+    oidc = local;
+  }
+  return {
+    client: createSignInClient(oidc, {
+      redirectUri,
+      maxAgeSeconds: Math.max(1, Math.floor(config.policy.signIn.maxAge / 1000)),
+    }),
+    mayStillDecide: recheckAfterSignIn(deciding),
   };
 }
 

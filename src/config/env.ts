@@ -5,7 +5,7 @@
 // variable is validated, defaulted and documented in one place.
 import { z } from "zod";
 import { type ApproverList, parseApprovers } from "../domain/permissions.ts";
-import type { Policy } from "../domain/policy.ts";
+import { type Policy, usesStepUp } from "../domain/policy.ts";
 import { plainWords } from "../domain/zodMessages.ts";
 import {
   LIVE_RESPONSE_SCRIPT_DEFAULTS,
@@ -23,6 +23,7 @@ const UNPRINTABLE_VARIABLES = new Set([
   "SLACK_APP_TOKEN",
   "INGEST_TOKEN",
   "DEFENDER_CLIENT_SECRET",
+  "OIDC_CLIENT_SECRET",
 ]);
 
 /** The fixed ingest token of the local sandbox; refused whenever a real Slack workspace is configured. */
@@ -35,15 +36,15 @@ const optionalText = z
 
 const urlText = (protocols: RegExp) => z.url({ protocol: protocols, message: "must be a URL" });
 
-// Defender's URLs carry the client secret and bearer tokens: plain http only to this machine (a stand-in).
-const secureUrl = (fallback: string) =>
-  urlText(/^https?$/)
-    .default(fallback)
-    .refine((value) => {
-      // An unparsable value is already reported by the URL check.
-      const url = URL.canParse(value) ? new URL(value) : null;
-      return !url || url.protocol === "https:" || ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
-    }, "must be an https URL (http only for 127.0.0.1 or localhost)");
+// Defender's and the identity provider's URLs carry client secrets and tokens: plain http only
+// to this machine (a stand-in).
+const httpsUrl = () =>
+  urlText(/^https?$/).refine((value) => {
+    // An unparsable value is already reported by the URL check.
+    const url = URL.canParse(value) ? new URL(value) : null;
+    return !url || url.protocol === "https:" || ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  }, "must be an https URL (http only for 127.0.0.1 or localhost)");
+const secureUrl = (fallback: string) => httpsUrl().default(fallback);
 
 const milliseconds = (fallback: number, min: number) =>
   z.coerce.number().int("must be a whole number").min(min).max(86_400_000).default(fallback);
@@ -146,6 +147,10 @@ const envSchema = z
     DEFENDER_CONNECTOR_LEASE_MS: milliseconds(30_000, 1000),
     DEFENDER_LIVE_RESPONSE_WAIT_MS: milliseconds(30 * 60_000, 10),
     POLICY_FILE: optionalText,
+    OIDC_ISSUER_URL: optionalText.pipe(httpsUrl().optional()),
+    OIDC_CLIENT_ID: optionalText,
+    OIDC_CLIENT_SECRET: optionalText,
+    OIDC_REDIRECT_BASE_URL: optionalText.pipe(urlText(/^https?$/).optional()),
   })
   .superRefine((env, ctx) => {
     const approvers = parseApprovers(env.APPROVERS);
@@ -186,6 +191,13 @@ const envSchema = z
       ] as const) {
         if (env[variable] === undefined) {
           ctx.addIssue({ code: "custom", path: [variable], message: "is required with BACKEND=defender" });
+        }
+      }
+    }
+    if (env.OIDC_ISSUER_URL !== undefined) {
+      for (const variable of ["OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"] as const) {
+        if (env[variable] === undefined) {
+          ctx.addIssue({ code: "custom", path: [variable], message: "is required with OIDC_ISSUER_URL" });
         }
       }
     }
@@ -252,7 +264,18 @@ export type Config = {
   logLevel: string;
   /** The approval policy (POLICY_FILE laid over the defaults). */
   policy: Policy;
+  /** Step-up sign-in (policy `stepUp`): null when neither the policy nor OIDC_ISSUER_URL asks for it. */
+  signIn: SignInConfig | null;
 };
+
+export type SignInConfig = {
+  /** The OpenID Connect provider; `local`: the sandbox's own, started in-process. */
+  provider: OidcProvider | "local";
+  /** Base of the sign-in pages' URLs (the link in Slack and the redirect URI), no trailing slash. */
+  baseUrl: string;
+};
+
+export type OidcProvider = { issuer: string; clientId: string; clientSecret: string };
 
 export type DefenderConfig = {
   tenantId: string;
@@ -322,13 +345,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     if (error instanceof PolicyError) throw new ConfigError("POLICY_FILE", error.message);
     throw error;
   }
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
+  const signIn = signInConfig(e, policy, sandbox, publicUrl);
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     port: e.PORT,
     // The sandbox approves anything for anyone who reaches its page: only this machine, unless asked.
     host: e.HOST ?? (sandbox ? "127.0.0.1" : "0.0.0.0"),
-    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    publicUrl,
     slack: {
       sandbox,
       botToken: e.SLACK_BOT_TOKEN,
@@ -377,7 +402,37 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     stuckAfterMs: e.STUCK_AFTER_MS,
     logLevel: e.LOG_LEVEL,
     policy,
+    signIn,
   };
+}
+
+/**
+ * The identity provider, when the policy asks for step-up or one is configured. Without one,
+ * the sandbox starts its own local provider; anywhere else the start stops.
+ */
+function signInConfig(
+  e: z.output<typeof envSchema>,
+  policy: Policy,
+  sandbox: boolean,
+  publicUrl: string,
+): SignInConfig | null {
+  const baseUrl = (e.OIDC_REDIRECT_BASE_URL ?? publicUrl).replace(/\/+$/, "");
+  if (e.OIDC_ISSUER_URL !== undefined) {
+    return {
+      provider: {
+        issuer: e.OIDC_ISSUER_URL,
+        clientId: e.OIDC_CLIENT_ID!,
+        clientSecret: e.OIDC_CLIENT_SECRET!,
+      },
+      baseUrl,
+    };
+  }
+  if (!usesStepUp(policy)) return null;
+  if (sandbox) return { provider: "local", baseUrl };
+  throw new ConfigError(
+    "OIDC_ISSUER_URL",
+    "is required: the policy (POLICY_FILE) asks for a step-up sign-in, which needs an OpenID Connect provider",
+  );
 }
 
 function describeValue(value: string | undefined): string {

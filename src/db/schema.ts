@@ -453,3 +453,47 @@ export const sandboxWorkspace = pgTable(
   },
   (t) => [check("sandbox_workspace_one_row", sql`${t.id} = 1`)],
 );
+
+/**
+ * A decision waiting for the person's fresh sign-in (step-up): the Approve or Undo they clicked,
+ * held here, not committed, until the identity provider has signed them in. The link in Slack
+ * carries a random token of which only the hash is stored; it is used once, before `expiresAt`.
+ * `state` is the hash of the OAuth `state` sent to the provider; the nonce and PKCE verifier
+ * live here, server-side, and the browser that started the sign-in holds a binding cookie
+ * whose hash is `browserHash`, so a callback from another browser does not count.
+ */
+export const stepUps = pgTable(
+  "step_ups",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    tokenHash: text("token_hash").notNull(),
+    actionId: bigint("action_id", { mode: "number" })
+      .notNull()
+      .references(() => actions.id),
+    /** `approve` or `request_undo`: what commits once the sign-in is done. */
+    decision: text("decision").$type<"approve" | "request_undo">().notNull(),
+    /** The verified Slack user who clicked; only they can finish it. */
+    slackUserId: text("slack_user_id").notNull(),
+    /** Slack's address for that user at the click (users.info), to match the provider's. */
+    slackEmail: text("slack_email"),
+    status: text("status")
+      .$type<"open" | "signing_in" | "committed" | "refused" | "cancelled" | "expired">()
+      .notNull()
+      .default("open"),
+    createdAt: createdAt(),
+    expiresAt: time("expires_at").notNull(),
+    /** When the link was used to start the sign-in; a second use is refused. */
+    startedAt: time("started_at"),
+    stateHash: text("state_hash"),
+    nonce: text("nonce"),
+    codeVerifier: text("code_verifier"),
+    browserHash: text("browser_hash"),
+    finishedAt: time("finished_at"),
+  },
+  (t) => [
+    uniqueIndex("step_ups_token_hash_uq").on(t.tokenHash),
+    uniqueIndex("step_ups_state_hash_uq").on(t.stateHash),
+    index("step_ups_open_idx").on(t.actionId).where(sql`${t.status} in ('open', 'signing_in')`),
+  ],
+);
+export type StepUpRow = typeof stepUps.$inferSelect;

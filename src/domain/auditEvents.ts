@@ -22,4 +22,7 @@ export const EVENT_WORDS: Record<string, string> = {
   reminded: "Reminder sent",
   escalated: "Escalated",
   decision_refused: "Refused",
+  step_up_requested: "Sign-in requested",
+  step_up_refused: "Sign-in refused",
+  step_up_cancelled: "Sign-in cancelled",
 };

@@ -1,5 +1,6 @@
 // The approval policy: how long a pending action waits for a decision, who is reminded and when,
-// how many people must approve it, who may decide it, and what is approved without a person.
+// how many people must approve it, who may decide it, which decisions need a fresh sign-in
+// (step-up), and what is approved without a person.
 // Plain data and pure functions: the file is read in src/config/policyFile.ts, Slack group membership
 // and the clock are handed in by the callers.
 
@@ -84,14 +85,23 @@ const timing = {
   escalation: escalation.nullable().optional(),
 };
 
+/** The decisions a person takes only after a fresh sign-in with the identity provider. */
+export const STEP_UP_DECISIONS = ["approve", "undo"] as const;
+export type StepUpDecision = (typeof STEP_UP_DECISIONS)[number];
+// An empty list switches step-up off where the source's rule would ask for it.
+const stepUp = z
+  .array(z.enum(STEP_UP_DECISIONS, `must be ${STEP_UP_DECISIONS.join(" or ")}`))
+  .transform((list) => [...new Set(list)]);
+
 const typeRule = z
   .object({
     ...timing,
     /** Narrows APPROVERS for this type: a decider must also be one of these users or groups. */
     approvers: targets.optional(),
+    stepUp: stepUp.optional(),
   })
   .strict();
-const sourceRule = z.object(timing).strict();
+const sourceRule = z.object({ ...timing, stepUp: stepUp.optional() }).strict();
 
 // A folder of the semi-automation rule: a drive-absolute file folder (C:\Windows\) or a Task
 // Scheduler folder (\Microsoft\Windows\), in a form that can be canonicalised like the paths it
@@ -140,6 +150,8 @@ const policySchema = z
           .default(2),
         /** Undoing an action of these types needs as many distinct approvers as approving it. */
         undo: z.boolean().default(true),
+        /** The approval that completes the rule (the last one needed) needs a fresh sign-in. */
+        stepUpLastApproval: z.boolean("must be true or false").default(false),
       })
       .strict()
       .nullable(),
@@ -178,8 +190,48 @@ const policySchema = z
     unknownRequester: z.enum(UNKNOWN_REQUESTER, `must be one of ${UNKNOWN_REQUESTER.join(", ")}`),
     /** What the Defender connector proposes for Defender's alerts (domain/connectorRules.ts). */
     connector: connectorPolicySchema,
+    /** How a step-up sign-in is done (which decisions need one: `stepUp` above). */
+    signIn: z
+      .object({
+        /** The longest time since the person last entered their credentials (OIDC `max_age`). */
+        maxAge: duration,
+        /** How long the link given in Slack may be used, once. */
+        linkValidFor: duration,
+        /** Slack user ID → the identity provider's subject (`sub`) that is that person. */
+        subjects: z.record(
+          z.string().regex(USER_ID, "must be a Slack user ID (U…)"),
+          z.string().min(1, "must not be empty"),
+        ),
+        /**
+         * Claims besides a verified `email` (with `email_verified: true`) that the identity
+         * provider only issues with an address it has verified, e.g. Entra ID's `upn`.
+         */
+        verifiedEmailClaims: z.array(z.string().regex(/^[A-Za-z_][\w.-]{0,63}$/, "must be a claim name")),
+      })
+      .strict(),
   })
-  .strict();
+  .strict()
+  .superRefine((policy, ctx) => {
+    // Auto-approval would approve without anybody signing in: the two cannot both hold.
+    policy.autoApprove.forEach((rule, index) => {
+      const conflict = ACTION_TYPES.find(
+        (type) =>
+          (rule.type === undefined || rule.type === type) &&
+          SOURCES.some(
+            (src) =>
+              (rule.source === undefined || rule.source === src) &&
+              stepUpList(policy, { type, source: src }).includes("approve"),
+          ),
+      );
+      if (conflict) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["autoApprove", index],
+          message: `approves ${conflict} actions, which the policy's stepUp says need a fresh sign-in to approve`,
+        });
+      }
+    });
+  });
 
 export type Policy = z.output<typeof policySchema>;
 export type UnknownRequester = Policy["unknownRequester"];
@@ -208,6 +260,8 @@ const DEFAULT_POLICY_DOCUMENT = {
   // A requester nobody can name in Slack might be the approver: one more person has to look.
   unknownRequester: "second_approver",
   connector: DEFAULT_CONNECTOR_POLICY_DOCUMENT,
+  // Microsoft's own re-authentication prompts use minutes, not hours, for sensitive operations.
+  signIn: { maxAge: "5m", linkValidFor: "10m", subjects: {}, verifiedEmailClaims: [] },
 } as const;
 
 export type PolicyParse = Result<{ policy: Policy }, "invalid_policy">;
@@ -378,4 +432,91 @@ export function autoApprove(
 export function requesterUserId(policy: Policy, requestedBy: string): string | undefined {
   const key = requesterKey(requestedBy);
   return key === null ? undefined : policy.requesters[key];
+}
+
+// --- Step-up sign-in ------------------------------------------------------------------------
+
+type StepUpRules = {
+  types: Partial<Record<ActionType, { stepUp?: StepUpDecision[] | undefined } | undefined>>;
+  sources: Partial<Record<Source, { stepUp?: StepUpDecision[] | undefined } | undefined>>;
+};
+
+/** The decisions on the action that need a fresh sign-in: the type's list, else the source's. */
+function stepUpList(policy: StepUpRules, action: PolicyAction): StepUpDecision[] {
+  return policy.types[action.type]?.stepUp ?? policy.sources[action.source]?.stepUp ?? [];
+}
+
+/**
+ * Whether a person's decision needs a fresh sign-in before it commits. `lastApproval`: this
+ * approval would complete the two-person rule (the last one it needs).
+ */
+export function needsStepUp(
+  policy: Policy,
+  action: PolicyAction,
+  decision: StepUpDecision,
+  lastApproval: boolean,
+): boolean {
+  if (stepUpList(policy, action).includes(decision)) return true;
+  const rule = policy.twoPersonRule;
+  if (decision !== "approve" || !lastApproval || !rule?.stepUpLastApproval) return false;
+  return rule.types.includes(action.type);
+}
+
+/** Whether any decision under the policy needs a fresh sign-in (then an identity provider is needed). */
+export function usesStepUp(policy: Policy): boolean {
+  const lists = [...Object.values(policy.types), ...Object.values(policy.sources)].map(
+    (rule) => rule?.stepUp ?? [],
+  );
+  return lists.some((list) => list.length > 0) || policy.twoPersonRule?.stepUpLastApproval === true;
+}
+
+/** What the identity provider said of the person who signed in (the ID token's claims). */
+export type SignedInClaims = Record<string, unknown> & { sub: string };
+
+export type IdentityMatch = Result<{ by: "subject" | "email"; email?: string }, "identity_mismatch">;
+
+/**
+ * Whether the person who signed in is the Slack user who clicked: the policy's subject for that
+ * user when it names one (then nothing else counts), else an address the provider has verified
+ * equal to the Slack user's address.
+ */
+export function matchIdentity(
+  policy: Policy,
+  slackUser: { userId: string; email: string | null },
+  claims: SignedInClaims,
+): IdentityMatch {
+  const subject = policy.signIn.subjects[slackUser.userId];
+  if (subject !== undefined) {
+    return claims.sub === subject
+      ? { ok: true, by: "subject" }
+      : refuse(
+          "identity_mismatch",
+          `signed in as subject ${claims.sub}, not the one the policy names for this Slack user`,
+        );
+  }
+  const verified = verifiedEmails(policy, claims);
+  if (slackUser.email === null) {
+    return refuse(
+      "identity_mismatch",
+      "Slack has no email address for this user, and the policy maps no subject to them",
+    );
+  }
+  const wanted = slackUser.email.toLowerCase();
+  if (verified.includes(wanted)) return { ok: true, by: "email", email: wanted };
+  return refuse(
+    "identity_mismatch",
+    verified.length > 0
+      ? `signed in as ${verified.join(", ")}, not the Slack user's ${wanted}`
+      : "the identity provider gave no verified email address",
+  );
+}
+
+function verifiedEmails(policy: Policy, claims: SignedInClaims): string[] {
+  const found: unknown[] = claims.email_verified === true ? [claims.email] : [];
+  for (const name of policy.signIn.verifiedEmailClaims) found.push(claims[name]);
+  return [
+    ...new Set(
+      found.filter((v): v is string => typeof v === "string" && v.includes("@")).map((v) => v.toLowerCase()),
+    ),
+  ];
 }

@@ -11,11 +11,18 @@ import { devicesRouter } from "./api/devicesRouter.ts";
 import { rateLimitPerToken } from "./api/rateLimit.ts";
 import { healthRouter } from "./health.ts";
 import { type NameLookup, pagesRouter } from "./pages/pagesRouter.ts";
+import { type SignInRoutes, signInRouter } from "./signIn/signInRouter.ts";
 
 const MAX_BODY = "1mb";
 
-/** `public`: the web role's routes (API, pages); without it only health and metrics. */
-export function createHttpApp(ctx: AppContext, options: { public: boolean; names?: NameLookup }): Express {
+/**
+ * `public`: the web role's routes (API, pages); without it only health and metrics. `names`: how
+ * pages name people. `signIn`: the step-up sign-in pages, when an identity provider is configured.
+ */
+export function createHttpApp(
+  ctx: AppContext,
+  options: { public: boolean; names?: NameLookup; signIn?: SignInRoutes | undefined },
+): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
@@ -36,6 +43,7 @@ export function createHttpApp(ctx: AppContext, options: { public: boolean; names
   api.use("/devices", devicesRouter(ctx));
   app.use("/api/v1", api);
   app.use(pagesRouter(ctx, options.names));
+  if (options.signIn) app.use(signInRouter(ctx, options.signIn));
   return app;
 }
 

@@ -7,10 +7,12 @@ import type { Db } from "../db/client.ts";
 import { pendingActionsOnMessage } from "../db/queries/actions.ts";
 import { getMessage } from "../db/queries/messages.ts";
 import type { ActionRow } from "../db/schema.ts";
+import type { Policy } from "../domain/policy.ts";
 import { type Result, refuse } from "../domain/result.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { decideMany } from "./bulkDecide.ts";
 import { type Clearance, type Refusal, recordRefusal } from "./refusals.ts";
+import { SIGN_IN_NEEDED } from "./stepUpGate.ts";
 
 export type WaitingOnMessage = {
   investigationId: string | null;
@@ -37,6 +39,8 @@ export type DecideAllOutcome<R extends Refusal> = Result<
     recorded: number;
     /** Decided by someone else between the read and the decision, or expired. */
     skipped: number;
+    /** Not decided: the policy asks for a fresh sign-in, which each action gets from its own message. */
+    signInNeeded: number;
     /** One per action the person may not decide, in the actions' order. */
     refusals: R[];
   },
@@ -54,7 +58,7 @@ export type DecideAllRequest<R extends Refusal> = {
 };
 
 export async function decideAllOnMessage<R extends Refusal>(
-  ctx: { db: Db; metrics: Metrics },
+  ctx: { db: Db; metrics: Metrics; config: { policy: Policy } },
   request: DecideAllRequest<R>,
 ): Promise<DecideAllOutcome<R>> {
   const { db, metrics } = ctx;
@@ -98,6 +102,7 @@ export async function decideAllOnMessage<R extends Refusal>(
       actor,
       approvalsAtLeast,
       ...(request.comment !== undefined && { comment: request.comment }),
+      policy: ctx.config.policy,
     }),
   );
   metrics.decisions.inc({ decision, outcome: "done" }, outcome.decided.length);
@@ -107,7 +112,8 @@ export async function decideAllOnMessage<R extends Refusal>(
     ok: true,
     decided: outcome.decided.length,
     recorded: outcome.recorded.length,
-    skipped: outcome.skipped.length,
+    skipped: outcome.skipped.filter((s) => s.message !== SIGN_IN_NEEDED).length,
+    signInNeeded: outcome.skipped.filter((s) => s.message === SIGN_IN_NEEDED).length,
     refusals,
   };
 }

@@ -6,9 +6,11 @@
 import type { Tx } from "../db/client.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { transitionActions } from "../db/transitions.ts";
+import { needsStepUp, type Policy } from "../domain/policy.ts";
 import type { Decision } from "../domain/status.ts";
 import { countedApproval, decideInTransaction } from "./decide.ts";
 import { type DecisionRequest, decisionTransition } from "./decisionTransition.ts";
+import { SIGN_IN_NEEDED } from "./stepUpGate.ts";
 
 export type ManyDecisions = {
   actionIds: readonly number[];
@@ -20,6 +22,8 @@ export type ManyDecisions = {
   detail?: Record<string, unknown>;
   /** Per action: distinct approvers its approval needs at least (a requester nobody can name). */
   approvalsAtLeast?: ReadonlyMap<number, number>;
+  /** Actions whose decision needs a fresh sign-in (its `stepUp`) are skipped: each needs its own. */
+  policy: Policy;
 };
 
 export type ManyOutcome = {
@@ -43,7 +47,7 @@ export async function decideMany(tx: Tx, request: ManyDecisions): Promise<ManyOu
   const now = new Date();
   const outcome: ManyOutcome = { decided: [], recorded: [], skipped: [] };
   const counted: ActionRow[] = [];
-  const { actionIds: _, approvalsAtLeast, ...common } = request;
+  const { actionIds: _, approvalsAtLeast, policy, ...common } = request;
   const one = (actionId: number): DecisionRequest => {
     const atLeast = approvalsAtLeast?.get(actionId);
     return { ...common, actionId, ...(atLeast !== undefined && { approvalsAtLeast: atLeast }) };
@@ -56,11 +60,15 @@ export async function decideMany(tx: Tx, request: ManyDecisions): Promise<ManyOu
         const expired = expiredRefusal(current, now);
         if (expired) return expired;
       }
-      // Left for the one-by-one path below, where each approver is a row.
+      // Left for the one-by-one path below, where each approver is a row (and whether this one is
+      // the last needed, for the sign-in, is known).
       if (countedApproval(current, one(current.id))) {
         counted.push(current);
         return TWO_PERSON;
       }
+      const stepUp =
+        request.decision === "approve" ? "approve" : request.decision === "request_undo" ? "undo" : null;
+      if (stepUp && needsStepUp(policy, current, stepUp, true)) return SIGN_IN_NEEDED;
       return null;
     },
   );
@@ -70,7 +78,7 @@ export async function decideMany(tx: Tx, request: ManyDecisions): Promise<ManyOu
       outcome.skipped.push({ actionId: ids[i]!, action: result.action, message: result.message });
   });
   for (const action of counted) {
-    const single = await decideInTransaction(tx, one(action.id));
+    const single = await decideInTransaction(tx, one(action.id), { policy, mode: "refuse" });
     if (single.ok && "approvals" in single) outcome.recorded.push(single.action);
     else if (single.ok) outcome.decided.push(single.action);
     else outcome.skipped.push({ actionId: action.id, action: single.action, message: single.message });

@@ -8,11 +8,17 @@ import type { Db } from "../db/client.ts";
 import { getActionsByIds } from "../db/queries/actions.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { ACTION_TYPE_INFO, ACTION_TYPES, type ActionType, isUndoable } from "../domain/actionTypes.ts";
+import type { Policy } from "../domain/policy.ts";
 import { type Result, refuse } from "../domain/result.ts";
 import { decideMany } from "./bulkDecide.ts";
 import { decideOnce } from "./inbox.ts";
 
-export type BulkUndoRequest = { actionIds: readonly number[]; actor: string };
+export type BulkUndoRequest = {
+  actionIds: readonly number[];
+  actor: string;
+  /** Undos the policy makes wait for a fresh sign-in are skipped (each needs its own). */
+  policy: Policy;
+};
 
 export type Skipped = { actionId: number; action: ActionRow | null; message: string };
 
@@ -61,6 +67,7 @@ export async function requestBulkUndo(db: Db, request: BulkUndoRequest): Promise
         decision: "request_undo",
         actor: request.actor,
         detail: { requestId, requestSize: found.size },
+        policy: request.policy,
       }),
     () => null,
   );

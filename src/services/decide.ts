@@ -11,6 +11,7 @@ import { type Refusal, refuse } from "../domain/result.ts";
 import { isPastExpiry } from "../domain/status.ts";
 import { type DecisionRequest, decisionTransition } from "./decisionTransition.ts";
 import { decideOnce } from "./inbox.ts";
+import { type Held, holdForSignIn, type StepUpGate } from "./stepUpGate.ts";
 
 export type { DecisionRequest } from "./decisionTransition.ts";
 
@@ -24,22 +25,38 @@ export type DecisionOutcome =
   /** Refused: this person has already approved it, and the same person twice does not count. */
   | (Refusal<"already_approved"> & { action: ActionRow; approvals: Approvals })
   /** The Slack request deciding it was already settled by a concurrent handling of it. */
-  | (Refusal<"already_handled"> & { action: null });
+  | (Refusal<"already_handled"> & { action: null })
+  /**
+   * Not committed: held until the person signs in afresh (policy `stepUp`; services/stepUp.ts),
+   * or refused where it cannot be held (several actions at once).
+   */
+  | Held;
 
-export async function decide(db: Db, request: DecisionRequest): Promise<DecisionOutcome> {
+/**
+ * `gate`: what to do where the policy asks for a fresh sign-in first. Every decision on a
+ * person's behalf passes one (the Slack handlers do); code that decides for no person (tests,
+ * benchmarks) leaves it out and is not held.
+ */
+export async function decide(db: Db, request: DecisionRequest, gate?: StepUpGate): Promise<DecisionOutcome> {
   return decideOnce(
     db,
-    (tx) => decideInTransaction(tx, request),
+    (tx) => decideInTransaction(tx, request, gate),
     () => ({ ...refuse("already_handled", "this request was already handled"), action: null }),
   );
 }
 
 /** `decide` inside the caller's transaction, so that several decisions commit as one. */
-export async function decideInTransaction(tx: Tx, request: DecisionRequest): Promise<DecisionOutcome> {
+export async function decideInTransaction(
+  tx: Tx,
+  request: DecisionRequest,
+  gate?: StepUpGate,
+): Promise<DecisionOutcome> {
   // Locked before counting, so concurrent approvals of one action are counted one at a time.
   const current = await lockAction(tx, request.actionId);
   if (current && isPastExpiry(current, new Date())) return expireInstead(tx, current, request);
   const counted = current && countedApproval(current, request);
+  const held = current && gate && (await holdForSignIn(tx, current, request, gate, counted));
+  if (held) return held;
   if (counted) return recordApproval(tx, current, counted, request);
   return transitionAction(tx, { ...decisionTransition(request), locked: current });
 }

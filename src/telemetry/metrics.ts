@@ -53,7 +53,7 @@ export function createMetrics() {
     }),
     decisions: new Counter({
       name: "action_center_decisions_total",
-      help: "Decisions asked for in Slack, by decision and outcome (done, refused, forbidden, error)",
+      help: "Decisions asked for in Slack, by decision and outcome (done, recorded, held_for_sign_in, refused, forbidden, error)",
       labelNames: ["decision", "outcome"] as const,
       registers: [registry],
     }),

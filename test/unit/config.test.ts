@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, ENV_VARIABLES, loadConfig, SANDBOX_INGEST_TOKEN } from "../../src/config/env.ts";
+import { writePolicyFile } from "../support/policyFile.ts";
 
 function configError(env: Record<string, string>): ConfigError {
   try {
@@ -234,6 +235,63 @@ describe("config.error", () => {
   });
 });
 
+const OIDC = {
+  OIDC_ISSUER_URL: "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0",
+  OIDC_CLIENT_ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+  OIDC_CLIENT_SECRET: "Xyz8Q~very-secret-sign-in-secret",
+};
+
+describe("config.signIn", () => {
+  const stepUpPolicy = () => writePolicyFile({ types: { isolate_device: { stepUp: ["approve"] } } });
+
+  it("has no sign-in when neither the policy nor OIDC_ISSUER_URL asks for one", () => {
+    expect(loadConfig({ ...SLACK }).signIn).toBeNull();
+  });
+
+  it("reads the identity provider; the pages live under PUBLIC_URL unless OIDC_REDIRECT_BASE_URL says", () => {
+    const config = loadConfig({
+      ...SLACK,
+      ...OIDC,
+      PUBLIC_URL: "https://ac.example.com/",
+      POLICY_FILE: stepUpPolicy(),
+    });
+    expect(config.signIn).toEqual({
+      provider: {
+        issuer: OIDC.OIDC_ISSUER_URL,
+        clientId: OIDC.OIDC_CLIENT_ID,
+        clientSecret: OIDC.OIDC_CLIENT_SECRET,
+      },
+      baseUrl: "https://ac.example.com",
+    });
+    expect(
+      loadConfig({ ...SLACK, ...OIDC, OIDC_REDIRECT_BASE_URL: "https://sign-in.example.com/" }).signIn
+        ?.baseUrl,
+    ).toBe("https://sign-in.example.com");
+  });
+
+  it("stops a workspace whose policy asks for step-up without a provider; the sandbox starts its own", () => {
+    expect(configError({ ...SLACK, POLICY_FILE: stepUpPolicy() }).message).toBe(
+      "OIDC_ISSUER_URL is required: the policy (POLICY_FILE) asks for a step-up sign-in, which needs an OpenID Connect provider",
+    );
+    expect(loadConfig({ POLICY_FILE: stepUpPolicy() }).signIn).toEqual({
+      provider: "local",
+      baseUrl: "http://localhost:3000",
+    });
+  });
+
+  it("says what the provider still needs, and takes plain http only on this machine", () => {
+    expect(configError({ OIDC_ISSUER_URL: OIDC.OIDC_ISSUER_URL, OIDC_CLIENT_ID: "x" }).message).toBe(
+      "OIDC_CLIENT_SECRET is required with OIDC_ISSUER_URL",
+    );
+    expect(configError({ ...OIDC, OIDC_ISSUER_URL: "http://idp.example.com" }).message).toBe(
+      'OIDC_ISSUER_URL must be an https URL (http only for 127.0.0.1 or localhost) (got "http://idp.example.com")',
+    );
+    expect(loadConfig({ ...OIDC, OIDC_ISSUER_URL: "http://127.0.0.1:4000" }).signIn?.provider).toMatchObject({
+      issuer: "http://127.0.0.1:4000",
+    });
+  });
+});
+
 describe("config.security", () => {
   it.each([
     ["SLACK_BOT_TOKEN", { SLACK_BOT_TOKEN: "xoxp-very-secret-user-token" }, "very-secret"],
@@ -241,6 +299,7 @@ describe("config.security", () => {
     ["SLACK_APP_TOKEN", { SLACK_APP_TOKEN: "xoxb-wrong-kind-secret" }, "wrong-kind-secret"],
     ["DATABASE_URL", { DATABASE_URL: "mysql://admin:hunter2@db/x" }, "hunter2"],
     ["DEFENDER_CLIENT_SECRET", { ...DEFENDER, DEFENDER_CLIENT_ID: "bad" }, DEFENDER.DEFENDER_CLIENT_SECRET],
+    ["OIDC_CLIENT_SECRET", { ...OIDC, OIDC_ISSUER_URL: "ftp://x" }, OIDC.OIDC_CLIENT_SECRET],
   ])("never prints the value of %s", (_name, env, secret) => {
     expect(configError(env).message).not.toContain(secret);
   });

@@ -7,7 +7,9 @@ import {
   approversFor,
   autoApprove,
   DEFAULT_POLICY,
+  matchIdentity,
   mayDecide,
+  needsStepUp,
   type Policy,
   parseDuration,
   parsePolicy,
@@ -15,6 +17,7 @@ import {
   requesterUserId,
   ttlFor,
   undoApprovalsNeeded,
+  usesStepUp,
 } from "../../src/domain/policy.ts";
 import { writePolicyFile } from "../support/policyFile.ts";
 
@@ -298,6 +301,83 @@ describe("policy.autoApprove: the folder rule cannot be walked around by spellin
       problem({ autoApprove: [{ source: "antivirus", pathPrefixesRequiringApproval: ["%SystemRoot%"] }] }),
     ).toMatch(
       /^autoApprove\[0\]\.pathPrefixesRequiringApproval\[0\] must be a folder such as C:\\Windows\\: .*environment variable/,
+    );
+  });
+});
+
+describe("policy.stepUp", () => {
+  const isolation = { type: "isolate_device", source: "manual" } as const;
+  const scan = { type: "run_antivirus_scan", source: "manual" } as const;
+
+  it("asks for no sign-in by default", () => {
+    expect(usesStepUp(DEFAULT_POLICY)).toBe(false);
+    expect(needsStepUp(DEFAULT_POLICY, isolation, "approve", true)).toBe(false);
+    expect(DEFAULT_POLICY.signIn).toEqual({
+      maxAge: 300_000,
+      linkValidFor: 600_000,
+      subjects: {},
+      verifiedEmailClaims: [],
+    });
+  });
+
+  it("takes the type's list over the source's; an empty list switches it off", () => {
+    const p = policy({
+      sources: { manual: { stepUp: ["approve"] } },
+      types: { isolate_device: { stepUp: ["approve", "undo"] }, run_antivirus_scan: { stepUp: [] } },
+    });
+    expect(usesStepUp(p)).toBe(true);
+    expect(needsStepUp(p, isolation, "undo", true)).toBe(true);
+    expect(needsStepUp(p, scan, "approve", true)).toBe(false);
+    expect(needsStepUp(p, { type: "stop_service", source: "manual" }, "approve", true)).toBe(true);
+    expect(needsStepUp(p, { type: "stop_service", source: "manual" }, "undo", true)).toBe(false);
+    expect(needsStepUp(p, { type: "stop_service", source: "antivirus" }, "approve", true)).toBe(false);
+  });
+
+  it("on the two-person rule: only the approval that completes it", () => {
+    const p = policy({
+      twoPersonRule: { types: ["isolate_device"], approvals: 2, stepUpLastApproval: true },
+    });
+    expect(usesStepUp(p)).toBe(true);
+    expect(needsStepUp(p, isolation, "approve", false)).toBe(false);
+    expect(needsStepUp(p, isolation, "approve", true)).toBe(true);
+    expect(needsStepUp(p, isolation, "undo", true)).toBe(false);
+    expect(needsStepUp(p, scan, "approve", true)).toBe(false);
+  });
+
+  it("refuses a policy that would auto-approve what needs a sign-in, and a decision it does not know", () => {
+    expect(
+      problem({ types: { isolate_device: { stepUp: ["approve"] } }, autoApprove: [{ source: "manual" }] }),
+    ).toBe(
+      "autoApprove[0] approves isolate_device actions, which the policy's stepUp says need a fresh sign-in to approve",
+    );
+    expect(problem({ types: { isolate_device: { stepUp: ["reject"] } } })).toBe(
+      "types.isolate_device.stepUp[0] must be approve or undo",
+    );
+  });
+
+  it("matches the person by the policy's subject when it names one, else by a verified address", () => {
+    const p = policy({ signIn: { subjects: { U0ANN: "oid-ann" }, verifiedEmailClaims: ["upn"] } });
+    const ann = { userId: "U0ANN", email: "ann@example.com" };
+    expect(matchIdentity(p, ann, { sub: "oid-ann" })).toEqual({ ok: true, by: "subject" });
+    // The mapping is the only proof for a mapped user: the right address does not do instead.
+    expect(matchIdentity(p, ann, { sub: "oid-bob", email: "ann@example.com", email_verified: true }).ok).toBe(
+      false,
+    );
+    const bob = { userId: "U0BOB", email: "Bob@Example.com" };
+    expect(matchIdentity(p, bob, { sub: "x", email: "bob@example.com", email_verified: true })).toMatchObject(
+      { ok: true, by: "email" },
+    );
+    expect(matchIdentity(p, bob, { sub: "x", upn: "BOB@example.com" })).toMatchObject({
+      ok: true,
+      by: "email",
+    });
+    expect(matchIdentity(p, bob, { sub: "x", email: "bob@example.com" })).toMatchObject({
+      ok: false,
+      message: "the identity provider gave no verified email address",
+    });
+    expect(matchIdentity(p, bob, { sub: "x", preferred_username: "bob@example.com" }).ok).toBe(false);
+    expect(matchIdentity(p, { userId: "U0BOB", email: null }, { sub: "x", upn: "bob@example.com" }).ok).toBe(
+      false,
     );
   });
 });

@@ -19,6 +19,7 @@ import {
 import { RENDER_NEEDED } from "../transitions.ts";
 import { type UndoRequest, withUndoRequests } from "./actions.ts";
 import { approversOfEach } from "./approvals.ts";
+import { awaitingSignInOnMessage } from "./stepUps.ts";
 
 // How long an unposted message keeps taking in actions; the post waits about this long too.
 const JOIN_WINDOW_SECONDS = 10;
@@ -263,12 +264,14 @@ export async function getMessage(db: DbOrTx, id: number): Promise<SlackMessageRo
 
 /**
  * An action as its message shows it: with the approvals so far when it needs more than one, the
- * undo approvals so far when its undo does (the two-person rule), and who asked for its undo.
+ * undo approvals so far when its undo does (the two-person rule), who asked for its undo, and who
+ * it waits on to sign in (a decision held for step-up), if anyone.
  */
 export type MessageAction = ActionRow & {
   approvals?: { needed: number; by: string[] };
   undoApprovals?: { needed: number; by: string[] };
   undo?: UndoRequest;
+  awaitingSignIn?: { userId: string; until: Date }[];
 };
 
 export async function messageActions(db: DbOrTx, messageId: number): Promise<MessageAction[]> {
@@ -280,19 +283,22 @@ export async function messageActions(db: DbOrTx, messageId: number): Promise<Mes
   const undoCounted = rows
     .filter((row) => row.status === "completed" && row.undoApprovalsNeeded > 1)
     .map((row) => row.id);
-  if (counted.length === 0 && undoCounted.length === 0) return rows;
   const given = counted.length ? await approversOfEach(db, counted, "approve") : new Map<number, string[]>();
   const undoGiven = undoCounted.length
     ? await approversOfEach(db, undoCounted, "undo")
     : new Map<number, string[]>();
+  const waiting = await awaitingSignInOnMessage(db, messageId);
   return rows.map((row) => {
     const undoBy = undoGiven.get(row.id);
+    const signIns = waiting.get(row.id);
     return {
       ...row,
       ...(row.approvalsNeeded > 1 && {
         approvals: { needed: row.approvalsNeeded, by: given.get(row.id) ?? [] },
       }),
       ...(undoBy && { undoApprovals: { needed: row.undoApprovalsNeeded, by: undoBy } }),
+      // Only what can still be approved or undone waits on a sign-in; a link left over is refused when used.
+      ...(signIns && (row.status === "pending" || row.status === "completed") && { awaitingSignIn: signIns }),
     };
   });
 }

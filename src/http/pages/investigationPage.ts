@@ -171,7 +171,7 @@ export function investigationPage(view: InvestigationView, names: Names = new Ma
   const devices = [
     ...new Set(view.actions.flatMap((i) => (i.action.deviceName ? [i.action.deviceName] : []))),
   ];
-  return layout(
+  return pageLayout(
     `Investigation ${view.id}`,
     html`<h1>Investigation <span class="mono">${view.id}</span></h1>
     <dl class="summary">
@@ -195,7 +195,7 @@ export function investigationPage(view: InvestigationView, names: Names = new Ma
 export function actionPage(item: ActionWithEvents, names: Names = new Map()): Html {
   const { action } = item;
   const investigation = action.investigationId;
-  return layout(
+  return pageLayout(
     `${ACTION_TYPE_INFO[action.type].label} #${action.id}`,
     html`<h1>Action <span class="mono">#${action.id}</span></h1>
     ${
@@ -208,10 +208,10 @@ export function actionPage(item: ActionWithEvents, names: Names = new Map()): Ht
 }
 
 export function messagePage(title: string, message: string): Html {
-  return layout(title, html`<h1>${title}</h1><p>${message}</p>`);
+  return pageLayout(title, html`<h1>${title}</h1><p>${message}</p>`);
 }
 
-function layout(title: string, body: Html): Html {
+export function pageLayout(title: string, body: Html): Html {
   return html`<!doctype html>
 <html lang="en">
 <head>

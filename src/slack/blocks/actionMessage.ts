@@ -38,6 +38,8 @@ export type ActionView = Pick<
   undoApprovals?: { needed: number; by: string[] };
   /** Who asked for the undo and when (from the audit trail), in the undo statuses. */
   undo?: { by: string; at: Date; doneAt: Date | null };
+  /** Decisions held for a fresh sign-in (step-up): by whom, until when. */
+  awaitingSignIn?: { userId: string; until: Date }[];
 };
 
 export type SlackMessage = { text: string; blocks: KnownBlock[] };
@@ -97,6 +99,17 @@ function undoApprovalsText(approvals: ActionView["undoApprovals"]): string {
   return ` · undo waiting for ${more} more approver${more === 1 ? "" : "s"} (${approvals.by.length} of ${approvals.needed} undo approvals: ${by})`;
 }
 
+/** " · awaiting sign-in by @ann (until 10:42)": a decision held for a fresh sign-in. */
+function signInText(action: ActionView): string {
+  const waiting = action.awaitingSignIn ?? [];
+  if (waiting.length === 0) return "";
+  const who = waiting
+    .slice(0, 5)
+    .map((w) => `${actorText(w.userId)} (until ${slackDate(w.until)})`)
+    .join(", ");
+  return ` · :closed_lock_with_key: awaiting sign-in by ${who}`;
+}
+
 /** One mrkdwn line that follows the status: who decided, when, and the outcome. */
 export function statusLine(action: ActionView): string {
   const by = action.decidedBy ? ` by ${actorText(action.decidedBy)}` : "";
@@ -132,7 +145,7 @@ export function statusLine(action: ActionView): string {
         return `Undo failed: ${error}${undoAsked}`;
     }
   })();
-  return `${STATUS_EMOJI[action.status]} ${line}`;
+  return `${STATUS_EMOJI[action.status]} ${line}${signInText(action)}`;
 }
 
 /** The lock-screen line: it must say, without the blocks, what happened to what and where. */

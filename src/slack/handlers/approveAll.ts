@@ -18,11 +18,14 @@ type SlackRefusal = Refusal & { text: string };
 
 function describeOutcome(outcome: DecideAllOutcome<SlackRefusal>, verb: "Approved" | "Rejected"): string {
   if (!outcome.ok) return outcome.message;
-  const { decided, recorded, skipped, refusals } = outcome;
+  const { decided, recorded, skipped, signInNeeded, refusals } = outcome;
   const lines = [
     `${verb} ${decided} action${decided === 1 ? "" : "s"}.`,
     recorded ? `${recorded} need another approver; your approval is recorded.` : "",
     skipped ? `${skipped} had been decided meanwhile or expired.` : "",
+    signInNeeded
+      ? `${signInNeeded} need${signInNeeded === 1 ? "s" : ""} a fresh sign-in first: approve ${signInNeeded === 1 ? "it" : "each"} with its own Approve button.`
+      : "",
     ...new Set(refusals.map((refusal) => refusal.text)),
   ];
   return lines.filter(Boolean).join(" ");

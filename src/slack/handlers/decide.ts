@@ -3,16 +3,21 @@
 // person always gets a plain answer.
 
 import { getAction } from "../../db/queries/actions.ts";
-import type { ActionRow } from "../../db/schema.ts";
+import type { ActionRow, StepUpRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO } from "../../domain/actionTypes.ts";
 import { type Decision, describeStatus } from "../../domain/status.ts";
 import { type Approvals, decide } from "../../services/decide.ts";
 import { type Clearance, type Refusal, recordRefusal } from "../../services/refusals.ts";
+import type { Recheck } from "../../services/stepUp.ts";
 import type { SlackDeps } from "../deps.ts";
 import { slackDate } from "../text.ts";
+import { signInAnswer } from "./stepUp.ts";
 
-/** What the person is told, whether the decision was taken or refused. */
-export type DecisionAnswer = { ok: boolean; message: string };
+/**
+ * What the person is told, whether the decision was taken or refused. `privately`: said to them
+ * even though it went through (a link to sign in, which only they may see).
+ */
+export type DecisionAnswer = { ok: boolean; message: string; privately?: true };
 
 const DONE: Record<Decision, string> = {
   approve: "Approved",
@@ -52,11 +57,15 @@ export async function decideInSlack(
       await recordRefusal(ctx, { actionIds: [actionId], decision, actor: userId, refusal });
       return { ok: false, message: refusal.text };
     }
-    const outcome = await decide(ctx.db, {
-      ...request,
-      actor: userId,
-      approvalsAtLeast: clearance.approvalsAtLeast,
-    });
+    const outcome = await decide(
+      ctx.db,
+      { ...request, actor: userId, approvalsAtLeast: clearance.approvalsAtLeast },
+      { policy: ctx.config.policy, mode: "offer" },
+    );
+    if ("signIn" in outcome) {
+      count("held_for_sign_in");
+      return signInAnswer(deps, { userId, decision, label, held: outcome.signIn });
+    }
     if ("approvals" in outcome) {
       count(outcome.ok ? "recorded" : "refused");
       return { ok: outcome.ok, message: approvalsMessage(label, outcome.ok, outcome.approvals) };
@@ -116,7 +125,7 @@ const ALONE = { ok: true, refusal: null, approvalsAtLeast: 1 } as const;
  * may be this person, so by default somebody else has to approve too).
  */
 export async function clearanceFor(
-  deps: SlackDeps,
+  deps: DecidingDeps,
   action: ActionRow,
   userId: string,
   decision: Decision,
@@ -165,7 +174,7 @@ export async function clearanceFor(
 
 /** Why this person may not decide this action at all (not an approver of its type), or null. */
 async function approverRefusal(
-  deps: SlackDeps,
+  deps: DecidingDeps,
   action: ActionRow,
   userId: string,
   decision: Decision,
@@ -187,4 +196,21 @@ async function approverRefusal(
     };
   }
   return null;
+}
+
+/** What the per-person checks read: the policy, the approver lists and the requester look-up. */
+type DecidingDeps = Pick<SlackDeps, "ctx" | "approvers" | "requesters">;
+
+/**
+ * The click's per-person checks asked again when a held decision's sign-in finishes (group
+ * membership may have changed meanwhile): why the person may not decide now, or the distinct
+ * approvers the decision must count towards.
+ */
+export function recheckAfterSignIn(deps: DecidingDeps) {
+  return async (stepUp: StepUpRow, action: ActionRow): Promise<Recheck> => {
+    const clearance = await clearanceFor(deps, action, stepUp.slackUserId, stepUp.decision);
+    return clearance.ok
+      ? { ok: true, approvalsAtLeast: clearance.approvalsAtLeast }
+      : { ok: false, reason: clearance.refusal.reason };
+  };
 }

@@ -162,7 +162,11 @@ export async function confirmUndo(
     );
     ids.push(...current.filter((action) => offered.has(action.id)).map((action) => action.id));
   }
-  const outcome = await requestBulkUndo(db, { actionIds: ids, actor: request.userId });
+  const outcome = await requestBulkUndo(db, {
+    actionIds: ids,
+    actor: request.userId,
+    policy: deps.ctx.config.policy,
+  });
   if (!outcome.ok) {
     metrics.decisions.inc({ decision: "request_undo", outcome: "refused" }, ids.length);
     return refuse("refused", `${outcome.message} Nothing was changed.`);

@@ -33,7 +33,8 @@ export function decisionButton(deps: SlackDeps) {
         deps.ctx.log.warn({ err: error, actionId }, "could not refresh the private reply clicked in");
       }
     }
-    // Success shows in the message; a private line only where something did not happen.
-    if (!answer.ok) await replyPrivately(deps, body, answer.message);
+    // Success shows in the message; a private line only where something did not happen, or
+    // where the answer is for this person alone (a sign-in link).
+    if (!answer.ok || answer.privately) await replyPrivately(deps, body, answer.message);
   });
 }
