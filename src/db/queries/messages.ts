@@ -240,8 +240,14 @@ export async function getMessage(db: DbOrTx, id: number): Promise<SlackMessageRo
   return row;
 }
 
-/** An action as its message shows it: with the approvals so far when it needs more than one. */
-export type MessageAction = ActionRow & { approvals?: { needed: number; by: string[] } };
+/**
+ * An action as its message shows it: with the approvals so far when it needs more than one, and
+ * a completed quarantine with its file's other instances (slack/messages.ts).
+ */
+export type MessageAction = ActionRow & {
+  approvals?: { needed: number; by: string[] };
+  otherInstances?: number;
+};
 
 export async function messageActions(db: DbOrTx, messageId: number): Promise<MessageAction[]> {
   const rows = await db

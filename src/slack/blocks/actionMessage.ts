@@ -33,6 +33,11 @@ export type ActionView = Pick<
   expiresAt?: Date | null;
   /** The two-person rule: how many approvals the action needs and who has given one. */
   approvals?: { needed: number; by: string[] };
+  /**
+   * A completed quarantine: how many other devices have (or may soon have) the same file
+   * quarantined, which its Undo offers to restore too.
+   */
+  otherInstances?: number;
 };
 
 export type SlackMessage = { text: string; blocks: KnownBlock[] };
@@ -243,6 +248,17 @@ export function decisionButtons(action: ActionView): Button[] {
     }
     case "completed":
       if (!undoLabel) return [];
+      // The file is quarantined elsewhere too: Undo opens the confirmation, which offers "Apply to
+      // N more instances" as they are when it opens. A lone quarantine keeps the one-tap Undo.
+      if ((action.otherInstances ?? 0) > 0)
+        return [
+          button(actionId.confirmUndo, action, "Undo…", {
+            accessibility_label: plainInline(
+              `Undo, with ${action.otherInstances} other instance${action.otherInstances === 1 ? "" : "s"}: ${what}`,
+              LIMITS.accessibilityLabel,
+            ),
+          }),
+        ];
       return [
         button(actionId.undo, action, "Undo", {
           confirm: confirm(
