@@ -11,6 +11,7 @@ import {
   deleteOutbox,
   OUTBOX_CHANNEL,
   type OutboxMessage,
+  type Timer,
 } from "../db/outbox.ts";
 import { actionLanes } from "../db/queries/actions.ts";
 import { finishesWithin } from "../lib/deadline.ts";
@@ -57,8 +58,8 @@ export const EXECUTE_BATCH = 500;
 type Lanes = Map<number, string>;
 
 type OutboxRow = { id: number; topic: string; payload: unknown };
-/** An action to execute and the outbox row that asked for it. */
-type Queued = { item: ExecuteJob; outboxId: number };
+/** An action to execute, the outbox row that asked for it and its place in that row. */
+type Queued = { item: ExecuteJob; outboxId: number; seq: number };
 
 /**
  * `lanes`, when the backend runs actions inside the worker's transaction (the simulated fleet):
@@ -84,7 +85,12 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
     const message = { topic: row.topic, payload: row.payload } as OutboxMessage;
     switch (message.topic) {
       case "execute":
-        executeItems.push({ item: message.payload, outboxId: row.id });
+        executeItems.push({ item: message.payload, outboxId: row.id, seq: 0 });
+        break;
+      case "executes":
+        message.payload.items.forEach((item, seq) => {
+          executeItems.push({ item, outboxId: row.id, seq });
+        });
         break;
       case "message.created":
         slackPost.push({
@@ -103,20 +109,12 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
       case "actions.changed":
         for (const change of message.payload.changes) renderChange(change);
         break;
-      case "timer": {
-        const { actionId, kind, dueAt } = message.payload;
-        timers.push({
-          name: kind,
-          data: { actionId, kind },
-          // The due time is absolute, so a row that waited in the outbox is not scheduled late.
-          opts: {
-            ...SLACK_JOB_OPTIONS,
-            jobId: timerJobId({ actionId, kind }),
-            delay: Math.max(0, dueAt - Date.now()),
-          },
-        });
+      case "timer":
+        timers.push(timerJob(message.payload));
         break;
-      }
+      case "timers":
+        for (const timer of message.payload.timers) timers.push(timerJob(timer));
+        break;
       default:
         throw new Error(`unknown outbox topic ${(message as { topic: string }).topic}`);
     }
@@ -125,6 +123,19 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
     slackUpdateJobEntry(messageId, version),
   );
   return { execute: executeJobs(executeItems, lanes), slackPost, slackUpdate, timers };
+}
+
+function timerJob({ actionId, kind, dueAt }: Timer): Bulk<TimerJob>[number] {
+  return {
+    name: kind,
+    data: { actionId, kind },
+    // The due time is absolute, so a row that waited in the outbox is not scheduled late.
+    opts: {
+      ...SLACK_JOB_OPTIONS,
+      jobId: timerJobId({ actionId, kind }),
+      delay: Math.max(0, dueAt - Date.now()),
+    },
+  };
 }
 
 /**
@@ -145,13 +156,20 @@ function executeJobs(queued: Queued[], lanes: Lanes | undefined): Bulk<ExecuteQu
       jobs.push({
         name: "batch",
         data: { batch: chunk.map(({ item }) => item) },
-        // Named after its first outbox row: the same rows dispatched again (a dispatcher that
-        // died before deleting them) make the same job, and no later batch can take its name.
-        opts: { ...EXECUTE_JOB_OPTIONS, jobId: `batch-${chunk[0]!.outboxId}-${chunk.length}` },
+        // Named after its first outbox row (and place in it): the same rows dispatched again (a
+        // dispatcher that died before deleting them) make the same job, and no later batch can
+        // take its name.
+        opts: { ...EXECUTE_JOB_OPTIONS, jobId: batchJobId(chunk[0]!, chunk.length) },
       });
     }
   }
   return jobs;
+}
+
+function batchJobId(first: Queued, length: number): string {
+  return first.seq === 0
+    ? `batch-${first.outboxId}-${length}`
+    : `batch-${first.outboxId}.${first.seq}-${length}`;
 }
 
 /** FNV-1a: a stable spread of lanes over batches. */
@@ -162,9 +180,12 @@ function hash(text: string): number {
 }
 
 async function lanesOf(tx: Tx, rows: OutboxRow[]): Promise<Lanes> {
-  const ids = rows
-    .filter((row) => row.topic === "execute")
-    .map((row) => (row.payload as ExecuteJob).actionId);
+  const ids = rows.flatMap((row) => {
+    const message = { topic: row.topic, payload: row.payload } as OutboxMessage;
+    if (message.topic === "execute") return [message.payload.actionId];
+    if (message.topic === "executes") return message.payload.items.map((item) => item.actionId);
+    return [];
+  });
   if (ids.length < 2) return new Map();
   return actionLanes(tx, ids);
 }
