@@ -141,42 +141,49 @@ function timerJob({ actionId, kind, dueAt }: Timer): Bulk<TimerJob>[number] {
 /**
  * Batches of at most EXECUTE_BATCH, each action in its lane's batch: actions on one device (or
  * one URL) share a batch, so batches running side by side do not queue for each other's locks.
+ * Lanes are packed into as few batches as hold them (5,000 actions on 5,000 devices make ten
+ * full batches, not ten uneven ones and their overflow); each batch runs in the order queued.
  */
 function executeJobs(queued: Queued[], lanes: Lanes | undefined): Bulk<ExecuteQueueJob> {
   if (!lanes || queued.length === 1) return queued.map(({ item }) => executeJobEntry(item));
-  const groups: Queued[][] = Array.from({ length: Math.ceil(queued.length / EXECUTE_BATCH) }, () => []);
+  const byLane = new Map<string, Queued[]>();
   for (const entry of queued) {
     const lane = lanes.get(entry.item.actionId) ?? String(entry.item.actionId);
-    groups[hash(lane) % groups.length]!.push(entry);
+    const group = byLane.get(lane);
+    if (group) group.push(entry);
+    else byLane.set(lane, [entry]);
   }
-  const jobs: Bulk<ExecuteQueueJob> = [];
-  for (const group of groups) {
+  const position = new Map(queued.map((entry, i) => [entry, i]));
+  const batches: Queued[][] = [];
+  let open: Queued[] = [];
+  for (const group of byLane.values()) {
     for (let i = 0; i < group.length; i += EXECUTE_BATCH) {
-      const chunk = group.slice(i, i + EXECUTE_BATCH);
-      jobs.push({
-        name: "batch",
-        data: { batch: chunk.map(({ item }) => item) },
-        // Named after its first outbox row (and place in it): the same rows dispatched again (a
-        // dispatcher that died before deleting them) make the same job, and no later batch can
-        // take its name.
-        opts: { ...EXECUTE_JOB_OPTIONS, jobId: batchJobId(chunk[0]!, chunk.length) },
-      });
+      const part = group.slice(i, i + EXECUTE_BATCH);
+      if (open.length + part.length > EXECUTE_BATCH) {
+        batches.push(open);
+        open = [];
+      }
+      open.push(...part);
     }
   }
-  return jobs;
+  if (open.length > 0) batches.push(open);
+  return batches.map((batch) => {
+    const chunk = batch.sort((a, b) => position.get(a)! - position.get(b)!);
+    return {
+      name: "batch",
+      data: { batch: chunk.map(({ item }) => item) },
+      // Named after its first outbox row (and place in it): the same rows dispatched again (a
+      // dispatcher that died before deleting them) make the same job, and no later batch can
+      // take its name.
+      opts: { ...EXECUTE_JOB_OPTIONS, jobId: batchJobId(chunk[0]!, chunk.length) },
+    };
+  });
 }
 
 function batchJobId(first: Queued, length: number): string {
   return first.seq === 0
     ? `batch-${first.outboxId}-${length}`
     : `batch-${first.outboxId}.${first.seq}-${length}`;
-}
-
-/** FNV-1a: a stable spread of lanes over batches. */
-function hash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i += 1) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }
 
 async function lanesOf(tx: Tx, rows: OutboxRow[]): Promise<Lanes> {

@@ -53,6 +53,8 @@ describe("routing the outbox into jobs", () => {
     );
     expect(batches.every((batch) => batch.length > 0 && batch.length <= EXECUTE_BATCH)).toBe(true);
     expect(batches.flat().sort((a, b) => a - b)).toEqual(items.map((item) => item.actionId));
+    // Lanes packed: as few batches as hold them, all full but the last.
+    expect(batches.map((batch) => batch.length)).toEqual([EXECUTE_BATCH, EXECUTE_BATCH, EXECUTE_BATCH, 11]);
     const names = jobs.map((job) => job.opts.jobId);
     expect(new Set(names).size).toBe(jobs.length);
     expect(routeOutbox([row], lanes).execute.map((job) => job.opts.jobId)).toEqual(names);
