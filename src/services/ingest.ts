@@ -74,21 +74,23 @@ export async function ingestActions(
 ): Promise<IngestResult[]> {
   const policy = options.policy ?? DEFAULT_POLICY;
   return db.transaction(async (tx) => {
-    await insertDevices(
-      tx,
-      uniqueBy(
-        inputs.flatMap((a) => (a.device ? [{ id: a.device.id, name: a.device.name }] : [])),
-        (d) => d.id,
-      ),
-    );
-    await insertInvestigations(tx, [
-      ...new Set(inputs.flatMap((a) => (a.investigationId ? [a.investigationId] : []))),
-    ]);
-
     const key = (source: string, externalId: string) => `${source}\u0000${externalId}`;
     const byKey = new Map<string, { row: ActionRow; created: boolean }>();
-    for (const row of await getActionsByExternalKeys(tx, inputs))
-      byKey.set(key(row.source, row.externalId), { row, created: false });
+    // Sent together: one round trip for the three (they run in this order on the connection).
+    const [, , stored] = await Promise.all([
+      insertDevices(
+        tx,
+        uniqueBy(
+          inputs.flatMap((a) => (a.device ? [{ id: a.device.id, name: a.device.name }] : [])),
+          (d) => d.id,
+        ),
+      ),
+      insertInvestigations(tx, [
+        ...new Set(inputs.flatMap((a) => (a.investigationId ? [a.investigationId] : []))),
+      ]),
+      getActionsByExternalKeys(tx, inputs),
+    ]);
+    for (const row of stored) byKey.set(key(row.source, row.externalId), { row, created: false });
     // What is new, once each (the first of a key given twice in the batch).
     const seen = new Set<string>();
     const fresh = inputs.filter((a) => {

@@ -92,42 +92,43 @@ async function assignThreats(
   }
   if (byKey.size === 0) return [];
   const keys = [...byKey.keys()].sort();
-  await tx.execute(
-    transactionLocksOnTexts(
-      "threatMessage",
-      keys.map((key) => `${channel} ${key}`),
-    ),
-  );
   const windowStart = sql`now() - make_interval(secs => ${grouping.windowMs / 1000})`;
-  const open = await tx
-    .select({ id: slackMessages.id, threatKey: slackMessages.threatKey })
-    .from(slackMessages)
-    .where(
-      and(
-        eq(slackMessages.channel, channel),
-        anyOf(slackMessages.threatKey, keys),
-        gt(slackMessages.createdAt, windowStart),
+  // Sent together, in this order: the locks, then the open messages and the counts read under them.
+  const [, open, counts] = await Promise.all([
+    tx.execute(
+      transactionLocksOnTexts(
+        "threatMessage",
+        keys.map((key) => `${channel} ${key}`),
       ),
-    )
-    .orderBy(desc(slackMessages.createdAt));
+    ),
+    tx
+      .select({ id: slackMessages.id, threatKey: slackMessages.threatKey })
+      .from(slackMessages)
+      .where(
+        and(
+          eq(slackMessages.channel, channel),
+          anyOf(slackMessages.threatKey, keys),
+          gt(slackMessages.createdAt, windowStart),
+        ),
+      )
+      .orderBy(desc(slackMessages.createdAt)),
+    tx
+      .select({ threatKey: actions.threatKey, n: sql<number>`count(*)::int` })
+      .from(actions)
+      .where(
+        and(
+          anyOf(actions.threatKey, keys),
+          eq(actions.status, "pending"),
+          gt(actions.createdAt, windowStart),
+        ),
+      )
+      .groupBy(actions.threatKey),
+  ]);
   const openByKey = new Map<string, number>();
   for (const message of open)
     if (!openByKey.has(message.threatKey!)) openByKey.set(message.threatKey!, message.id);
 
   const closed = keys.filter((key) => !openByKey.has(key));
-  const counts = closed.length
-    ? await tx
-        .select({ threatKey: actions.threatKey, n: sql<number>`count(*)::int` })
-        .from(actions)
-        .where(
-          and(
-            anyOf(actions.threatKey, closed),
-            eq(actions.status, "pending"),
-            gt(actions.createdAt, windowStart),
-          ),
-        )
-        .groupBy(actions.threatKey)
-    : [];
   const stored = new Map(counts.map((c) => [c.threatKey!, c.n]));
   const starting = closed.filter(
     (key) => (stored.get(key) ?? 0) + byKey.get(key)!.length >= grouping.minActions,
