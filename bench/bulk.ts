@@ -1,6 +1,10 @@
 // Bulk decisions: "Approve all" on one threat message holding 5,000 quarantines of one file on
 // 5,000 devices across 200 investigations (one signed click), and one bulk-undo request over
-// 5,000 completed quarantines: seconds until all are final.
+// 5,000 completed quarantines: seconds until all are final. Beside each, in the same run, the
+// floor of the store's own writes for those actions: their two row updates and three audit
+// events each as bare set-based statements (rolled back), with no checks, no fleet, no outbox,
+// no queue and no Slack, and the machine's load average, since other work shares its cores.
+import { cpus, loadavg } from "node:os";
 import { sql } from "drizzle-orm";
 import { requestBulkUndo } from "../src/services/bulkUndo.ts";
 import { actionBody, sha256Of } from "../test/support/fixtures.ts";
@@ -9,6 +13,33 @@ import { waitUntil } from "./processes.ts";
 import { type BenchApp, type BenchRow, fmt, startBenchApp, storeActions } from "./support.ts";
 
 const COUNT = 5000;
+
+/**
+ * Seconds for the bare writes every one of these actions needs at least: the decision's update
+ * and event, the run's update (started and finished at once) and its two events; rolled back.
+ */
+async function storeFloorSeconds(app: BenchApp, ids: number[], statuses: [string, string]): Promise<number> {
+  const connection = await app.ctx.sql.reserve();
+  try {
+    await connection`begin`;
+    const started = performance.now();
+    await connection`update actions set status = ${statuses[0]}, decided_by = 'U0BENCHAPPR',
+      decided_at = now(), updated_at = now() where id = any(${ids})`;
+    await connection`insert into action_events (action_id, kind, actor, detail)
+      select unnest(${ids}::bigint[]), 'decision', 'U0BENCHAPPR', '{}'`;
+    await connection`update actions set status = ${statuses[1]}, completed_at = now(), updated_at = now()
+      where id = any(${ids})`;
+    await connection`insert into action_events (action_id, kind, actor, detail)
+      select id, kind, 'system', '{}' from unnest(${ids}::bigint[]) id, unnest(array['start', 'finish']) kind`;
+    const seconds = (performance.now() - started) / 1000;
+    await connection`rollback`;
+    return seconds;
+  } finally {
+    connection.release();
+  }
+}
+
+const load = () => `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`;
 
 async function allIn(app: BenchApp, ids: number[], status: string): Promise<boolean> {
   const [row] = await app.ctx.db.execute<{ n: number }>(
@@ -51,6 +82,8 @@ export async function runBulkBench(): Promise<BenchRow[]> {
     }
     await waitUntil(() => allIn(app, pending, "completed"), 300_000, "all approved actions to complete");
     const approveSeconds = (performance.now() - approveStart) / 1000;
+    const approveLoad = load();
+    const approveFloor = await storeFloorSeconds(app, pending, ["approved", "completed"]);
 
     const done = await storeActions(
       app,
@@ -71,20 +104,22 @@ export async function runBulkBench(): Promise<BenchRow[]> {
     if (!outcome.ok) throw new Error(outcome.message);
     await waitUntil(() => allIn(app, done, "undone"), 300_000, "all undos to finish");
     const undoSeconds = (performance.now() - undoStart) / 1000;
+    const undoLoad = load();
+    const undoFloor = await storeFloorSeconds(app, done, ["undo_requested", "undone"]);
     return [
       {
         benchmark: `"Approve all" on a threat of ${COUNT.toLocaleString("en")} quarantines on ${COUNT.toLocaleString("en")} devices (${messages.length === 1 ? "one message, one click" : `${messages.length} messages, a click on each`})`,
-        figure: `${fmt(approveSeconds)} s until all completed`,
-        reference: `${fmt(COUNT / approveSeconds, 0)} actions/s`,
-        ratio: "—",
+        figure: `${fmt(approveSeconds)} s until all completed (${fmt(COUNT / approveSeconds, 0)} actions/s)`,
+        reference: `the store's bare writes for them (2 updates, 3 events each, set-based): ${fmt(approveFloor, 2)} s; ${approveLoad}`,
+        ratio: fmt(approveFloor / approveSeconds, 2),
         target: "≤ 3 s",
         met: approveSeconds <= 3 ? "yes" : "no",
       },
       {
         benchmark: `bulk undo of ${COUNT.toLocaleString("en")} quarantines in one request`,
-        figure: `${fmt(undoSeconds)} s until all undone`,
-        reference: `${fmt(COUNT / undoSeconds, 0)} actions/s`,
-        ratio: "—",
+        figure: `${fmt(undoSeconds)} s until all undone (${fmt(COUNT / undoSeconds, 0)} actions/s)`,
+        reference: `the store's bare writes for them (2 updates, 3 events each, set-based): ${fmt(undoFloor, 2)} s; ${undoLoad}`,
+        ratio: fmt(undoFloor / undoSeconds, 2),
         target: "≤ 3 s",
         met: undoSeconds <= 3 ? "yes" : "no",
       },

@@ -12,6 +12,7 @@ import { ingestActions } from "../src/services/ingest.ts";
 import { createLogger } from "../src/telemetry/log.ts";
 import { createTestDatabase, obliterateQueues, REDIS_URL, uniqueName } from "../test/support/db.ts";
 import { actionBody } from "../test/support/fixtures.ts";
+import { seedFleetFor } from "../test/support/fleet.ts";
 
 export type BenchApp = RunningApp & {
   slackApi: FakeSlackApi;
@@ -64,12 +65,16 @@ export async function startBenchApp(
 
 /**
  * Stores actions the way the ingest API does (validated, in batches of at most 1,000, completed
- * ones applied to the simulated fleet), without HTTP in the way; returns their ids in order.
+ * ones applied to the simulated fleet), without HTTP in the way; returns their ids in order. The
+ * fleet is given first what each action names (the simulated fleet refuses a file that is not on
+ * the device, as Defender does), so the actions can run.
  */
 export async function storeActions(app: BenchApp, bodies: Record<string, unknown>[]): Promise<number[]> {
   const ids: number[] = [];
   for (let i = 0; i < bodies.length; i += MAX_BATCH) {
-    const parsed = parseIngestBody({ actions: bodies.slice(i, i + MAX_BATCH) });
+    const chunk = bodies.slice(i, i + MAX_BATCH);
+    await seedFleetFor(app.ctx.db, chunk);
+    const parsed = parseIngestBody({ actions: chunk });
     if (!parsed.ok) throw new Error(`bad bench input: ${JSON.stringify(parsed.issues.slice(0, 3))}`);
     const results = await ingestActions(app.ctx.db, parsed.actions, {
       channel: app.env.SLACK_CHANNEL!,

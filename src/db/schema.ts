@@ -109,13 +109,15 @@ export const actions = pgTable(
   },
   (t) => [
     uniqueIndex("actions_source_external_id_uq").on(t.source, t.externalId),
+    // Every index here is written again by each status change (a changed indexed column makes
+    // the update non-HOT), three times in an action's life, so an index must earn that. None
+    // for type or source: each is a tenth or more of the actions, and the history's newest-first
+    // scan of the primary key finds a page of them within a few hundred rows (BENCHMARKS.md).
     index("actions_status_id_idx").on(t.status, t.id.desc()),
-    index("actions_type_id_idx").on(t.type, t.id.desc()),
     index("actions_device_id_idx").on(t.deviceId, t.id.desc()),
     index("actions_investigation_id_idx").on(t.investigationId, t.id.desc()),
     index("actions_sha256_id_idx").on(t.sha256, t.id.desc()),
     index("actions_slack_message_idx").on(t.slackMessageId),
-    index("actions_source_id_idx").on(t.source, t.id.desc()),
     index("actions_decided_by_id_idx").on(t.decidedBy, t.id.desc()),
     index("actions_created_at_idx").on(t.createdAt.desc()),
     // The expiry sweep looks only at pending actions.

@@ -4,7 +4,7 @@ import { asc, eq, type SQL, sql } from "drizzle-orm";
 import { type Result, refuse } from "../domain/result.ts";
 import { nextStatus, type Transition, type TransitionRefusal } from "../domain/status.ts";
 import { anyOf, type DbOrTx, type Tx } from "./client.ts";
-import { OUTBOX_CHANNEL, type OutboxMessage } from "./outbox.ts";
+import { OUTBOX_CHANNEL, type OutboxMessage, withExecutesTogether } from "./outbox.ts";
 import { type ActionRow, actionEvents, actions } from "./schema.ts";
 
 /**
@@ -198,7 +198,7 @@ export async function recordTransitions(
         left join message on message.id = c.message_id
       having count(*) > 0
       union all
-      select w.topic, w.payload from jsonb_to_recordset(${JSON.stringify(work)}::jsonb) as w(topic text, payload jsonb)
+      select w.topic, w.payload from jsonb_to_recordset(${JSON.stringify(withExecutesTogether(work))}::jsonb) as w(topic text, payload jsonb)
       returning 1
     )
     select (select count(*) from updated) as updated, (select count(*) from queued) as queued,

@@ -11,6 +11,7 @@ import {
   deleteOutbox,
   OUTBOX_CHANNEL,
   type OutboxMessage,
+  type Timer,
 } from "../db/outbox.ts";
 import { actionLanes } from "../db/queries/actions.ts";
 import { finishesWithin } from "../lib/deadline.ts";
@@ -57,8 +58,8 @@ export const EXECUTE_BATCH = 500;
 type Lanes = Map<number, string>;
 
 type OutboxRow = { id: number; topic: string; payload: unknown };
-/** An action to execute and the outbox row that asked for it. */
-type Queued = { item: ExecuteJob; outboxId: number };
+/** An action to execute, the outbox row that asked for it and its place in that row. */
+type Queued = { item: ExecuteJob; outboxId: number; seq: number };
 
 /**
  * `lanes`, when the backend runs actions inside the worker's transaction (the simulated fleet):
@@ -84,7 +85,12 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
     const message = { topic: row.topic, payload: row.payload } as OutboxMessage;
     switch (message.topic) {
       case "execute":
-        executeItems.push({ item: message.payload, outboxId: row.id });
+        executeItems.push({ item: message.payload, outboxId: row.id, seq: 0 });
+        break;
+      case "executes":
+        message.payload.items.forEach((item, seq) => {
+          executeItems.push({ item, outboxId: row.id, seq });
+        });
         break;
       case "message.created":
         slackPost.push({
@@ -103,20 +109,12 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
       case "actions.changed":
         for (const change of message.payload.changes) renderChange(change);
         break;
-      case "timer": {
-        const { actionId, kind, dueAt } = message.payload;
-        timers.push({
-          name: kind,
-          data: { actionId, kind },
-          // The due time is absolute, so a row that waited in the outbox is not scheduled late.
-          opts: {
-            ...SLACK_JOB_OPTIONS,
-            jobId: timerJobId({ actionId, kind }),
-            delay: Math.max(0, dueAt - Date.now()),
-          },
-        });
+      case "timer":
+        timers.push(timerJob(message.payload));
         break;
-      }
+      case "timers":
+        for (const timer of message.payload.timers) timers.push(timerJob(timer));
+        break;
       default:
         throw new Error(`unknown outbox topic ${(message as { topic: string }).topic}`);
     }
@@ -127,44 +125,74 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
   return { execute: executeJobs(executeItems, lanes), slackPost, slackUpdate, timers };
 }
 
+function timerJob({ actionId, kind, dueAt }: Timer): Bulk<TimerJob>[number] {
+  return {
+    name: kind,
+    data: { actionId, kind },
+    // The due time is absolute, so a row that waited in the outbox is not scheduled late.
+    opts: {
+      ...SLACK_JOB_OPTIONS,
+      jobId: timerJobId({ actionId, kind }),
+      delay: Math.max(0, dueAt - Date.now()),
+    },
+  };
+}
+
 /**
  * Batches of at most EXECUTE_BATCH, each action in its lane's batch: actions on one device (or
  * one URL) share a batch, so batches running side by side do not queue for each other's locks.
+ * Lanes are packed into as few batches as hold them (5,000 actions on 5,000 devices make ten
+ * full batches, not ten uneven ones and their overflow); each batch runs in the order queued.
  */
 function executeJobs(queued: Queued[], lanes: Lanes | undefined): Bulk<ExecuteQueueJob> {
   if (!lanes || queued.length === 1) return queued.map(({ item }) => executeJobEntry(item));
-  const groups: Queued[][] = Array.from({ length: Math.ceil(queued.length / EXECUTE_BATCH) }, () => []);
+  const byLane = new Map<string, Queued[]>();
   for (const entry of queued) {
     const lane = lanes.get(entry.item.actionId) ?? String(entry.item.actionId);
-    groups[hash(lane) % groups.length]!.push(entry);
+    const group = byLane.get(lane);
+    if (group) group.push(entry);
+    else byLane.set(lane, [entry]);
   }
-  const jobs: Bulk<ExecuteQueueJob> = [];
-  for (const group of groups) {
+  const position = new Map(queued.map((entry, i) => [entry, i]));
+  const batches: Queued[][] = [];
+  let open: Queued[] = [];
+  for (const group of byLane.values()) {
     for (let i = 0; i < group.length; i += EXECUTE_BATCH) {
-      const chunk = group.slice(i, i + EXECUTE_BATCH);
-      jobs.push({
-        name: "batch",
-        data: { batch: chunk.map(({ item }) => item) },
-        // Named after its first outbox row: the same rows dispatched again (a dispatcher that
-        // died before deleting them) make the same job, and no later batch can take its name.
-        opts: { ...EXECUTE_JOB_OPTIONS, jobId: `batch-${chunk[0]!.outboxId}-${chunk.length}` },
-      });
+      const part = group.slice(i, i + EXECUTE_BATCH);
+      if (open.length + part.length > EXECUTE_BATCH) {
+        batches.push(open);
+        open = [];
+      }
+      open.push(...part);
     }
   }
-  return jobs;
+  if (open.length > 0) batches.push(open);
+  return batches.map((batch) => {
+    const chunk = batch.sort((a, b) => position.get(a)! - position.get(b)!);
+    return {
+      name: "batch",
+      data: { batch: chunk.map(({ item }) => item) },
+      // Named after its first outbox row (and place in it): the same rows dispatched again (a
+      // dispatcher that died before deleting them) make the same job, and no later batch can
+      // take its name.
+      opts: { ...EXECUTE_JOB_OPTIONS, jobId: batchJobId(chunk[0]!, chunk.length) },
+    };
+  });
 }
 
-/** FNV-1a: a stable spread of lanes over batches. */
-function hash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i += 1) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+function batchJobId(first: Queued, length: number): string {
+  return first.seq === 0
+    ? `batch-${first.outboxId}-${length}`
+    : `batch-${first.outboxId}.${first.seq}-${length}`;
 }
 
 async function lanesOf(tx: Tx, rows: OutboxRow[]): Promise<Lanes> {
-  const ids = rows
-    .filter((row) => row.topic === "execute")
-    .map((row) => (row.payload as ExecuteJob).actionId);
+  const ids = rows.flatMap((row) => {
+    const message = { topic: row.topic, payload: row.payload } as OutboxMessage;
+    if (message.topic === "execute") return [message.payload.actionId];
+    if (message.topic === "executes") return message.payload.items.map((item) => item.actionId);
+    return [];
+  });
   if (ids.length < 2) return new Map();
   return actionLanes(tx, ids);
 }

@@ -1,15 +1,14 @@
 // Ingest: a validated batch of proposed actions stored in one transaction, with the approval
 // policy's expiry, timers and auto-approval applied as each pending action arrives.
 import type { DbOrTx, Tx } from "../db/client.ts";
-import { type OutboxMessage, writeOutbox } from "../db/outbox.ts";
+import { type Timer, writeOutbox } from "../db/outbox.ts";
 import {
   getActionsByExternalKeys,
-  insertActionEvents,
   insertDevices,
   insertInvestigations,
   insertNewActions,
 } from "../db/queries/ingest.ts";
-import { assignMessages } from "../db/queries/messages.ts";
+import { assignMessages, deleteEmptyMessages } from "../db/queries/messages.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { transitionAction } from "../db/transitions.ts";
 import type { ActionInput } from "../domain/actionInput.ts";
@@ -76,64 +75,92 @@ export async function ingestActions(
 ): Promise<IngestResult[]> {
   const policy = options.policy ?? DEFAULT_POLICY;
   return db.transaction(async (tx) => {
-    await insertDevices(
-      tx,
-      uniqueBy(
-        inputs.flatMap((a) => (a.device ? [{ id: a.device.id, name: a.device.name }] : [])),
-        (d) => d.id,
-      ),
-    );
-    await insertInvestigations(tx, [
-      ...new Set(inputs.flatMap((a) => (a.investigationId ? [a.investigationId] : []))),
-    ]);
-
-    const now = new Date();
-    const inserted = await insertNewActions(
-      tx,
-      inputs.map((a) => ({
-        externalId: a.externalId,
-        source: a.source,
-        type: a.type,
-        status: a.recorded?.error ? ("failed" as const) : a.status,
-        investigationId: a.investigationId ?? null,
-        incidentId: a.incidentId ?? null,
-        deviceId: a.device?.id ?? null,
-        deviceName: a.device?.name ?? null,
-        entity: a.entity,
-        sha256: a.entity.sha256 ?? null,
-        threatKey: threatKeyOf(a, THREAT_KIND_NAMES),
-        requestedBy: a.requestedBy ?? null,
-        comment: a.comment ?? null,
-        completedAt: a.status === "completed" && !a.recorded?.error ? (a.recorded?.completedAt ?? now) : null,
-        decidedBy: a.recorded?.decidedBy ?? null,
-        decidedAt: a.recorded?.decidedAt ?? null,
-        error: a.recorded?.error ?? null,
-        // Also for one recorded as completed elsewhere: undoing it is undoing the same thing.
-        undoApprovalsNeeded: undoApprovalsNeeded(policy, a),
-        ...(a.status === "pending" && {
-          expiresAt: new Date(now.getTime() + ttlFor(policy, a)),
-          approvalsNeeded: approvalsNeeded(policy, a),
-        }),
-      })),
-    );
-
     const key = (source: string, externalId: string) => `${source}\u0000${externalId}`;
     const byKey = new Map<string, { row: ActionRow; created: boolean }>();
+    // Sent together: one round trip for the three (they run in this order on the connection).
+    const [, , stored] = await Promise.all([
+      insertDevices(
+        tx,
+        uniqueBy(
+          inputs.flatMap((a) => (a.device ? [{ id: a.device.id, name: a.device.name }] : [])),
+          (d) => d.id,
+        ),
+      ),
+      insertInvestigations(tx, [
+        ...new Set(inputs.flatMap((a) => (a.investigationId ? [a.investigationId] : []))),
+      ]),
+      getActionsByExternalKeys(tx, inputs),
+    ]);
+    for (const row of stored) byKey.set(key(row.source, row.externalId), { row, created: false });
+    // What is new, once each (the first of a key given twice in the batch).
+    const seen = new Set<string>();
+    const fresh = inputs.filter((a) => {
+      const k = key(a.source, a.externalId);
+      if (byKey.has(k) || seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+
+    const now = new Date();
+    const rows = fresh.map((a) => ({
+      externalId: a.externalId,
+      source: a.source,
+      type: a.type,
+      status: a.recorded?.error ? ("failed" as const) : a.status,
+      investigationId: a.investigationId ?? null,
+      incidentId: a.incidentId ?? null,
+      deviceId: a.device?.id ?? null,
+      deviceName: a.device?.name ?? null,
+      entity: a.entity,
+      sha256: a.entity.sha256 ?? null,
+      threatKey: threatKeyOf(a, THREAT_KIND_NAMES),
+      requestedBy: a.requestedBy ?? null,
+      comment: a.comment ?? null,
+      completedAt: a.status === "completed" && !a.recorded?.error ? (a.recorded?.completedAt ?? now) : null,
+      decidedBy: a.recorded?.decidedBy ?? null,
+      decidedAt: a.recorded?.decidedAt ?? null,
+      error: a.recorded?.error ?? null,
+      // Also for one recorded as completed elsewhere: undoing it is undoing the same thing.
+      undoApprovalsNeeded: undoApprovalsNeeded(policy, a),
+      slackMessageId: null as number | null,
+      ...(a.status === "pending" && {
+        expiresAt: new Date(now.getTime() + ttlFor(policy, a)),
+        approvalsNeeded: approvalsNeeded(policy, a),
+      }),
+    }));
+    // Each pending action's message is known before it is written: one write per row.
+    const assignment = await assignMessages(
+      tx,
+      rows.flatMap((row, i) => (row.status === "pending" ? [{ ...row, id: i }] : [])),
+      options.channel,
+      {
+        minActions: policy.threats.minActions,
+        windowMs: policy.threats.window,
+        keys: policy.threats.keys,
+      },
+    );
+    rows.forEach((row, i) => {
+      row.slackMessageId = assignment.messageOf.get(i) ?? null;
+    });
+    const inserted = await insertNewActions(tx, rows, {
+      kinds: RECEIVED_EVENT,
+      fallback: "received",
+      actor: options.actor ?? "api",
+    });
     for (const row of inserted) byKey.set(key(row.source, row.externalId), { row, created: true });
-    const missing = inputs.filter((a) => !byKey.has(key(a.source, a.externalId)));
-    for (const row of await getActionsByExternalKeys(tx, missing))
+    // A concurrent ingest of the same actions stored them first: theirs are the rows, and the
+    // messages made for them here show nothing.
+    const lost = inputs.filter((a) => !byKey.has(key(a.source, a.externalId)));
+    for (const row of await getActionsByExternalKeys(tx, lost))
       byKey.set(key(row.source, row.externalId), { row, created: false });
+    const shown = new Set(inserted.map((row) => row.slackMessageId));
+    const empty = new Set(assignment.created.filter((id) => !shown.has(id)));
+    await deleteEmptyMessages(tx, [...empty]);
+    const messageWork = assignment.work.filter(
+      (m) => !(m.topic === "message.created" && empty.has(m.payload.messageId)),
+    );
 
     if (inserted.length > 0) {
-      await insertActionEvents(
-        tx,
-        inserted.map((row) => ({
-          actionId: row.id,
-          kind: RECEIVED_EVENT[row.status] ?? "received",
-          actor: options.actor ?? "api",
-          detail: { source: row.source, externalId: row.externalId },
-        })),
-      );
       for (const row of inserted)
         if (row.status === "completed") await options.onRecordedCompleted?.(tx, row);
       const pending = inserted.filter((row) => row.status === "pending");
@@ -143,13 +170,10 @@ export async function ingestActions(
       });
       const approvedByPolicy = new Set(automatic.map((a) => a.row.id));
       const waiting = pending.filter((row) => !approvedByPolicy.has(row.id));
+      const timers = waiting.flatMap((row) => timersOf(policy, row, now));
       await writeOutbox(tx, [
-        ...(await assignMessages(tx, pending, options.channel, {
-          minActions: policy.threats.minActions,
-          windowMs: policy.threats.window,
-          keys: policy.threats.keys,
-        })),
-        ...waiting.flatMap((row) => timerMessages(policy, row, now)),
+        ...messageWork,
+        ...(timers.length > 0 ? [{ topic: "timers" as const, payload: { timers } }] : []),
       ]);
       // Shown in the channel and history like any other, approved by the policy instead of a person.
       for (const { row, rule } of automatic) {
@@ -180,14 +204,14 @@ export async function ingestActions(
 }
 
 /** A waiting action's expiry, reminder and escalation, as delayed jobs created with the action. */
-function timerMessages(policy: Policy, row: ActionRow, now: Date): OutboxMessage[] {
-  const timer = (kind: "expire" | "remind" | "escalate", dueAt: number): OutboxMessage => ({
-    topic: "timer",
-    payload: { actionId: row.id, kind, dueAt },
-  });
+function timersOf(policy: Policy, row: ActionRow, now: Date): Timer[] {
   return [
-    timer("expire", row.expiresAt!.getTime()),
-    ...remindersFor(policy, row).map((step) => timer(step.kind, now.getTime() + step.afterMs)),
+    { actionId: row.id, kind: "expire", dueAt: row.expiresAt!.getTime() },
+    ...remindersFor(policy, row).map((step) => ({
+      actionId: row.id,
+      kind: step.kind,
+      dueAt: now.getTime() + step.afterMs,
+    })),
   ];
 }
 

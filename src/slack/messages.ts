@@ -4,6 +4,7 @@ import { defenderPortalLinks } from "../backend/defender/links.ts";
 import type { Config } from "../config/env.ts";
 import type { DbOrTx } from "../db/client.ts";
 import { alertsOfActions, getAlert, investigationOfMessage } from "../db/queries/connector.ts";
+import { otherInstanceCounts } from "../db/queries/history.ts";
 import { type MessageAction, messageActions } from "../db/queries/messages.ts";
 import type { SlackMessageRow } from "../db/schema.ts";
 import { actionMessage, type MessageOptions, type SlackMessage } from "./blocks/actionMessage.ts";
@@ -40,10 +41,10 @@ export function messageOptions(config: Config): MessageOptions {
  */
 export async function renderStoredMessage(
   db: DbOrTx,
-  message: Pick<SlackMessageRow, "id" | "investigationId">,
+  message: Pick<SlackMessageRow, "id" | "investigationId" | "threatKey">,
   config: Config,
 ): Promise<{ rendered: SlackMessage; actions: MessageAction[] }> {
-  const rows = await messageActions(db, message.id);
+  const rows = await withOtherInstances(db, message, await messageActions(db, message.id));
   if (rows.length === 0) {
     const investigation = await investigationOfMessage(db, message.id);
     if (!investigation) throw new Error(`message ${message.id} shows nothing`);
@@ -62,4 +63,19 @@ export async function renderStoredMessage(
     rows.map((row) => row.id),
   );
   return { rendered: withAlertNotes(rendered, alerts), actions: rows };
+}
+
+/**
+ * A completed quarantine's other instances, for the Undo of an action or investigation message.
+ * Not for a threat message: its own Undo opens the confirmation, which lists them.
+ */
+async function withOtherInstances(
+  db: DbOrTx,
+  message: Pick<SlackMessageRow, "threatKey">,
+  rows: MessageAction[],
+): Promise<MessageAction[]> {
+  if (message.threatKey) return rows;
+  const counts = await otherInstanceCounts(db, rows);
+  if (counts.size === 0) return rows;
+  return rows.map((row) => (counts.has(row.id) ? { ...row, otherInstances: counts.get(row.id)! } : row));
 }

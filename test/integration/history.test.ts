@@ -39,7 +39,7 @@ import {
   type ResponseUrlCatcher,
   startResponseUrlCatcher,
 } from "../support/slackRequests.ts";
-import { buttonsOf, channelMessages, submitView } from "../support/slackUser.ts";
+import { buttonsOf, channelMessages, click, submitView } from "../support/slackUser.ts";
 
 let app: TestApp;
 let catcher: ResponseUrlCatcher;
@@ -433,6 +433,60 @@ describe("history.bulk_undo", () => {
       30_000,
       "the threat message to show 5 undone",
     );
+  });
+
+  it("from the channel: a quarantine's Undo offers the file's instance on another device", async () => {
+    const sha = sha256Of(666_666);
+    const ids = await ingest(
+      app.ctx.db,
+      [0, 1].map((i) =>
+        actionBody("quarantine_file", 6600 + i, {
+          externalId: `channel-spread-${i}`,
+          investigationId: `inv-channel-spread-${i}`,
+          device: { id: `dev-channel-spread-${i}`, name: `CHANNEL-SPREAD-${i}` },
+          entity: { sha256: sha, path: "C:\\Temp\\dropper.exe" },
+        }),
+      ),
+    );
+    const [lone] = await ingest(app.ctx.db, [
+      actionBody("quarantine_file", 6610, {
+        externalId: "channel-lone",
+        device: { id: "dev-channel-lone", name: "CHANNEL-LONE" },
+        entity: { sha256: sha256Of(666_667) },
+      }),
+    ]);
+    for (const id of [...ids, lone!])
+      await decide(app.ctx.db, { actionId: id, decision: "approve", actor: APPROVER });
+    await waitForStatuses(app.ctx.db, [...ids, lone!], ["completed"]);
+
+    // Each instance's own message (one per investigation, not a threat: two are below minActions).
+    const message = await waitFor(
+      async () =>
+        channelMessages(app).find((m) => buttonsOf(m).some((b) => b.action_id === `confirm_undo:${ids[0]}`)),
+      30_000,
+      "the completed quarantine's message with Undo…",
+    );
+    expect(message.text).not.toMatch(/^Threat:/);
+    // A file quarantined on one device only keeps the one-tap Undo.
+    await waitFor(
+      async () => channelMessages(app).find((m) => buttonsOf(m).some((b) => b.action_id === `undo:${lone}`)),
+      30_000,
+      "the lone quarantine's message with Undo",
+    );
+
+    const opened = app.slackApi.callsTo("views.open").length;
+    const res = await click(app, APPROVER, message, `confirm_undo:${ids[0]}`);
+    expect(res.status).toBe(200);
+    const modal = await openedModal(app, opened);
+    expect(JSON.stringify(modal.blocks.find((b) => b.block_id === "undo_more"))).toContain(
+      "Apply to 1 more instance of this file",
+    );
+    expect(JSON.stringify(modal)).toContain("CHANNEL-SPREAD-1");
+    const result = await confirm(modal, APPROVER, () => true);
+    expect(result).toMatchObject({ response_action: "update" });
+    await waitForStatuses(app.ctx.db, ids, ["undone"]);
+    const events = await undoEvents(ids);
+    expect(new Set(events.flat().map((e) => e.detail.requestId)).size).toBe(1);
   });
 
   it("without the box checked, undoes only the chosen instance", async () => {

@@ -108,6 +108,11 @@ describe("ingest idempotency", () => {
     const rows = await app.ctx
       .sql`select count(*)::int as n from actions where external_id = ${body.externalId as string}`;
     expect(rows[0]!.n).toBe(1);
+    // Its message is made once: the posts that lost the race leave no message of their own.
+    const messages = await app.ctx.sql`select count(*)::int as n from slack_messages m
+      where not exists (select 1 from actions a where a.slack_message_id = m.id)
+        and m.investigation_id = ${body.investigationId as string}`;
+    expect(messages[0]!.n).toBe(0);
   });
 
   it("the same externalId from another source is another action", async () => {

@@ -100,6 +100,19 @@ describe("actionMessage", () => {
     expect(undo?.confirm).toMatchObject({ title: { text: "Undo: Restore file on LAPTOP-7?" } });
   });
 
+  it("opens the undo confirmation for a quarantine whose file is quarantined on other devices too", () => {
+    const action = makeAction("quarantine_file", "completed", { otherInstances: 4 });
+    const message = actionMessage(action, options);
+    expect(validateMessage(message)).toEqual([]);
+    const [undo] = buttons(message.blocks);
+    expect(undo).toMatchObject({ action_id: "confirm_undo:42", text: { text: "Undo…" } });
+    expect(undo?.accessibility_label).toContain("4 other instances");
+    expect(undo?.confirm).toBeUndefined();
+    // Other actions keep their one-tap Undo whatever the count says.
+    const [lone] = buttons(actionMessage(makeAction("stop_service", "completed"), options).blocks);
+    expect(lone).toMatchObject({ action_id: "undo:42" });
+  });
+
   it("links Open investigation to our investigation page, or the action's page without one", () => {
     const url = (action: ActionView, publicUrl = PUBLIC_URL) =>
       buttons(actionMessage(action, { publicUrl }).blocks).find(
@@ -235,6 +248,19 @@ describe("investigationMessage", () => {
       "go_hunt:3",
       "go_hunt:4",
       "retry:4",
+      "open_investigation:1",
+    ]);
+  });
+
+  it("offers a quarantine's other instances from its row: its Undo opens the confirmation", () => {
+    const actions = group(2, (i) =>
+      makeAction("quarantine_file", "completed", i === 0 ? { otherInstances: 2 } : {}),
+    );
+    const message = investigationMessage({ investigationId: "inv-42", messageKey: 5, actions }, options);
+    expect(validateMessage(message)).toEqual([]);
+    expect(buttons(message.blocks).map((button) => button.action_id)).toEqual([
+      "confirm_undo:1",
+      "undo:2",
       "open_investigation:1",
     ]);
   });

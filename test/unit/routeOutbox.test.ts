@@ -42,6 +42,53 @@ describe("routing the outbox into jobs", () => {
     );
   });
 
+  it("runs the one row of many decisions (an Approve all) as the same batches, each job named apart", () => {
+    const count = EXECUTE_BATCH * 3 + 11;
+    const items = Array.from({ length: count }, (_, i) => execute(i + 1).payload);
+    const row = { id: 5000, topic: "executes", payload: { items } };
+    const lanes = new Map(items.map((item) => [item.actionId, `dev-${item.actionId}`]));
+    const jobs = routeOutbox([row], lanes).execute;
+    const batches = jobs.map((job) =>
+      (job.data as { batch: { actionId: number }[] }).batch.map((b) => b.actionId),
+    );
+    expect(batches.every((batch) => batch.length > 0 && batch.length <= EXECUTE_BATCH)).toBe(true);
+    expect(batches.flat().sort((a, b) => a - b)).toEqual(items.map((item) => item.actionId));
+    // Lanes packed: as few batches as hold them, all full but the last.
+    expect(batches.map((batch) => batch.length)).toEqual([EXECUTE_BATCH, EXECUTE_BATCH, EXECUTE_BATCH, 11]);
+    const names = jobs.map((job) => job.opts.jobId);
+    expect(new Set(names).size).toBe(jobs.length);
+    expect(routeOutbox([row], lanes).execute.map((job) => job.opts.jobId)).toEqual(names);
+    // A backend that runs one at a time still gets a job per action.
+    expect(routeOutbox([row], undefined).execute).toHaveLength(count);
+  });
+
+  it("schedules every timer of a batch's one row as a delayed job of its own", () => {
+    const dueAt = Date.now() + 60_000;
+    const { timers } = routeOutbox(
+      [
+        {
+          id: 1,
+          topic: "timers",
+          payload: {
+            timers: [
+              { actionId: 7, kind: "expire", dueAt },
+              { actionId: 7, kind: "remind", dueAt },
+              { actionId: 8, kind: "expire", dueAt },
+            ],
+          },
+        },
+      ],
+      new Map(),
+    );
+    expect(timers.map((job) => [job.name, job.data.actionId])).toEqual([
+      ["expire", 7],
+      ["remind", 7],
+      ["expire", 8],
+    ]);
+    expect(new Set(timers.map((job) => job.opts.jobId)).size).toBe(3);
+    expect(timers.every((job) => (job.opts.delay ?? 0) > 50_000)).toBe(true);
+  });
+
   it("keeps a lone action, and every action of a backend that runs one at a time, in a job of its own", () => {
     expect(routeOutbox([execute(42)], new Map()).execute).toMatchObject([
       { name: "apply", data: { actionId: 42 }, opts: { jobId: "apply-42-1", attempts: 5 } },

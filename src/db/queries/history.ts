@@ -95,6 +95,30 @@ export async function otherQuarantinedInstances(
   return rows.sort((a, b) => b.id - a.id);
 }
 
+/**
+ * For each completed quarantine in `shown`, how many other devices have a quarantine of the same
+ * file that is or may become completed (pending, approved, running or completed): what its Undo
+ * may also restore. Counted on what may still complete too, so a message rendered before the
+ * other instances finish already offers them; the undo confirmation lists them as they are then.
+ */
+export async function otherInstanceCounts(
+  db: DbOrTx,
+  shown: readonly Pick<ActionRow, "id" | "type" | "status" | "sha256" | "deviceId">[],
+): Promise<Map<number, number>> {
+  const ids = shown
+    .filter((a) => a.type === "quarantine_file" && a.status === "completed" && a.sha256 && a.deviceId)
+    .map((a) => a.id);
+  if (ids.length === 0) return new Map();
+  const rows = await db.execute<{ id: string; n: number }>(sql`
+    select a.id, count(distinct o.device_id)::int as n
+    from ${actions} a
+    join ${actions} o on o.sha256 = a.sha256 and o.type = 'quarantine_file' and o.device_id <> a.device_id
+      and o.status in ('pending', 'approved', 'running', 'completed')
+    where a.id = any(${sql.param(ids)})
+    group by a.id`);
+  return new Map(rows.map((row) => [Number(row.id), row.n]));
+}
+
 /** How many actions wait for approval, and the one waiting longest (ids grow with arrival). */
 export async function pendingSummary(db: DbOrTx): Promise<{ count: number; oldest: ActionRow | null }> {
   const [totals] = await db

@@ -5,7 +5,7 @@
 // a few threat messages and one message per investigation rather than a flood.
 import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
 import type { ThreatKind } from "../../domain/threats.ts";
-import type { Db, DbOrTx, Tx } from "../client.ts";
+import { anyOf, type Db, type DbOrTx, type Tx } from "../client.ts";
 import { transactionLocksOnTexts } from "../locks.ts";
 import type { OutboxMessage } from "../outbox.ts";
 import {
@@ -29,13 +29,29 @@ export type ThreatGrouping = { minActions: number; windowMs: number; keys: reado
 
 type Assignment = { messageId: number; actionIds: number[]; isNew: boolean };
 
+/**
+ * A pending action about to be stored, by a key of the caller's (its place in the batch): what
+ * decides its message. Assigned before the insert, so each action is written once with its
+ * message rather than inserted and then updated (a second copy of the row in every index).
+ */
+export type Arrival = Pick<ActionRow, "threatKey" | "investigationId"> & { id: number };
+
+export type MessageAssignment = {
+  /** Each arrival's message, by the arrival's key. */
+  messageOf: Map<number, number>;
+  /** Messages created for these arrivals (to delete if none of theirs is stored after all). */
+  created: number[];
+  /** The posts of new messages and the renders of posted ones that took arrivals in. */
+  work: OutboxMessage[];
+};
+
 export async function assignMessages(
   tx: Tx,
-  pending: ActionRow[],
+  pending: Arrival[],
   channel: string,
   grouping?: ThreatGrouping,
-): Promise<OutboxMessage[]> {
-  if (pending.length === 0) return [];
+): Promise<MessageAssignment> {
+  if (pending.length === 0) return { messageOf: new Map(), created: [], work: [] };
   const threats = grouping ? await assignThreats(tx, pending, channel, grouping) : [];
   const inThreat = new Set(threats.flatMap((a) => a.actionIds));
   const assignments = [
@@ -46,27 +62,31 @@ export async function assignMessages(
       channel,
     )),
   ];
-  const renders = await setMessages(tx, assignments);
-  return [
-    ...assignments
-      .filter((a) => a.isNew)
-      .map((a) => ({ topic: "message.created" as const, payload: { messageId: a.messageId } })),
-    ...renders,
-  ];
+  const renders = await bumpJoined(tx, assignments);
+  return {
+    messageOf: new Map(assignments.flatMap((a) => a.actionIds.map((id) => [id, a.messageId] as const))),
+    created: assignments.filter((a) => a.isNew).map((a) => a.messageId),
+    work: [
+      ...assignments
+        .filter((a) => a.isNew)
+        .map((a) => ({ topic: "message.created" as const, payload: { messageId: a.messageId } })),
+      ...renders,
+    ],
+  };
 }
 
 /**
- * The actions whose threat has a threat message open in `channel` join it; a threat without one
- * gets one once `minActions` of its actions are pending within the window (this batch's
+ * The arrivals whose threat has a threat message open in `channel` join it; a threat without one
+ * gets one once `minActions` of its actions are pending within the window (these arrivals
  * included: earlier ones stay where they are shown). One ingest at a time per threat key decides.
  */
 async function assignThreats(
   tx: Tx,
-  pending: ActionRow[],
+  pending: Arrival[],
   channel: string,
   grouping: ThreatGrouping,
 ): Promise<Assignment[]> {
-  const byKey = new Map<string, ActionRow[]>();
+  const byKey = new Map<string, Arrival[]>();
   for (const action of pending) {
     const key = action.threatKey;
     if (key === null || !grouping.keys.some((kind) => key.startsWith(`${kind}:`))) continue;
@@ -74,43 +94,47 @@ async function assignThreats(
   }
   if (byKey.size === 0) return [];
   const keys = [...byKey.keys()].sort();
-  await tx.execute(
-    transactionLocksOnTexts(
-      "threatMessage",
-      keys.map((key) => `${channel} ${key}`),
-    ),
-  );
   const windowStart = sql`now() - make_interval(secs => ${grouping.windowMs / 1000})`;
-  const open = await tx
-    .select({ id: slackMessages.id, threatKey: slackMessages.threatKey })
-    .from(slackMessages)
-    .where(
-      and(
-        eq(slackMessages.channel, channel),
-        inArray(slackMessages.threatKey, keys),
-        gt(slackMessages.createdAt, windowStart),
+  // Sent together, in this order: the locks, then the open messages and the counts read under them.
+  const [, open, counts] = await Promise.all([
+    tx.execute(
+      transactionLocksOnTexts(
+        "threatMessage",
+        keys.map((key) => `${channel} ${key}`),
       ),
-    )
-    .orderBy(desc(slackMessages.createdAt));
+    ),
+    tx
+      .select({ id: slackMessages.id, threatKey: slackMessages.threatKey })
+      .from(slackMessages)
+      .where(
+        and(
+          eq(slackMessages.channel, channel),
+          anyOf(slackMessages.threatKey, keys),
+          gt(slackMessages.createdAt, windowStart),
+        ),
+      )
+      .orderBy(desc(slackMessages.createdAt)),
+    tx
+      .select({ threatKey: actions.threatKey, n: sql<number>`count(*)::int` })
+      .from(actions)
+      .where(
+        and(
+          anyOf(actions.threatKey, keys),
+          eq(actions.status, "pending"),
+          gt(actions.createdAt, windowStart),
+        ),
+      )
+      .groupBy(actions.threatKey),
+  ]);
   const openByKey = new Map<string, number>();
   for (const message of open)
     if (!openByKey.has(message.threatKey!)) openByKey.set(message.threatKey!, message.id);
 
   const closed = keys.filter((key) => !openByKey.has(key));
-  const counts = closed.length
-    ? await tx
-        .select({ threatKey: actions.threatKey, n: sql<number>`count(*)::int` })
-        .from(actions)
-        .where(
-          and(
-            inArray(actions.threatKey, closed),
-            eq(actions.status, "pending"),
-            gt(actions.createdAt, windowStart),
-          ),
-        )
-        .groupBy(actions.threatKey)
-    : [];
-  const starting = counts.filter((c) => c.n >= grouping.minActions).map((c) => c.threatKey!);
+  const stored = new Map(counts.map((c) => [c.threatKey!, c.n]));
+  const starting = closed.filter(
+    (key) => (stored.get(key) ?? 0) + byKey.get(key)!.length >= grouping.minActions,
+  );
   const created = starting.length
     ? await tx
         .insert(slackMessages)
@@ -128,10 +152,10 @@ async function assignThreats(
   return assignments;
 }
 
-async function assignByInvestigation(tx: Tx, pending: ActionRow[], channel: string): Promise<Assignment[]> {
+async function assignByInvestigation(tx: Tx, pending: Arrival[], channel: string): Promise<Assignment[]> {
   if (pending.length === 0) return [];
-  const byInvestigation = new Map<string, ActionRow[]>();
-  const alone: ActionRow[] = [];
+  const byInvestigation = new Map<string, Arrival[]>();
+  const alone: Arrival[] = [];
   for (const action of pending) {
     if (action.investigationId === null) alone.push(action);
     else
@@ -147,7 +171,7 @@ async function assignByInvestigation(tx: Tx, pending: ActionRow[], channel: stri
         .from(slackMessages)
         .where(
           and(
-            inArray(slackMessages.investigationId, [...byInvestigation.keys()]),
+            anyOf(slackMessages.investigationId, [...byInvestigation.keys()]),
             isNull(slackMessages.ts),
             eq(slackMessages.channel, channel),
             gt(slackMessages.createdAt, sql`now() - make_interval(secs => ${JOIN_WINDOW_SECONDS})`),
@@ -181,19 +205,10 @@ async function assignByInvestigation(tx: Tx, pending: ActionRow[], channel: stri
 }
 
 /**
- * Points each action at its message in one statement, and bumps the messages it joined; a posted
- * message that joined actions (a threat's) is rendered again.
+ * Bumps the messages that took arrivals in; a posted one (a threat's) is rendered again, so the
+ * render that follows includes them.
  */
-async function setMessages(tx: Tx, assignments: Assignment[]): Promise<OutboxMessage[]> {
-  if (assignments.length === 0) return [];
-  const pairs = assignments.flatMap((a) => a.actionIds.map((id) => [id, a.messageId]));
-  await tx.execute(sql`
-    update actions a set slack_message_id = p.message_id
-    from (select (e->>0)::bigint as id, (e->>1)::bigint as message_id
-          from jsonb_array_elements(${JSON.stringify(pairs)}::jsonb) e) p
-    where a.id = p.id`);
-  // A joined message may already be rendering or posted: bump it so the render that follows
-  // includes these.
+async function bumpJoined(tx: Tx, assignments: Assignment[]): Promise<OutboxMessage[]> {
   return bumpMessages(
     tx,
     assignments.filter((a) => !a.isNew).map((a) => a.messageId),
@@ -240,6 +255,19 @@ export async function messageIdsOf(db: DbOrTx, actionIds: readonly number[]): Pr
   return rows.map((row) => row.id!);
 }
 
+/** Deletes messages created for arrivals none of which was stored (a concurrent ingest of the same batch stored them first). */
+export async function deleteEmptyMessages(tx: Tx, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx
+    .delete(slackMessages)
+    .where(
+      and(
+        inArray(slackMessages.id, ids),
+        sql`not exists (select 1 from ${actions} where ${actions.slackMessageId} = ${slackMessages.id})`,
+      ),
+    );
+}
+
 /** A message of its own for something that is not an action (a Defender investigation's notice). */
 export async function createStandaloneMessage(tx: DbOrTx, channel: string): Promise<number> {
   const [row] = await tx.insert(slackMessages).values({ channel }).returning({ id: slackMessages.id });
@@ -264,14 +292,16 @@ export async function getMessage(db: DbOrTx, id: number): Promise<SlackMessageRo
 
 /**
  * An action as its message shows it: with the approvals so far when it needs more than one, the
- * undo approvals so far when its undo does (the two-person rule), who asked for its undo, and who
- * it waits on to sign in (a decision held for step-up), if anyone.
+ * undo approvals so far when its undo does (the two-person rule), who asked for its undo, who it
+ * waits on to sign in (a decision held for step-up), and for a completed quarantine its file's
+ * other instances (slack/messages.ts).
  */
 export type MessageAction = ActionRow & {
   approvals?: { needed: number; by: string[] };
   undoApprovals?: { needed: number; by: string[] };
   undo?: UndoRequest;
   awaitingSignIn?: { userId: string; until: Date }[];
+  otherInstances?: number;
 };
 
 export async function messageActions(db: DbOrTx, messageId: number): Promise<MessageAction[]> {
@@ -325,7 +355,6 @@ export async function markRendered(db: DbOrTx, messageId: number, version: numbe
   await db.update(slackMessages).set({ renderedVersion: version }).where(eq(slackMessages.id, messageId));
 }
 
-/** The audit events of `actionIds` after `afterEventId`, oldest first. */
 /** The audit events of the message's actions after `afterEventId`, oldest first. */
 export async function messageEventsAfter(
   db: DbOrTx,

@@ -40,6 +40,11 @@ export type ActionView = Pick<
   undo?: { by: string; at: Date; doneAt: Date | null };
   /** Decisions held for a fresh sign-in (step-up): by whom, until when. */
   awaitingSignIn?: { userId: string; until: Date }[];
+  /**
+   * A completed quarantine: how many other devices have (or may soon have) the same file
+   * quarantined, which its Undo offers to restore too.
+   */
+  otherInstances?: number;
 };
 
 export type SlackMessage = { text: string; blocks: KnownBlock[] };
@@ -272,6 +277,17 @@ export function decisionButtons(action: ActionView): Button[] {
     }
     case "completed":
       if (!undoLabel) return [];
+      // The file is quarantined elsewhere too: Undo opens the confirmation, which offers "Apply to
+      // N more instances" as they are when it opens. A lone quarantine keeps the one-tap Undo.
+      if ((action.otherInstances ?? 0) > 0)
+        return [
+          button(actionId.confirmUndo, action, "Undo…", {
+            accessibility_label: plainInline(
+              `Undo, with ${action.otherInstances} other instance${action.otherInstances === 1 ? "" : "s"}: ${what}`,
+              LIMITS.accessibilityLabel,
+            ),
+          }),
+        ];
       return [
         button(actionId.undo, action, "Undo", {
           confirm: confirm(

@@ -1,0 +1,53 @@
+// Many rows in one statement with one parameter: the rows as one JSON document, read back by
+// `json_to_recordset`. Drizzle's multi-row VALUES takes a parameter per cell and builds the
+// statement in JavaScript, which for a batch of 500 actions cost more than Postgres inserting
+// them (docs/BENCHMARK-NOTES.md); one JSON text costs one JSON.stringify.
+import { getTableColumns, is, SQL, sql } from "drizzle-orm";
+import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
+
+type Columns = Record<string, PgColumn>;
+
+/**
+ * `(col, …) select col, … from json_to_recordset($1) as r(col type, …)` for the columns of
+ * `table` that `rows` set (keys as in the schema: camelCase), ready to follow `insert into table`.
+ */
+export function insertFromJson<T extends PgTable>(table: T, rows: readonly T["$inferInsert"][]): SQL {
+  const columns = getTableColumns(table) as Columns;
+  const keys = Object.keys(columns).filter((key) => rows.some((row) => key in row));
+  const names = keys.map((key) => sql.identifier(columns[key]!.name));
+  const types = keys.map((key) => sql.raw(`"${columns[key]!.name}" ${columns[key]!.getSQLType()}`));
+  // A row that leaves a column out gets its default, as in VALUES: a plain default is filled in
+  // here, an SQL one (now()…) by coalesce.
+  const values = keys.map((key) => {
+    const column = columns[key]!;
+    const read = sql`r.${sql.identifier(column.name)}`;
+    return is(column.default, SQL) ? sql`coalesce(${read}, ${column.default})` : read;
+  });
+  const json = JSON.stringify(
+    rows.map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const key of keys) {
+        const column = columns[key]!;
+        const given = (row as Record<string, unknown>)[key];
+        out[column.name] =
+          given === undefined && column.default !== undefined && !is(column.default, SQL)
+            ? column.default
+            : (given ?? null);
+      }
+      return out;
+    }),
+  );
+  return sql`(${sql.join(names, sql`, `)}) select ${sql.join(values, sql`, `)}
+    from json_to_recordset(${json}::json) as r(${sql.join(types, sql`, `)})`;
+}
+
+/** A row as `tx.execute` returns it (column names, driver values), as drizzle's select would. */
+export function fromDriverRow<T extends PgTable>(table: T, raw: Record<string, unknown>): T["$inferSelect"] {
+  const columns = getTableColumns(table) as Columns;
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(columns)) {
+    const value = raw[column.name];
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return row as T["$inferSelect"];
+}
