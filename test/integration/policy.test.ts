@@ -109,7 +109,13 @@ describe("policy.twoPersonRule", () => {
     });
     expect(done.status).toBe(200);
     expect(await statusOf(app.ctx.db, id)).toBe("rejected");
-    await waitForMessage(app, id, (m) => /Rejected/.test(blocksText(m)) && buttonsOf(m).length === 1);
+    await waitForMessage(
+      app,
+      id,
+      (m) =>
+        /Rejected/.test(blocksText(m)) &&
+        buttonsOf(m).every((b) => /^(open_investigation|go_hunt):/.test(b.action_id)),
+    );
     expect(await applyRuns(id)).toEqual([]);
   });
 
@@ -253,7 +259,7 @@ describe("policy.expiry", () => {
     const expired = await waitForMessage(app, id, (m) => /Expired — not run/.test(blocksText(m)));
     expect(expired.ts).toBe(posted.ts);
     expect(expired.text).toMatch(/^Expired without a decision/);
-    expect(buttonsOf(expired).map((b) => b.action_id)).toEqual([`open_investigation:${id}`]);
+    expect(buttonsOf(expired).map((b) => b.action_id)).toEqual([`open_investigation:${id}`, `go_hunt:${id}`]);
     expect((await getActionEvents(app.ctx.db, id)).find((e) => e.kind === "expire")).toMatchObject({
       actor: "system",
     });

@@ -259,7 +259,9 @@ describe("investigationMessage", () => {
     const message = investigationMessage({ investigationId: "inv-42", messageKey: 5, actions }, options);
     expect(validateMessage(message)).toEqual([]);
     expect(buttons(message.blocks).map((button) => button.action_id)).toEqual([
+      "go_hunt:1",
       "confirm_undo:1",
+      "go_hunt:2",
       "undo:2",
       "open_investigation:1",
     ]);

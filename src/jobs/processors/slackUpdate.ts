@@ -54,7 +54,7 @@ export function createSlackUpdateProcessor(ctx: AppContext, client: WebClient): 
       if (rendered) renders += 1;
       // After the render, and on its own: a thread behind (a crash, a rate limit) catches up even
       // when the message itself is up to date.
-      const thread = await threadEvents(ctx, client, worker, messageId);
+      const thread = await threadEvents(ctx, client, worker, messageId, renders < MAX_RENDERS_PER_JOB);
       replies += thread.posted;
       // A status change was being written: its commit queued nothing while this job holds the
       // id, so it is rendered and threaded here (or, past the waits, by the reconciler).
@@ -63,7 +63,7 @@ export function createSlackUpdateProcessor(ctx: AppContext, client: WebClient): 
         await new Promise((r) => setTimeout(r, WRITER_WAIT_MS));
         continue;
       }
-      if (!rendered) break;
+      if (!rendered && !thread.renderDue) break;
     }
     return renders > 0 ? "updated" : replies > 0 ? "threaded" : "coalesced";
   };
@@ -95,6 +95,11 @@ async function renderOnce(
   });
 }
 
+async function renderBehind(ctx: AppContext, messageId: number): Promise<boolean> {
+  const message = await getMessage(ctx.db, messageId);
+  return message !== undefined && message.ts !== null && message.renderedVersion < message.version;
+}
+
 /**
  * Posts every audit event of the message's actions not yet in its thread, in order, as few
  * replies as Slack's limits allow; says how many were posted, and whether it stopped for a
@@ -108,14 +113,16 @@ async function threadEvents(
   client: WebClient,
   worker: Worker,
   messageId: number,
-): Promise<{ posted: number; writerInFlight: boolean }> {
+  mayRender: boolean,
+): Promise<{ posted: number; writerInFlight: boolean; renderDue: boolean }> {
   let posted = 0;
+  const done = (writerInFlight: boolean, renderDue = false) => ({ posted, writerInFlight, renderDue });
   for (;;) {
     // A status change of the message in flight may hold an event older than one already
     // committed: the caller waits for its commit rather than move the cursor past it.
-    if (await messageBeingWritten(ctx.db, messageId)) return { posted, writerInFlight: true };
+    if (await messageBeingWritten(ctx.db, messageId)) return done(true);
     const message = await getMessage(ctx.db, messageId);
-    if (!message || message.ts === null) return { posted, writerInFlight: false };
+    if (!message || message.ts === null) return done(false);
     if (message.threadPendingEventId !== null) {
       await settleReplyInFlight(ctx, client, worker, message);
       continue;
@@ -127,16 +134,20 @@ async function threadEvents(
       THREAD_EVENTS_PER_ROUND,
     );
     const last = events.at(-1);
-    if (!last) return { posted, writerInFlight: false };
+    if (!last) return done(false);
     // On a message of several actions each line says which.
     const grouped = (await messageActionCount(ctx.db, messageId)) > 1;
     let cursor = message.threadedEventId;
     for (const reply of threadReplies(events, grouped)) {
-      if (posted > 0) await new Promise((r) => setTimeout(r, THREAD_REPLY_SPACING_MS));
+      if (posted > 0) {
+        // The message's own state comes first: a change committed meanwhile (the threat's
+        // actions completing) is rendered before the thread's next paced reply.
+        if (mayRender && (await renderBehind(ctx, messageId))) return done(false, true);
+        await new Promise((r) => setTimeout(r, THREAD_REPLY_SPACING_MS));
+      }
       // One poster per thread (the update job's id is the message's); should a stalled job's
       // takeover make two, only the one whose claim lands posts.
-      if (!(await claimThreadReply(ctx.db, messageId, cursor, reply.throughEventId)))
-        return { posted, writerInFlight: false };
+      if (!(await claimThreadReply(ctx.db, messageId, cursor, reply.throughEventId))) return done(false);
       await slackCall(ctx, worker, "chat.postMessage", () =>
         client.chat.postMessage({
           channel: message.channel,
