@@ -242,6 +242,12 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
         backoff = 100;
         if (n < BATCH) await sleep(IDLE_POLL_MS);
       } catch (error) {
+        if (!running) {
+          // A round abandoned at stop (already logged) fails once its connection is closed; its
+          // rows stay in the outbox for the next start.
+          ctx.log.debug({ err: error }, "outbox round cut off by the stop");
+          break;
+        }
         ctx.log.warn({ err: error, retryInMs: backoff }, "outbox dispatch failed; will retry");
         await sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
