@@ -44,7 +44,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       process.exit(1);
     }, STOP_DEADLINE_MS).unref();
     app.stop().then(
-      () => {
+      async () => {
+        // Queries cut off by the pool's close settle in the same turn: their handlers log first.
+        await new Promise((resolve) => setImmediate(resolve));
         log.info("stopped");
         process.exit(0);
       },
