@@ -19,10 +19,17 @@ export async function sweepExpired(ctx: AppContext): Promise<number> {
 /** Sweeps at start (catching up after downtime) and then every minute. */
 export function startExpirySweeper(ctx: AppContext): { stop(): Promise<void> } {
   let running: Promise<unknown> | null = null;
+  let stopped = false;
   const sweep = () => {
     // A long sweep is not overlapped by the next one.
     running ??= sweepExpired(ctx)
-      .catch((error: unknown) => ctx.log.warn({ err: error }, "expiry sweep failed; will try again"))
+      .catch((error: unknown) =>
+        // A sweep the stop gave up on fails once the pool closes: nothing to try again.
+        ctx.log[stopped ? "debug" : "warn"](
+          { err: error },
+          stopped ? "expiry sweep cut off by the stop" : "expiry sweep failed; will try again",
+        ),
+      )
       .finally(() => {
         running = null;
       });
@@ -31,6 +38,7 @@ export function startExpirySweeper(ctx: AppContext): { stop(): Promise<void> } {
   const timer = setInterval(sweep, SWEEP_EVERY_MS);
   return {
     async stop() {
+      stopped = true;
       clearInterval(timer);
       if (running && !(await finishesWithin(running, STOP_MS))) {
         ctx.log.warn({ waitedMs: STOP_MS }, "expiry sweep abandoned: Postgres does not answer");

@@ -66,13 +66,19 @@ async function reconcileMessages(ctx: AppContext): Promise<number> {
 
 export function startReconciler(ctx: AppContext): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
+  let stopped = false;
   const timer = setInterval(() => {
     running = Promise.all([reconcileOnce(ctx), reconcileMessages(ctx)]).catch((error: unknown) =>
-      ctx.log.warn({ err: error }, "reconcile failed; will try again"),
+      // A pass the stop gave up on fails once the pool closes: nothing to try again.
+      ctx.log[stopped ? "debug" : "warn"](
+        { err: error },
+        stopped ? "reconcile pass cut off by the stop" : "reconcile failed; will try again",
+      ),
     );
   }, ctx.config.stuckAfterMs / 2);
   return {
     async stop() {
+      stopped = true;
       clearInterval(timer);
       if (!(await finishesWithin(running, STOP_MS))) {
         ctx.log.warn({ waitedMs: STOP_MS }, "reconcile pass abandoned: Postgres or Redis does not answer");
