@@ -21,14 +21,23 @@ const WARM_UP = 20;
 const TARGET_P95_MS = 100;
 
 /**
- * 5,000 devices, 20,001 investigations, 20,000 distinct files; about 1% pending; one action every
- * 2 seconds, so the newest day holds about 43,000 and ids grow with time as they do in production.
+ * 5,000 devices, 20,001 investigations (each with its posted Slack message, as in a store that has
+ * been running: ingest's foreign-key checks then find the messages by index), 20,000 distinct
+ * files; about 1% pending; one action every 2 seconds, so the newest day holds about 43,000 and
+ * ids grow with time as they do in production.
  */
 const LOAD = [
   `insert into investigations (id) select 'inv-' || g from generate_series(0, ${ACTIONS / 50}) g`,
   `insert into devices (id, name) select 'dev-' || g, 'HOST-' || lpad(g::text, 4, '0') from generate_series(0, 4999) g`,
+  // Each investigation's message, posted: message k + 1 shows investigation k.
+  `insert into slack_messages (id, channel, ts, investigation_id, version, rendered_version, created_at)
+   overriding system value
+   select g + 1, 'C0BENCH0001', '1700000000.' || lpad(g::text, 6, '0'), 'inv-' || g, 1, 1,
+     now() - (${ACTIONS} - g * 50) * interval '2 seconds'
+   from generate_series(0, ${ACTIONS / 50}) g`,
+  `select setval(pg_get_serial_sequence('slack_messages', 'id'), ${ACTIONS / 50 + 1})`,
   `insert into actions (external_id, source, type, status, investigation_id, device_id, device_name, entity,
-     sha256, created_at, updated_at, decided_by, decided_at, completed_at)
+     sha256, created_at, updated_at, decided_by, decided_at, completed_at, slack_message_id)
    select 'bench-' || g, source, type, status, 'inv-' || (g / 50),
      case when type = 'block_url' then null else 'dev-' || d end,
      case when type = 'block_url' then null else 'HOST-' || lpad(d::text, 4, '0') end,
@@ -41,7 +50,8 @@ const LOAD = [
      at, at,
      case when decided then 'U0BENCH' || lpad((g % 40)::text, 2, '0') end,
      case when decided then at + interval '5 minutes' end,
-     case when status in ('completed', 'undone', 'undo_failed') then at + interval '6 minutes' end
+     case when status in ('completed', 'undone', 'undo_failed') then at + interval '6 minutes' end,
+     g / 50 + 1
    from (
      select g, d, f, type, status, at,
        (array['automated_investigation', 'antivirus', 'manual'])[1 + g % 3] as source,

@@ -1,14 +1,15 @@
 // Ingest: a validated batch of proposed actions stored in one transaction, with the approval
 // policy's expiry, timers and auto-approval applied as each pending action arrives.
 import type { DbOrTx, Tx } from "../db/client.ts";
-import { type Timer, writeOutbox } from "../db/outbox.ts";
+import type { Timer } from "../db/outbox.ts";
 import {
   getActionsByExternalKeys,
+  getActionsByIds,
   insertDevices,
   insertInvestigations,
   insertNewActions,
 } from "../db/queries/ingest.ts";
-import { assignMessages, deleteEmptyMessages } from "../db/queries/messages.ts";
+import { assignMessages, deleteEmptyMessages, readAssignments } from "../db/queries/messages.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { transitionAction } from "../db/transitions.ts";
 import type { ActionInput } from "../domain/actionInput.ts";
@@ -74,11 +75,23 @@ export async function ingestActions(
   },
 ): Promise<IngestResult[]> {
   const policy = options.policy ?? DEFAULT_POLICY;
+  const grouping = {
+    minActions: policy.threats.minActions,
+    windowMs: policy.threats.window,
+    keys: policy.threats.keys,
+  };
+  const key = (source: string, externalId: string) => `${source}\u0000${externalId}`;
+  // Each key once (the first of a key given twice in the batch), as it is stored if it is new.
+  const now = new Date();
+  const candidates = uniqueBy(inputs, (a) => key(a.source, a.externalId)).map((a) =>
+    newActionOf(a, policy, now),
+  );
   return db.transaction(async (tx) => {
-    const key = (source: string, externalId: string) => `${source}\u0000${externalId}`;
-    const byKey = new Map<string, { row: ActionRow; created: boolean }>();
-    // Sent together: one round trip for the three (they run in this order on the connection).
-    const [, , stored] = await Promise.all([
+    const byKey = new Map<string, { id: number; externalId: string; status: Status; created: boolean }>();
+    // Sent together, one round trip: the devices and investigations, the threat keys' locks and
+    // what the messages' assignment reads under them, and the actions already stored (read
+    // after the locks, so an ingest of the same threat that committed meanwhile is seen).
+    const [, , reads, stored] = await Promise.all([
       insertDevices(
         tx,
         uniqueBy(
@@ -89,129 +102,140 @@ export async function ingestActions(
       insertInvestigations(tx, [
         ...new Set(inputs.flatMap((a) => (a.investigationId ? [a.investigationId] : []))),
       ]),
+      readAssignments(
+        tx,
+        candidates.filter((row) => row.status === "pending"),
+        options.channel,
+        grouping,
+      ),
       getActionsByExternalKeys(tx, inputs),
     ]);
-    for (const row of stored) byKey.set(key(row.source, row.externalId), { row, created: false });
-    // What is new, once each (the first of a key given twice in the batch).
-    const seen = new Set<string>();
-    const fresh = inputs.filter((a) => {
-      const k = key(a.source, a.externalId);
-      if (byKey.has(k) || seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
+    const remember = (
+      row: { id: number; externalId: string; status: Status; source: string },
+      created: boolean,
+    ) =>
+      byKey.set(key(row.source, row.externalId), {
+        id: row.id,
+        externalId: row.externalId,
+        status: row.status,
+        created,
+      });
+    for (const row of stored) remember(row, false);
+    const rows = candidates.filter((row) => !byKey.has(key(row.source, row.externalId)));
 
-    const now = new Date();
-    const rows = fresh.map((a) => ({
-      externalId: a.externalId,
-      source: a.source,
-      type: a.type,
-      status: a.recorded?.error ? ("failed" as const) : a.status,
-      investigationId: a.investigationId ?? null,
-      incidentId: a.incidentId ?? null,
-      deviceId: a.device?.id ?? null,
-      deviceName: a.device?.name ?? null,
-      entity: a.entity,
-      sha256: a.entity.sha256 ?? null,
-      threatKey: threatKeyOf(a, THREAT_KIND_NAMES),
-      requestedBy: a.requestedBy ?? null,
-      comment: a.comment ?? null,
-      completedAt: a.status === "completed" && !a.recorded?.error ? (a.recorded?.completedAt ?? now) : null,
-      decidedBy: a.recorded?.decidedBy ?? null,
-      decidedAt: a.recorded?.decidedAt ?? null,
-      error: a.recorded?.error ?? null,
-      // Also for one recorded as completed elsewhere: undoing it is undoing the same thing.
-      undoApprovalsNeeded: undoApprovalsNeeded(policy, a),
-      slackMessageId: null as number | null,
-      ...(a.status === "pending" && {
-        expiresAt: new Date(now.getTime() + ttlFor(policy, a)),
-        approvalsNeeded: approvalsNeeded(policy, a),
-      }),
-    }));
     // Each pending action's message is known before it is written: one write per row.
     const assignment = await assignMessages(
       tx,
       rows.flatMap((row, i) => (row.status === "pending" ? [{ ...row, id: i }] : [])),
       options.channel,
-      {
-        minActions: policy.threats.minActions,
-        windowMs: policy.threats.window,
-        keys: policy.threats.keys,
-      },
+      reads,
+      grouping,
     );
     rows.forEach((row, i) => {
       row.slackMessageId = assignment.messageOf.get(i) ?? null;
     });
-    const inserted = await insertNewActions(tx, rows, {
-      kinds: RECEIVED_EVENT,
-      fallback: "received",
-      actor: options.actor ?? "api",
-    });
-    for (const row of inserted) byKey.set(key(row.source, row.externalId), { row, created: true });
+    // Approved by the policy as they arrive: no timers for those.
+    const automatic = new Map(
+      rows.flatMap((row) => {
+        if (row.status !== "pending") return [];
+        const verdict = autoApprove(policy, row);
+        return verdict ? [[key(row.source, row.externalId), verdict.rule] as const] : [];
+      }),
+    );
+    const inserted = await insertNewActions(
+      tx,
+      rows,
+      { kinds: RECEIVED_EVENT, fallback: "received", actor: options.actor ?? "api" },
+      {
+        created: assignment.created,
+        renders: assignment.renders,
+        timers: rows.flatMap((row) =>
+          row.status === "pending" && !automatic.has(key(row.source, row.externalId))
+            ? timersOf(policy, row, now).map((timer) => ({
+                source: row.source,
+                externalId: row.externalId,
+                ...timer,
+              }))
+            : [],
+        ),
+      },
+    );
+    for (const row of inserted) remember(row, true);
     // A concurrent ingest of the same actions stored them first: theirs are the rows, and the
     // messages made for them here show nothing.
     const lost = inputs.filter((a) => !byKey.has(key(a.source, a.externalId)));
-    for (const row of await getActionsByExternalKeys(tx, lost))
-      byKey.set(key(row.source, row.externalId), { row, created: false });
-    const shown = new Set(inserted.map((row) => row.slackMessageId));
-    const empty = new Set(assignment.created.filter((id) => !shown.has(id)));
-    await deleteEmptyMessages(tx, [...empty]);
-    const messageWork = assignment.work.filter(
-      (m) => !(m.topic === "message.created" && empty.has(m.payload.messageId)),
-    );
+    if (lost.length > 0) {
+      for (const row of await getActionsByExternalKeys(tx, lost)) remember(row, false);
+      const shown = new Set(inserted.map((row) => row.slackMessageId));
+      await deleteEmptyMessages(
+        tx,
+        assignment.created.filter((id) => !shown.has(id)),
+      );
+    }
 
-    if (inserted.length > 0) {
-      for (const row of inserted)
-        if (row.status === "completed") await options.onRecordedCompleted?.(tx, row);
-      const pending = inserted.filter((row) => row.status === "pending");
-      const automatic = pending.flatMap((row) => {
-        const verdict = autoApprove(policy, row);
-        return verdict ? [{ row, rule: verdict.rule }] : [];
-      });
-      const approvedByPolicy = new Set(automatic.map((a) => a.row.id));
-      const waiting = pending.filter((row) => !approvedByPolicy.has(row.id));
-      const timers = waiting.flatMap((row) => timersOf(policy, row, now));
-      await writeOutbox(tx, [
-        ...messageWork,
-        ...(timers.length > 0 ? [{ topic: "timers" as const, payload: { timers } }] : []),
-      ]);
-      // Shown in the channel and history like any other, approved by the policy instead of a person.
-      for (const { row, rule } of automatic) {
-        const approved = await transitionAction(
-          tx,
-          decisionTransition({
-            actionId: row.id,
-            decision: "approve",
-            actor: POLICY_ACTOR,
-            detail: { reason: `auto-approval rule ${rule + 1}`, rule },
-          }),
-        );
-        if (!approved.ok) throw new Error(`auto-approval of action ${row.id} failed: ${approved.message}`);
-        byKey.set(key(row.source, row.externalId), { row: approved.action, created: true });
-      }
+    if (options.onRecordedCompleted) {
+      const completed = inserted.filter((row) => row.status === "completed").map((row) => row.id);
+      for (const row of await getActionsByIds(tx, completed)) await options.onRecordedCompleted(tx, row);
+    }
+    // Shown in the channel and history like any other, approved by the policy instead of a person.
+    for (const row of inserted) {
+      const rule = automatic.get(key(row.source, row.externalId));
+      if (rule === undefined || row.status !== "pending") continue;
+      const approved = await transitionAction(
+        tx,
+        decisionTransition({
+          actionId: row.id,
+          decision: "approve",
+          actor: POLICY_ACTOR,
+          detail: { reason: `auto-approval rule ${rule + 1}`, rule },
+        }),
+      );
+      if (!approved.ok) throw new Error(`auto-approval of action ${row.id} failed: ${approved.message}`);
+      remember(approved.action, true);
     }
     return inputs.map((a) => {
       const found = byKey.get(key(a.source, a.externalId));
       if (!found) throw new Error(`ingest lost track of ${a.source}/${a.externalId}`);
-      return {
-        id: found.row.id,
-        externalId: found.row.externalId,
-        status: found.row.status,
-        created: found.created,
-      };
+      return { id: found.id, externalId: found.externalId, status: found.status, created: found.created };
     });
   });
 }
 
+/** The row an input is stored as, with what the policy sets as it arrives. */
+function newActionOf(a: IngestInput, policy: Policy, now: Date) {
+  return {
+    externalId: a.externalId,
+    source: a.source,
+    type: a.type,
+    status: a.recorded?.error ? ("failed" as const) : a.status,
+    investigationId: a.investigationId ?? null,
+    incidentId: a.incidentId ?? null,
+    deviceId: a.device?.id ?? null,
+    deviceName: a.device?.name ?? null,
+    entity: a.entity,
+    sha256: a.entity.sha256 ?? null,
+    threatKey: threatKeyOf(a, THREAT_KIND_NAMES),
+    requestedBy: a.requestedBy ?? null,
+    comment: a.comment ?? null,
+    completedAt: a.status === "completed" && !a.recorded?.error ? (a.recorded?.completedAt ?? now) : null,
+    decidedBy: a.recorded?.decidedBy ?? null,
+    decidedAt: a.recorded?.decidedAt ?? null,
+    error: a.recorded?.error ?? null,
+    // Also for one recorded as completed elsewhere: undoing it is undoing the same thing.
+    undoApprovalsNeeded: undoApprovalsNeeded(policy, a),
+    slackMessageId: null as number | null,
+    ...(a.status === "pending" && {
+      expiresAt: new Date(now.getTime() + ttlFor(policy, a)),
+      approvalsNeeded: approvalsNeeded(policy, a),
+    }),
+  };
+}
+
 /** A waiting action's expiry, reminder and escalation, as delayed jobs created with the action. */
-function timersOf(policy: Policy, row: ActionRow, now: Date): Timer[] {
+function timersOf(policy: Policy, row: ReturnType<typeof newActionOf>, now: Date): Omit<Timer, "actionId">[] {
   return [
-    { actionId: row.id, kind: "expire", dueAt: row.expiresAt!.getTime() },
-    ...remindersFor(policy, row).map((step) => ({
-      actionId: row.id,
-      kind: step.kind,
-      dueAt: now.getTime() + step.afterMs,
-    })),
+    { kind: "expire", dueAt: row.expiresAt!.getTime() },
+    ...remindersFor(policy, row).map((step) => ({ kind: step.kind, dueAt: now.getTime() + step.afterMs })),
   ];
 }
 

@@ -1,13 +1,17 @@
 // The writes of ingest: devices, investigations and actions, each idempotent on its key, and the
-// audit events of the actions that are new, each a statement whatever the batch's size.
+// audit events and outbox rows of the actions that are new, each a statement whatever the
+// batch's size.
 import { sql } from "drizzle-orm";
 import type { Tx } from "../client.ts";
 import { fromDriverRow, insertFromJson } from "../jsonRows.ts";
-import { type ActionRow, actionEvents, actions, devices, investigations } from "../schema.ts";
+import { OUTBOX_CHANNEL, type OutboxMessage, type Timer } from "../outbox.ts";
+import { type ActionRow, actionEvents, actions, devices, investigations, outbox } from "../schema.ts";
 
 export type NewAction = typeof actions.$inferInsert;
 /** An action's idempotency key: the source and the source's own id for it. */
 export type ExternalKey = { source: string; externalId: string };
+/** What ingest needs back of an action it stored. */
+export type StoredAction = Pick<ActionRow, "id" | "source" | "externalId" | "status" | "slackMessageId">;
 
 export async function insertDevices(tx: Tx, rows: { id: string; name: string }[]): Promise<void> {
   if (rows.length > 0)
@@ -22,7 +26,10 @@ export async function insertInvestigations(tx: Tx, ids: string[]): Promise<void>
 
 /**
  * Inserts the actions whose key is new and returns those, each with the audit event that starts
- * its trail (in the same statement: one round trip for both); the others are left as they are.
+ * its trail and the outbox rows that follow them, in the same statement (one round trip); the
+ * others are left as they are. Outbox rows, in this order: the post of each message in
+ * `created` that shows one of the stored actions, the `renders` (when any action is stored),
+ * and one `timers` row with the timers of the stored actions.
  */
 export async function insertNewActions(
   tx: Tx,
@@ -33,22 +40,61 @@ export async function insertNewActions(
     fallback: string;
     actor: string;
   },
-): Promise<ActionRow[]> {
+  work: {
+    created: number[];
+    renders: OutboxMessage[];
+    /** By the action's key: its id is known once it is stored. */
+    timers: (ExternalKey & Omit<Timer, "actionId">)[];
+  },
+): Promise<StoredAction[]> {
   if (rows.length === 0) return [];
-  const inserted = await tx.execute<Record<string, unknown>>(sql`
+  const inserted = await tx.execute<{
+    id: string | number;
+    source: ActionRow["source"];
+    external_id: string;
+    status: ActionRow["status"];
+    slack_message_id: string | number | null;
+  }>(sql`
     with inserted as (
       insert into ${actions} ${insertFromJson(actions, rows)}
       on conflict (source, external_id) do nothing
-      returning *
+      returning id, source, external_id, status, slack_message_id
     ),
     received as (
       insert into ${actionEvents} (action_id, kind, actor, detail)
       select id, coalesce(${JSON.stringify(received.kinds)}::jsonb ->> status, ${received.fallback}),
         ${received.actor}, jsonb_build_object('source', source, 'externalId', external_id)
       from inserted order by id
+    ),
+    work as (
+      select 1 as part, m.n, 'message.created' as topic, jsonb_build_object('messageId', m.id::bigint) as payload
+      from jsonb_array_elements_text(${JSON.stringify(work.created)}::jsonb) with ordinality as m(id, n)
+      where exists (select 1 from inserted where slack_message_id = m.id::bigint)
+      union all
+      select 2, r.n, r.m ->> 'topic', r.m -> 'payload'
+      from jsonb_array_elements(${JSON.stringify(work.renders)}::jsonb) with ordinality as r(m, n)
+      where exists (select 1 from inserted)
+      union all
+      select 3, 1, 'timers', jsonb_build_object('timers', jsonb_agg(jsonb_build_object(
+          'actionId', i.id, 'kind', t.m ->> 'kind', 'dueAt', t.m -> 'dueAt') order by i.id, t.n))
+      from jsonb_array_elements(${JSON.stringify(work.timers)}::jsonb) with ordinality as t(m, n)
+      join inserted i on i.source = t.m ->> 'source' and i.external_id = t.m ->> 'externalId'
+      having count(*) > 0
+    ),
+    queued as (
+      insert into ${outbox} (topic, payload) select topic, payload from work order by part, n returning 1
     )
-    select * from inserted order by id`);
-  return inserted.map((raw) => fromDriverRow(actions, raw));
+    -- The notification is delivered at commit, so a dispatcher wakes only for work that really happened.
+    select id, source, external_id, status, slack_message_id,
+      (select pg_notify(${OUTBOX_CHANNEL}, '') from (select 1 from queued limit 1) q) as notified
+    from inserted order by id`);
+  return inserted.map((row) => ({
+    id: Number(row.id),
+    source: row.source,
+    externalId: row.external_id,
+    status: row.status,
+    slackMessageId: row.slack_message_id === null ? null : Number(row.slack_message_id),
+  }));
 }
 
 export async function getActionsByExternalKeys(tx: Tx, keys: ExternalKey[]): Promise<ActionRow[]> {
@@ -57,5 +103,13 @@ export async function getActionsByExternalKeys(tx: Tx, keys: ExternalKey[]): Pro
   const rows = await tx.execute<Record<string, unknown>>(sql`
     select * from ${actions} where (source, external_id) in (
       select e->>0, e->>1 from json_array_elements(${pairs}::json) e)`);
+  return rows.map((raw) => fromDriverRow(actions, raw));
+}
+
+export async function getActionsByIds(tx: Tx, ids: number[]): Promise<ActionRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await tx.execute<Record<string, unknown>>(
+    sql`select * from ${actions} where id = any(${sql.param(ids)}) order by id`,
+  );
   return rows.map((raw) => fromDriverRow(actions, raw));
 }

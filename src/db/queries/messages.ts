@@ -27,8 +27,6 @@ const JOIN_WINDOW_SECONDS = 10;
 /** The policy's threat grouping (domain/policy.ts `threats`), the window in milliseconds. */
 export type ThreatGrouping = { minActions: number; windowMs: number; keys: readonly ThreatKind[] };
 
-type Assignment = { messageId: number; actionIds: number[]; isNew: boolean };
-
 /**
  * A pending action about to be stored, by a key of the caller's (its place in the batch): what
  * decides its message. Assigned before the insert, so each action is written once with its
@@ -36,127 +34,151 @@ type Assignment = { messageId: number; actionIds: number[]; isNew: boolean };
  */
 export type Arrival = Pick<ActionRow, "threatKey" | "investigationId"> & { id: number };
 
+/**
+ * What the assignment of a batch's arrivals reads, under the locks of their threat keys: each
+ * key's open threat message and pending actions within the window, and each investigation's
+ * message that can still take actions in (locked for this transaction).
+ */
+export type AssignmentReads = {
+  openThreat: Map<string, number>;
+  pendingOfThreat: Map<string, number>;
+  joinable: Map<string, number>;
+};
+
 export type MessageAssignment = {
   /** Each arrival's message, by the arrival's key. */
   messageOf: Map<number, number>;
   /** Messages created for these arrivals (to delete if none of theirs is stored after all). */
   created: number[];
-  /** The posts of new messages and the renders of posted ones that took arrivals in. */
-  work: OutboxMessage[];
+  /** The renders of posted messages that took arrivals in. */
+  renders: OutboxMessage[];
 };
 
-export async function assignMessages(
+/** The arrival's threat key when the grouping groups its kind. */
+function groupedKey(action: Pick<Arrival, "threatKey">, grouping: ThreatGrouping | undefined): string | null {
+  const key = action.threatKey;
+  return key !== null && grouping?.keys.some((kind) => key.startsWith(`${kind}:`)) ? key : null;
+}
+
+/**
+ * Takes the locks of the candidates' threat keys (one ingest at a time per key decides), then
+ * reads what `assignMessages` needs. Its statements are sent together, in this order, so a
+ * caller can send its own with them in one round trip; the candidates may be more than the
+ * arrivals assigned later (actions found already stored are left out then).
+ */
+export async function readAssignments(
   tx: Tx,
-  pending: Arrival[],
+  candidates: readonly Pick<Arrival, "threatKey" | "investigationId">[],
   channel: string,
   grouping?: ThreatGrouping,
-): Promise<MessageAssignment> {
-  if (pending.length === 0) return { messageOf: new Map(), created: [], work: [] };
-  const threats = grouping ? await assignThreats(tx, pending, channel, grouping) : [];
-  const inThreat = new Set(threats.flatMap((a) => a.actionIds));
-  const assignments = [
-    ...threats,
-    ...(await assignByInvestigation(
-      tx,
-      pending.filter((action) => !inThreat.has(action.id)),
-      channel,
-    )),
+): Promise<AssignmentReads> {
+  const keys = [
+    ...new Set(
+      candidates.flatMap((a) => {
+        const key = groupedKey(a, grouping);
+        return key === null ? [] : [key];
+      }),
+    ),
+  ].sort();
+  const investigationIds = [
+    ...new Set(candidates.flatMap((a) => (a.investigationId ? [a.investigationId] : []))),
   ];
-  const renders = await bumpJoined(tx, assignments);
+  const windowStart = sql`now() - make_interval(secs => ${(grouping?.windowMs ?? 0) / 1000})`;
+  const [, open, pending, joinable] = await Promise.all([
+    keys.length
+      ? tx.execute(
+          transactionLocksOnTexts(
+            "threatMessage",
+            keys.map((key) => `${channel} ${key}`),
+          ),
+        )
+      : [],
+    keys.length
+      ? tx
+          .select({ id: slackMessages.id, threatKey: slackMessages.threatKey })
+          .from(slackMessages)
+          .where(
+            and(
+              eq(slackMessages.channel, channel),
+              anyOf(slackMessages.threatKey, keys),
+              gt(slackMessages.createdAt, windowStart),
+            ),
+          )
+          .orderBy(desc(slackMessages.createdAt))
+      : [],
+    // A look-up per key in the partial index of pending threat actions: as one scan with the
+    // keys as a filter, the planner read every action of the window and compared each with
+    // every key.
+    keys.length
+      ? tx.execute<{ threat_key: string; n: number }>(sql`
+          select k as threat_key, (select count(*)::int from ${actions}
+            where ${actions.threatKey} = k and ${actions.status} = 'pending' and ${actions.createdAt} > ${windowStart}) as n
+          from unnest(${sql.param(keys)}::text[]) as k`)
+      : [],
+    investigationIds.length
+      ? tx
+          .select({ id: slackMessages.id, investigationId: slackMessages.investigationId })
+          .from(slackMessages)
+          .where(
+            and(
+              anyOf(slackMessages.investigationId, investigationIds),
+              isNull(slackMessages.ts),
+              eq(slackMessages.channel, channel),
+              gt(slackMessages.createdAt, sql`now() - make_interval(secs => ${JOIN_WINDOW_SECONDS})`),
+            ),
+          )
+          .for("update", { skipLocked: true })
+      : [],
+  ]);
+  const openThreat = new Map<string, number>();
+  for (const message of open)
+    if (!openThreat.has(message.threatKey!)) openThreat.set(message.threatKey!, message.id);
   return {
-    messageOf: new Map(assignments.flatMap((a) => a.actionIds.map((id) => [id, a.messageId] as const))),
-    created: assignments.filter((a) => a.isNew).map((a) => a.messageId),
-    work: [
-      ...assignments
-        .filter((a) => a.isNew)
-        .map((a) => ({ topic: "message.created" as const, payload: { messageId: a.messageId } })),
-      ...renders,
-    ],
+    openThreat,
+    pendingOfThreat: new Map(pending.map((row) => [row.threat_key, row.n])),
+    joinable: new Map(joinable.map((m) => [m.investigationId!, m.id])),
   };
 }
 
 /**
- * The arrivals whose threat has a threat message open in `channel` join it; a threat without one
- * gets one once `minActions` of its actions are pending within the window (these arrivals
- * included: earlier ones stay where they are shown). One ingest at a time per threat key decides.
+ * Which message shows each arrival, from what `readAssignments` read. The arrivals whose threat
+ * has a threat message open in `channel` join it; a threat without one gets one once
+ * `minActions` of its actions are pending within the window (these arrivals included: earlier
+ * ones stay where they are shown). The others of one investigation share its message, a message
+ * not yet posted taking in late arrivals; an action of no investigation gets one of its own.
+ * The new messages are created in one statement, the joined ones bumped in another, sent together.
  */
-async function assignThreats(
+export async function assignMessages(
   tx: Tx,
   pending: Arrival[],
   channel: string,
-  grouping: ThreatGrouping,
-): Promise<Assignment[]> {
-  const byKey = new Map<string, Arrival[]>();
-  for (const action of pending) {
-    const key = action.threatKey;
-    if (key === null || !grouping.keys.some((kind) => key.startsWith(`${kind}:`))) continue;
-    byKey.set(key, [...(byKey.get(key) ?? []), action]);
-  }
-  if (byKey.size === 0) return [];
-  const keys = [...byKey.keys()].sort();
-  const windowStart = sql`now() - make_interval(secs => ${grouping.windowMs / 1000})`;
-  // Sent together, in this order: the locks, then the open messages and the counts read under them.
-  const [, open, counts] = await Promise.all([
-    tx.execute(
-      transactionLocksOnTexts(
-        "threatMessage",
-        keys.map((key) => `${channel} ${key}`),
-      ),
-    ),
-    tx
-      .select({ id: slackMessages.id, threatKey: slackMessages.threatKey })
-      .from(slackMessages)
-      .where(
-        and(
-          eq(slackMessages.channel, channel),
-          anyOf(slackMessages.threatKey, keys),
-          gt(slackMessages.createdAt, windowStart),
-        ),
-      )
-      .orderBy(desc(slackMessages.createdAt)),
-    tx
-      .select({ threatKey: actions.threatKey, n: sql<number>`count(*)::int` })
-      .from(actions)
-      .where(
-        and(
-          anyOf(actions.threatKey, keys),
-          eq(actions.status, "pending"),
-          gt(actions.createdAt, windowStart),
-        ),
-      )
-      .groupBy(actions.threatKey),
-  ]);
-  const openByKey = new Map<string, number>();
-  for (const message of open)
-    if (!openByKey.has(message.threatKey!)) openByKey.set(message.threatKey!, message.id);
-
-  const closed = keys.filter((key) => !openByKey.has(key));
-  const stored = new Map(counts.map((c) => [c.threatKey!, c.n]));
-  const starting = closed.filter(
-    (key) => (stored.get(key) ?? 0) + byKey.get(key)!.length >= grouping.minActions,
-  );
-  const created = starting.length
-    ? await tx
-        .insert(slackMessages)
-        .values(starting.map((threatKey) => ({ channel, threatKey })))
-        .returning({ id: slackMessages.id, threatKey: slackMessages.threatKey })
-    : [];
-  const assignments: Assignment[] = [];
-  for (const [key, members] of byKey) {
-    const existing = openByKey.get(key);
-    const fresh = created.find((m) => m.threatKey === key)?.id;
-    const messageId = existing ?? fresh;
-    if (messageId !== undefined)
-      assignments.push({ messageId, actionIds: members.map((a) => a.id), isNew: existing === undefined });
-  }
-  return assignments;
-}
-
-async function assignByInvestigation(tx: Tx, pending: Arrival[], channel: string): Promise<Assignment[]> {
-  if (pending.length === 0) return [];
+  reads: AssignmentReads,
+  grouping?: ThreatGrouping,
+): Promise<MessageAssignment> {
+  const byThreat = new Map<string, Arrival[]>();
   const byInvestigation = new Map<string, Arrival[]>();
   const alone: Arrival[] = [];
   for (const action of pending) {
+    const key = groupedKey(action, grouping);
+    if (key !== null) byThreat.set(key, [...(byThreat.get(key) ?? []), action]);
+  }
+  const joined = new Map<number, number[]>();
+  const join = (messageId: number, members: Arrival[]) =>
+    joined.set(messageId, [...(joined.get(messageId) ?? []), ...members.map((a) => a.id)]);
+  const toCreate: {
+    values: { channel: string; threatKey?: string; investigationId?: string | null };
+    members: Arrival[];
+  }[] = [];
+  for (const [key, members] of byThreat) {
+    const open = reads.openThreat.get(key);
+    if (open !== undefined) join(open, members);
+    else if ((reads.pendingOfThreat.get(key) ?? 0) + members.length >= grouping!.minActions)
+      toCreate.push({ values: { channel, threatKey: key }, members });
+    else byThreat.delete(key);
+  }
+  const inThreat = new Set([...byThreat.values()].flat().map((a) => a.id));
+  for (const action of pending) {
+    if (inThreat.has(action.id)) continue;
     if (action.investigationId === null) alone.push(action);
     else
       byInvestigation.set(action.investigationId, [
@@ -164,55 +186,30 @@ async function assignByInvestigation(tx: Tx, pending: Arrival[], channel: string
         action,
       ]);
   }
-
-  const joinable = byInvestigation.size
-    ? await tx
-        .select({ id: slackMessages.id, investigationId: slackMessages.investigationId })
-        .from(slackMessages)
-        .where(
-          and(
-            anyOf(slackMessages.investigationId, [...byInvestigation.keys()]),
-            isNull(slackMessages.ts),
-            eq(slackMessages.channel, channel),
-            gt(slackMessages.createdAt, sql`now() - make_interval(secs => ${JOIN_WINDOW_SECONDS})`),
-          ),
-        )
-        .for("update", { skipLocked: true })
-    : [];
-  const joined = new Map(joinable.map((m) => [m.investigationId!, m.id]));
-
-  const needNew = [
-    ...[...byInvestigation.keys()].filter((id) => !joined.has(id)).map((id) => ({ investigationId: id })),
-    ...alone.map(() => ({ investigationId: null })),
-  ];
-  const created = needNew.length
-    ? await tx
-        .insert(slackMessages)
-        .values(needNew.map((m) => ({ channel, investigationId: m.investigationId })))
-        .returning({ id: slackMessages.id })
-    : [];
-
-  const assignments: Assignment[] = [];
-  let next = 0;
   for (const [investigationId, members] of byInvestigation) {
-    const existing = joined.get(investigationId);
-    const messageId = existing ?? created[next++]!.id;
-    assignments.push({ messageId, actionIds: members.map((a) => a.id), isNew: existing === undefined });
+    const open = reads.joinable.get(investigationId);
+    if (open !== undefined) join(open, members);
+    else toCreate.push({ values: { channel, investigationId }, members });
   }
   for (const action of alone)
-    assignments.push({ messageId: created[next++]!.id, actionIds: [action.id], isNew: true });
-  return assignments;
-}
+    toCreate.push({ values: { channel, investigationId: null }, members: [action] });
 
-/**
- * Bumps the messages that took arrivals in; a posted one (a threat's) is rendered again, so the
- * render that follows includes them.
- */
-async function bumpJoined(tx: Tx, assignments: Assignment[]): Promise<OutboxMessage[]> {
-  return bumpMessages(
-    tx,
-    assignments.filter((a) => !a.isNew).map((a) => a.messageId),
-  );
+  const [created, renders] = await Promise.all([
+    toCreate.length
+      ? tx
+          .insert(slackMessages)
+          .values(toCreate.map((m) => m.values))
+          .returning({ id: slackMessages.id })
+      : [],
+    bumpMessages(tx, [...joined.keys()]),
+  ]);
+  const messageOf = new Map<number, number>();
+  for (const [messageId, ids] of joined) for (const id of ids) messageOf.set(id, messageId);
+  // The ids come back in the order of the rows given.
+  toCreate.forEach((m, i) => {
+    for (const action of m.members) messageOf.set(action.id, created[i]!.id);
+  });
+  return { messageOf, created: created.map((m) => m.id), renders };
 }
 
 /**
@@ -221,22 +218,25 @@ async function bumpJoined(tx: Tx, assignments: Assignment[]): Promise<OutboxMess
  */
 export async function bumpMessages(tx: Tx, messageIds: number[]): Promise<OutboxMessage[]> {
   if (messageIds.length === 0) return [];
-  // Locked in id order first, as a batch of status changes locks them (db/transitions.ts).
-  await tx
-    .select({ id: slackMessages.id })
-    .from(slackMessages)
-    .where(inArray(slackMessages.id, messageIds))
-    .orderBy(asc(slackMessages.id))
-    .for("update");
-  const bumped = await tx
-    .update(slackMessages)
-    .set({ version: sql`${slackMessages.version} + 1` })
-    .where(inArray(slackMessages.id, messageIds))
-    .returning({
-      id: slackMessages.id,
-      version: slackMessages.version,
-      render: sql<boolean>`${RENDER_NEEDED}`,
-    });
+  // Locked in id order first, as a batch of status changes locks them (db/transitions.ts); the
+  // two statements are sent together and run in this order.
+  const [, bumped] = await Promise.all([
+    tx
+      .select({ id: slackMessages.id })
+      .from(slackMessages)
+      .where(inArray(slackMessages.id, messageIds))
+      .orderBy(asc(slackMessages.id))
+      .for("update"),
+    tx
+      .update(slackMessages)
+      .set({ version: sql`${slackMessages.version} + 1` })
+      .where(inArray(slackMessages.id, messageIds))
+      .returning({
+        id: slackMessages.id,
+        version: slackMessages.version,
+        render: sql<boolean>`${RENDER_NEEDED}`,
+      }),
+  ]);
   return bumped
     .filter((m) => m.render)
     .map((m) => ({
