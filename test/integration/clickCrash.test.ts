@@ -6,11 +6,13 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
 import { type FakeSlackApi, startFakeSlackApi } from "../../src/sandbox/fakeSlackApi.ts";
+import { DECISION_CALLBACK_ID } from "../../src/slack/actionIds.ts";
+import { decisionMetadata } from "../../src/slack/blocks/modals.ts";
 import { obliterateQueues, POSTGRES_BASE, REDIS_URL, uniqueName } from "../support/db.ts";
 import { actionBody } from "../support/fixtures.ts";
 import { seedFleetFor } from "../support/fleet.ts";
 import { freePort, nodeStart, type StartedProcess, waitForHttp } from "../support/process.ts";
-import { blockActionsPayload, postToSlackEndpoint } from "../support/slackRequests.ts";
+import { postToSlackEndpoint, viewSubmissionPayload } from "../support/slackRequests.ts";
 
 const CLICKS = 50;
 /**
@@ -109,14 +111,14 @@ describe("click crash", () => {
     const next = random(seed);
     let decidedBeforeKill = 0;
     for (const id of ids) {
+      // The request that decides: the submission of Approve's confirmation (the click only opens it).
       const res = await postToSlackEndpoint(web.base, SIGNING_SECRET, {
         kind: "interactive",
-        body: blockActionsPayload({
+        body: viewSubmissionPayload({
           userId: APPROVER,
-          actionId: `approve:${id}`,
-          value: String(id),
-          channelId: env.SLACK_CHANNEL,
-          messageTs: "1.1",
+          callbackId: DECISION_CALLBACK_ID,
+          privateMetadata: decisionMetadata(id, "approve", { channel: env.SLACK_CHANNEL }),
+          values: {},
         }),
       });
       expect(res.status).toBe(200);

@@ -134,6 +134,17 @@ export async function clickInSandbox(base: string, actionId: string): Promise<vo
     30_000,
     `a message with ${actionId}`,
   );
+  await sandboxClick(base, { channel: SANDBOX_CHANNEL, ts: message.key.replace(/^m:/, ""), actionId });
+}
+
+/**
+ * Clicks button `actionId` of the message at `ts` as the sandbox page does, in one browser
+ * session, and confirms a decision in the modal it opens (the sandbox's person is an approver).
+ */
+export async function sandboxClick(
+  base: string,
+  click: { channel: string; ts: string; actionId: string },
+): Promise<void> {
   // One browser: the modal the click opens shows in the session that clicked.
   let cookie = "";
   const call = async (path: string, body?: unknown) => {
@@ -143,17 +154,12 @@ export async function clickInSandbox(base: string, actionId: string): Promise<vo
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
     cookie = res.headers.get("set-cookie")?.split(";")[0] ?? cookie;
-    if (res.status !== 200) throw new Error(`${path} (${actionId}): HTTP ${res.status} ${await res.text()}`);
+    if (res.status !== 200)
+      throw new Error(`${path} (${click.actionId}): HTTP ${res.status} ${await res.text()}`);
     return res.json() as Promise<{ modal?: { id: string } | null }>;
   };
-  await call("click", {
-    container: "message",
-    channel: SANDBOX_CHANNEL,
-    ts: message.key.replace(/^m:/, ""),
-    actionId,
-  });
-  // A decision's button opens its confirmation (the sandbox's person is an approver): confirmed.
-  if (!CONFIRMED_BY_MODAL.test(actionId)) return;
+  await call("click", { container: "message", ...click });
+  if (!CONFIRMED_BY_MODAL.test(click.actionId)) return;
   const modal = await waitFor(
     async () => (await call("state")).modal ?? undefined,
     10_000,

@@ -94,6 +94,11 @@ function parsed<T>(schema: z.ZodType<T>, privateMetadata: string): T | null {
   }
 }
 
+/** What a decision's confirmation remembers: the action, the decision and where to answer. */
+export function decisionMetadata(id: number, kind: DecisionKind, origin: ConfirmOrigin): string {
+  return metadata({ id, kind, ...origin });
+}
+
 /**
  * The confirmation of Approve, Undo, Retry or Retry undo on one action, opened only for a person
  * the server has found allowed to decide it; its submission takes the decision.
@@ -103,7 +108,7 @@ export function decisionModal(action: ActionView, kind: DecisionKind, origin: Co
   return {
     type: "modal",
     callback_id: DECISION_CALLBACK_ID,
-    private_metadata: metadata({ id: action.id, kind, ...origin }),
+    private_metadata: decisionMetadata(action.id, kind, origin),
     title: plainText(truncate(label, LIMITS.modalTitle)),
     submit: plainText(label),
     close: plainText("Cancel"),
