@@ -1,5 +1,6 @@
 // An acknowledged click is never lost: the web process, a real child process, is killed with
-// SIGKILL right after each of 50 acknowledged Approve clicks, at a random point (before its
+// SIGKILL right after each of 50 acknowledged Approve confirmations (the submission of the modal
+// an Approve click opens, the request that decides), at a random point (before its
 // decision, during it, after it), and started again. Every acknowledged decision must be
 // recorded once and executed once, by the worker process that stays up meanwhile.
 import postgres from "postgres";
@@ -158,7 +159,7 @@ describe("click crash", () => {
       where action_id = any(${ids}) and operation = 'apply' order by action_id`;
     expect(runs).toEqual(ids.map((id) => ({ id, count: 1 })));
     const inbox = await sql<{ outcome: string; n: number }[]>`
-      select outcome, count(*)::int as n from slack_inbox where kind = 'block_actions' group by outcome`;
+      select outcome, count(*)::int as n from slack_inbox where kind = 'view_submission' group by outcome`;
     expect(inbox).toEqual([{ outcome: "decided", n: CLICKS }]);
     console.info(
       `click crash (seed ${seed}): ${CLICKS} acked clicks, ${CLICKS} SIGKILLs; ${decidedBeforeKill} decided before their kill, ${CLICKS - decidedBeforeKill} by a later process's recovery; every one approved once and run once`,
