@@ -45,6 +45,10 @@ export const REJECT_CALLBACK_ID = "reject_action";
 export const BULK_UNDO_CALLBACK_ID = "bulk_undo";
 /** The reason modal of Reject all on a message. */
 export const REJECT_ALL_CALLBACK_ID = "reject_all";
+/** The confirmation modal of Approve, Undo, Retry and Retry undo on one action. */
+export const DECISION_CALLBACK_ID = "confirm_decision";
+/** The confirmation modal of Approve all on a message. */
+export const APPROVE_ALL_CALLBACK_ID = "confirm_approve_all";
 /** The Review modal of a message: every action, page by page, each decided on its own. */
 export const REVIEW_CALLBACK_ID = "review_message";
 
@@ -76,6 +80,8 @@ export const viewRoutes = {
   reject: fixedIds(REJECT_CALLBACK_ID),
   bulkUndo: fixedIds(BULK_UNDO_CALLBACK_ID),
   rejectAll: fixedIds(REJECT_ALL_CALLBACK_ID),
+  decision: fixedIds(DECISION_CALLBACK_ID),
+  approveAll: fixedIds(APPROVE_ALL_CALLBACK_ID),
 };
 
 export type DecisionKind = NonNullable<ReturnType<typeof buttonRoutes.decision.parse>>["kind"];

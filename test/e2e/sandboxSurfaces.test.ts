@@ -19,7 +19,7 @@ import {
 } from "../../src/slack/blocks/history.ts";
 import { homeUnavailableView, homeView } from "../../src/slack/blocks/home.ts";
 import { investigationMessage } from "../../src/slack/blocks/investigationMessage.ts";
-import { goHuntModal, rejectModal } from "../../src/slack/blocks/modals.ts";
+import { approveAllModal, decisionModal, goHuntModal, rejectModal } from "../../src/slack/blocks/modals.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { CHROMIUM_PATH, type Chromium, launchChromium } from "../support/browser.ts";
 import { makeAction, PUBLIC_URL } from "../unit/blockFixtures.ts";
@@ -100,6 +100,14 @@ function modals(): [string, View][] {
   const elsewhere = [action("quarantine_file", "completed", { deviceName: "LAPTOP-9" })];
   return [
     ["reject", rejectModal(action("stop_service", "pending"))],
+    ["confirm approve", decisionModal(action("isolate_device", "pending"), "approve", { channel: "C1" })],
+    ["confirm undo", decisionModal(action("quarantine_file", "completed"), "undo", {})],
+    ["confirm retry", decisionModal(action("stop_service", "failed"), "retry", {})],
+    ["confirm retry undo", decisionModal(action("stop_service", "undo_failed"), "retry_undo", {})],
+    [
+      "confirm approve all",
+      approveAllModal({ messageKey: 7, pending: 3, text: "This approves 3 actions." }, {}),
+    ],
     ["go hunt", goHuntModal(action("quarantine_file", "pending"))],
     [
       "undo actions",

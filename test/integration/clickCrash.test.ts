@@ -1,16 +1,19 @@
 // An acknowledged click is never lost: the web process, a real child process, is killed with
-// SIGKILL right after each of 50 acknowledged Approve clicks, at a random point (before its
+// SIGKILL right after each of 50 acknowledged Approve confirmations (the submission of the modal
+// an Approve click opens, the request that decides), at a random point (before its
 // decision, during it, after it), and started again. Every acknowledged decision must be
 // recorded once and executed once, by the worker process that stays up meanwhile.
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
 import { type FakeSlackApi, startFakeSlackApi } from "../../src/sandbox/fakeSlackApi.ts";
+import { DECISION_CALLBACK_ID } from "../../src/slack/actionIds.ts";
+import { decisionMetadata } from "../../src/slack/blocks/modals.ts";
 import { obliterateQueues, POSTGRES_BASE, REDIS_URL, uniqueName } from "../support/db.ts";
 import { actionBody } from "../support/fixtures.ts";
 import { seedFleetFor } from "../support/fleet.ts";
 import { freePort, nodeStart, type StartedProcess, waitForHttp } from "../support/process.ts";
-import { blockActionsPayload, postToSlackEndpoint } from "../support/slackRequests.ts";
+import { postToSlackEndpoint, viewSubmissionPayload } from "../support/slackRequests.ts";
 
 const CLICKS = 50;
 /**
@@ -109,14 +112,14 @@ describe("click crash", () => {
     const next = random(seed);
     let decidedBeforeKill = 0;
     for (const id of ids) {
+      // The request that decides: the submission of Approve's confirmation (the click only opens it).
       const res = await postToSlackEndpoint(web.base, SIGNING_SECRET, {
         kind: "interactive",
-        body: blockActionsPayload({
+        body: viewSubmissionPayload({
           userId: APPROVER,
-          actionId: `approve:${id}`,
-          value: String(id),
-          channelId: env.SLACK_CHANNEL,
-          messageTs: "1.1",
+          callbackId: DECISION_CALLBACK_ID,
+          privateMetadata: decisionMetadata(id, "approve", { channel: env.SLACK_CHANNEL }),
+          values: {},
         }),
       });
       expect(res.status).toBe(200);
@@ -156,7 +159,7 @@ describe("click crash", () => {
       where action_id = any(${ids}) and operation = 'apply' order by action_id`;
     expect(runs).toEqual(ids.map((id) => ({ id, count: 1 })));
     const inbox = await sql<{ outcome: string; n: number }[]>`
-      select outcome, count(*)::int as n from slack_inbox where kind = 'block_actions' group by outcome`;
+      select outcome, count(*)::int as n from slack_inbox where kind = 'view_submission' group by outcome`;
     expect(inbox).toEqual([{ outcome: "decided", n: CLICKS }]);
     console.info(
       `click crash (seed ${seed}): ${CLICKS} acked clicks, ${CLICKS} SIGKILLs; ${decidedBeforeKill} decided before their kill, ${CLICKS - decidedBeforeKill} by a later process's recovery; every one approved once and run once`,

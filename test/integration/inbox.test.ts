@@ -9,11 +9,13 @@ import { decide } from "../../src/services/decide.ts";
 import { handleInboxRow } from "../../src/services/inbox.ts";
 import {
   BULK_UNDO_CALLBACK_ID,
+  DECISION_CALLBACK_ID,
   REASON_INPUT_ID as REASON_ID,
   REJECT_CALLBACK_ID,
 } from "../../src/slack/actionIds.ts";
 import { validateMessage, validateView } from "../../src/slack/blockLimits.ts";
 import { FIRST_PICK_BLOCK_ID } from "../../src/slack/blocks/bulkUndo.ts";
+import { decisionMetadata } from "../../src/slack/blocks/modals.ts";
 import { failedQuarantine, ingest, waitForStatuses } from "../support/actions.ts";
 import { APPROVER, startTestApp, TEST_CHANNEL, type TestApp, waitFor } from "../support/app.ts";
 import { createTestDatabase } from "../support/db.ts";
@@ -71,6 +73,18 @@ const clickOn = (verb: string, id: number) =>
     }),
   );
 
+/** The submission of a decision's confirmation (Approve, Retry…: the request that decides). */
+const confirmationOf = (kind: "approve" | "retry", id: number) =>
+  request(
+    "view_submission",
+    viewSubmissionPayload({
+      userId: APPROVER,
+      callbackId: DECISION_CALLBACK_ID,
+      privateMetadata: decisionMetadata(id, kind, { channel: TEST_CHANNEL }),
+      values: {},
+    }),
+  );
+
 /** Writes rows as a process killed right after its acks leaves them: claimed until `claimMs` from now. */
 async function leaveInInbox(requests: InboxRequest[], claimMs = -1000): Promise<number[]> {
   const ids = await insertInboxRequests(store.db, requests, claimMs);
@@ -99,7 +113,7 @@ describe("inbox.recovery", () => {
 
     const responseUrl = catcher.newUrl();
     const [approveRow, rejectRow, undoRow, retryRow, commandRow, linkRow] = await leaveInInbox([
-      clickOn("approve", toApprove!),
+      confirmationOf("approve", toApprove!),
       request(
         "view_submission",
         viewSubmissionPayload({
@@ -122,7 +136,7 @@ describe("inbox.recovery", () => {
           },
         }),
       ),
-      clickOn("retry", toRetry),
+      confirmationOf("retry", toRetry),
       request(
         "command",
         slashCommandBody({ userId: APPROVER, text: `show ${toRetry}`, channelId: TEST_CHANNEL, responseUrl }),
@@ -133,7 +147,7 @@ describe("inbox.recovery", () => {
     await store.client`
       update slack_inbox set attempts = 5, received_at = now() - interval '20 minutes' where id = ${linkRow!}`;
     // Still claimed by a live process: left alone.
-    const [ownedRow] = await leaveInInbox([clickOn("approve", stillOwned!)], 60 * 60_000);
+    const [ownedRow] = await leaveInInbox([confirmationOf("approve", stillOwned!)], 60 * 60_000);
 
     const next = await startWeb("inbox_next");
     await waitForStatuses(next.ctx.db, [toApprove!], ["completed"]);
@@ -180,7 +194,7 @@ describe("inbox.recovery", () => {
     }
     expect(
       await next.ctx.metrics.registry.getSingleMetricAsString("action_center_slack_inbox_recovered_total"),
-    ).toMatch(/kind="block_actions"} 2[\s\S]*kind="view_submission"} 2[\s\S]*kind="command"} 1/);
+    ).toMatch(/kind="view_submission"} 4[\s\S]*kind="command"} 1/);
   });
 });
 

@@ -3,6 +3,7 @@
 // answered without acting twice. The inbox's unique key is the memory of requests received.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
+import { decisionModal } from "../../src/slack/blocks/modals.ts";
 import { failedQuarantine, ingest, waitForStatuses } from "../support/actions.ts";
 import {
   APPROVER,
@@ -19,6 +20,7 @@ import {
   blockActionsPayload,
   postToSlackEndpoint,
   type SlackRequest,
+  viewSubmissionPayload,
 } from "../support/slackRequests.ts";
 import { ephemeralsFor } from "../support/slackUser.ts";
 
@@ -50,6 +52,31 @@ function click(verb: string, id: number, timestamp = now()): SlackRequest {
   };
 }
 
+/**
+ * A decision as Slack delivers it, encoded once: the submission of the confirmation modal the
+ * click opened (the click itself decides nothing), with the modal's memory as the bot wrote it.
+ */
+async function decision(kind: "approve" | "retry", id: number, timestamp = now()): Promise<SlackRequest> {
+  const view = decisionModal((await getAction(app.ctx.db, id))!, kind, { channel: TEST_CHANNEL });
+  const payload = viewSubmissionPayload({
+    userId: APPROVER,
+    callbackId: view.callback_id!,
+    privateMetadata: view.private_metadata,
+    values: {},
+  });
+  return {
+    kind: "interactive",
+    timestamp,
+    body: new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
+  };
+}
+
+/** The inbox rows of decisions on action `id`. */
+const decisionRows = (id: number) => app.ctx.sql<{ payload: Record<string, unknown>; outcome: string }[]>`
+  select payload, outcome from slack_inbox
+  where payload->'view'->>'callback_id' = 'confirm_decision'
+    and (payload->'view'->>'private_metadata')::jsonb->>'id' = ${String(id)}`;
+
 let n = 0;
 const nextNumber = () => {
   n += 1;
@@ -70,7 +97,7 @@ const retries = async (id: number) =>
 describe("replay.refused", () => {
   it("a signed Retry sent 5 times runs one more attempt; the 4 copies get 401", async () => {
     const id = await failedQuarantine(app.ctx.db, nextNumber());
-    const retry = click("retry", id);
+    const retry = await decision("retry", id);
     expect((await send(retry)).status).toBe(200);
     await waitFor(async () => (await getAction(app.ctx.db, id))!.attempt === 2, 10_000, "the retry");
     await waitForStatuses(app.ctx.db, [id], ["failed"]);
@@ -89,7 +116,7 @@ describe("replay.refused", () => {
 
   it("the same approval delivered twice is refused the second time without an answer or an audit line", async () => {
     const id = await pendingAction();
-    const approve = click("approve", id);
+    const approve = await decision("approve", id);
     const [first, second] = [await send(approve), await send(approve)];
     expect([first.status, second.status]).toEqual([200, 401]);
     await waitForStatuses(app.ctx.db, [id], ["approved", "running", "completed"]);
@@ -105,18 +132,16 @@ describe("replay.refused", () => {
     ["6 minutes ago", -6 * 60],
   ])("a request signed %s is refused with 401 and changes nothing", async (_label, offset) => {
     const id = await pendingAction();
-    const res = await send(click("approve", id, now() + offset));
+    const res = await send(await decision("approve", id, now() + offset));
     expect(res.status).toBe(401);
     await settle();
     expect((await getAction(app.ctx.db, id))!.status).toBe("pending");
-    const [row] = await app.ctx.sql<{ n: number }[]>`
-      select count(*)::int as n from slack_inbox where payload::text like ${`%approve:${id}"%`}`;
-    expect(row!.n).toBe(0);
+    expect(await decisionRows(id)).toHaveLength(0);
   });
 
   it("a request signed 4 minutes ahead (a clock a little fast) is still taken", async () => {
     const id = await pendingAction();
-    expect((await send(click("approve", id, now() + 4 * 60))).status).toBe(200);
+    expect((await send(await decision("approve", id, now() + 4 * 60))).status).toBe(200);
     await waitForStatuses(app.ctx.db, [id], ["approved", "running", "completed"]);
   });
 });
@@ -127,9 +152,9 @@ describe("replay.slackRetries", () => {
     "X-Slack-Retry-Reason": "http_timeout",
   });
 
-  it("Slack's retry of a click already received is answered 200 and not acted on again", async () => {
+  it("Slack's retry of a decision already received is answered 200 and not acted on again", async () => {
     const id = await failedQuarantine(app.ctx.db, nextNumber());
-    const retry = click("retry", id);
+    const retry = await decision("retry", id);
     expect((await send(retry)).status).toBe(200);
     await waitFor(async () => (await getAction(app.ctx.db, id))!.attempt === 2, 10_000, "the retry");
     await waitForStatuses(app.ctx.db, [id], ["failed"]);
@@ -163,14 +188,27 @@ describe("replay.inbox", () => {
   it("keeps what a decision needs, never Slack's verification token, the signing secret or the bot token", async () => {
     const id = await pendingAction();
     expect((await send(click("approve", id))).status).toBe(200);
-    await waitForStatuses(app.ctx.db, [id], ["approved", "running", "completed"]);
-    const [row] = await app.ctx.sql<{ payload: Record<string, unknown>; outcome: string }[]>`
-      select payload, outcome from slack_inbox where payload::text like ${`%approve:${id}"%`}`;
-    expect(row!.outcome).toBe("decided");
-    expect(row!.payload).toMatchObject({ type: "block_actions", user: { id: APPROVER } });
-    expect(row!.payload).not.toHaveProperty("token");
+    const clicked = await waitFor(
+      async () => {
+        const [row] = await app.ctx.sql<{ payload: Record<string, unknown>; outcome: string | null }[]>`
+          select payload, outcome from slack_inbox where payload::text like ${`%approve:${id}"%`}`;
+        return row?.outcome ? row : undefined;
+      },
+      10_000,
+      "the click handled",
+    );
+    // The click opened the confirmation and decided nothing.
+    expect(clicked.outcome).toBe("handled");
+    expect(clicked.payload).toMatchObject({ type: "block_actions", user: { id: APPROVER } });
+    expect(clicked.payload).not.toHaveProperty("token");
     // Slack's copy of the clicked message is not needed to decide, and is most of the size.
-    expect(row!.payload).not.toHaveProperty("message");
+    expect(clicked.payload).not.toHaveProperty("message");
+    expect((await send(await decision("approve", id))).status).toBe(200);
+    await waitForStatuses(app.ctx.db, [id], ["approved", "running", "completed"]);
+    const [row] = await decisionRows(id);
+    expect(row!.outcome).toBe("decided");
+    expect(row!.payload).toMatchObject({ type: "view_submission", user: { id: APPROVER } });
+    expect(row!.payload).not.toHaveProperty("token");
     const [all] = await app.ctx.sql<
       { dump: string }[]
     >`select string_agg(payload::text, '') as dump from slack_inbox`;

@@ -10,6 +10,7 @@ import {
   postToSlackEndpoint,
   startResponseUrlCatcher,
 } from "../support/slackRequests.ts";
+import { submitView, viewOpenedBy } from "../support/slackUser.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -29,12 +30,23 @@ const approveClick = (id: number) =>
     }),
   }) as const;
 
+/** Submits the confirmation modal the click opened, as the approver would. */
+async function confirm(click: ReturnType<typeof approveClick>) {
+  const view = await viewOpenedBy(app, click.body.trigger_id);
+  return submitView(app, APPROVER, view!.callback_id, view!.private_metadata, {});
+}
+
 describe("slack endpoint.happy", () => {
-  it("acks a click with an empty 200, then decides it", async () => {
+  it("acks a click with an empty 200, then opens the confirmation, whose submission decides", async () => {
     const [id] = await ingest(app.ctx.db, [actionBody("stop_service", 1, { investigationId: undefined })]);
-    const res = await postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, approveClick(id!));
+    const click = approveClick(id!);
+    const res = await postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, click);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe("");
+    const submitted = await confirm(click);
+    // The submission's ack is an empty 200 too: the modal closes.
+    expect(submitted.status).toBe(200);
+    expect(await submitted.text()).toBe("");
     await waitFor(async () => (await getAction(app.ctx.db, id!))?.decidedBy === APPROVER);
   });
 
@@ -45,10 +57,13 @@ describe("slack endpoint.happy", () => {
         actionBody("disable_driver", 100 + i, { investigationId: undefined }),
       ),
     );
+    const clicks = ids.map(approveClick);
     const answers = await Promise.all(
-      ids.map((id) => postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, approveClick(id))),
+      clicks.map((click) => postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, click)),
     );
     expect(answers.map((r) => r.status)).toEqual(ids.map(() => 200));
+    const submitted = await Promise.all(clicks.map(confirm));
+    expect(submitted.map((r) => r.status)).toEqual(ids.map(() => 200));
     await waitFor(async () => {
       const rows = await app.ctx.sql<{ n: number }[]>`
         select count(*)::int as n from action_events

@@ -109,8 +109,9 @@ describe("slack.happy", () => {
   it("Reject asks for a reason in a modal, then records it", async () => {
     const [id] = await ingest(app.ctx.db, [actionBody("stop_service", 2, { investigationId: undefined })]);
     const posted = await waitForMessage(app, id!);
+    const before = app.slackApi.callsTo("views.open").length;
     await click(app, GROUP_APPROVER, posted, `reject:${id}`);
-    const opened = await waitFor(async () => app.slackApi.callsTo("views.open").at(-1), 5000, "views.open");
+    const opened = await waitFor(async () => app.slackApi.callsTo("views.open")[before], 5000, "views.open");
     const view = (opened.args as { view: { callback_id: string; private_metadata: string } }).view;
     expect(view.callback_id).toBe("reject_action");
 

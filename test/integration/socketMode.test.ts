@@ -27,7 +27,13 @@ import {
   type ViewStateValues,
   viewSubmissionPayload,
 } from "../support/slackRequests.ts";
-import { buttonsOf, clickPayload, ephemeralsFor, waitForMessage } from "../support/slackUser.ts";
+import {
+  buttonsOf,
+  CONFIRMED_BY_MODAL,
+  clickPayload,
+  ephemeralsFor,
+  waitForMessage,
+} from "../support/slackUser.ts";
 import {
   type Envelope,
   type SocketModeServer,
@@ -110,12 +116,43 @@ function redelivery(envelopeId: string, payload: Record<string, unknown>): Envel
   };
 }
 
-/** A click on a channel message, sent over the socket as Slack would; resolves with the app's ack. */
-const click = (userId: string, message: FakeMessage, actionId: string) =>
-  socket.send("interactive", clickPayload(userId, message, actionId));
-
 const submitView = (userId: string, callbackId: string, privateMetadata: string, values: ViewStateValues) =>
   socket.send("interactive", viewSubmissionPayload({ userId, callbackId, privateMetadata, values }));
+
+/**
+ * Submits, over the socket, the confirmation modal an approver's click with `triggerId` opened:
+ * the submission's payload (for a redelivery) and the app's ack.
+ */
+async function confirm(userId: string, triggerId: string) {
+  const opened = await waitFor(
+    async () => slackApi.callsTo("views.open").find((c) => c.args.trigger_id === triggerId),
+    15_000,
+    "the confirmation modal",
+  );
+  const view = (opened.response as { view: { callback_id: string; private_metadata: string } }).view;
+  const payload = viewSubmissionPayload({
+    userId,
+    callbackId: view.callback_id,
+    privateMetadata: view.private_metadata,
+    values: {},
+  });
+  return { payload, ack: await socket.send("interactive", payload) };
+}
+
+/**
+ * A click on a channel message, sent over the socket as Slack would, a decision's confirmation
+ * modal submitted as the person would; resolves with the click's ack.
+ */
+async function click(userId: string, message: FakeMessage, actionId: string) {
+  const payload = clickPayload(userId, message, actionId);
+  const ack = await socket.send("interactive", payload);
+  if (CONFIRMED_BY_MODAL.test(actionId)) await confirm(userId, payload.trigger_id);
+  return ack;
+}
+
+/** The confirmation modals opened with `triggerId`: one, however often the click is delivered. */
+const modalsOpenedBy = (triggerId: string) =>
+  slackApi.callsTo("views.open").filter((c) => c.args.trigger_id === triggerId).length;
 
 async function approvalsOf(id: number) {
   return (await getActionEvents(app.ctx.db, id)).filter((e) => e.kind === "approve");
@@ -244,15 +281,21 @@ describe("socket.reconnect", () => {
 });
 
 describe("socket.redelivery", () => {
-  it("an Approve redelivered with retry_attempt 1 is acked and decides nothing twice", async () => {
+  it("an Approve and its confirmation redelivered with retry_attempt 1 are acked and decide nothing twice", async () => {
     const id = actionOf.redelivered;
     const posted = await waitForMessage(app, id);
     const payload = clickPayload(APPROVER, posted, `approve:${id}`);
     const earlier = ephemeralsFor(app, APPROVER).length;
     const first = await socket.send("interactive", payload);
+    const confirmation = await confirm(APPROVER, payload.trigger_id);
     await waitForStatuses(app.ctx.db, [id], ["completed"]);
     const again = await socket.sendRaw(redelivery(first.envelope_id, payload));
     expect(again.envelope_id).toBe(first.envelope_id);
+    const submittedAgain = await socket.sendRaw(
+      redelivery(confirmation.ack.envelope_id, confirmation.payload),
+    );
+    expect(submittedAgain.envelope_id).toBe(confirmation.ack.envelope_id);
+    expect(modalsOpenedBy(payload.trigger_id)).toBe(1);
     expect(await approvalsOf(id)).toHaveLength(1);
     expect(await applyRuns(id)).toEqual([1]);
     // Handled twice, the approver would hear "Already approved by" themselves.
@@ -268,6 +311,7 @@ describe("socket.redelivery", () => {
     const failed = await waitForMessage(app, id, (m) => ids(m).includes(`retry:${id}`));
     const payload = clickPayload(APPROVER, failed, `retry:${id}`);
     const first = await socket.send("interactive", payload);
+    const confirmation = await confirm(APPROVER, payload.trigger_id);
     await waitFor(
       async () =>
         (await getAction(app.ctx.db, id))!.attempt === 2 &&
@@ -276,7 +320,9 @@ describe("socket.redelivery", () => {
       "the second attempt failing",
     );
     await socket.sendRaw(redelivery(first.envelope_id, payload));
+    await socket.sendRaw(redelivery(confirmation.ack.envelope_id, confirmation.payload));
     await new Promise((r) => setTimeout(r, 500));
+    expect(modalsOpenedBy(payload.trigger_id)).toBe(1);
     const action = (await getAction(app.ctx.db, id))!;
     expect(action).toMatchObject({ status: "failed", attempt: 2 });
     const events = await getActionEvents(app.ctx.db, id);
@@ -302,6 +348,7 @@ describe("socket.scale", () => {
       const messages = await Promise.all(actionIds.map((id) => waitForMessage(app, id)));
       const payloads = actionIds.map((id, i) => clickPayload(APPROVER, messages[i]!, `approve:${id}`));
       const firstAcks = await Promise.all(payloads.map((payload) => socket.send("interactive", payload)));
+      const confirmations = await Promise.all(payloads.map((p) => confirm(APPROVER, p.trigger_id)));
       expect(await waitForStatuses(app.ctx.db, actionIds, ["completed"])).toEqual({ completed: 3 });
       const connections = socket.connections().map((c) => c.id);
       const usedBy = new Set(
@@ -310,12 +357,17 @@ describe("socket.scale", () => {
           .map((d) => d.connection),
       );
       expect([...usedBy].sort()).toEqual([...connections].sort());
-      // Each envelope sent again on another process's connection: acked there, decided nowhere.
+      // Each click and each confirmation sent again on another process's connection: acked there,
+      // decided nowhere.
       const open = socket.connections();
       await Promise.all(
-        payloads.map((payload, i) =>
+        payloads.flatMap((payload, i) => [
           socket.sendRaw(redelivery(firstAcks[i]!.envelope_id, payload), open[(i + 1) % open.length]),
-        ),
+          socket.sendRaw(
+            redelivery(confirmations[i]!.ack.envelope_id, confirmations[i]!.payload),
+            open[(i + 2) % open.length],
+          ),
+        ]),
       );
       for (const id of actionIds) {
         expect(await approvalsOf(id)).toHaveLength(1);

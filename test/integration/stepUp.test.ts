@@ -24,13 +24,14 @@ import { actionBody } from "../support/fixtures.ts";
 import { httpBrowser, type Page } from "../support/httpBrowser.ts";
 import { writePolicyFile } from "../support/policyFile.ts";
 import { freePort } from "../support/process.ts";
-import { postToSlackEndpoint } from "../support/slackRequests.ts";
+import { postToSlackEndpoint, viewSubmissionPayload } from "../support/slackRequests.ts";
 import {
   buttonsOf,
   channelMessages,
   click,
   clickPayload,
   ephemeralsFor,
+  viewOpenedBy,
   waitForMessage,
 } from "../support/slackUser.ts";
 
@@ -356,13 +357,21 @@ describe("step-up sign-in", () => {
     expect(await statusOf(app.ctx.db, done!)).toBe("completed");
   });
 
-  it("Slack's retry of a held Approve gives no second link", async () => {
+  it("Slack's retry of a held Approve's confirmation gives no second link", async () => {
     const [id] = await ingest(app.ctx.db, [isolation(8)]);
     const message = await waitForMessage(app, id!);
+    const approve = clickPayload(APPROVER, message, `approve:${id}`);
+    await postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, { kind: "interactive", body: approve });
+    const view = await viewOpenedBy(app, approve.trigger_id);
     const request = {
       kind: "interactive" as const,
       timestamp: Math.floor(Date.now() / 1000),
-      body: clickPayload(APPROVER, message, `approve:${id}`),
+      body: viewSubmissionPayload({
+        userId: APPROVER,
+        callbackId: view!.callback_id,
+        privateMetadata: view!.private_metadata,
+        values: {},
+      }),
     };
     expect((await postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, request)).status).toBe(200);
     await waitFor(

@@ -8,7 +8,7 @@ import { startTestApp, TEST_CHANNEL, type TestApp, waitFor } from "../support/ap
 import { actionBody } from "../support/fixtures.ts";
 import { httpBrowser } from "../support/httpBrowser.ts";
 import { writePolicyFile } from "../support/policyFile.ts";
-import { freePort } from "../support/process.ts";
+import { freePort, sandboxClick } from "../support/process.ts";
 import { waitForMessage } from "../support/slackUser.ts";
 
 let app: TestApp;
@@ -29,17 +29,8 @@ describe("step-up in the sandbox", () => {
     expect(app.ctx.config.signIn?.provider).toBe("local");
     const [id] = await ingest(app.ctx.db, [actionBody("isolate_device", 1, { investigationId: undefined })]);
     const message = await waitForMessage(app, id!);
-    const clicked = await fetch(`${app.url}/sandbox/api/click`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        container: "message",
-        channel: TEST_CHANNEL,
-        ts: message.ts,
-        actionId: `approve:${id}`,
-      }),
-    });
-    expect(clicked.status).toBe(200);
+    // Approve, then its confirmation: the submission is what the sign-in holds.
+    await sandboxClick(app.url, { channel: TEST_CHANNEL, ts: message.ts, actionId: `approve:${id}` });
     const text = await waitFor(
       async () =>
         app.slackApi.ephemerals.find((e) => e.user === SANDBOX_USER.id && e.text.includes("/sign-in/"))?.text,

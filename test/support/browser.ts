@@ -52,14 +52,17 @@ export async function sandboxMessage(page: Page, actionId: string): Promise<Loca
   return page.locator(`.item > .msg[data-ts="${ts}"]`);
 }
 
-/** Clicks a button that asks for confirmation, and confirms; returns the dialog's text. */
+/**
+ * Clicks a decision's button and confirms in the modal the bot opens for an approver (the server
+ * checks the person first, so there is no client-side dialog); returns the modal's text.
+ */
 export async function clickAndConfirm(page: Page, message: Locator, actionId: string): Promise<string> {
   await message.locator(`[data-action-id="${actionId}"]`).click();
-  const dialog = page.locator("#confirm-layer .confirm");
-  await dialog.waitFor();
-  const text = (await dialog.textContent()) ?? "";
-  await dialog.locator("[data-ok]").click();
-  await dialog.waitFor({ state: "detached" });
+  const modal = page.locator("#modal-layer .modal");
+  await modal.waitFor();
+  const text = (await modal.textContent()) ?? "";
+  await modal.locator("button[type=submit]").click();
+  await modal.waitFor({ state: "detached" });
   return text;
 }
 

@@ -7,6 +7,7 @@ import { createDb } from "../../src/db/client.ts";
 import { deviceIdOf, seedFleet } from "../../src/demo/fleet.ts";
 import { waitFor } from "./app.ts";
 import { actionBody } from "./fixtures.ts";
+import { CONFIRMED_BY_MODAL } from "./slackUser.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -133,17 +134,38 @@ export async function clickInSandbox(base: string, actionId: string): Promise<vo
     30_000,
     `a message with ${actionId}`,
   );
-  const click = await fetch(`${base}/sandbox/api/click`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      container: "message",
-      channel: SANDBOX_CHANNEL,
-      ts: message.key.replace(/^m:/, ""),
-      actionId,
-    }),
-  });
-  if (click.status !== 200) throw new Error(`click ${actionId}: HTTP ${click.status} ${await click.text()}`);
+  await sandboxClick(base, { channel: SANDBOX_CHANNEL, ts: message.key.replace(/^m:/, ""), actionId });
+}
+
+/**
+ * Clicks button `actionId` of the message at `ts` as the sandbox page does, in one browser
+ * session, and confirms a decision in the modal it opens (the sandbox's person is an approver).
+ */
+export async function sandboxClick(
+  base: string,
+  click: { channel: string; ts: string; actionId: string },
+): Promise<void> {
+  // One browser: the modal the click opens shows in the session that clicked.
+  let cookie = "";
+  const call = async (path: string, body?: unknown) => {
+    const res = await fetch(`${base}/sandbox/api/${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { "content-type": "application/json", cookie },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    cookie = res.headers.get("set-cookie")?.split(";")[0] ?? cookie;
+    if (res.status !== 200)
+      throw new Error(`${path} (${click.actionId}): HTTP ${res.status} ${await res.text()}`);
+    return res.json() as Promise<{ modal?: { id: string } | null }>;
+  };
+  await call("click", { container: "message", ...click });
+  if (!CONFIRMED_BY_MODAL.test(click.actionId)) return;
+  const modal = await waitFor(
+    async () => (await call("state")).modal ?? undefined,
+    10_000,
+    "the confirmation",
+  );
+  await call(`views/${modal.id}/submit`, { values: {} });
 }
 
 export const SANDBOX_AUTH = {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ACTION_TYPE_INFO, ACTION_TYPES, type ActionType, isUndoable } from "../../src/domain/actionTypes.ts";
 import { STATUSES, type Status } from "../../src/domain/status.ts";
-import { validateMessage } from "../../src/slack/blockLimits.ts";
+import { validateMessage, validateView } from "../../src/slack/blockLimits.ts";
 import { type ActionView, actionMessage } from "../../src/slack/blocks/actionMessage.ts";
 import { investigationMessage } from "../../src/slack/blocks/investigationMessage.ts";
+import { decisionModal, decisionOfModal } from "../../src/slack/blocks/modals.ts";
 import { APPROVER, buttons, kindOf, makeAction, mrkdwnTexts, PUBLIC_URL } from "./blockFixtures.ts";
 
 const options = { publicUrl: PUBLIC_URL };
@@ -87,17 +88,56 @@ describe("actionMessage", () => {
     );
   });
 
-  it("asks to confirm Approve, naming the action and the device; Reject opens a modal instead", () => {
+  it("no decision button carries Slack's confirm, which every viewer would see, approver or not", () => {
+    for (const status of STATUSES) {
+      for (const type of ACTION_TYPES) {
+        for (const button of buttons(actionMessage(makeAction(type, status), options).blocks)) {
+          expect(button.confirm, `${type} ${status} ${button.action_id}`).toBeUndefined();
+        }
+      }
+    }
     const [approve, reject] = buttons(actionMessage(makeAction("isolate_device", "pending"), options).blocks);
     expect(approve).toMatchObject({ action_id: "approve:42", style: "primary" });
-    expect(JSON.stringify(approve?.confirm)).toContain("Isolate device on LAPTOP-7");
     expect(reject).toMatchObject({ action_id: "reject:42", style: "danger" });
-    expect(reject?.confirm).toBeUndefined();
   });
 
-  it("asks to confirm Undo with the undo's own words", () => {
-    const [undo] = buttons(actionMessage(makeAction("quarantine_file", "completed"), options).blocks);
-    expect(undo?.confirm).toMatchObject({ title: { text: "Undo: Restore file on LAPTOP-7?" } });
+  it("the confirmation modal asks Approve's question, naming the action and the device", () => {
+    const modal = decisionModal(makeAction("isolate_device", "pending"), "approve", { channel: "C1" });
+    expect(validateView(modal)).toEqual([]);
+    expect(modal).toMatchObject({ submit: { text: "Approve" }, close: { text: "Cancel" } });
+    expect(mrkdwnTexts(modal.blocks).join("\n")).toMatch(
+      /\*Approve this action\?\*\nIsolate device on LAPTOP-7\. It runs as soon as you approve it\./,
+    );
+    const twoPerson = decisionModal(
+      makeAction("isolate_device", "pending", { approvals: { needed: 2, by: [] } }),
+      "approve",
+      {},
+    );
+    expect(mrkdwnTexts(twoPerson.blocks).join("\n")).toContain("once 2 people have approved it");
+    expect(decisionOfModal(modal.private_metadata)).toEqual({ id: 42, kind: "approve", channel: "C1" });
+  });
+
+  it("the confirmation modal asks Undo with the undo's own words", () => {
+    const modal = decisionModal(makeAction("quarantine_file", "completed"), "undo", {});
+    expect(validateView(modal)).toEqual([]);
+    expect(modal.submit).toMatchObject({ text: "Undo" });
+    expect(mrkdwnTexts(modal.blocks).join("\n")).toContain("Undo: Restore file on LAPTOP-7?");
+  });
+
+  it("keeps the private reply's response_url in the modal's memory while it fits in 3,000 characters", () => {
+    const reply = { url: "https://hooks.slack.com/actions/T1/1/abc", value: "42" };
+    const kept = decisionModal(makeAction("stop_service", "failed"), "retry", { channel: "C1", reply });
+    expect(decisionOfModal(kept.private_metadata)).toMatchObject({ id: 42, kind: "retry", reply });
+    const long = { url: `https://hooks.slack.com/${"x".repeat(3000)}`, value: "42" };
+    const dropped = decisionModal(makeAction("stop_service", "failed"), "retry", {
+      channel: "C1",
+      reply: long,
+    });
+    expect(dropped.private_metadata.length).toBeLessThanOrEqual(3000);
+    expect(decisionOfModal(dropped.private_metadata)).toEqual({ id: 42, kind: "retry", channel: "C1" });
+    for (const forged of ["", "42", '{"id":0,"kind":"approve"}', '{"id":1,"kind":"reject"}', "{"]) {
+      expect(decisionOfModal(forged)).toBeNull();
+    }
   });
 
   it("opens the undo confirmation for a quarantine whose file is quarantined on other devices too", () => {
@@ -208,7 +248,7 @@ describe("investigationMessage", () => {
         expect(ids).toContain("approve_all:99");
         expect(ids).toContain("review:99");
         const approveAll = buttons(message.blocks).find((button) => button.action_id === "approve_all:99");
-        expect(JSON.stringify(approveAll?.confirm)).toContain(`${count} actions`);
+        expect(approveAll?.confirm).toBeUndefined();
       }
     });
   }

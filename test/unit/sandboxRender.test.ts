@@ -73,7 +73,7 @@ describe("mrkdwn", () => {
 });
 
 describe("blocks", () => {
-  it("renders an action message: header, fields, status, and buttons with their styles and confirm", () => {
+  it("renders an action message: header, fields, status, and buttons with their styles, none with a confirm", () => {
     const built = actionMessage(
       makeAction("quarantine_file", "pending", { deviceName: `PC-<img src=x onerror=alert(1)>` }),
       { publicUrl: PUBLIC_URL },
@@ -88,11 +88,35 @@ describe("blocks", () => {
     expect(html).not.toContain("<img");
     expect(html).toMatch(/<button type="button" class="btn primary" data-action-id="approve:42"/);
     expect(html).toMatch(/<button type="button" class="btn danger" data-action-id="reject:42"/);
-    expect(html).toContain('<template class="confirm-template">');
-    expect(html).toContain("<h2>Approve this action?</h2>");
+    // The server checks the person before confirming, in a modal: no client-side dialog.
+    expect(html).not.toContain('<template class="confirm-template">');
     expect(html).toMatch(
       /<a class="btn " href="https:\/\/ac\.example\.com\/investigations\/inv-42" target="_blank"/,
     );
+  });
+
+  it("renders a button's Slack confirm dialog as Slack's client shows it, for blocks that carry one", () => {
+    const confirm = {
+      title: { type: "plain_text", text: "Sure <b>?</b>" },
+      text: { type: "plain_text", text: "It runs now." },
+      confirm: { type: "plain_text", text: "Go" },
+      deny: { type: "plain_text", text: "Cancel" },
+      style: "danger",
+    };
+    const blocks = [
+      {
+        type: "actions",
+        elements: [{ type: "button", action_id: "a", text: { type: "plain_text", text: "Do" }, confirm }],
+      },
+    ];
+    const html = renderMessage(message("m", blocks), {
+      names,
+      botName: "action-center",
+      fileHref: (id) => `/sandbox/files/${id}`,
+    }).value;
+    expect(html).toContain('<template class="confirm-template">');
+    expect(html).toContain("<h2>Sure &lt;b&gt;?&lt;/b&gt;</h2>");
+    expect(html).toMatch(/class="btn danger" data-ok>Go</);
   });
 
   it("renders a modal's inputs with Slack's limits, and the bot's errors under them", () => {

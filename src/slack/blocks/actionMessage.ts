@@ -1,14 +1,14 @@
 // The channel message for one action: what it is, where, who asked, its status, and the buttons
 // that fit that status. Pure: the same action gives the same message, so an update after each
 // status change simply rebuilds it.
-import type { ActionsBlock, Button, ConfirmationDialog, KnownBlock, MrkdwnElement } from "@slack/types";
+import type { ActionsBlock, Button, KnownBlock, MrkdwnElement } from "@slack/types";
 import type { ActionRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO, describeEntity, SOURCE_LABELS } from "../../domain/actionTypes.ts";
 import type { Status } from "../../domain/status.ts";
 import { ADVANCED_HUNTING_URL, advancedHuntingUrl, huntQuery } from "../../hunting/kql.ts";
-import { actionId } from "../actionIds.ts";
+import { actionId, type DecisionKind } from "../actionIds.ts";
 import { LIMITS } from "../blockLimits.ts";
-import { actorText, escapeInline, mrkdwn, plainInline, plainText, slackDate, truncate } from "../text.ts";
+import { actorText, escapeInline, mrkdwn, plainInline, plainText, slackDate } from "../text.ts";
 
 /** What the message shows of an action; an `ActionRow` is one. */
 export type ActionView = Pick<
@@ -229,14 +229,43 @@ function fields(action: ActionView): MrkdwnElement[] {
   ];
 }
 
-function confirm(title: string, text: string, confirmLabel: string, danger = false): ConfirmationDialog {
-  return {
-    title: plainText(truncate(title, LIMITS.confirmTitle)),
-    text: plainText(truncate(text, LIMITS.confirmText)),
-    confirm: plainText(confirmLabel),
-    deny: plainText("Cancel"),
-    ...(danger && { style: "danger" as const }),
-  };
+/**
+ * What a decision's confirmation modal asks (modals.ts `decisionModal`), opened only once the
+ * server has checked the person may decide: Slack would show a button's own `confirm` dialog to
+ * everyone, approvers or not, before the app hears of the click.
+ */
+export function decisionQuestion(
+  action: ActionView,
+  kind: DecisionKind,
+): { question: string; text: string; label: string } {
+  const what = subject(action, plainInline);
+  const error = plainInline(action.error ?? "no error recorded", 150);
+  const undoLabel = ACTION_TYPE_INFO[action.type].undoLabel ?? "Undo";
+  switch (kind) {
+    case "approve": {
+      const needed = action.approvals?.needed ?? 1;
+      const when = needed > 1 ? `once ${needed} people have approved it` : "as soon as you approve it";
+      return { question: "Approve this action?", text: `${what}. It runs ${when}.`, label: "Approve" };
+    }
+    case "undo":
+      return {
+        question: `Undo: ${undoLabel} ${where(action, plainInline)}?`,
+        text: `${undoLabel} reverses "${what}".`,
+        label: "Undo",
+      };
+    case "retry":
+      return {
+        question: "Retry this action?",
+        text: `${what} failed: ${error}. Run it again?`,
+        label: "Retry",
+      };
+    case "retry_undo":
+      return {
+        question: "Retry the undo?",
+        text: `${undoLabel} ${where(action, plainInline)} failed: ${error}. Try again?`,
+        label: "Retry undo",
+      };
+  }
 }
 
 /** A button about one action; `id` builds its action_id (`approve:42`) from the action's id. */
@@ -260,21 +289,16 @@ function button(
 /** The buttons that decide on the action in its current status (none once nothing is left to decide). */
 export function decisionButtons(action: ActionView): Button[] {
   const what = subject(action, plainInline);
-  const error = plainInline(action.error ?? "no error recorded", 150);
   const undoLabel = ACTION_TYPE_INFO[action.type].undoLabel;
   switch (action.status) {
-    case "pending": {
-      const needed = action.approvals?.needed ?? 1;
-      const when = needed > 1 ? `once ${needed} people have approved it` : "as soon as you approve it";
+    // No button carries Slack's `confirm`: the click is checked on the server first, and only a
+    // person allowed to decide gets the confirmation (a modal, decisionQuestion).
+    case "pending":
       return [
-        button(actionId.approve, action, "Approve", {
-          style: "primary",
-          confirm: confirm("Approve this action?", `${what}. It runs ${when}.`, "Approve"),
-        }),
+        button(actionId.approve, action, "Approve", { style: "primary" }),
         // Reject opens a modal asking for the reason, which is its own confirmation.
         button(actionId.reject, action, "Reject", { style: "danger" }),
       ];
-    }
     case "completed":
       if (!undoLabel) return [];
       // The file is quarantined elsewhere too: Undo opens the confirmation, which offers "Apply to
@@ -288,32 +312,11 @@ export function decisionButtons(action: ActionView): Button[] {
             ),
           }),
         ];
-      return [
-        button(actionId.undo, action, "Undo", {
-          confirm: confirm(
-            `Undo: ${undoLabel} ${where(action, plainInline)}?`,
-            `${undoLabel} reverses "${what}".`,
-            "Undo",
-            true,
-          ),
-        }),
-      ];
+      return [button(actionId.undo, action, "Undo")];
     case "failed":
-      return [
-        button(actionId.retry, action, "Retry", {
-          confirm: confirm("Retry this action?", `${what} failed: ${error}. Run it again?`, "Retry"),
-        }),
-      ];
+      return [button(actionId.retry, action, "Retry")];
     case "undo_failed":
-      return [
-        button(actionId.retryUndo, action, "Retry undo", {
-          confirm: confirm(
-            "Retry the undo?",
-            `${undoLabel ?? "Undo"} ${where(action, plainInline)} failed: ${error}. Try again?`,
-            "Retry undo",
-          ),
-        }),
-      ];
+      return [button(actionId.retryUndo, action, "Retry undo")];
     default:
       return [];
   }

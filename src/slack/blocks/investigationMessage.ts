@@ -6,7 +6,7 @@ import { ACTION_TYPE_INFO, ACTION_TYPES } from "../../domain/actionTypes.ts";
 import { describeStatus, STATUSES } from "../../domain/status.ts";
 import { actionId } from "../actionIds.ts";
 import { LIMITS } from "../blockLimits.ts";
-import { escapeInline, mrkdwn, plainInline, plainText, truncate } from "../text.ts";
+import { escapeInline, mrkdwn, plainInline, plainText } from "../text.ts";
 import {
   type ActionView,
   decisionButtons,
@@ -109,24 +109,21 @@ function groupButton(
   };
 }
 
-function approveAllButton(input: InvestigationMessageInput): Button {
+/** What Approve all's confirmation modal says (modals.ts `approveAllModal`). */
+export function approveAllText(
+  input: Pick<InvestigationMessageInput, "actions" | "investigationId">,
+): string {
   const pending = input.actions.filter(isPending);
   const investigation = plainInline(input.investigationId, 80);
-  return groupButton(actionId.approveAll, input.messageKey, "Approve all", {
-    style: "primary",
-    confirm: {
-      title: plainText(truncate(`Approve ${plural(pending.length, "action")}?`, LIMITS.confirmTitle)),
-      text: plainText(
-        truncate(
-          `This approves the ${plural(pending.length, "action")} still waiting in investigation ${investigation} ` +
-            `(${typeCounts(pending)}). Each runs as soon as it is approved.`,
-          LIMITS.confirmText,
-        ),
-      ),
-      confirm: plainText("Approve all"),
-      deny: plainText("Cancel"),
-    },
-  });
+  return (
+    `This approves the ${plural(pending.length, "action")} still waiting in investigation ${investigation} ` +
+    `(${typeCounts(pending)}). Each runs as soon as it is approved.`
+  );
+}
+
+// No `confirm`: Slack would show it to everyone; the server checks the person, then confirms in a modal.
+function approveAllButton(input: InvestigationMessageInput): Button {
+  return groupButton(actionId.approveAll, input.messageKey, "Approve all", { style: "primary" });
 }
 
 export function investigationMessage(

@@ -1,14 +1,24 @@
-// The modals the buttons open (reject with a reason, go hunt) and the one-line audit events
-// posted in the thread under an action's message.
+// The modals the buttons open (reject with a reason, go hunt, the confirmations of a decision)
+// and the one-line audit events posted in the thread under an action's message.
 
 import type { ModalView } from "@slack/types";
+import { z } from "zod";
 import type { ActionEventRow } from "../../db/schema.ts";
 import { ACTION_TYPE_INFO } from "../../domain/actionTypes.ts";
 import { EVENT_WORDS } from "../../domain/auditEvents.ts";
 import { huntQuery } from "../../hunting/kql.ts";
-import { OPEN_HUNTING_ACTION_ID, REASON_INPUT_ID, REJECT_CALLBACK_ID } from "../actionIds.ts";
-import { actorText, escapeInline, mrkdwn, plainText, slackDate } from "../text.ts";
-import { type ActionView, huntingLink, target } from "./actionMessage.ts";
+import {
+  APPROVE_ALL_CALLBACK_ID,
+  DECISION_CALLBACK_ID,
+  type DecisionKind,
+  OPEN_HUNTING_ACTION_ID,
+  REASON_INPUT_ID,
+  REJECT_CALLBACK_ID,
+} from "../actionIds.ts";
+import { LIMITS } from "../blockLimits.ts";
+import { actorText, escapeInline, mrkdwn, plainText, slackDate, truncate } from "../text.ts";
+import { type ActionView, decisionQuestion, huntingLink, target } from "./actionMessage.ts";
+import type { OriginReply } from "./bulkUndo.ts";
 
 export const REASON_MAX_LENGTH = 1000;
 
@@ -41,6 +51,103 @@ export function rejectModal(action: ActionView): ModalView {
       },
     ],
   };
+}
+
+/**
+ * Where a confirmation modal's decision is answered: the channel the button was clicked in (for
+ * a private line there) and, for a click in a private reply, that reply (its response_url, kept
+ * server-side by Slack in private_metadata, never logged) to refresh in place.
+ */
+export type ConfirmOrigin = { channel?: string; reply?: OriginReply };
+
+const originSchema = {
+  channel: z.string().max(50).optional(),
+  reply: z.object({ url: z.string(), value: z.string() }).optional(),
+};
+const decisionMetadataSchema = z.object({
+  id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  kind: z.enum(["approve", "undo", "retry", "retry_undo"] satisfies DecisionKind[]),
+  ...originSchema,
+});
+const approveAllMetadataSchema = z.object({
+  messageKey: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  ...originSchema,
+});
+
+/** A modal that remembers what it is for, in private_metadata. */
+type MemoryModal = ModalView & { private_metadata: string };
+
+/** The modal's memory as JSON; the reply is left out where it would not fit in Slack's 3,000 characters. */
+function metadata(state: { reply?: OriginReply } & Record<string, unknown>): string {
+  const full = JSON.stringify(state);
+  if (full.length <= LIMITS.privateMetadata) return full;
+  const { reply: _tooLong, ...rest } = state;
+  return JSON.stringify(rest);
+}
+
+function parsed<T>(schema: z.ZodType<T>, privateMetadata: string): T | null {
+  try {
+    const result = schema.safeParse(JSON.parse(privateMetadata));
+    return result.success ? result.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What a decision's confirmation remembers: the action, the decision and where to answer. */
+export function decisionMetadata(id: number, kind: DecisionKind, origin: ConfirmOrigin): string {
+  return metadata({ id, kind, ...origin });
+}
+
+/**
+ * The confirmation of Approve, Undo, Retry or Retry undo on one action, opened only for a person
+ * the server has found allowed to decide it; its submission takes the decision.
+ */
+export function decisionModal(action: ActionView, kind: DecisionKind, origin: ConfirmOrigin): MemoryModal {
+  const { question, text, label } = decisionQuestion(action, kind);
+  return {
+    type: "modal",
+    callback_id: DECISION_CALLBACK_ID,
+    private_metadata: decisionMetadata(action.id, kind, origin),
+    title: plainText(truncate(label, LIMITS.modalTitle)),
+    submit: plainText(label),
+    close: plainText("Cancel"),
+    blocks: [
+      { type: "section", text: mrkdwn(`*${escapeInline(question, 200)}*\n${escapeInline(text, 2500)}`) },
+    ],
+  };
+}
+
+/** The action and decision a confirmation modal was opened for, with its origin; null if not ours. */
+export function decisionOfModal(privateMetadata: string) {
+  return parsed(decisionMetadataSchema, privateMetadata);
+}
+
+/** The confirmation of Approve all on a message; `text` is the message builder's (approveAllText). */
+export function approveAllModal(
+  input: { messageKey: number; pending: number; text: string },
+  origin: ConfirmOrigin,
+): MemoryModal {
+  const actions = `${input.pending.toLocaleString("en")} action${input.pending === 1 ? "" : "s"}`;
+  return {
+    type: "modal",
+    callback_id: APPROVE_ALL_CALLBACK_ID,
+    private_metadata: metadata({ messageKey: input.messageKey, ...origin }),
+    title: plainText("Approve all"),
+    submit: plainText("Approve all"),
+    close: plainText("Cancel"),
+    blocks: [
+      {
+        type: "section",
+        text: mrkdwn(`*${escapeInline(`Approve ${actions}?`, 200)}*\n${escapeInline(input.text, 2500)}`),
+      },
+    ],
+  };
+}
+
+/** The message an Approve all modal was opened for, with its origin; null if not ours. */
+export function approveAllOfModal(privateMetadata: string) {
+  return parsed(approveAllMetadataSchema, privateMetadata);
 }
 
 export function goHuntModal(action: ActionView): ModalView {

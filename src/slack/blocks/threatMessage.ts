@@ -45,7 +45,10 @@ const KIND_WORDS = {
 } as const;
 
 /** "File evil.exe (sha256 3f2a…9b1c)": what the actions act on, from the first of them. */
-function thing(input: ThreatMessageInput, show: (text: string, max: number) => string): string {
+function thing(
+  input: Pick<ThreatMessageInput, "threatKey" | "actions">,
+  show: (text: string, max: number) => string,
+): string {
   const first = input.actions[0]!;
   const kind = threatKindOf(input.threatKey);
   const what = describeEntity(first.type, first.entity);
@@ -87,28 +90,26 @@ function groupButton(id: string, messageKey: number, label: string, extra: Parti
   return { type: "button", action_id: id, value: String(messageKey), text: plainText(label), ...extra };
 }
 
+/** What Approve all's confirmation modal says (modals.ts `approveAllModal`). */
+export function approveAllText(input: Pick<ThreatMessageInput, "threatKey" | "actions">): string {
+  const pending = input.actions.filter(isPending);
+  return (
+    `${thing(input, plainInline)}: this approves the ${plural(pending.length, "action")} still waiting, on ${reach(pending)}. ` +
+    "Each is checked as if approved alone and runs as soon as it is approved."
+  );
+}
+
 function buttons(input: ThreatMessageInput): Button[] {
   const pending = input.actions.filter(isPending);
   const { messageKey } = input;
-  const what = thing(input, plainInline);
   const decide: Button[] =
     pending.length === 0
       ? []
       : [
+          // No `confirm`: Slack would show it to everyone; the server checks the person, then
+          // confirms in a modal.
           groupButton(actionId.approveAll(messageKey), messageKey, `Approve all ${pending.length}`, {
             style: "primary",
-            confirm: {
-              title: plainText(truncate(`Approve ${plural(pending.length, "action")}?`, LIMITS.confirmTitle)),
-              text: plainText(
-                truncate(
-                  `${what}: this approves the ${plural(pending.length, "action")} still waiting, on ${reach(pending)}. ` +
-                    "Each is checked as if approved alone and runs as soon as it is approved.",
-                  LIMITS.confirmText,
-                ),
-              ),
-              confirm: plainText("Approve all"),
-              deny: plainText("Cancel"),
-            },
           }),
           // Reject all opens a modal asking for the reason, which is its own confirmation.
           groupButton(actionId.rejectAll(messageKey), messageKey, "Reject all", { style: "danger" }),

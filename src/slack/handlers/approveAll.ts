@@ -3,13 +3,21 @@
 // services'.
 import { getAction } from "../../db/queries/actions.ts";
 import { getMessage, messageActions } from "../../db/queries/messages.ts";
+import type { ActionRow } from "../../db/schema.ts";
+import type { Decision } from "../../domain/status.ts";
 import { type DecideAllOutcome, decideAllOnMessage } from "../../services/approveAll.ts";
-import type { Refusal } from "../../services/refusals.ts";
-import { rejectModal } from "../blocks/modals.ts";
-import { rejectAllModal, reviewModal, threatHeading } from "../blocks/threatMessage.ts";
+import { type Refusal, recordRefusal } from "../../services/refusals.ts";
+import { approveAllText as investigationApproveAllText } from "../blocks/investigationMessage.ts";
+import { approveAllModal, type ConfirmOrigin, rejectModal } from "../blocks/modals.ts";
+import {
+  rejectAllModal,
+  reviewModal,
+  approveAllText as threatApproveAllText,
+  threatHeading,
+} from "../blocks/threatMessage.ts";
 import type { SlackDeps } from "../deps.ts";
 import { escapeInline } from "../text.ts";
-import { clearanceFor, decideInSlack } from "./decide.ts";
+import { approverRefusal, clearanceFor, decideInSlack } from "./decide.ts";
 
 export const NOT_OURS_TEXT = "That message is not ours any more.";
 const NOTHING_WAITING_TEXT = "Nothing is waiting for a decision here.";
@@ -60,13 +68,77 @@ export async function rejectAllInSlack(
   return { ok: outcome.ok, text: describeOutcome(outcome, "Rejected") };
 }
 
-/** The Reject all reason modal, or the words to say instead when there is nothing to reject. */
-export async function rejectAllModalFor(deps: SlackDeps, messageKey: number) {
+/**
+ * Refuses, at the click, a person who may decide none of `pending` (not an approver, or not of
+ * any of their types): recorded on each of them, as Approve all or Reject all would have. Null
+ * when the person may decide at least one; each is checked again when the decision is taken.
+ */
+async function groupRefusal(
+  deps: SlackDeps,
+  request: { userId: string; pending: readonly ActionRow[]; decision: Decision },
+): Promise<string | null> {
+  const { userId, pending, decision } = request;
+  let first: Awaited<ReturnType<typeof approverRefusal>> = null;
+  for (const type of new Set(pending.map((action) => action.type))) {
+    const action = pending.find((a) => a.type === type)!;
+    const refusal = await approverRefusal(deps, action, userId, decision);
+    if (!refusal) return null;
+    first ??= refusal;
+  }
+  if (!first) return null;
+  const actionIds = pending.map((action) => action.id);
+  await recordRefusal(deps.ctx, { actionIds, decision, actor: userId, refusal: first });
+  // Counted per action, as if each had been clicked (recordRefusal counts one).
+  if (actionIds.length > 1)
+    deps.ctx.metrics.decisions.inc({ decision, outcome: first.outcome }, actionIds.length - 1);
+  return first.text;
+}
+
+/** The pending actions of a message, or the words to say when there are none. */
+async function pendingOn(deps: SlackDeps, messageKey: number) {
   const input = await messageInput(deps, messageKey);
   if (!input) return { ok: false as const, text: NOT_OURS_TEXT };
-  if (!input.actions.some((a) => a.status === "pending"))
-    return { ok: false as const, text: NOTHING_WAITING_TEXT };
-  return { ok: true as const, view: rejectAllModal(input) };
+  const pending = input.actions.filter((a) => a.status === "pending");
+  if (pending.length === 0) return { ok: false as const, text: NOTHING_WAITING_TEXT };
+  return { ok: true as const, input, pending };
+}
+
+/**
+ * Approve all's confirmation modal, or the words to say instead: nothing waits, or the person
+ * may approve none of it (refused at once, before any confirmation is shown).
+ */
+export async function approveAllModalFor(
+  deps: SlackDeps,
+  request: { userId: string; messageKey: number; origin: ConfirmOrigin },
+) {
+  const found = await pendingOn(deps, request.messageKey);
+  if (!found.ok) return found;
+  const { input, pending } = found;
+  const refused = await groupRefusal(deps, { userId: request.userId, pending, decision: "approve" });
+  if (refused) return { ok: false as const, text: refused };
+  const text = input.threatKey
+    ? threatApproveAllText({ threatKey: input.threatKey, actions: input.actions })
+    : investigationApproveAllText({ investigationId: input.investigationId ?? "—", actions: input.actions });
+  return {
+    ok: true as const,
+    view: approveAllModal({ messageKey: request.messageKey, pending: pending.length, text }, request.origin),
+  };
+}
+
+/**
+ * The Reject all reason modal, or the words to say instead: nothing waits, or the person may
+ * reject none of it (refused at once, before the modal).
+ */
+export async function rejectAllModalFor(deps: SlackDeps, request: { userId: string; messageKey: number }) {
+  const found = await pendingOn(deps, request.messageKey);
+  if (!found.ok) return found;
+  const refused = await groupRefusal(deps, {
+    userId: request.userId,
+    pending: found.pending,
+    decision: "reject",
+  });
+  if (refused) return { ok: false as const, text: refused };
+  return { ok: true as const, view: rejectAllModal(found.input) };
 }
 
 /** The Review modal at `page`, with an optional line about the last decision. */
@@ -87,7 +159,13 @@ async function messageInput(deps: SlackDeps, messageKey: number) {
   const heading = message.threatKey
     ? threatHeading({ threatKey: message.threatKey, messageKey, actions })
     : `Investigation ${escapeInline(message.investigationId ?? "—", 80)}`;
-  return { heading, messageKey, actions };
+  return {
+    heading,
+    messageKey,
+    actions,
+    threatKey: message.threatKey,
+    investigationId: message.investigationId,
+  };
 }
 
 /**

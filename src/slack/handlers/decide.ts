@@ -50,7 +50,7 @@ export async function decideInSlack(
       count("refused");
       return { ok: false, message: "That action does not exist (any more)." };
     }
-    const label = `${ACTION_TYPE_INFO[action.type].label} on ${action.deviceName ?? "all devices"}`;
+    const label = labelOf(action);
     const clearance = await clearanceFor(deps, action, userId, decision);
     if (!clearance.ok) {
       const { refusal } = clearance;
@@ -75,30 +75,34 @@ export async function decideInSlack(
       return { ok: true, message: `${DONE[decision]}: ${label}.` };
     }
     count("refused");
-    const current = outcome.action;
-    if (current?.decidedBy && current.decidedAt && (decision === "approve" || decision === "reject")) {
-      const verb = current.status === "rejected" ? "rejected" : "approved";
-      return {
-        ok: false,
-        message: `Already ${verb} by <@${current.decidedBy}> at ${slackDate(current.decidedAt)}; nothing changed.`,
-      };
-    }
-    if (current?.status === "expired" && current.expiresAt) {
-      return {
-        ok: false,
-        message: `Nothing changed: ${label} expired at ${slackDate(current.expiresAt)}, before your decision; it was not run.`,
-      };
-    }
-    const now = current ? `it is ${describeStatus(current.status)}` : outcome.message;
-    return {
-      ok: false,
-      message: `Nothing changed: ${label} cannot be ${DONE[decision].toLowerCase()} now — ${now}.`,
-    };
+    return { ok: false, message: notNowMessage(outcome.action, decision, label, outcome.message) };
   } catch (error) {
     count("error");
     ctx.log.error({ err: error, actionId, decision, userId }, "decision could not be recorded");
     return { ok: false, message: STORE_DOWN_TEXT };
   }
+}
+
+/** "Action on device": how the answers name an action. */
+export const labelOf = (action: ActionRow) =>
+  `${ACTION_TYPE_INFO[action.type].label} on ${action.deviceName ?? "all devices"}`;
+
+/** Why `decision` did not change `current`: its status does not allow it (any more). */
+export function notNowMessage(
+  current: ActionRow | null | undefined,
+  decision: Decision,
+  label: string,
+  fallback: string,
+): string {
+  if (current?.decidedBy && current.decidedAt && (decision === "approve" || decision === "reject")) {
+    const verb = current.status === "rejected" ? "rejected" : "approved";
+    return `Already ${verb} by <@${current.decidedBy}> at ${slackDate(current.decidedAt)}; nothing changed.`;
+  }
+  if (current?.status === "expired" && current.expiresAt) {
+    return `Nothing changed: ${label} expired at ${slackDate(current.expiresAt)}, before your decision; it was not run.`;
+  }
+  const now = current ? `it is ${describeStatus(current.status)}` : fallback;
+  return `Nothing changed: ${label} cannot be ${DONE[decision].toLowerCase()} now — ${now}.`;
 }
 
 /** The answer to an approval (or undo approval) that counted, or did not, under the two-person rule. */
@@ -173,7 +177,7 @@ export async function clearanceFor(
 }
 
 /** Why this person may not decide this action at all (not an approver of its type), or null. */
-async function approverRefusal(
+export async function approverRefusal(
   deps: DecidingDeps,
   action: ActionRow,
   userId: string,

@@ -3,13 +3,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { getAction, getActionEvents } from "../../../src/db/queries/actions.ts";
 import {
+  APPROVE_ALL_CALLBACK_ID,
   actionId,
   buttonRoutes,
+  DECISION_CALLBACK_ID,
   NEXT_PAGE_ACTION_ID,
   UNDO_SEVERAL_ACTION_ID,
 } from "../../../src/slack/actionIds.ts";
 import { encodeListing } from "../../../src/slack/blocks/history.ts";
 import { OUT_OF_DATE_TEXT } from "../../../src/slack/handlers/commands/respond.ts";
+import { decideInSlack, STORE_DOWN_TEXT } from "../../../src/slack/handlers/decide.ts";
 import { confirmUndoButton } from "../../../src/slack/listeners/actions/confirmUndoButton.ts";
 import { decisionButton } from "../../../src/slack/listeners/actions/decisionButton.ts";
 import { goHuntButton } from "../../../src/slack/listeners/actions/goHuntButton.ts";
@@ -19,6 +22,7 @@ import { register } from "../../../src/slack/listeners/actions/index.ts";
 import { linkButton } from "../../../src/slack/listeners/actions/linkButton.ts";
 import { rejectButton } from "../../../src/slack/listeners/actions/rejectButton.ts";
 import { undoSeveralButton } from "../../../src/slack/listeners/actions/undoSeveralButton.ts";
+import { approveAllSubmission } from "../../../src/slack/listeners/views/approveAllSubmission.ts";
 import { actionBody } from "../../support/fixtures.ts";
 import {
   APPROVER,
@@ -27,10 +31,12 @@ import {
   CHANNEL,
   decisionCount,
   expectAckedFirst,
+  GROUP_APPROVER,
   type Harness,
   registered,
   startHarness,
   TRIGGER_ID,
+  viewSubmission,
 } from "./harness.ts";
 
 let h: Harness;
@@ -52,29 +58,37 @@ describe("register", () => {
   });
 });
 
+/** The modal the last views.open opened, with its memory read back. */
+function openedView() {
+  const { trigger_id, view } = h.client.views.open.mock.lastCall![0] as {
+    trigger_id: string;
+    view: { callback_id: string; private_metadata: string; submit: { text: string } };
+  };
+  return { trigger_id, view, metadata: JSON.parse(view.private_metadata) as Record<string, unknown> };
+}
+
 describe("decisionButton", () => {
-  it("approves for an approver, and says nothing privately: the message shows it", async () => {
+  it("opens the confirmation for an approver on the click's trigger, after the ack; the click decides nothing", async () => {
     const id = await h.action("isolate_device");
     const click = buttonClick(h.client, actionId.approve(id));
-    let statusAtAck: string | undefined;
-    click.ack.mockImplementationOnce(async () => {
-      statusAtAck = await statusOf(id);
-    });
     await decisionButton(h.deps)(click.args);
     expectAckedFirst(click.ack, h.client);
     expect(click.ack).toHaveBeenCalledWith();
-    // Acked before the decision: Slack's 3 seconds do not wait for the store.
-    expect(statusAtAck).toBe("pending");
-    expect(await getAction(h.db, id)).toMatchObject({ status: "approved", decidedBy: APPROVER });
+    const opened = openedView();
+    expect(opened.trigger_id).toBe(TRIGGER_ID);
+    expect(opened.view).toMatchObject({ callback_id: DECISION_CALLBACK_ID, submit: { text: "Approve" } });
+    expect(opened.metadata).toEqual({ id, kind: "approve", channel: CHANNEL });
+    expect(await statusOf(id)).toBe("pending");
     expect(h.client.chat.postEphemeral).not.toHaveBeenCalled();
   });
 
-  it("refuses a bystander in the channel, audits it and counts it", async () => {
+  it("refuses a bystander in the channel at once, opens nothing, audits it and counts it", async () => {
     const id = await h.action("isolate_device");
     const forbidden = await decisionCount(h, { decision: "approve", outcome: "forbidden" });
     const click = buttonClick(h.client, actionId.approve(id), { user: BYSTANDER });
     await decisionButton(h.deps)(click.args);
     expectAckedFirst(click.ack, h.client);
+    expect(h.client.views.open).not.toHaveBeenCalled();
     expect(h.client.chat.postEphemeral).toHaveBeenLastCalledWith({
       channel: CHANNEL,
       user: BYSTANDER,
@@ -94,24 +108,52 @@ describe("decisionButton", () => {
     const id = await h.action("isolate_device");
     const click = buttonClick(h.client, actionId.approve(id), { user: BYSTANDER, channel: false });
     await decisionButton(h.deps)(click.args);
+    expect(h.client.views.open).not.toHaveBeenCalled();
     expect(h.client.chat.postMessage).toHaveBeenLastCalledWith({
       channel: BYSTANDER,
       text: expect.stringContaining("You are not allowed to approve"),
     });
   });
 
-  it("requests the undo of a completed action", async () => {
+  it("says what became of an action its status no longer lets decide, and opens nothing", async () => {
+    const id = await h.action("isolate_device");
+    await decideInSlack(h.deps, { userId: GROUP_APPROVER, actionId: id, decision: "approve" });
+    const click = buttonClick(h.client, actionId.approve(id));
+    await decisionButton(h.deps)(click.args);
+    expect(h.client.views.open).not.toHaveBeenCalled();
+    expect(h.client.chat.postEphemeral).toHaveBeenLastCalledWith(
+      expect.objectContaining({ text: expect.stringMatching(`^Already approved by <@${GROUP_APPROVER}>`) }),
+    );
+  });
+
+  it("opens Undo's confirmation for a completed action", async () => {
     const id = await h.action("quarantine_file", { status: "completed" });
     const click = buttonClick(h.client, actionId.undo(id));
     await decisionButton(h.deps)(click.args);
     expectAckedFirst(click.ack, h.client);
-    expect(await statusOf(id)).toBe("undo_requested");
+    expect(openedView()).toMatchObject({
+      view: { submit: { text: "Undo" } },
+      metadata: { id, kind: "undo" },
+    });
+    expect(await statusOf(id)).toBe("completed");
+  });
+
+  it("logs a confirmation that could not open and tells the person to try again", async () => {
+    const id = await h.action("isolate_device");
+    h.client.views.open.mockRejectedValueOnce(new Error("expired_trigger_id"));
+    await decisionButton(h.deps)(buttonClick(h.client, actionId.approve(id)).args);
+    expect(h.logs.at(-1)).toMatchObject({ msg: "could not open the decision's confirmation", actionId: id });
+    expect(h.client.chat.postEphemeral).toHaveBeenLastCalledWith(
+      expect.objectContaining({ text: STORE_DOWN_TEXT }),
+    );
+    expect(await statusOf(id)).toBe("pending");
   });
 
   it("acks a malformed id and does nothing else", async () => {
     const click = buttonClick(h.client, "approve:0");
     await decisionButton(h.deps)(click.args);
     expect(click.ack).toHaveBeenCalledTimes(1);
+    expect(h.client.views.open).not.toHaveBeenCalled();
     expect(h.client.chat.postEphemeral).not.toHaveBeenCalled();
     expect(h.client.chat.postMessage).not.toHaveBeenCalled();
   });
@@ -129,9 +171,24 @@ describe("rejectButton", () => {
     });
   });
 
+  it("refuses a bystander at once, before any reason modal, audited", async () => {
+    const id = await h.action("stop_service");
+    const click = buttonClick(h.client, actionId.reject(id), { user: BYSTANDER });
+    await rejectButton(h.deps)(click.args);
+    expectAckedFirst(click.ack, h.client);
+    expect(h.client.views.open).not.toHaveBeenCalled();
+    expect(h.client.chat.postEphemeral).toHaveBeenLastCalledWith(
+      expect.objectContaining({ user: BYSTANDER, text: expect.stringContaining("not allowed to reject") }),
+    );
+    expect((await getActionEvents(h.db, id)).at(-1)).toMatchObject({
+      kind: "decision_refused",
+      detail: { decision: "reject", reason: "not an approver" },
+    });
+  });
+
   it("says privately when there is nothing left to reject", async () => {
     const id = await h.action("stop_service");
-    await decisionButton(h.deps)(buttonClick(h.client, actionId.approve(id)).args);
+    await decideInSlack(h.deps, { userId: APPROVER, actionId: id, decision: "approve" });
     const click = buttonClick(h.client, actionId.reject(id));
     await rejectButton(h.deps)(click.args);
     expect(h.client.views.open).not.toHaveBeenCalled();
@@ -192,11 +249,27 @@ describe("groupButton", () => {
     return { investigationId, ids, messageKey };
   }
 
-  it("Approve all approves every waiting action of the message", async () => {
+  it("Approve all opens its confirmation for an approver; its submission approves every waiting action", async () => {
     const { ids, messageKey } = await investigation();
     const click = buttonClick(h.client, actionId.approveAll(messageKey));
     await groupButton(h.deps)(click.args);
     expectAckedFirst(click.ack, h.client);
+    const opened = openedView();
+    expect(opened.view).toMatchObject({
+      callback_id: APPROVE_ALL_CALLBACK_ID,
+      submit: { text: "Approve all" },
+    });
+    expect(JSON.stringify(opened.view)).toContain("Approve 3 actions?");
+    expect(opened.metadata).toEqual({ messageKey, channel: CHANNEL });
+    for (const id of ids) expect(await statusOf(id)).toBe("pending");
+
+    vi.clearAllMocks();
+    const submission = viewSubmission(h.client, APPROVE_ALL_CALLBACK_ID, {
+      privateMetadata: opened.view.private_metadata,
+      values: {},
+    });
+    await approveAllSubmission(h.deps)(submission.args);
+    expectAckedFirst(submission.ack, h.client);
     for (const id of ids) expect(await statusOf(id)).toBe("approved");
     expect(h.client.chat.postEphemeral).toHaveBeenLastCalledWith({
       channel: CHANNEL,
@@ -205,14 +278,14 @@ describe("groupButton", () => {
     });
   });
 
-  it("Approve all by a bystander approves nothing and audits each refusal once", async () => {
+  it("Approve all by a bystander is refused at once, opens nothing, and audits each action's refusal once", async () => {
     const { ids, messageKey } = await investigation();
     const forbidden = await decisionCount(h, { decision: "approve", outcome: "forbidden" });
     const click = buttonClick(h.client, actionId.approveAll(messageKey), { user: BYSTANDER });
     await groupButton(h.deps)(click.args);
+    expect(h.client.views.open).not.toHaveBeenCalled();
     const { text } = h.client.chat.postEphemeral.mock.lastCall![0] as { text: string };
-    expect(text).toMatch(/^Approved 0 actions\. :no_entry: You are not allowed to approve actions\./);
-    expect(text.match(/not allowed/g)).toHaveLength(1);
+    expect(text).toMatch(/^:no_entry: You are not allowed to approve actions\./);
     for (const id of ids) {
       expect(await statusOf(id)).toBe("pending");
       expect((await getActionEvents(h.db, id)).filter((e) => e.kind === "decision_refused")).toHaveLength(1);

@@ -4,16 +4,28 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import { getAction, getActionEvents } from "../../../src/db/queries/actions.ts";
 import {
   BULK_UNDO_CALLBACK_ID,
+  DECISION_CALLBACK_ID,
   MORE_INSTANCES_INPUT_ID,
   REASON_INPUT_ID,
   REJECT_CALLBACK_ID,
   undoPickInputId,
   viewRoutes,
 } from "../../../src/slack/actionIds.ts";
+import { decisionModal } from "../../../src/slack/blocks/modals.ts";
 import { bulkUndoSubmission } from "../../../src/slack/listeners/views/bulkUndoSubmission.ts";
+import { decisionSubmission } from "../../../src/slack/listeners/views/decisionSubmission.ts";
 import { register } from "../../../src/slack/listeners/views/index.ts";
 import { rejectSubmission } from "../../../src/slack/listeners/views/rejectSubmission.ts";
-import { APPROVER, BYSTANDER, type Harness, registered, startHarness, viewSubmission } from "./harness.ts";
+import {
+  APPROVER,
+  BYSTANDER,
+  CHANNEL,
+  expectAckedFirst,
+  type Harness,
+  registered,
+  startHarness,
+  viewSubmission,
+} from "./harness.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -42,7 +54,66 @@ describe("register", () => {
       viewRoutes.reject.matcher,
       viewRoutes.bulkUndo.matcher,
       viewRoutes.rejectAll.matcher,
+      viewRoutes.decision.matcher,
+      viewRoutes.approveAll.matcher,
     ]);
+  });
+});
+
+describe("decisionSubmission", () => {
+  /** The confirmation of `kind` on action `id`, as the click opened it, submitted by `user`. */
+  async function submitDecision(id: number, kind: "approve" | "undo", user = APPROVER) {
+    const view = decisionModal((await getAction(h.db, id))!, kind, { channel: CHANNEL });
+    const submission = viewSubmission(h.client, DECISION_CALLBACK_ID, {
+      user,
+      privateMetadata: view.private_metadata,
+      values: {},
+    });
+    await decisionSubmission(h.deps)(submission.args);
+    expectAckedFirst(submission.ack, h.client);
+    // An empty ack closes the modal: the answer comes where the button was clicked.
+    expect(submission.ack).toHaveBeenCalledWith();
+  }
+
+  it("takes the decision and says nothing privately: the message shows it", async () => {
+    const id = await h.action("isolate_device");
+    await submitDecision(id, "approve");
+    expect(await getAction(h.db, id)).toMatchObject({ status: "approved", decidedBy: APPROVER });
+    expect(h.client.chat.postEphemeral).not.toHaveBeenCalled();
+  });
+
+  it("checks the person again, as the authority: a refusal is audited and said in the channel", async () => {
+    const id = await h.action("isolate_device");
+    await submitDecision(id, "approve", BYSTANDER);
+    expect((await getAction(h.db, id))?.status).toBe("pending");
+    expect(h.client.chat.postEphemeral).toHaveBeenLastCalledWith({
+      channel: CHANNEL,
+      user: BYSTANDER,
+      text: expect.stringContaining("You are not allowed to approve actions."),
+    });
+    expect((await getActionEvents(h.db, id)).at(-1)).toMatchObject({ kind: "decision_refused" });
+  });
+
+  it("a second submission decides nothing more and says who decided first", async () => {
+    const id = await h.action("quarantine_file", { status: "completed" });
+    await submitDecision(id, "undo");
+    expect((await getAction(h.db, id))?.status).toBe("undo_requested");
+    vi.clearAllMocks();
+    await submitDecision(id, "undo");
+    expect((await getActionEvents(h.db, id)).filter((e) => e.kind === "request_undo")).toHaveLength(1);
+    expect(h.client.chat.postEphemeral).toHaveBeenLastCalledWith(
+      expect.objectContaining({ text: expect.stringContaining("Nothing changed") }),
+    );
+  });
+
+  it("says a confirmation whose metadata is not ours is out of date, deciding nothing", async () => {
+    const submission = viewSubmission(h.client, DECISION_CALLBACK_ID, { privateMetadata: "42", values: {} });
+    await decisionSubmission(h.deps)(submission.args);
+    expect(submission.ack).toHaveBeenCalledTimes(1);
+    expect(h.client.chat.postMessage).toHaveBeenLastCalledWith({
+      channel: APPROVER,
+      text: expect.stringContaining("out of date"),
+    });
   });
 });
 

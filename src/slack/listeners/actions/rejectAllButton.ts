@@ -1,5 +1,5 @@
-// Reject all on a threat's message opens a modal that asks for the reason; the decisions happen
-// on its submission.
+// Reject all on a threat's message opens a modal that asks for the reason (a person who may reject
+// none of it is refused at once instead); the decisions happen on its submission.
 import { buttonRoutes } from "../../actionIds.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { rejectAllModalFor } from "../../handlers/approveAll.ts";
@@ -13,7 +13,7 @@ export function rejectAllButton(deps: SlackDeps) {
     const parsed = buttonRoutes.rejectAll.parse(action.action_id);
     if (!parsed) return;
     try {
-      const modal = await rejectAllModalFor(deps, parsed.messageKey);
+      const modal = await rejectAllModalFor(deps, { userId: body.user.id, messageKey: parsed.messageKey });
       if (!modal.ok) return await replyPrivately(deps, body, modal.text);
       await deps.client.views.open({ trigger_id: body.trigger_id, view: modal.view });
     } catch (error) {

@@ -1,16 +1,18 @@
-// Reject opens a modal that asks for the reason; the decision happens on its submission.
+// Reject opens a modal that asks for the reason (a person who may not reject is refused at once
+// instead); the decision happens on its submission, checked again.
 import { getAction } from "../../../db/queries/actions.ts";
+import { recordRefusal } from "../../../services/refusals.ts";
 import { buttonRoutes } from "../../actionIds.ts";
 import { rejectModal } from "../../blocks/modals.ts";
 import type { SlackDeps } from "../../deps.ts";
-import { STORE_DOWN_TEXT } from "../../handlers/decide.ts";
+import { approverRefusal, STORE_DOWN_TEXT } from "../../handlers/decide.ts";
 import { replyPrivately } from "../../reply.ts";
 import { actionButton } from "./actionButton.ts";
 
 export function rejectButton(deps: SlackDeps) {
   return actionButton(buttonRoutes.reject, async ({ body, actionId }) => {
     try {
-      // The trigger expires in 3 seconds: open the modal first, check the rest on submission.
+      // The trigger expires in 3 seconds: only the cached approver check before the modal, the rest on submission.
       const found = await getAction(deps.ctx.db, actionId);
       if (!found) return await replyPrivately(deps, body, "That action does not exist (any more).");
       if (found.status !== "pending") {
@@ -19,6 +21,12 @@ export function rejectButton(deps: SlackDeps) {
           body,
           `Nothing to reject: it was ${found.status.replace("_", " ")} already.`,
         );
+      }
+      const refusal = await approverRefusal(deps, found, body.user.id, "reject");
+      if (refusal) {
+        const request = { actionIds: [actionId], decision: "reject" as const, actor: body.user.id, refusal };
+        await recordRefusal(deps.ctx, request);
+        return await replyPrivately(deps, body, refusal.text);
       }
       await deps.client.views.open({ trigger_id: body.trigger_id, view: rejectModal(found) });
     } catch (error) {

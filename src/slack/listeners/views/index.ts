@@ -2,7 +2,9 @@
 import type { App } from "@slack/bolt";
 import { viewRoutes } from "../../actionIds.ts";
 import type { SlackDeps } from "../../deps.ts";
+import { approveAllSubmission } from "./approveAllSubmission.ts";
 import { bulkUndoSubmission } from "./bulkUndoSubmission.ts";
+import { decisionSubmission } from "./decisionSubmission.ts";
 import { rejectAllSubmission } from "./rejectAllSubmission.ts";
 import { rejectSubmission } from "./rejectSubmission.ts";
 
@@ -10,4 +12,6 @@ export function register(app: App, deps: SlackDeps): void {
   app.view(viewRoutes.reject.matcher, rejectSubmission(deps));
   app.view(viewRoutes.bulkUndo.matcher, bulkUndoSubmission(deps));
   app.view(viewRoutes.rejectAll.matcher, rejectAllSubmission(deps));
+  app.view(viewRoutes.decision.matcher, decisionSubmission(deps));
+  app.view(viewRoutes.approveAll.matcher, approveAllSubmission(deps));
 }
