@@ -16,6 +16,10 @@
 //      administrator command"), so the first query of the next session fails with that stale
 //      error, and a half-read result would shift the next result's rows. Here they are reset
 //      once the closed session's queries are rejected.
+//   4. A session that closes while the driver reads the array types (its own first query of each
+//      session) leaves that query's promise rejected with nobody listening: an unhandled rejection,
+//      which kills the process. The close already fails the session's queries and the next
+//      session reads the types again, so the look-up's own rejection is dropped here.
 // Each edit applies to the exact text it was written for, in each build of the driver (ESM,
 // CommonJS, Workers). When a release changes that text this script stops the install and says
 // so: check whether the release fixes these, then adapt or drop the script (docs/RELIABILITY.md).
@@ -60,6 +64,13 @@ const EDITS = [
 `,
     to: `    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
     query = results = errorResponse = null, result = new Result(), rows = 0 ${MARK}
+`,
+  },
+  {
+    name: "the array types' look-up rejected with nobody listening",
+    from: `        return fetchArrayTypes()
+`,
+    to: `        return fetchArrayTypes().catch(() => {}) ${MARK}
 `,
   },
 ];

@@ -2,6 +2,7 @@
 // them all at once, 20 times): the server ends the session of a busy connection, as a restart or
 // a failover does, and the process, the caller and the pool must all come through it.
 // scripts/patchPostgres.mjs is why these pass with postgres.js 3.4.9.
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
@@ -25,10 +26,77 @@ function terminateSoon(pid: number, afterMs = 100): Promise<unknown> {
   );
 }
 
+/**
+ * A proxy to the test database that resets the connection (TCP RST) when the client sends its
+ * first query after the startup, which on a fresh session is the driver's own look-up of the
+ * array types.
+ */
+async function resetAtFirstQuery(): Promise<{ url: string; resets: () => number; close(): Promise<void> }> {
+  const target = new URL(database.url);
+  let resets = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => {});
+    }
+    let startup = true;
+    client.on("data", (chunk: Buffer) => {
+      // After the startup message (which has no type byte), 'P' is Parse: a query begins.
+      if (!startup && chunk[0] === 0x50) {
+        resets += 1;
+        upstream.destroy();
+        client.resetAndDestroy();
+        return;
+      }
+      startup = false;
+      upstream.write(chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => client.write(chunk));
+    upstream.on("close", () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  const url = new URL(database.url);
+  url.host = `127.0.0.1:${port}`;
+  return {
+    url: url.toString(),
+    resets: () => resets,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 /** Lets immediates and timers scheduled by the close run: a crash would surface here. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
 describe("a Postgres session ended under the driver", () => {
+  it("a session reset while the driver reads the array types: the query rejects, no rejection escapes", async () => {
+    const proxy = await resetAtFirstQuery();
+    const escaped: unknown[] = [];
+    const onUnhandled = (reason: unknown) => escaped.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    const { client } = createDb(proxy.url, { max: 1 });
+    try {
+      const outcome = await client`select 1 as one`.then(
+        () => "answered",
+        (error: { code?: string }) => error.code ?? "error",
+      );
+      expect(outcome).not.toBe("answered");
+      expect(proxy.resets()).toBeGreaterThan(0);
+      await settle();
+      expect(escaped).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await client.end({ timeout: 1 });
+      await proxy.close();
+    }
+  });
+
   it("a transaction's connection closed mid-query: the transaction rejects, the process lives, the pool serves", async () => {
     const { db, client } = createDb(database.url, { max: 1 });
     try {
