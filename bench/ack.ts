@@ -1,12 +1,13 @@
-// Ack latency of a button click under N concurrent clicks: our app (full listener: decision,
-// audit, outbox) beside a bare Bolt app (Bolt's default receiver, one listener that only acks)
-// answering the same clicks, in the same run, in alternating bursts; and, for the machine's
-// floor, node:http answering without reading the click.
+// Ack latency of a decision under N concurrent ones (Approve's confirmation submitted): our app
+// (inbox, then decision, audit, outbox) beside a bare Bolt app (Bolt's default receiver, one
+// listener that only acks) answering the same requests, in the same run, in alternating bursts;
+// and, for the machine's floor, node:http answering without reading them.
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { App, LogLevel } from "@slack/bolt";
+import { DECISION_CALLBACK_ID } from "../src/slack/actionIds.ts";
 import { actionBody } from "../test/support/fixtures.ts";
 import { type BenchApp, type BenchRow, fmt, percentile, startBenchApp, storeActions } from "./support.ts";
 
@@ -44,7 +45,7 @@ async function startBareBolt(
     clientOptions: { slackApiUrl },
     logLevel: LogLevel.ERROR,
   });
-  bolt.action(/^approve:\d+$/, async ({ ack }) => {
+  bolt.view(DECISION_CALLBACK_ID, async ({ ack }) => {
     await ack();
   });
   const server = (await bolt.start({ port: 0, host: "127.0.0.1" })) as Server;

@@ -1,12 +1,19 @@
 // Load generator for the ack benchmark, run as its own process so that the clients do not
 // share an event loop (or a core) with the server they measure. Input: JSON on stdin
-// { url, secret, userId, actionIds, verb? }. Output: the latencies in ms, as JSON on stdout.
+// { url, secret, userId, actionIds, verb? } (verb "approve", the default, submits Approve's
+// confirmation; another verb clicks that button). Output: the latencies in ms, as JSON on stdout.
 //
 // Raw keep-alive sockets and requests written out beforehand: what is timed is the server's
 // answer, not this process building 100 requests at once (node:http's client spent about as
 // long on that as the server spent answering).
 import { connect, type Socket } from "node:net";
-import { blockActionsPayload, signSlackRequest } from "../test/support/slackRequests.ts";
+import { DECISION_CALLBACK_ID } from "../src/slack/actionIds.ts";
+import { decisionMetadata } from "../src/slack/blocks/modals.ts";
+import {
+  blockActionsPayload,
+  signSlackRequest,
+  viewSubmissionPayload,
+} from "../test/support/slackRequests.ts";
 
 const input = JSON.parse(await new Response(process.stdin as unknown as ReadableStream).text()) as {
   url: string;
@@ -17,17 +24,24 @@ const input = JSON.parse(await new Response(process.stdin as unknown as Readable
 };
 const target = new URL(input.url);
 const requests = input.actionIds.map((id) => {
-  const body = new URLSearchParams({
-    payload: JSON.stringify(
-      blockActionsPayload({
-        userId: input.userId,
-        actionId: `${input.verb ?? "approve"}:${id}`,
-        value: String(id),
-        channelId: "C0BENCH0001",
-        messageTs: "1.000001",
-      }),
-    ),
-  }).toString();
+  const channelId = "C0BENCH0001";
+  // "approve" is the request that decides: the submission of Approve's confirmation modal.
+  const payload =
+    (input.verb ?? "approve") === "approve"
+      ? viewSubmissionPayload({
+          userId: input.userId,
+          callbackId: DECISION_CALLBACK_ID,
+          privateMetadata: decisionMetadata(id, "approve", { channel: channelId }),
+          values: {},
+        })
+      : blockActionsPayload({
+          userId: input.userId,
+          actionId: `${input.verb}:${id}`,
+          value: String(id),
+          channelId,
+          messageTs: "1.000001",
+        });
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   const headers: Record<string, string> = {
     host: target.host,
     "content-type": "application/x-www-form-urlencoded",
