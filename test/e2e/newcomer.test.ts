@@ -2,13 +2,12 @@
 // with no Slack settings, `npm run demo` beside it with the bot's PORT and DATABASE_URL, the
 // sandbox page from the address the log prints; then `npm start` again, and the channel is as it
 // was, its pending actions still a click away.
-import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
 import { waitFor } from "../support/app.ts";
 import {
-  CHROMIUM_PATH,
   type Chromium,
+  chromiumMissing,
   clickAndConfirm,
   launchChromium,
   sandboxMessage,
@@ -16,9 +15,7 @@ import {
 import { createTestDatabase, obliterateQueues, REDIS_URL, uniqueName } from "../support/db.ts";
 import { freePort, logLine, npmRunDemo, npmStart, type StartedProcess } from "../support/process.ts";
 
-const browserMissing = !existsSync(CHROMIUM_PATH);
-if (browserMissing && process.env.CI)
-  throw new Error(`Chromium is required in CI: ${CHROMIUM_PATH} is missing`);
+const browserMissing = chromiumMissing();
 
 let database: { url: string; drop(): Promise<void> };
 let chromium: Chromium;

@@ -1,7 +1,6 @@
 // The local Slack sandbox end to end, in a real headless Chromium: the app runs as `npm start` does without
 // Slack credentials, and a responder works only by clicking in the sandbox page. Each click reaches the bot
 // as a request signed like Slack's, so Bolt's signature check is on the path of every step.
-import { existsSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
@@ -12,10 +11,11 @@ import { decide } from "../../src/services/decide.ts";
 import { waitForStatuses } from "../support/actions.ts";
 import { startTestApp, TEST_INGEST_TOKEN, type TestApp } from "../support/app.ts";
 import {
-  CHROMIUM_PATH,
   type Chromium,
+  chromiumMissing,
   clickAndConfirm,
   launchChromium,
+  openSandboxOnPhone,
   rejectWithReason,
   sandboxMessage,
 } from "../support/browser.ts";
@@ -26,20 +26,12 @@ let app: TestApp;
 let chromium: Chromium;
 let page: Page;
 
-// CI installs Debian's Chromium (.ci/run) and must run these; a developer's machine without it
-// skips them, saying so, rather than failing `npm test`.
-const browserMissing = !existsSync(CHROMIUM_PATH);
-if (browserMissing && process.env.CI)
-  throw new Error(`Chromium is required in CI: ${CHROMIUM_PATH} is missing`);
-if (browserMissing)
-  console.warn(`skipping browser tests: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`);
+const browserMissing = chromiumMissing();
 
 beforeAll(async () => {
   if (browserMissing) return;
   [app, chromium] = await Promise.all([startTestApp("e2e_sandbox", { sandbox: true }), launchChromium()]);
-  page = await chromium.newPage(390);
-  page.setDefaultTimeout(20_000);
-  await page.goto(`${app.url}/sandbox`);
+  page = await openSandboxOnPhone(chromium, app.url);
 });
 afterAll(async () => {
   await chromium?.close();

@@ -1,25 +1,23 @@
 // The sandbox keeps its channel across a restart (issue 18 item 3): `npm start` again, on the same
 // database, shows the same messages at the same place, and their buttons still work, since the
 // store's messages point at them. In Chromium at phone width.
-import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction } from "../../src/db/queries/actions.ts";
 import { getMessage } from "../../src/db/queries/messages.ts";
 import { waitForStatuses } from "../support/actions.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import {
-  CHROMIUM_PATH,
   type Chromium,
+  chromiumMissing,
   clickAndConfirm,
   launchChromium,
+  openSandboxOnPhone,
   sandboxMessage,
 } from "../support/browser.ts";
 import { createTestDatabase } from "../support/db.ts";
 import { actionBody } from "../support/fixtures.ts";
 
-const browserMissing = !existsSync(CHROMIUM_PATH);
-if (browserMissing && process.env.CI)
-  throw new Error(`Chromium is required in CI: ${CHROMIUM_PATH} is missing`);
+const browserMissing = chromiumMissing();
 
 let database: { url: string; drop(): Promise<void> };
 let app: TestApp | undefined;
@@ -47,9 +45,7 @@ describe.skipIf(browserMissing)("sandbox restart", () => {
     app = await startTestApp("e2e_restart", { sandbox: true, databaseUrl: database.url });
     const decided = await ingest(actionBody("quarantine_file", 1, { investigationId: undefined }));
     const pending = await ingest(actionBody("stop_service", 2, { investigationId: undefined }));
-    let page = await chromium.newPage(390);
-    page.setDefaultTimeout(20_000);
-    await page.goto(`${app.url}/sandbox`);
+    let page = await openSandboxOnPhone(chromium, app.url);
     const first = await sandboxMessage(page, `approve:${decided}`);
     await clickAndConfirm(page, first, `approve:${decided}`);
     await first.locator(`[data-action-id="undo:${decided}"]`).waitFor();
@@ -60,9 +56,7 @@ describe.skipIf(browserMissing)("sandbox restart", () => {
     app = undefined;
 
     app = await startTestApp("e2e_restart", { sandbox: true, databaseUrl: database.url });
-    page = await chromium.newPage(390);
-    page.setDefaultTimeout(20_000);
-    await page.goto(`${app.url}/sandbox`);
+    page = await openSandboxOnPhone(chromium, app.url);
     const again = await sandboxMessage(page, `approve:${pending}`);
     const done = await sandboxMessage(page, `undo:${decided}`);
     expect(await done.textContent()).toMatch(/Completed.*approved by @you/);

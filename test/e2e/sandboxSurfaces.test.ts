@@ -1,7 +1,6 @@
 // Every surface the bot's builders make, shown in the sandbox page in a real Chromium at phone width:
 // each message (every action type in every status, investigations of every size class, history pages,
 // `show`, help), each modal and each Home view. None may fall back to "not shown in the sandbox".
-import { existsSync } from "node:fs";
 import type { KnownBlock, View } from "@slack/types";
 import { WebClient } from "@slack/web-api";
 import type { Page } from "playwright-core";
@@ -21,12 +20,10 @@ import { homeUnavailableView, homeView } from "../../src/slack/blocks/home.ts";
 import { investigationMessage } from "../../src/slack/blocks/investigationMessage.ts";
 import { approveAllModal, decisionModal, goHuntModal, rejectModal } from "../../src/slack/blocks/modals.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
-import { CHROMIUM_PATH, type Chromium, launchChromium } from "../support/browser.ts";
+import { type Chromium, chromiumMissing, launchChromium, openSandboxOnPhone } from "../support/browser.ts";
 import { makeAction, PUBLIC_URL } from "../unit/blockFixtures.ts";
 
-const browserMissing = !existsSync(CHROMIUM_PATH);
-if (browserMissing && process.env.CI)
-  throw new Error(`Chromium is required in CI: ${CHROMIUM_PATH} is missing`);
+const browserMissing = chromiumMissing();
 
 let app: TestApp;
 let chromium: Chromium;
@@ -39,9 +36,7 @@ beforeAll(async () => {
   [app, chromium] = await Promise.all([startTestApp("e2e_surfaces", { sandbox: true }), launchChromium()]);
   web = new WebClient(app.slack.botToken, { slackApiUrl: app.slack.apiUrl, retryConfig: { retries: 0 } });
   channel = app.ctx.config.slack.channel;
-  page = await chromium.newPage(390);
-  page.setDefaultTimeout(20_000);
-  await page.goto(`${app.url}/sandbox`);
+  page = await openSandboxOnPhone(chromium, app.url);
 });
 afterAll(async () => {
   await chromium?.close();

@@ -1,17 +1,17 @@
 // A whole threat approved from the phone layout, in a real headless Chromium on the sandbox page:
 // the same file on four devices across investigations is one threat message; Approve all asks
 // for confirmation, and the message then counts every action completed.
-import { existsSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction } from "../../src/db/queries/actions.ts";
 import { waitForStatuses } from "../support/actions.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import {
-  CHROMIUM_PATH,
   type Chromium,
+  chromiumMissing,
   clickAndConfirm,
   launchChromium,
+  openSandboxOnPhone,
   sandboxMessage,
 } from "../support/browser.ts";
 import { actionBody, sha256Of } from "../support/fixtures.ts";
@@ -20,16 +20,12 @@ let app: TestApp;
 let chromium: Chromium;
 let page: Page;
 
-const browserMissing = !existsSync(CHROMIUM_PATH);
-if (browserMissing && process.env.CI)
-  throw new Error(`Chromium is required in CI: ${CHROMIUM_PATH} is missing`);
+const browserMissing = chromiumMissing();
 
 beforeAll(async () => {
   if (browserMissing) return;
   [app, chromium] = await Promise.all([startTestApp("e2e_threat", { sandbox: true }), launchChromium()]);
-  page = await chromium.newPage(390);
-  page.setDefaultTimeout(20_000);
-  await page.goto(`${app.url}/sandbox`);
+  page = await openSandboxOnPhone(chromium, app.url);
 });
 afterAll(async () => {
   await chromium?.close();
