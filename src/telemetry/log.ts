@@ -25,7 +25,15 @@ const REDACTED_PATHS = [
 
 export type Logger = pino.Logger;
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+/**
+ * Standard output is written synchronously: the process exits right after its last words
+ * ("stopped", "could not start"), and an asynchronous write still in flight then lands after
+ * them or not at all, so the log would not end with what ended the process.
+ */
+export function createLogger(
+  level: string,
+  destination: pino.DestinationStream = pino.destination({ dest: 1, sync: true }),
+): Logger {
   return pino(
     { level, base: { service: "action-center" }, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } },
     destination,
