@@ -1,7 +1,7 @@
 // Expires pending actions past their time whose expiry job Redis lost (or that were waiting before
 // expiry existed). The delayed jobs do the work on time; this only makes sure nothing waits forever.
 import type { AppContext } from "../context.ts";
-import { finishesWithin } from "../lib/deadline.ts";
+import { startPeriodicPass } from "../lib/periodicPass.ts";
 import { expireOverdue } from "../services/expiry.ts";
 
 const SWEEP_EVERY_MS = 60_000;
@@ -18,31 +18,12 @@ export async function sweepExpired(ctx: AppContext): Promise<number> {
 
 /** Sweeps at start (catching up after downtime) and then every minute. */
 export function startExpirySweeper(ctx: AppContext): { stop(): Promise<void> } {
-  let running: Promise<unknown> | null = null;
-  let stopped = false;
-  const sweep = () => {
-    // A long sweep is not overlapped by the next one.
-    running ??= sweepExpired(ctx)
-      .catch((error: unknown) =>
-        // A sweep the stop gave up on fails once the pool closes: nothing to try again.
-        ctx.log[stopped ? "debug" : "warn"](
-          { err: error },
-          stopped ? "expiry sweep cut off by the stop" : "expiry sweep failed; will try again",
-        ),
-      )
-      .finally(() => {
-        running = null;
-      });
-  };
-  sweep();
-  const timer = setInterval(sweep, SWEEP_EVERY_MS);
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      if (running && !(await finishesWithin(running, STOP_MS))) {
-        ctx.log.warn({ waitedMs: STOP_MS }, "expiry sweep abandoned: Postgres does not answer");
-      }
-    },
-  };
+  return startPeriodicPass({
+    name: "expiry sweep",
+    everyMs: SWEEP_EVERY_MS,
+    atStart: true,
+    run: () => sweepExpired(ctx),
+    log: ctx.log,
+    stopWithin: { ms: STOP_MS, dependsOn: "Postgres" },
+  });
 }

@@ -7,7 +7,7 @@ import type { AppContext } from "../context.ts";
 import { writeOutbox } from "../db/outbox.ts";
 import { stuckActions } from "../db/queries/actions.ts";
 import { messagesBehind, unpostedMessageIds } from "../db/queries/messages.ts";
-import { finishesWithin } from "../lib/deadline.ts";
+import { startPeriodicPass } from "../lib/periodicPass.ts";
 import { type ExecuteJob, executeJobId, slackUpdateJobEntry } from "./queues.ts";
 
 const BATCH = 1000;
@@ -65,24 +65,12 @@ async function reconcileMessages(ctx: AppContext): Promise<number> {
 }
 
 export function startReconciler(ctx: AppContext): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = false;
-  const timer = setInterval(() => {
-    running = Promise.all([reconcileOnce(ctx), reconcileMessages(ctx)]).catch((error: unknown) =>
-      // A pass the stop gave up on fails once the pool closes: nothing to try again.
-      ctx.log[stopped ? "debug" : "warn"](
-        { err: error },
-        stopped ? "reconcile pass cut off by the stop" : "reconcile failed; will try again",
-      ),
-    );
-  }, ctx.config.stuckAfterMs / 2);
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      if (!(await finishesWithin(running, STOP_MS))) {
-        ctx.log.warn({ waitedMs: STOP_MS }, "reconcile pass abandoned: Postgres or Redis does not answer");
-      }
-    },
-  };
+  return startPeriodicPass({
+    name: "reconcile pass",
+    everyMs: ctx.config.stuckAfterMs / 2,
+    atStart: false,
+    run: () => Promise.all([reconcileOnce(ctx), reconcileMessages(ctx)]),
+    log: ctx.log,
+    stopWithin: { ms: STOP_MS, dependsOn: "Postgres or Redis" },
+  });
 }

@@ -14,6 +14,7 @@ import {
   renewInboxClaims,
 } from "../db/inbox.ts";
 import { createBatcher } from "../lib/batcher.ts";
+import { startPeriodicPass } from "../lib/periodicPass.ts";
 import { handleInboxRow } from "../services/inbox.ts";
 
 /** How long the process that wrote a row owns it; renewed while the handling goes on. */
@@ -165,35 +166,24 @@ export function createSlackInbox(app: App, ctx: AppContext) {
     handle,
     /** Recovers at once (rows a crash left) and then every few seconds; keeps this process's claims. */
     startRecovery(): { stop(): Promise<void> } {
-      let running: Promise<void> | null = null;
-      let stopped = false;
-      const tick = () => {
-        running ??= recover()
-          .catch((error: unknown) =>
-            stopped
-              ? // A round the stop gave up on fails once the pool closes; the next start recovers it.
-                log.debug({ err: error }, "Slack inbox recovery cut off by the stop")
-              : log.warn({ err: error }, "could not recover Slack requests from the inbox; will try again"),
-          )
-          .finally(() => {
-            running = null;
-          });
-      };
+      const recovery = startPeriodicPass({
+        name: "Slack inbox recovery",
+        everyMs: RECOVER_EVERY_MS,
+        atStart: true,
+        run: recover,
+        log,
+      });
       const renew = () => {
         if (inFlight.size === 0) return;
         renewInboxClaims(db, [...inFlight.keys()], CLAIM_MS).catch((error: unknown) =>
           log.warn({ err: error }, "could not renew the claims of Slack requests being handled"),
         );
       };
-      tick();
-      const recovering = setInterval(tick, RECOVER_EVERY_MS);
       const renewing = setInterval(renew, RENEW_EVERY_MS);
       return {
         async stop() {
-          stopped = true;
-          clearInterval(recovering);
           clearInterval(renewing);
-          await running;
+          await recovery.stop();
         },
       };
     },
