@@ -24,6 +24,7 @@ import {
 import type { WebClient } from "@slack/web-api";
 import type { AppContext } from "../context.ts";
 import { NOT_STORABLE_MESSAGE, unstorableTextPath } from "../domain/storableText.ts";
+import { noticeModal } from "./blocks/modals.ts";
 import { SLACK_EVENTS_PATH } from "./boltApp.ts";
 import { boltLogger } from "./boltLogger.ts";
 import { STORE_DOWN_TEXT } from "./handlers/decide.ts";
@@ -81,6 +82,13 @@ export function slackEndpoint(
       HTTPModuleFunctions.buildContentResponse(res, {
         response_action: "errors",
         errors: { [input]: STORE_DOWN_PLAIN },
+      });
+    } else if (kind === "view_submission") {
+      // A confirmation (nothing to type in): the modal itself says so, in place of Slack's
+      // generic "trouble connecting"; the person closes it and asks again from the message.
+      HTTPModuleFunctions.buildContentResponse(res, {
+        response_action: "update",
+        view: noticeModal(viewTitle(payload) ?? "Action center", STORE_DOWN_TEXT),
       });
     } else {
       // Events and the rest: Slack sends them again later.
@@ -263,6 +271,11 @@ export function verifySignature(req: Buffered, signingSecret: string, nowMs: num
 }
 
 /** The block id of a submitted modal's first input, where a modal shows an error. */
+function viewTitle(payload: Record<string, unknown>): string | undefined {
+  const title = (payload.view as { title?: { text?: unknown } } | undefined)?.title?.text;
+  return typeof title === "string" && title.length > 0 ? title : undefined;
+}
+
 function firstInputBlock(payload: Record<string, unknown>): string | undefined {
   const view = payload.view as { blocks?: { type?: string; block_id?: string }[] } | undefined;
   return view?.blocks?.find((block) => block.type === "input" && typeof block.block_id === "string")

@@ -1,11 +1,21 @@
 // Faults survived: Slack refusing for a while, Postgres gone at the moment of a click.
 import { afterAll, describe, expect, it } from "vitest";
 import { getAction } from "../../src/db/queries/actions.ts";
+import { viewSubmissionPayload } from "../../src/sandbox/slackPayloads.ts";
+import { STORE_DOWN_TEXT } from "../../src/slack/handlers/decide.ts";
 import { ingest, waitForStatuses } from "../support/actions.ts";
-import { APPROVER, startTestApp, type TestApp, waitFor } from "../support/app.ts";
+import { APPROVER, startTestApp, TEST_SIGNING_SECRET, type TestApp, waitFor } from "../support/app.ts";
 import { createTestDatabase, POSTGRES_BASE } from "../support/db.ts";
 import { actionBody } from "../support/fixtures.ts";
-import { buttonsOf, click, ephemeralsFor, waitForMessage } from "../support/slackUser.ts";
+import { postToSlackEndpoint } from "../support/slackRequests.ts";
+import {
+  buttonsOf,
+  click,
+  clickPayload,
+  ephemeralsFor,
+  viewOpenedBy,
+  waitForMessage,
+} from "../support/slackUser.ts";
 import { startTcpProxy } from "../support/tcpProxy.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -64,15 +74,38 @@ describe("Postgres unreachable when someone clicks Approve", () => {
     cleanups.push(() => app.close());
     const [id] = await ingest(app.ctx.db, [actionBody("isolate_device", 3, { investigationId: undefined })]);
     const posted = await waitForMessage(app, id!);
+    // A confirmation opened while the store was up, submitted once it is gone.
+    const opening = clickPayload(APPROVER, posted, `approve:${id}`);
+    await postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, { kind: "interactive", body: opening });
+    const confirmation = (await viewOpenedBy(app, opening.trigger_id))!;
 
     proxy.cut();
+    // The modal says so in place of the form: nothing decided, ask again.
+    const submitted = await postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, {
+      kind: "interactive",
+      body: viewSubmissionPayload({
+        userId: APPROVER,
+        callbackId: confirmation.callback_id,
+        privateMetadata: confirmation.private_metadata,
+        values: {},
+        view: { title: confirmation.title },
+      }),
+    });
+    expect(submitted.status).toBe(200);
+    expect(await submitted.json()).toMatchObject({
+      response_action: "update",
+      view: {
+        type: "modal",
+        title: { type: "plain_text", text: confirmation.title.text },
+        close: { type: "plain_text", text: "Close" },
+        blocks: [{ type: "section", text: { type: "mrkdwn", text: STORE_DOWN_TEXT } }],
+      },
+    });
     // The click cannot be written down, so it opens no confirmation: it is answered at once.
     const res = await click(app, APPROVER, posted, `approve:${id}`, { confirm: false });
     expect(res.status).toBe(200);
     await waitFor(async () => ephemeralsFor(app, APPROVER).length > 0, 15_000, "an answer");
-    expect(ephemeralsFor(app, APPROVER)[0]).toBe(
-      ":warning: Could not record your decision, nothing was done — try again in a moment.",
-    );
+    expect(ephemeralsFor(app, APPROVER)).toEqual([STORE_DOWN_TEXT]);
     const ready = await fetch(`${app.url}/readyz`);
     expect(ready.status).toBe(503);
     expect((await ready.json()).checks.redis).toBe("ok");

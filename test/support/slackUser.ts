@@ -73,7 +73,12 @@ export function clickPayload(
  */
 export const CONFIRMED_BY_MODAL = /^(approve|undo|retry|retry_undo|approve_all):\d+$/;
 
-type OpenedView = { id: string; callback_id: string; private_metadata: string };
+type OpenedView = {
+  id: string;
+  callback_id: string;
+  private_metadata: string;
+  title: { type: "plain_text"; text: string };
+};
 
 /** Everything said privately to `userId` so far: ephemerals and direct messages. */
 const answersTo = (app: TestApp, userId: string) =>

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ACTION_TYPES } from "../../src/domain/actionTypes.ts";
 import { huntQuery } from "../../src/hunting/kql.ts";
 import { validateView } from "../../src/slack/blockLimits.ts";
-import { goHuntModal, rejectModal, threadEventText } from "../../src/slack/blocks/modals.ts";
+import { goHuntModal, noticeModal, rejectModal, threadEventText } from "../../src/slack/blocks/modals.ts";
 import { buttons, makeAction, queryOfHuntingUrl, walk } from "./blockFixtures.ts";
 
 describe("rejectModal", () => {
@@ -29,6 +29,16 @@ describe("rejectModal", () => {
     );
     expect(validateView(view)).toEqual([]);
     expect(JSON.stringify(view)).not.toContain("<!channel>");
+  });
+});
+
+describe("noticeModal", () => {
+  it("tells, with nothing to submit, within Slack's limits however long its words", () => {
+    const view = noticeModal("Approve isolation of a device", "x".repeat(4000));
+    expect(validateView(view)).toEqual([]);
+    expect(view).not.toHaveProperty("submit");
+    expect(view.title.text).toHaveLength(24);
+    expect(view.close).toMatchObject({ text: "Close" });
   });
 });
 

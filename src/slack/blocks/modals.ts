@@ -25,6 +25,16 @@ export const REASON_MAX_LENGTH = 1000;
 const heading = (action: ActionView) =>
   `*${ACTION_TYPE_INFO[action.type].label}* ${target(action, escapeInline)}`;
 
+/** A modal that only tells: what came of a submission, shown in place of the form submitted. */
+export function noticeModal(title: string, text: string): ModalView {
+  return {
+    type: "modal",
+    title: plainText(truncate(title, LIMITS.modalTitle)),
+    close: plainText("Close"),
+    blocks: [{ type: "section", text: mrkdwn(truncate(text, LIMITS.sectionText)) }],
+  };
+}
+
 /** Asks for the reason of a rejection; `private_metadata` carries the action id. */
 export function rejectModal(action: ActionView): ModalView {
   return {

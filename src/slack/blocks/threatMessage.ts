@@ -288,13 +288,3 @@ export function rejectAllModal(input: GroupInput): ModalView {
     ],
   };
 }
-
-/** What a Reject all did, in the modal that asked for it. */
-export function rejectAllResultView(text: string): ModalView {
-  return {
-    type: "modal",
-    title: plainText("Reject all"),
-    close: plainText("Close"),
-    blocks: [{ type: "section", text: mrkdwn(truncate(text, LIMITS.sectionText)) }],
-  };
-}

@@ -3,8 +3,7 @@
 // modal shows what was done or refused.
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from "@slack/bolt";
 import { REASON_INPUT_ID } from "../../actionIds.ts";
-import { REASON_MAX_LENGTH } from "../../blocks/modals.ts";
-import { rejectAllResultView } from "../../blocks/threatMessage.ts";
+import { noticeModal, REASON_MAX_LENGTH } from "../../blocks/modals.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { rejectAllInSlack } from "../../handlers/approveAll.ts";
 import { STORE_DOWN_TEXT } from "../../handlers/decide.ts";
@@ -25,7 +24,7 @@ export function rejectAllSubmission(deps: SlackDeps) {
         reason: reason.slice(0, REASON_MAX_LENGTH),
       });
       if (!answer.ok) return await refuse(answer.text);
-      await ack({ response_action: "update", view: rejectAllResultView(answer.text) });
+      await ack({ response_action: "update", view: noticeModal("Reject all", answer.text) });
     } catch (error) {
       deps.ctx.log.error({ err: error, messageKey }, "reject all failed");
       await refuse(STORE_DOWN_TEXT);
