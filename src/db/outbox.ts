@@ -43,7 +43,10 @@ export type OutboxMessage =
   | { topic: "timers"; payload: { timers: Timer[] } };
 
 /** A delayed job; `dueAt`: epoch milliseconds, so that time spent in the outbox does not delay it. */
-export type Timer = { actionId: number; kind: "expire" | "remind" | "escalate"; dueAt: number };
+export type Timer =
+  | { actionId: number; kind: "expire" | "remind" | "escalate"; dueAt: number }
+  /** The end of a step-up's link (and of the sign-in it started): the message stops showing it. */
+  | { actionId: number; kind: "sign_in_expiry"; stepUpId: number; dueAt: number };
 
 /**
  * The same work with every run to start in one `executes` row: thousands of decisions committed

@@ -25,4 +25,5 @@ export const EVENT_WORDS: Record<string, string> = {
   step_up_requested: "Sign-in requested",
   step_up_refused: "Sign-in refused",
   step_up_cancelled: "Sign-in cancelled",
+  step_up_expired: "Sign-in expired",
 };

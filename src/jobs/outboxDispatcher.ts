@@ -125,16 +125,17 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
   return { execute: executeJobs(executeItems, lanes), slackPost, slackUpdate, timers };
 }
 
-function timerJob({ actionId, kind, dueAt }: Timer): Bulk<TimerJob>[number] {
+function timerJob(timer: Timer): Bulk<TimerJob>[number] {
+  const { actionId, kind, dueAt } = timer;
+  const data: TimerJob =
+    timer.kind === "sign_in_expiry"
+      ? { actionId, kind: timer.kind, stepUpId: timer.stepUpId }
+      : { actionId, kind: timer.kind };
   return {
     name: kind,
-    data: { actionId, kind },
+    data,
     // The due time is absolute, so a row that waited in the outbox is not scheduled late.
-    opts: {
-      ...SLACK_JOB_OPTIONS,
-      jobId: timerJobId({ actionId, kind }),
-      delay: Math.max(0, dueAt - Date.now()),
-    },
+    opts: { ...SLACK_JOB_OPTIONS, jobId: timerJobId(data), delay: Math.max(0, dueAt - Date.now()) },
   };
 }
 

@@ -31,8 +31,14 @@ export const slackUpdateJobSchema = z.object({
   version: z.number().int(),
 });
 export type SlackUpdateJob = z.infer<typeof slackUpdateJobSchema>;
-/** A pending action's clock: expire it, remind its approvers, or escalate. Due when the job runs. */
-export const timerJobSchema = z.object({ actionId, kind: z.enum(["expire", "remind", "escalate"]) });
+/**
+ * A pending action's clock: expire it, remind its approvers, or escalate; or the end of a sign-in
+ * it waits for. Due when the job runs.
+ */
+export const timerJobSchema = z.discriminatedUnion("kind", [
+  z.object({ actionId, kind: z.enum(["expire", "remind", "escalate"]) }),
+  z.object({ actionId, kind: z.literal("sign_in_expiry"), stepUpId: z.number().int().positive() }),
+]);
 export type TimerJob = z.infer<typeof timerJobSchema>;
 
 /** `apply-42-1`: one job per action, operation and attempt. BullMQ ids may not contain `:`. */
@@ -57,8 +63,9 @@ export function slackUpdateJobEntry(messageId: number, version: number) {
   };
 }
 
-/** `remind-42`: an action has each of its timers once. */
+/** `remind-42`: an action has each of its timers once; a step-up each of its ends once. */
 export function timerJobId(job: TimerJob): string {
+  if (job.kind === "sign_in_expiry") return `${job.kind}-${job.stepUpId}`;
   return `${job.kind}-${job.actionId}`;
 }
 

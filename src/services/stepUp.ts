@@ -37,13 +37,14 @@ export async function stepUpForLink(
   return { ok: true, stepUp, action: (await getAction(db, stepUp.actionId))! };
 }
 
-/** A link that cannot start a sign-in any more: audited (once for an expiry) and refused. */
+/** A link that cannot start a sign-in any more: audited and refused. */
 async function refuseUnusable(db: Db, stepUp: StepUpRow): Promise<Refusal<LinkRefusal> | null> {
   if (stepUp.status === "open" && stepUp.expiresAt > new Date()) return null;
-  const expired = stepUp.status === "open";
+  // Past its time (its timer may not have run yet), or ended by it, or replaced by a later link.
+  const expired = stepUp.status === "open" || stepUp.status === "expired";
   await db.transaction(async (tx) => {
     const action = await lockAction(tx, stepUp.actionId);
-    if (expired) await finishStepUp(tx, stepUp.id, "expired");
+    if (stepUp.status === "open") await finishStepUp(tx, stepUp.id, "expired");
     await recordChange(tx, action!, {
       kind: "step_up_refused",
       actor: stepUp.slackUserId,
@@ -63,6 +64,34 @@ async function refuseUnusable(db: Db, stepUp: StepUpRow): Promise<Refusal<LinkRe
         "link_used",
         "This sign-in link has been used already; each link works once. Click the button in Slack again.",
       );
+}
+
+/**
+ * A step-up's time is up (its timer): a link never used, or a sign-in never finished, ends as
+ * expired, in the audit trail, and the action's message stops saying it awaits the sign-in.
+ * `later`: the sign-in started and has until then (the timer waits again).
+ */
+export async function expireStepUpIfDue(
+  db: Db,
+  stepUpId: number,
+): Promise<{ outcome: "expired" | "ended" } | { outcome: "later"; at: Date }> {
+  return db.transaction(async (tx) => {
+    const stepUp = await lockStepUp(tx, stepUpId);
+    if (stepUp?.status !== "open" && stepUp?.status !== "signing_in") return { outcome: "ended" };
+    if (stepUp.expiresAt > new Date()) return { outcome: "later", at: stepUp.expiresAt };
+    const action = (await lockAction(tx, stepUp.actionId))!;
+    await finishStepUp(tx, stepUp.id, "expired");
+    await recordChange(tx, action, {
+      kind: "step_up_expired",
+      actor: stepUp.slackUserId,
+      detail: {
+        decision: stepUp.decision,
+        stepUpId: stepUp.id,
+        reason: stepUp.status === "open" ? "the link was not used in time" : "the sign-in took too long",
+      },
+    });
+    return { outcome: "expired" };
+  });
 }
 
 /** The secrets a sign-in sends to the provider, and the one the browser keeps (a cookie). */
@@ -103,8 +132,9 @@ export async function signInInProgress(
   db: Db,
   state: string,
   browserSecret: string | undefined,
-): Promise<Result<{ stepUp: StepUpRow }, "unknown_sign_in" | "other_browser">> {
+): Promise<Result<{ stepUp: StepUpRow }, "unknown_sign_in" | "other_browser" | "expired">> {
   const stepUp = await stepUpByState(db, secretHash(state));
+  if (endedByItsTimer(stepUp)) return SIGN_IN_TOO_LONG;
   if (stepUp?.status !== "signing_in")
     return refuse(
       "unknown_sign_in",
@@ -136,6 +166,15 @@ export type SignInOutcome = Result<
   "identity_mismatch" | "cancelled" | "failed" | "expired" | "unknown_sign_in" | "decision_refused"
 >;
 
+/** A sign-in that ended while the person was at the provider (`expireStepUpIfDue`, audited then). */
+const endedByItsTimer = (stepUp: StepUpRow | undefined) =>
+  stepUp?.status === "expired" && stepUp.startedAt !== null;
+
+const SIGN_IN_TOO_LONG = refuse(
+  "expired",
+  "The sign-in took too long; nothing was done. Click the button in Slack again.",
+);
+
 /**
  * Finishes a sign-in started here: commits the held decision when the provider signed in the
  * Slack user who clicked, through the decision service; otherwise commits nothing. Either way
@@ -159,6 +198,7 @@ export async function finishSignIn(
   const forbidden = recheck && !recheck.ok ? recheck.reason : null;
   return db.transaction(async (tx) => {
     const stepUp = await lockStepUp(tx, stepUpId);
+    if (endedByItsTimer(stepUp)) return SIGN_IN_TOO_LONG;
     if (stepUp?.status !== "signing_in") {
       return refuse(
         "unknown_sign_in",
@@ -178,12 +218,7 @@ export async function finishSignIn(
       return refusal;
     };
     if (stepUp.expiresAt <= new Date()) {
-      return end(
-        "expired",
-        "step_up_refused",
-        { reason: "the sign-in took too long" },
-        refuse("expired", "The sign-in took too long; nothing was done. Click the button in Slack again."),
-      );
+      return end("expired", "step_up_refused", { reason: "the sign-in took too long" }, SIGN_IN_TOO_LONG);
     }
     if (answer.kind === "cancelled") {
       return end(

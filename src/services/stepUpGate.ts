@@ -81,10 +81,22 @@ export async function holdForSignIn(
     slackUserId: request.actor,
     expiresAt,
   });
-  await recordChange(tx, action, {
-    kind: "step_up_requested",
-    actor: request.actor,
-    detail: { decision: request.decision, stepUpId: held.id, expiresAt: expiresAt.toISOString() },
-  });
+  // At the link's end the message stops saying it awaits the sign-in (services/stepUp.ts).
+  const end = {
+    actionId: action.id,
+    kind: "sign_in_expiry",
+    stepUpId: held.id,
+    dueAt: expiresAt.getTime(),
+  } as const;
+  await recordChange(
+    tx,
+    action,
+    {
+      kind: "step_up_requested",
+      actor: request.actor,
+      detail: { decision: request.decision, stepUpId: held.id, expiresAt: expiresAt.toISOString() },
+    },
+    [{ topic: "timers", payload: { timers: [end] } }],
+  );
   return { ok: true, action, signIn: { stepUpId: held.id, token, expiresAt } };
 }

@@ -5,6 +5,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getActionEvents } from "../../src/db/queries/actions.ts";
+import { timerJobId } from "../../src/jobs/queues.ts";
 import {
   LOCAL_ACR,
   type LocalIdentityProvider,
@@ -132,6 +133,14 @@ async function signInAs(browser: ReturnType<typeof httpBrowser>, login: Page, su
 }
 
 const events = async (id: number) => getActionEvents(app.ctx.db, id);
+/** The delayed job that ends the newest step-up of action `id`, once dispatched. */
+async function signInTimer(id: number) {
+  const [row] = await app.ctx.db.execute<{ id: string }>(
+    sql`select id from step_ups where action_id = ${id} order by id desc limit 1`,
+  );
+  const jobId = timerJobId({ actionId: id, kind: "sign_in_expiry", stepUpId: Number(row!.id) });
+  return waitFor(async () => app.ctx.queues.timers.getJob(jobId), 10_000, `timer ${jobId}`);
+}
 const stepUpStatus = async (id: number) =>
   (
     await app.ctx.db.execute<{ status: string }>(
@@ -249,6 +258,55 @@ describe("step-up sign-in", () => {
     });
     expect(await statusOf(app.ctx.db, id!)).toBe("pending");
     await waitForMessage(app, id!, (m) => !JSON.stringify(m.blocks).includes("awaiting sign-in"));
+  });
+
+  it("at a link's end the message stops awaiting the sign-in, audited once; a sign-in started has until its own end", async () => {
+    const [id] = await ingest(app.ctx.db, [isolation(30)]);
+    const link = await clickForLink(id!, "approve");
+    await waitForMessage(app, id!, (m) => JSON.stringify(m.blocks).includes("awaiting sign-in"));
+    const timer = await signInTimer(id!);
+    // Its ten minutes, passed: the timer comes due.
+    await app.ctx.db.execute(
+      sql`update step_ups set expires_at = now() - interval '1 second' where action_id = ${id}`,
+    );
+    await timer.promote();
+    await waitForMessage(app, id!, (m) => !JSON.stringify(m.blocks).includes("awaiting sign-in"));
+    expect(await stepUpStatus(id!)).toBe("expired");
+    expect((await events(id!)).filter((e) => e.kind.startsWith("step_up_")).map((e) => e.kind)).toEqual([
+      "step_up_requested",
+      "step_up_expired",
+    ]);
+    expect((await events(id!)).at(-1)).toMatchObject({
+      actor: APPROVER,
+      detail: { reason: "the link was not used in time" },
+    });
+    const late = await httpBrowser().get(link);
+    expect(late.status).toBe(410);
+    expect(late.text).toMatch(/expired/);
+
+    // A link used in time: its sign-in has a while longer, and the timer waits for that.
+    const { browser, login } = await startSignIn(await clickForLink(id!, "approve"));
+    const started = await signInTimer(id!);
+    await started.promote();
+    await waitFor(async () => (await started.getState()) === "delayed" || undefined, 10_000, "waiting again");
+    expect(await stepUpStatus(id!)).toBe("signing_in");
+    await app.ctx.db.execute(
+      sql`update step_ups set expires_at = now() - interval '1 second' where action_id = ${id} and status = 'signing_in'`,
+    );
+    await started.promote();
+    await waitFor(
+      async () => (await stepUpStatus(id!)) === "expired" || undefined,
+      10_000,
+      "the sign-in's end",
+    );
+    expect((await events(id!)).at(-1)).toMatchObject({
+      kind: "step_up_expired",
+      detail: { reason: "the sign-in took too long" },
+    });
+    // The provider's answer after that end commits nothing, and says why.
+    const answered = await signInAs(browser, login, "idp-approver");
+    expect(answered.text).toMatch(/took too long; nothing was done/);
+    expect(await statusOf(app.ctx.db, id!)).toBe("pending");
   });
 
   it("the provider's answer counts only in the browser that started the sign-in", async () => {

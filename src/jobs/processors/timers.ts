@@ -16,6 +16,7 @@ import { ACTION_TYPE_INFO } from "../../domain/actionTypes.ts";
 import type { ApproverList } from "../../domain/permissions.ts";
 import { approversFor, remindersFor, toApproverList } from "../../domain/policy.ts";
 import { expireAction } from "../../services/expiry.ts";
+import { expireStepUpIfDue } from "../../services/stepUp.ts";
 import { target } from "../../slack/blocks/actionMessage.ts";
 import { escapeInline, mentionList, slackDate } from "../../slack/text.ts";
 import type { TimerJob } from "../queues.ts";
@@ -35,10 +36,25 @@ export function createTimerProcessor(
   approvers: ApproverList,
 ): JobProcessor<TimerJob> {
   return async function timer(job, { worker, token }) {
-    const { actionId, kind } = job.data;
+    const { data } = job;
+    if (data.kind === "sign_in_expiry") return endSignInIfDue(ctx, job, data.stepUpId, token);
+    const { actionId, kind } = data;
     if (kind === "expire") return expireIfDue(ctx, actionId);
     return ctx.db.transaction((tx) => remind({ ctx, client, worker, approvers }, tx, job, token, kind));
   };
+}
+
+async function endSignInIfDue(
+  ctx: AppContext,
+  job: Job<TimerJob>,
+  stepUpId: number,
+  token: string | undefined,
+): Promise<string> {
+  const ended = await expireStepUpIfDue(ctx.db, stepUpId);
+  if (ended.outcome !== "later") return ended.outcome;
+  // The link was used: the sign-in it started has until then.
+  await job.moveToDelayed(ended.at.getTime(), token);
+  throw new DelayedError();
 }
 
 async function expireIfDue(ctx: AppContext, actionId: number): Promise<string> {
