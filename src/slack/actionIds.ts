@@ -51,6 +51,14 @@ export const DECISION_CALLBACK_ID = "confirm_decision";
 export const APPROVE_ALL_CALLBACK_ID = "confirm_approve_all";
 /** The Review modal of a message: every action, page by page, each decided on its own. */
 export const REVIEW_CALLBACK_ID = "review_message";
+/**
+ * The confirmations whose listeners ack with nothing before any work (the modal closes; the answer
+ * comes where the person clicked), so the endpoint answers them once written, as it does clicks.
+ */
+export const EMPTY_ACK_CALLBACK_IDS: ReadonlySet<string> = new Set([
+  DECISION_CALLBACK_ID,
+  APPROVE_ALL_CALLBACK_ID,
+]);
 
 /** What each button listener registers with Bolt (`matcher`) and reads its clicks with (`parse`). */
 export const buttonRoutes = {

@@ -5,11 +5,12 @@
 //   - the inbox's unique key is the memory of requests received: a second delivery of the same
 //     signed request is refused with 401 without acting, and Slack's own retries
 //     (X-Slack-Retry-Num) of one already received get an empty 200, also without acting;
-//   - a button click is answered with an empty 200 once written (every block_actions listener
-//     acks with an empty body, so the answer is the same) and handled once the burst is over, so
-//     that no click waits behind Bolt's work on the others (docs/BENCHMARK-NOTES.md);
-//   - slash commands and modal submissions, whose ack carries an answer, are written first and
-//     answered by their listener, as Bolt's receiver would;
+//   - a button click, and the submission of a decision's confirmation, is answered with an empty
+//     200 once written (their listeners ack with an empty body, so the answer is the same) and
+//     handled once the burst is over, so that no click waits behind Bolt's work on the others
+//     (docs/BENCHMARK-NOTES.md);
+//   - slash commands and the other modal submissions, whose ack carries an answer, are written
+//     first and answered by their listener, as Bolt's receiver would;
 //   - without Postgres nothing is acted on (fail closed): the person is told that nothing was
 //     done, an event gets 503 so that Slack sends it again.
 // URL verification and SSL checks, which act on nothing, go through Bolt's receiver unchanged.
@@ -24,6 +25,7 @@ import {
 import type { WebClient } from "@slack/web-api";
 import type { AppContext } from "../context.ts";
 import { NOT_STORABLE_MESSAGE, unstorableTextPath } from "../domain/storableText.ts";
+import { EMPTY_ACK_CALLBACK_IDS } from "./actionIds.ts";
 import { noticeModal } from "./blocks/modals.ts";
 import { SLACK_EVENTS_PATH } from "./boltApp.ts";
 import { boltLogger } from "./boltLogger.ts";
@@ -153,7 +155,8 @@ export function slackEndpoint(
         retryReason: HTTPModuleFunctions.extractRetryReasonFromHTTPRequest(buffered),
       };
       // A click being written keeps the handling of the clicks before it waiting: acks first.
-      const release = request.kind === "block_actions" ? afterBurst.hold() : () => {};
+      const atOnce = answeredOnceWritten(request);
+      const release = atOnce ? afterBurst.hold() : () => {};
       let entry: InboxEntry | null;
       try {
         entry = await inbox.record(request);
@@ -170,7 +173,7 @@ export function slackEndpoint(
         return answer(res, 401, "replayed");
       }
       metrics.slackRequests.inc({ outcome: "accepted" });
-      if (entry.kind === "block_actions") {
+      if (atOnce) {
         HTTPModuleFunctions.buildNoBodyResponse(res, 200);
         const click = entry;
         afterBurst(() => track(inbox.handle(click, async () => {}, retry)));
@@ -271,6 +274,18 @@ export function verifySignature(req: Buffered, signingSecret: string, nowMs: num
 }
 
 /** The block id of a submitted modal's first input, where a modal shows an error. */
+/**
+ * Whether the request's answer is an empty 200 whatever its listener does: a click (every
+ * block_actions listener acks with nothing), or a confirmation whose listener acks with nothing
+ * first. Those are answered once written and handled once the burst is over.
+ */
+export function answeredOnceWritten(request: { kind: string; payload: Record<string, unknown> }): boolean {
+  if (request.kind === "block_actions") return true;
+  if (request.kind !== "view_submission") return false;
+  const callbackId = (request.payload.view as { callback_id?: unknown } | undefined)?.callback_id;
+  return typeof callbackId === "string" && EMPTY_ACK_CALLBACK_IDS.has(callbackId);
+}
+
 function viewTitle(payload: Record<string, unknown>): string | undefined {
   const title = (payload.view as { title?: { text?: unknown } } | undefined)?.title?.text;
   return typeof title === "string" && title.length > 0 ? title : undefined;

@@ -270,6 +270,8 @@ describe("groupButton", () => {
     });
     await approveAllSubmission(h.deps)(submission.args);
     expectAckedFirst(submission.ack, h.client);
+    // With nothing: the endpoint answers this submission once written (EMPTY_ACK_CALLBACK_IDS).
+    expect(submission.ack).toHaveBeenCalledWith();
     for (const id of ids) expect(await statusOf(id)).toBe("approved");
     expect(h.client.chat.postEphemeral).toHaveBeenLastCalledWith({
       channel: CHANNEL,
