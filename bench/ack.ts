@@ -107,7 +107,7 @@ export async function runAckBench(concurrency: number): Promise<BenchRow[]> {
     const p99Bare = percentile(reference, 99);
     return [
       {
-        benchmark: `button click ack latency, ${concurrency} concurrent clicks (${ROUNDS} bursts)`,
+        benchmark: `decision ack latency, ${concurrency} concurrent Approve confirmations submitted (${ROUNDS} bursts)`,
         figure: `p50 ${fmt(percentile(ours, 50))} ms, p99 ${fmt(p99)} ms`,
         reference: `bare Bolt: p50 ${fmt(percentile(reference, 50))} ms, p99 ${fmt(p99Bare)} ms; ours, ack-only button: p99 ${fmt(percentile(ackOnly, 99))} ms; node:http doing nothing: p99 ${fmt(percentile(floor, 99))} ms`,
         ratio: fmt(p99 / p99Bare, 2),
