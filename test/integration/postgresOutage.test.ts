@@ -13,9 +13,9 @@ import { APPROVER_GROUP, startTestApp, type TestApp, waitFor } from "../support/
 import { actionBody } from "../support/fixtures.ts";
 import { seedFleetFor } from "../support/fleet.ts";
 import {
-  hasPostgresBinaries,
   type OwnPostgres,
   ownPostgres,
+  postgresBinariesMissing,
   type StopMode,
 } from "../support/postgresServer.ts";
 import { buttonsOf, click, ephemeralsFor, messageFor } from "../support/slackUser.ts";
@@ -64,7 +64,7 @@ async function readiness(): Promise<Readiness> {
   return { status: res.status, postgres: body.checks.postgres };
 }
 
-describe.skipIf(!hasPostgresBinaries())("Postgres stopped and started 20 times under load", () => {
+describe.skipIf(postgresBinariesMissing())("Postgres stopped and started 20 times under load", () => {
   it(`keeps serving, reports each outage, and loses nothing (seed ${SEED})`, async () => {
     const started = Date.now();
     let loading = true;
