@@ -134,6 +134,22 @@ describe("thread completeness", () => {
   });
 });
 
+describe("a message changed more often than one update job renders", () => {
+  it("shows its last change without waiting for the reconciler", async () => {
+    const [id] = (await ingest(app.ctx.db, [
+      actionBody("stop_service", 2, { investigationId: undefined }),
+    ])) as [number];
+    const message = await waitForMessage(app, id);
+    // Refused clicks, each a change of the message threaded at Slack's pace: one job renders
+    // and threads them while the approval and the run commit.
+    for (let n = 0; n < 7; n++) await click(app, BYSTANDER, message, `approve:${id}`);
+    await click(app, APPROVER, message, `approve:${id}`);
+    await waitForStatuses(app.ctx.db, [id], ["completed"]);
+    // The reconciler's pass is a minute away in this app: the job itself renders the rest.
+    await waitForMessage(app, id, (m) => /Completed/.test(JSON.stringify(m.blocks)), 30_000);
+  });
+});
+
 async function update(): Promise<void> {
   const message = (await getMessage(app.ctx.db, messageId))!;
   const job = slackUpdateJobEntry(messageId, message.version);

@@ -2,7 +2,7 @@
 // message, many changes in a burst collapsed into one chat.update, and every audit event that
 // followed threaded under it, once, in order.
 import type { WebClient } from "@slack/web-api";
-import { UnrecoverableError, type Worker } from "bullmq";
+import { DelayedError, UnrecoverableError, type Worker } from "bullmq";
 import type { AppContext } from "../../context.ts";
 import { transactionLock } from "../../db/locks.ts";
 import {
@@ -23,6 +23,8 @@ import { slackCall } from "../slackCall.ts";
 import type { JobProcessor } from "../worker.ts";
 
 const MAX_RENDERS_PER_JOB = 5;
+/** A job that ends with its message still behind (or being written) runs again this much later. */
+const RUN_AGAIN_AFTER_MS = 1000;
 /** How often, and how long each time, a job waits for a status change of its message to commit. */
 const WRITER_WAITS = 40;
 const WRITER_WAIT_MS = 50;
@@ -35,7 +37,7 @@ const THREAD_EVENTS_PER_ROUND = 500;
 export const THREAD_REPLY_SPACING_MS = 1250;
 
 export function createSlackUpdateProcessor(ctx: AppContext, client: WebClient): JobProcessor<SlackUpdateJob> {
-  return async function update(job, { worker }) {
+  return async function update(job, { worker, token }) {
     const { messageId } = job.data;
     const peek = await getMessage(ctx.db, messageId);
     if (!peek) throw new UnrecoverableError(`message ${messageId} does not exist`);
@@ -49,6 +51,7 @@ export function createSlackUpdateProcessor(ctx: AppContext, client: WebClient): 
     let renders = 0;
     let replies = 0;
     let waits = 0;
+    let writerInFlight = false;
     for (;;) {
       const rendered = renders < MAX_RENDERS_PER_JOB && (await renderOnce(ctx, client, worker, messageId));
       if (rendered) renders += 1;
@@ -56,14 +59,21 @@ export function createSlackUpdateProcessor(ctx: AppContext, client: WebClient): 
       // when the message itself is up to date.
       const thread = await threadEvents(ctx, client, worker, messageId, renders < MAX_RENDERS_PER_JOB);
       replies += thread.posted;
+      writerInFlight = thread.writerInFlight;
       // A status change was being written: its commit queued nothing while this job holds the
-      // id, so it is rendered and threaded here (or, past the waits, by the reconciler).
-      if (thread.writerInFlight && waits < WRITER_WAITS) {
+      // id, so it is rendered and threaded here.
+      if (writerInFlight && waits < WRITER_WAITS) {
         waits += 1;
         await new Promise((r) => setTimeout(r, WRITER_WAIT_MS));
         continue;
       }
       if (!rendered && !thread.renderDue) break;
+    }
+    // Past its renders or its waits for a writer, with changes left that queued nothing while
+    // this job held the id: the job runs again for them shortly, with its budgets anew.
+    if (writerInFlight || (await renderBehind(ctx, messageId))) {
+      await job.moveToDelayed(Date.now() + RUN_AGAIN_AFTER_MS, token);
+      throw new DelayedError();
     }
     return renders > 0 ? "updated" : replies > 0 ? "threaded" : "coalesced";
   };
