@@ -10,29 +10,46 @@ type Columns = Record<string, PgColumn>;
 /**
  * `(col, …) select col, … from json_to_recordset($1) as r(col type, …)` for the columns of
  * `table` that `rows` set (keys as in the schema: camelCase), ready to follow `insert into table`.
+ * `options.fields`: keys of each row that are not columns, by their SQL type, read as `r.<key>`;
+ * `options.computed`: columns whose value is an SQL expression of the row `r` (its columns and
+ * those fields) instead of the row's own value.
  */
-export function insertFromJson<T extends PgTable>(table: T, rows: readonly T["$inferInsert"][]): SQL {
+export function insertFromJson<T extends PgTable>(
+  table: T,
+  rows: readonly T["$inferInsert"][],
+  options: { fields?: Record<string, string>; computed?: Partial<Record<keyof T["$inferInsert"], SQL>> } = {},
+): SQL {
   const columns = getTableColumns(table) as Columns;
   const keys = Object.keys(columns).filter((key) => rows.some((row) => key in row));
+  const extra = Object.entries(options.fields ?? {});
+  const computed = (options.computed ?? {}) as Record<string, SQL | undefined>;
   const names = keys.map((key) => sql.identifier(columns[key]!.name));
-  const types = keys.map((key) => sql.raw(`"${columns[key]!.name}" ${columns[key]!.getSQLType()}`));
+  const types = [
+    ...keys.map((key) => sql.raw(`"${columns[key]!.name}" ${columns[key]!.getSQLType()}`)),
+    ...extra.map(([key, type]) => sql.raw(`"${key}" ${type}`)),
+  ];
   // A row that leaves a column out gets its default, as in VALUES: a plain default is filled in
   // here, an SQL one (now()…) by coalesce.
   const values = keys.map((key) => {
     const column = columns[key]!;
     const read = sql`r.${sql.identifier(column.name)}`;
-    return is(column.default, SQL) ? sql`coalesce(${read}, ${column.default})` : read;
+    return computed[key] ?? (is(column.default, SQL) ? sql`coalesce(${read}, ${column.default})` : read);
   });
+  // What each column takes, worked out once per batch rather than once per cell.
+  const fields = [
+    ...keys.map((key) => {
+      const column = columns[key]!;
+      const plainDefault = column.default !== undefined && !is(column.default, SQL) ? column.default : null;
+      return { key, name: column.name, plainDefault };
+    }),
+    ...extra.map(([key]) => ({ key, name: key, plainDefault: null })),
+  ];
   const json = JSON.stringify(
     rows.map((row) => {
       const out: Record<string, unknown> = {};
-      for (const key of keys) {
-        const column = columns[key]!;
+      for (const { key, name, plainDefault } of fields) {
         const given = (row as Record<string, unknown>)[key];
-        out[column.name] =
-          given === undefined && column.default !== undefined && !is(column.default, SQL)
-            ? column.default
-            : (given ?? null);
+        out[name] = given === undefined ? plainDefault : given;
       }
       return out;
     }),
