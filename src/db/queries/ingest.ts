@@ -77,7 +77,7 @@ export async function insertNewActions(
       insert into ${actions} ${insertFromJson(actions, rows, {
         fields: { newMessage: "int" },
         computed: {
-          slackMessageId: sql`coalesce(r.slack_message_id, (select id from new_message where n = r."newMessage"))`,
+          slackMessageId: sql`coalesce(r."slackMessageId", (select id from new_message where n = r."newMessage"))`,
         },
       })}
       on conflict (source, external_id) do nothing
