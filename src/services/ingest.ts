@@ -1,13 +1,13 @@
 // Ingest: a validated batch of proposed actions stored in one transaction, with the approval
 // policy's expiry, timers and auto-approval applied as each pending action arrives.
 import type { DbOrTx, Tx } from "../db/client.ts";
-import type { Timer } from "../db/outbox.ts";
 import {
   getActionsByExternalKeys,
   getActionsByIds,
   insertDevices,
   insertInvestigations,
   insertNewActions,
+  type KeyedTimer,
 } from "../db/queries/ingest.ts";
 import { bumpMessages, deleteEmptyMessages, planMessages, readAssignments } from "../db/queries/messages.ts";
 import type { ActionRow } from "../db/schema.ts";
@@ -158,11 +158,7 @@ export async function ingestActions(
         renders,
         timers: rows.flatMap((row) =>
           row.status === "pending" && !automatic.has(key(row.source, row.externalId))
-            ? timersOf(policy, row, now).map((timer) => ({
-                source: row.source,
-                externalId: row.externalId,
-                ...timer,
-              }))
+            ? timersOf(policy, row, now)
             : [],
         ),
       },
@@ -241,10 +237,12 @@ function newActionOf(a: IngestInput, policy: Policy, now: Date) {
 }
 
 /** A waiting action's expiry, reminder and escalation, as delayed jobs created with the action. */
-function timersOf(policy: Policy, row: ReturnType<typeof newActionOf>, now: Date): Omit<Timer, "actionId">[] {
+function timersOf(policy: Policy, row: ReturnType<typeof newActionOf>, now: Date): KeyedTimer[] {
   return [
-    { kind: "expire", dueAt: row.expiresAt!.getTime() },
-    ...remindersFor(policy, row).map((step) => ({ kind: step.kind, dueAt: now.getTime() + step.afterMs })),
+    [row.source, row.externalId, "expire", row.expiresAt!.getTime()],
+    ...remindersFor(policy, row).map(
+      (step): KeyedTimer => [row.source, row.externalId, step.kind, now.getTime() + step.afterMs],
+    ),
   ];
 }
 

@@ -19,6 +19,11 @@ import type { NewMessage } from "./messages.ts";
 export type NewAction = typeof actions.$inferInsert;
 /** An action's idempotency key: the source and the source's own id for it. */
 export type ExternalKey = { source: string; externalId: string };
+/**
+ * A timer of an action about to be stored, by the action's key (its id is known once it is
+ * stored): positional, as a batch's timers are written as one JSON text of these.
+ */
+export type KeyedTimer = [source: string, externalId: string, kind: Timer["kind"], dueAt: number];
 /** What ingest needs back of an action it stored. */
 export type StoredAction = Pick<ActionRow, "id" | "source" | "externalId" | "status" | "slackMessageId">;
 
@@ -53,8 +58,7 @@ export async function insertNewActions(
   work: {
     messages: NewMessage[];
     renders: OutboxMessage[];
-    /** By the action's key: its id is known once it is stored. */
-    timers: (ExternalKey & Omit<Timer, "actionId">)[];
+    timers: KeyedTimer[];
   },
 ): Promise<{ actions: StoredAction[]; createdMessages: number[] }> {
   if (rows.length === 0) return { actions: [], createdMessages: [] };
@@ -99,9 +103,9 @@ export async function insertNewActions(
       where exists (select 1 from inserted)
       union all
       select 3, 1, 'timers', jsonb_build_object('timers', jsonb_agg(jsonb_build_object(
-          'actionId', i.id, 'kind', t.m ->> 'kind', 'dueAt', t.m -> 'dueAt') order by i.id, t.n))
+          'actionId', i.id, 'kind', t.m ->> 2, 'dueAt', t.m -> 3) order by i.id, t.n))
       from jsonb_array_elements(${JSON.stringify(work.timers)}::jsonb) with ordinality as t(m, n)
-      join inserted i on i.source = t.m ->> 'source' and i.external_id = t.m ->> 'externalId'
+      join inserted i on i.source = t.m ->> 0 and i.external_id = t.m ->> 1
       having count(*) > 0
     ),
     queued as (
