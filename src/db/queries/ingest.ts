@@ -77,11 +77,13 @@ export async function insertNewActions(
   }>(sql`
     with created as (${created}),
     new_message as (select id, row_number() over (order by id) - 1 as n from created),
+    -- Read once, then indexed by each row: a look-up per row in new_message scans it each time.
+    new_message_ids as (select array_agg(id order by id) as ids from created),
     inserted as (
       insert into ${actions} ${insertFromJson(actions, rows, {
         fields: { newMessage: "int" },
         computed: {
-          slackMessageId: sql`coalesce(r."slackMessageId", (select id from new_message where n = r."newMessage"))`,
+          slackMessageId: sql`coalesce(r."slackMessageId", ((select ids from new_message_ids))[r."newMessage" + 1])`,
         },
       })}
       on conflict (source, external_id) do nothing
