@@ -66,7 +66,7 @@ function groupedKey(action: Pick<Arrival, "threatKey">, grouping: ThreatGrouping
 
 /**
  * Takes the locks of the candidates' threat keys (one ingest at a time per key decides), then
- * reads what `assignMessages` needs. Its statements are sent together, in this order, so a
+ * reads what `planMessages` needs. Its statements are sent together, in this order, so a
  * caller can send its own with them in one round trip; the candidates may be more than the
  * arrivals assigned later (actions found already stored are left out then).
  */
