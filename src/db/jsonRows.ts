@@ -8,37 +8,42 @@ import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 type Columns = Record<string, PgColumn>;
 
 /**
- * `(col, …) select col, … from json_to_recordset($1) as r(col type, …)` for the columns of
+ * `(col, …) select r.key, … from json_to_recordset($1) as r(key type, …)` for the columns of
  * `table` that `rows` set (keys as in the schema: camelCase), ready to follow `insert into table`.
+ * `options.fields`: keys of each row that are not columns, by their SQL type, read as `r.<key>`;
+ * `options.computed`: columns whose value is an SQL expression of the row `r` (its columns and
+ * those fields, by key) instead of the row's own value.
  */
-export function insertFromJson<T extends PgTable>(table: T, rows: readonly T["$inferInsert"][]): SQL {
+export function insertFromJson<T extends PgTable>(
+  table: T,
+  rows: readonly T["$inferInsert"][],
+  options: { fields?: Record<string, string>; computed?: Partial<Record<keyof T["$inferInsert"], SQL>> } = {},
+): SQL {
   const columns = getTableColumns(table) as Columns;
   const keys = Object.keys(columns).filter((key) => rows.some((row) => key in row));
+  const extra = Object.entries(options.fields ?? {});
+  const computed = (options.computed ?? {}) as Record<string, SQL | undefined>;
   const names = keys.map((key) => sql.identifier(columns[key]!.name));
-  const types = keys.map((key) => sql.raw(`"${columns[key]!.name}" ${columns[key]!.getSQLType()}`));
-  // A row that leaves a column out gets its default, as in VALUES: a plain default is filled in
-  // here, an SQL one (now()…) by coalesce.
+  const types = [
+    ...keys.map((key) => sql`${sql.identifier(key)} ${sql.raw(columns[key]!.getSQLType())}`),
+    ...extra.map(([key, type]) => sql`${sql.identifier(key)} ${sql.raw(type)}`),
+  ];
+  // A row that leaves a column with a default out gets the default, as in VALUES. Every column
+  // with a default is NOT NULL, so a null given for one (which it could not store) gets it too:
+  // the recordset cannot tell a key left out from a null.
   const values = keys.map((key) => {
     const column = columns[key]!;
-    const read = sql`r.${sql.identifier(column.name)}`;
-    return is(column.default, SQL) ? sql`coalesce(${read}, ${column.default})` : read;
+    const read = sql`r.${sql.identifier(key)}`;
+    if (computed[key]) return computed[key];
+    if (column.default === undefined) return read;
+    const fallback = is(column.default, SQL)
+      ? column.default
+      : sql`cast(${column.getSQLType() === "jsonb" ? JSON.stringify(column.default) : column.default} as ${sql.raw(column.getSQLType())})`;
+    return sql`coalesce(${read}, ${fallback})`;
   });
-  const json = JSON.stringify(
-    rows.map((row) => {
-      const out: Record<string, unknown> = {};
-      for (const key of keys) {
-        const column = columns[key]!;
-        const given = (row as Record<string, unknown>)[key];
-        out[column.name] =
-          given === undefined && column.default !== undefined && !is(column.default, SQL)
-            ? column.default
-            : (given ?? null);
-      }
-      return out;
-    }),
-  );
+  // The rows are written as they are, under their own keys: no copy of each row to build.
   return sql`(${sql.join(names, sql`, `)}) select ${sql.join(values, sql`, `)}
-    from json_to_recordset(${json}::json) as r(${sql.join(types, sql`, `)})`;
+    from json_to_recordset(${JSON.stringify(rows)}::json) as r(${sql.join(types, sql`, `)})`;
 }
 
 /** A row as `tx.execute` returns it (column names, driver values), as drizzle's select would. */

@@ -1,15 +1,15 @@
 // Ingest: a validated batch of proposed actions stored in one transaction, with the approval
 // policy's expiry, timers and auto-approval applied as each pending action arrives.
 import type { DbOrTx, Tx } from "../db/client.ts";
-import type { Timer } from "../db/outbox.ts";
 import {
   getActionsByExternalKeys,
   getActionsByIds,
   insertDevices,
   insertInvestigations,
   insertNewActions,
+  type KeyedTimer,
 } from "../db/queries/ingest.ts";
-import { assignMessages, deleteEmptyMessages, readAssignments } from "../db/queries/messages.ts";
+import { bumpMessages, deleteEmptyMessages, planMessages, readAssignments } from "../db/queries/messages.ts";
 import type { ActionRow } from "../db/schema.ts";
 import { transitionAction } from "../db/transitions.ts";
 import type { ActionInput } from "../domain/actionInput.ts";
@@ -123,16 +123,23 @@ export async function ingestActions(
     for (const row of stored) remember(row, false);
     const rows = candidates.filter((row) => !byKey.has(key(row.source, row.externalId)));
 
-    // Each pending action's message is known before it is written: one write per row.
-    const assignment = await assignMessages(
-      tx,
-      rows.flatMap((row, i) => (row.status === "pending" ? [{ ...row, id: i }] : [])),
+    // Each pending action's message is known before it is written: one write per row. The
+    // stored messages it joins are bumped first (a round trip only when there are any); the new
+    // ones are created by the insert's own statement.
+    const plan = planMessages(
+      rows.flatMap((row, i) =>
+        row.status === "pending"
+          ? [{ threatKey: row.threatKey, investigationId: row.investigationId, id: i }]
+          : [],
+      ),
       options.channel,
       reads,
       grouping,
     );
+    const renders = await bumpMessages(tx, plan.joined);
     rows.forEach((row, i) => {
-      row.slackMessageId = assignment.messageOf.get(i) ?? null;
+      row.slackMessageId = plan.joinedOf.get(i) ?? null;
+      row.newMessage = plan.newOf.get(i) ?? null;
     });
     // Approved by the policy as they arrive: no timers for those.
     const automatic = new Map(
@@ -142,20 +149,16 @@ export async function ingestActions(
         return verdict ? [[key(row.source, row.externalId), verdict.rule] as const] : [];
       }),
     );
-    const inserted = await insertNewActions(
+    const { actions: inserted, createdMessages } = await insertNewActions(
       tx,
       rows,
       { kinds: RECEIVED_EVENT, fallback: "received", actor: options.actor ?? "api" },
       {
-        created: assignment.created,
-        renders: assignment.renders,
+        messages: plan.toCreate,
+        renders,
         timers: rows.flatMap((row) =>
           row.status === "pending" && !automatic.has(key(row.source, row.externalId))
-            ? timersOf(policy, row, now).map((timer) => ({
-                source: row.source,
-                externalId: row.externalId,
-                ...timer,
-              }))
+            ? timersOf(policy, row, now)
             : [],
         ),
       },
@@ -169,7 +172,7 @@ export async function ingestActions(
       const shown = new Set(inserted.map((row) => row.slackMessageId));
       await deleteEmptyMessages(
         tx,
-        assignment.created.filter((id) => !shown.has(id)),
+        createdMessages.filter((id) => !shown.has(id)),
       );
     }
 
@@ -224,6 +227,8 @@ function newActionOf(a: IngestInput, policy: Policy, now: Date) {
     // Also for one recorded as completed elsewhere: undoing it is undoing the same thing.
     undoApprovalsNeeded: undoApprovalsNeeded(policy, a),
     slackMessageId: null as number | null,
+    /** Set when its message is created with it: the message's index among those created. */
+    newMessage: null as number | null,
     ...(a.status === "pending" && {
       expiresAt: new Date(now.getTime() + ttlFor(policy, a)),
       approvalsNeeded: approvalsNeeded(policy, a),
@@ -232,10 +237,12 @@ function newActionOf(a: IngestInput, policy: Policy, now: Date) {
 }
 
 /** A waiting action's expiry, reminder and escalation, as delayed jobs created with the action. */
-function timersOf(policy: Policy, row: ReturnType<typeof newActionOf>, now: Date): Omit<Timer, "actionId">[] {
+function timersOf(policy: Policy, row: ReturnType<typeof newActionOf>, now: Date): KeyedTimer[] {
   return [
-    { kind: "expire", dueAt: row.expiresAt!.getTime() },
-    ...remindersFor(policy, row).map((step) => ({ kind: step.kind, dueAt: now.getTime() + step.afterMs })),
+    [row.source, row.externalId, "expire", row.expiresAt!.getTime()],
+    ...remindersFor(policy, row).map(
+      (step): KeyedTimer => [row.source, row.externalId, step.kind, now.getTime() + step.afterMs],
+    ),
   ];
 }
 

@@ -5,11 +5,25 @@ import { sql } from "drizzle-orm";
 import type { Tx } from "../client.ts";
 import { fromDriverRow, insertFromJson } from "../jsonRows.ts";
 import { OUTBOX_CHANNEL, type OutboxMessage, type Timer } from "../outbox.ts";
-import { type ActionRow, actionEvents, actions, devices, investigations, outbox } from "../schema.ts";
+import {
+  type ActionRow,
+  actionEvents,
+  actions,
+  devices,
+  investigations,
+  outbox,
+  slackMessages,
+} from "../schema.ts";
+import type { NewMessage } from "./messages.ts";
 
 export type NewAction = typeof actions.$inferInsert;
 /** An action's idempotency key: the source and the source's own id for it. */
 export type ExternalKey = { source: string; externalId: string };
+/**
+ * A timer of an action about to be stored, by the action's key (its id is known once it is
+ * stored): positional, as a batch's timers are written as one JSON text of these.
+ */
+export type KeyedTimer = [source: string, externalId: string, kind: Timer["kind"], dueAt: number];
 /** What ingest needs back of an action it stored. */
 export type StoredAction = Pick<ActionRow, "id" | "source" | "externalId" | "status" | "slackMessageId">;
 
@@ -25,15 +39,16 @@ export async function insertInvestigations(tx: Tx, ids: string[]): Promise<void>
 }
 
 /**
- * Inserts the actions whose key is new and returns those, each with the audit event that starts
- * its trail and the outbox rows that follow them, in the same statement (one round trip); the
- * others are left as they are. Outbox rows, in this order: the post of each message in
- * `created` that shows one of the stored actions, the `renders` (when any action is stored),
- * and one `timers` row with the timers of the stored actions.
+ * Inserts the actions whose key is new and returns those, with the messages `work.messages`
+ * created for them, each with the audit event that starts its trail and the outbox rows that
+ * follow them, in the same statement (one round trip); the others are left as they are. A row
+ * whose `newMessage` is set is shown on that message of `work.messages` (by index). Outbox rows,
+ * in this order: the post of each created message that shows one of the stored actions, the
+ * `renders` (when any action is stored), and one `timers` row with the timers of the stored actions.
  */
 export async function insertNewActions(
   tx: Tx,
-  rows: NewAction[],
+  rows: (NewAction & { newMessage: number | null })[],
   received: {
     /** The event's kind by the status the action arrives in; `fallback` for the others. */
     kinds: Partial<Record<string, string>>;
@@ -41,22 +56,36 @@ export async function insertNewActions(
     actor: string;
   },
   work: {
-    created: number[];
+    messages: NewMessage[];
     renders: OutboxMessage[];
-    /** By the action's key: its id is known once it is stored. */
-    timers: (ExternalKey & Omit<Timer, "actionId">)[];
+    timers: KeyedTimer[];
   },
-): Promise<StoredAction[]> {
-  if (rows.length === 0) return [];
-  const inserted = await tx.execute<{
+): Promise<{ actions: StoredAction[]; createdMessages: number[] }> {
+  if (rows.length === 0) return { actions: [], createdMessages: [] };
+  // Identities are drawn in the order the rows are inserted, which is the order given.
+  const created =
+    work.messages.length > 0
+      ? sql`insert into ${slackMessages} ${insertFromJson(slackMessages, work.messages)} returning id`
+      : sql`select null::bigint as id where false`;
+  const result = await tx.execute<{
+    message: boolean;
     id: string | number;
     source: ActionRow["source"];
     external_id: string;
     status: ActionRow["status"];
     slack_message_id: string | number | null;
   }>(sql`
-    with inserted as (
-      insert into ${actions} ${insertFromJson(actions, rows)}
+    with created as (${created}),
+    new_message as (select id, row_number() over (order by id) - 1 as n from created),
+    -- Read once, then indexed by each row: a look-up per row in new_message scans it each time.
+    new_message_ids as (select array_agg(id order by id) as ids from created),
+    inserted as (
+      insert into ${actions} ${insertFromJson(actions, rows, {
+        fields: { newMessage: "int" },
+        computed: {
+          slackMessageId: sql`coalesce(r."slackMessageId", ((select ids from new_message_ids))[r."newMessage" + 1])`,
+        },
+      })}
       on conflict (source, external_id) do nothing
       returning id, source, external_id, status, slack_message_id
     ),
@@ -67,34 +96,48 @@ export async function insertNewActions(
       from inserted order by id
     ),
     work as (
-      select 1 as part, m.n, 'message.created' as topic, jsonb_build_object('messageId', m.id::bigint) as payload
-      from jsonb_array_elements_text(${JSON.stringify(work.created)}::jsonb) with ordinality as m(id, n)
-      where exists (select 1 from inserted where slack_message_id = m.id::bigint)
+      select 1 as part, m.n, 'message.created' as topic, jsonb_build_object('messageId', m.id) as payload
+      from new_message m
+      where exists (select 1 from inserted where slack_message_id = m.id)
       union all
       select 2, r.n, r.m ->> 'topic', r.m -> 'payload'
       from jsonb_array_elements(${JSON.stringify(work.renders)}::jsonb) with ordinality as r(m, n)
       where exists (select 1 from inserted)
       union all
-      select 3, 1, 'timers', jsonb_build_object('timers', jsonb_agg(jsonb_build_object(
-          'actionId', i.id, 'kind', t.m ->> 'kind', 'dueAt', t.m -> 'dueAt') order by i.id, t.n))
+      -- Written as JSON text and read as jsonb once: building a jsonb object per timer cost more
+      -- than the rest of the statement's timers. Each piece is JSON (a bigint, jsonb's own text).
+      select 3, 1, 'timers', ('{"timers":[' || string_agg('{"actionId":' || i.id || ',"kind":' || (t.m -> 2)::text
+          || ',"dueAt":' || (t.m -> 3)::text || '}', ',' order by i.id, t.n) || ']}')::jsonb
       from jsonb_array_elements(${JSON.stringify(work.timers)}::jsonb) with ordinality as t(m, n)
-      join inserted i on i.source = t.m ->> 'source' and i.external_id = t.m ->> 'externalId'
+      join inserted i on i.source = t.m ->> 0 and i.external_id = t.m ->> 1
       having count(*) > 0
     ),
     queued as (
       insert into ${outbox} (topic, payload) select topic, payload from work order by part, n returning 1
     )
     -- The notification is delivered at commit, so a dispatcher wakes only for work that really happened.
-    select id, source, external_id, status, slack_message_id,
+    select false as message, id, source, external_id, status, slack_message_id,
       (select pg_notify(${OUTBOX_CHANNEL}, '') from (select 1 from queued limit 1) q) as notified
-    from inserted order by id`);
-  return inserted.map((row) => ({
-    id: Number(row.id),
-    source: row.source,
-    externalId: row.external_id,
-    status: row.status,
-    slackMessageId: row.slack_message_id === null ? null : Number(row.slack_message_id),
-  }));
+    from inserted
+    union all
+    -- The messages created, also when none of the actions was stored (a concurrent ingest stored
+    -- them first): the caller deletes the ones that show nothing.
+    select true, id, null, null, null, null, null from new_message
+    order by message, id`);
+  const stored: StoredAction[] = [];
+  const createdMessages: number[] = [];
+  for (const row of result) {
+    if (row.message) createdMessages.push(Number(row.id));
+    else
+      stored.push({
+        id: Number(row.id),
+        source: row.source,
+        externalId: row.external_id,
+        status: row.status,
+        slackMessageId: row.slack_message_id === null ? null : Number(row.slack_message_id),
+      });
+  }
+  return { actions: stored, createdMessages };
 }
 
 export async function getActionsByExternalKeys(tx: Tx, keys: ExternalKey[]): Promise<ActionRow[]> {

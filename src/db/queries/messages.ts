@@ -45,13 +45,17 @@ export type AssignmentReads = {
   joinable: Map<string, number>;
 };
 
-export type MessageAssignment = {
-  /** Each arrival's message, by the arrival's key. */
-  messageOf: Map<number, number>;
-  /** Messages created for these arrivals (to delete if none of theirs is stored after all). */
-  created: number[];
-  /** The renders of posted messages that took arrivals in. */
-  renders: OutboxMessage[];
+/** A message to create, as `insertNewActions` creates it with the actions it shows. */
+export type NewMessage = { channel: string; threatKey: string | null; investigationId: string | null };
+
+export type MessagePlan = {
+  /** The stored message each arrival joins, by the arrival's key. */
+  joinedOf: Map<number, number>;
+  /** The stored messages that take arrivals in (to bump before the arrivals are stored). */
+  joined: number[];
+  /** The messages to create, and by the arrival's key the index in it of the arrival's message. */
+  toCreate: NewMessage[];
+  newOf: Map<number, number>;
 };
 
 /** The arrival's threat key when the grouping groups its kind. */
@@ -62,7 +66,7 @@ function groupedKey(action: Pick<Arrival, "threatKey">, grouping: ThreatGrouping
 
 /**
  * Takes the locks of the candidates' threat keys (one ingest at a time per key decides), then
- * reads what `assignMessages` needs. Its statements are sent together, in this order, so a
+ * reads what `planMessages` needs. Its statements are sent together, in this order, so a
  * caller can send its own with them in one round trip; the candidates may be more than the
  * arrivals assigned later (actions found already stored are left out then).
  */
@@ -146,70 +150,61 @@ export async function readAssignments(
  * `minActions` of its actions are pending within the window (these arrivals included: earlier
  * ones stay where they are shown). The others of one investigation share its message, a message
  * not yet posted taking in late arrivals; an action of no investigation gets one of its own.
- * The new messages are created in one statement, the joined ones bumped in another, sent together.
+ * Writes nothing: the caller bumps the joined messages and creates the new ones with the actions.
  */
-export async function assignMessages(
-  tx: Tx,
+export function planMessages(
   pending: Arrival[],
   channel: string,
   reads: AssignmentReads,
   grouping?: ThreatGrouping,
-): Promise<MessageAssignment> {
+): MessagePlan {
   const byThreat = new Map<string, Arrival[]>();
   const byInvestigation = new Map<string, Arrival[]>();
-  const alone: Arrival[] = [];
   for (const action of pending) {
     const key = groupedKey(action, grouping);
-    if (key !== null) byThreat.set(key, [...(byThreat.get(key) ?? []), action]);
+    if (key === null) continue;
+    const members = byThreat.get(key);
+    if (members) members.push(action);
+    else byThreat.set(key, [action]);
   }
-  const joined = new Map<number, number[]>();
-  const join = (messageId: number, members: Arrival[]) =>
-    joined.set(messageId, [...(joined.get(messageId) ?? []), ...members.map((a) => a.id)]);
-  const toCreate: {
-    values: { channel: string; threatKey?: string; investigationId?: string | null };
-    members: Arrival[];
-  }[] = [];
+  const joinedOf = new Map<number, number>();
+  const joined = new Set<number>();
+  const join = (messageId: number, members: Arrival[]) => {
+    joined.add(messageId);
+    for (const a of members) joinedOf.set(a.id, messageId);
+  };
+  const toCreate: NewMessage[] = [];
+  const newOf = new Map<number, number>();
+  const create = (message: NewMessage, members: Arrival[]) => {
+    for (const a of members) newOf.set(a.id, toCreate.length);
+    toCreate.push(message);
+  };
   for (const [key, members] of byThreat) {
     const open = reads.openThreat.get(key);
     if (open !== undefined) join(open, members);
     else if ((reads.pendingOfThreat.get(key) ?? 0) + members.length >= grouping!.minActions)
-      toCreate.push({ values: { channel, threatKey: key }, members });
+      create({ channel, threatKey: key, investigationId: null }, members);
     else byThreat.delete(key);
   }
   const inThreat = new Set([...byThreat.values()].flat().map((a) => a.id));
+  const alone: Arrival[] = [];
   for (const action of pending) {
     if (inThreat.has(action.id)) continue;
-    if (action.investigationId === null) alone.push(action);
-    else
-      byInvestigation.set(action.investigationId, [
-        ...(byInvestigation.get(action.investigationId) ?? []),
-        action,
-      ]);
+    if (action.investigationId === null) {
+      alone.push(action);
+      continue;
+    }
+    const members = byInvestigation.get(action.investigationId);
+    if (members) members.push(action);
+    else byInvestigation.set(action.investigationId, [action]);
   }
   for (const [investigationId, members] of byInvestigation) {
     const open = reads.joinable.get(investigationId);
     if (open !== undefined) join(open, members);
-    else toCreate.push({ values: { channel, investigationId }, members });
+    else create({ channel, threatKey: null, investigationId }, members);
   }
-  for (const action of alone)
-    toCreate.push({ values: { channel, investigationId: null }, members: [action] });
-
-  const [created, renders] = await Promise.all([
-    toCreate.length
-      ? tx
-          .insert(slackMessages)
-          .values(toCreate.map((m) => m.values))
-          .returning({ id: slackMessages.id })
-      : [],
-    bumpMessages(tx, [...joined.keys()]),
-  ]);
-  const messageOf = new Map<number, number>();
-  for (const [messageId, ids] of joined) for (const id of ids) messageOf.set(id, messageId);
-  // The ids come back in the order of the rows given.
-  toCreate.forEach((m, i) => {
-    for (const action of m.members) messageOf.set(action.id, created[i]!.id);
-  });
-  return { messageOf, created: created.map((m) => m.id), renders };
+  for (const action of alone) create({ channel, threatKey: null, investigationId: null }, [action]);
+  return { joinedOf, joined: [...joined], toCreate, newOf };
 }
 
 /**
