@@ -34,7 +34,8 @@ export async function expectRefusedBystander<A>(transport: SlackTransport<A>, id
   const { app } = transport;
   const posted = await waitForMessage(app, id);
   const earlier = ephemeralsFor(app, BYSTANDER).length;
-  expect(transport.accepted(await clickVia(transport, BYSTANDER, posted, `approve:${id}`))).toBe(true);
+  const answer = await clickVia(transport, BYSTANDER, posted, `approve:${id}`);
+  expect(transport.accepted(answer) && transport.answeredFirstTime(answer)).toBe(true);
   await waitFor(async () => ephemeralsFor(app, BYSTANDER).length > earlier, 5000, "an ephemeral answer");
   expect(ephemeralsFor(app, BYSTANDER)[earlier]).toMatch(/not allowed to approve/);
   expect((await getAction(app.ctx.db, id))!.status).toBe("pending");
@@ -178,7 +179,8 @@ export async function expectGoHuntAndOpenInvestigation<A>(
   const { app } = transport;
   const posted = await waitForMessage(app, id);
   const hunt = clickPayload(APPROVER, posted, `go_hunt:${id}`);
-  expect(transport.accepted(await transport.send(hunt))).toBe(true);
+  const hunted = await transport.send(hunt);
+  expect(transport.accepted(hunted) && transport.answeredFirstTime(hunted)).toBe(true);
   const modal = await waitFor(
     async () => app.slackApi.callsTo("views.open").find((c) => c.args.trigger_id === hunt.trigger_id),
     5000,
@@ -191,7 +193,8 @@ export async function expectGoHuntAndOpenInvestigation<A>(
   expect((await fetch(`${app.url}/actions/${id}`)).status).toBe(200);
   const said = app.slackApi.ephemerals.length;
   const open = clickPayload(APPROVER, posted, link.action_id);
-  expect(transport.accepted(await transport.send(open))).toBe(true);
+  const opened = await transport.send(open);
+  expect(transport.accepted(opened) && transport.answeredFirstTime(opened)).toBe(true);
   expect(await viewOpenedBy(transport, open.trigger_id)).toBeNull();
   expect(app.slackApi.ephemerals.length).toBe(said);
   expect((await getAction(app.ctx.db, id))!.status).toBe("pending");

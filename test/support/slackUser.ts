@@ -102,6 +102,12 @@ export type SlackTransport<Answer> = {
   send(payload: Record<string, unknown>): Promise<Answer>;
   /** Whether the app took the request (an HTTP 200; over the socket, any ack). */
   accepted(answer: Answer): boolean;
+  /**
+   * Whether the app answered the request as first sent: over the socket, Slack sent it again when
+   * the ack was late or missing (a listener that never acks is acked by the redelivery's dedupe),
+   * and by then the person saw an error on the button.
+   */
+  answeredFirstTime(answer: Answer): boolean;
   /** Whether the click with `triggerId` was handled to the end: its listener returned. */
   handled(triggerId: string): Promise<boolean>;
 };
@@ -115,6 +121,8 @@ export function httpTransport(app: TestApp): SlackTransport<Response> {
     app,
     send: (body) => postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, { kind: "interactive", body }),
     accepted: (res) => res.status === 200,
+    // Slack's retries of a late HTTP answer are not played here: each request is sent once.
+    answeredFirstTime: () => true,
     async handled(triggerId) {
       const [row] = await app.ctx.sql<{ done: boolean }[]>`
         select done_at is not null as done from slack_inbox where payload->>'trigger_id' = ${triggerId}`;
@@ -133,6 +141,8 @@ export function socketTransport(app: TestApp, socket: SocketModeServer): SlackTr
     app,
     send: (payload) => socket.send("interactive", payload),
     accepted: (ack) => typeof ack.envelope_id === "string",
+    answeredFirstTime: (ack) =>
+      socket.deliveries.filter((d) => d.envelopeId === ack.envelope_id).every((d) => d.retryAttempt === 0),
     async handled(triggerId) {
       const [row] = await app.ctx.sql<{ done: boolean }[]>`
         select handled_at is not null as done from slack_deliveries where key = ${`block_actions:${triggerId}`}`;
