@@ -1,14 +1,11 @@
 // The Slack loop end to end: ingest → message → Approve → worker → message updated → Undo,
 // driven the way Slack drives the bot, against a fake Slack Web API.
-import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
-import { backendRuns } from "../../src/db/schema.ts";
+import { getAction } from "../../src/db/queries/actions.ts";
 import { decide } from "../../src/services/decide.ts";
 import { ingest, waitForStatuses } from "../support/actions.ts";
 import {
   APPROVER,
-  BYSTANDER,
   GROUP_APPROVER,
   startTestApp,
   TEST_SIGNING_SECRET,
@@ -16,19 +13,31 @@ import {
   waitFor,
 } from "../support/app.ts";
 import { actionBody, sha256Of } from "../support/fixtures.ts";
+import {
+  expectApproveAllOnce,
+  expectBurstReachable,
+  expectConcurrentApprovalsRunOnce,
+  expectGoHuntAndOpenInvestigation,
+  expectRefusedBystander,
+  LARGE_INVESTIGATION,
+  outbreak,
+} from "../support/slackLoopCases.ts";
 import { blockActionsPayload, postToSlackEndpoint } from "../support/slackRequests.ts";
 import {
   buttonsOf,
-  channelMessages,
   click,
   ephemeralsFor,
+  httpTransport,
+  type SlackTransport,
   submitView,
   waitForMessage,
 } from "../support/slackUser.ts";
 
 let app: TestApp;
+let http: SlackTransport<Response>;
 beforeAll(async () => {
   app = await startTestApp("slack_loop", { slack: { postsPerSecondPerChannel: 1 } });
+  http = httpTransport(app);
 });
 afterAll(() => app?.close());
 
@@ -135,108 +144,28 @@ describe("slack.happy", () => {
     expect(JSON.stringify(updated.blocks)).not.toContain("<!channel>");
   });
 
-  it("Go hunt opens a modal with a ready-to-copy query for the entity", async () => {
+  it("Go hunt opens a modal with a ready-to-copy query for the entity; Open investigation links to its page", async () => {
     const [id] = await ingest(app.ctx.db, [actionBody("quarantine_file", 3, { investigationId: undefined })]);
-    const posted = await waitForMessage(app, id!);
-    const before = app.slackApi.callsTo("views.open").length;
-    await click(app, APPROVER, posted, `go_hunt:${id}`);
-    const opened = await waitFor(async () => app.slackApi.callsTo("views.open")[before], 5000, "views.open");
-    expect(JSON.stringify(opened.args)).toContain(sha256Of(3));
+    await expectGoHuntAndOpenInvestigation(http, id!, sha256Of(3));
   });
 });
 
 describe("slack.group", () => {
   it("Approve all on an investigation too large for per-action rows approves every pending action once", async () => {
-    const ids = await ingest(
-      app.ctx.db,
-      Array.from({ length: 30 }, (_, i) =>
-        actionBody("stop_service", 500 + i, { externalId: `group-${i}`, investigationId: "inv-group" }),
-      ),
-    );
-    const posted = await waitFor(
-      async () =>
-        channelMessages(app).find(
-          (m) => JSON.stringify(m.blocks).includes("approve_all:") && m.text.includes("inv-group"),
-        ),
-      20_000,
-      "the investigation's message",
-    );
-    const approveAll = buttonsOf(posted).find((b) => b.action_id.startsWith("approve_all:"))!;
-    await click(app, BYSTANDER, posted, approveAll.action_id);
-    await waitFor(
-      async () => ephemeralsFor(app, BYSTANDER).some((t) => /not allowed/.test(t)),
-      5000,
-      "a refusal",
-    );
-    expect(await waitForStatuses(app.ctx.db, ids, ["pending"])).toEqual({ pending: 30 });
-
-    await click(app, APPROVER, posted, approveAll.action_id);
-    expect(await waitForStatuses(app.ctx.db, ids, ["completed"])).toEqual({ completed: 30 });
-    await waitFor(
-      async () => ephemeralsFor(app, APPROVER).some((t) => t.startsWith("Approved 30 actions.")),
-      5000,
-      "the summary",
-    );
-    const approvals = await app.ctx
-      .sql`select count(*)::int as n from action_events where kind = 'approve' and action_id = any(${ids})`;
-    expect(approvals[0]!.n).toBe(30);
-    // The worker ran them as a batch; the same message follows, in place, with nothing left to approve.
-    const done = await waitFor(
-      async () => channelMessages(app).find((m) => m.ts === posted.ts && /30 completed/.test(m.text)),
-      15_000,
-      "the investigation's message showing all 30 completed",
-    );
-    expect(JSON.stringify(done.blocks)).not.toContain("approve_all:");
+    const ids = await ingest(app.ctx.db, LARGE_INVESTIGATION.bodies);
+    await expectApproveAllOnce(http, LARGE_INVESTIGATION.id, ids);
   });
 });
 
 describe("slack.security", () => {
   it("refuses a person who is not an approver, audits the attempt, changes nothing", async () => {
     const [id] = await ingest(app.ctx.db, [actionBody("isolate_device", 4, { investigationId: undefined })]);
-    const posted = await waitForMessage(app, id!);
-    const earlier = ephemeralsFor(app, BYSTANDER).length;
-    const res = await click(app, BYSTANDER, posted, `approve:${id}`);
-    expect(res.status).toBe(200);
-    await waitFor(async () => ephemeralsFor(app, BYSTANDER).length > earlier, 5000, "an ephemeral answer");
-    expect(ephemeralsFor(app, BYSTANDER)[earlier]).toMatch(/not allowed to approve/);
-    expect((await getAction(app.ctx.db, id!))!.status).toBe("pending");
-    const events = await getActionEvents(app.ctx.db, id!);
-    expect(events.at(-1)).toMatchObject({ kind: "decision_refused", actor: BYSTANDER });
-    // The refused attempt is threaded under the message, as every other event is.
-    const line = await waitFor(
-      async () =>
-        app.slackApi.findMessage(posted.channel, posted.ts)?.replies.find((r) => /Refused/.test(r.text)),
-      10_000,
-      "the refusal in the thread",
-    );
-    expect(line.text).toMatch(new RegExp(`\\*Refused\\* by <@${BYSTANDER}> .* approve · not an approver`));
+    await expectRefusedBystander(http, id!);
   });
 
   it("20 concurrent Approve clicks run the action once; the others hear who approved first", async () => {
     const [id] = await ingest(app.ctx.db, [actionBody("disable_driver", 5, { investigationId: undefined })]);
-    const posted = await waitForMessage(app, id!);
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        click(app, i % 2 ? APPROVER : GROUP_APPROVER, posted, `approve:${id}`),
-      ),
-    );
-    expect(results.every((r) => r.status === 200)).toBe(true);
-    await waitForStatuses(app.ctx.db, [id!], ["completed"]);
-    const runs = await app.ctx.db
-      .select()
-      .from(backendRuns)
-      .where(and(eq(backendRuns.actionId, id!), eq(backendRuns.operation, "apply")));
-    expect(runs.map((r) => r.count)).toEqual([1]);
-    const events = await getActionEvents(app.ctx.db, id!);
-    expect(events.filter((e) => e.kind === "approve")).toHaveLength(1);
-    await waitFor(
-      async () =>
-        [...ephemeralsFor(app, APPROVER), ...ephemeralsFor(app, GROUP_APPROVER)].filter((t) =>
-          /Already approved by/.test(t),
-        ).length === 19,
-      10_000,
-      "19 answers",
-    );
+    await expectConcurrentApprovalsRunOnce(http, id!, 20);
   });
 
   it.each([
@@ -265,26 +194,9 @@ describe("slack.security", () => {
 
 describe("slack.outbreak", () => {
   it("30 pending actions in one burst at 1 message/second: every action reachable, none lost, no invalid_blocks", async () => {
-    const bodies = Array.from({ length: 30 }, (_, i) =>
-      actionBody(i % 2 ? "quarantine_file" : "stop_service", 100 + i, {
-        externalId: `burst-${i}`,
-        investigationId: i < 24 ? `inv-burst-${i % 4}` : undefined,
-      }),
-    );
-    const burst = await ingest(app.ctx.db, bodies);
-    await waitFor(
-      async () =>
-        burst.every((id) => channelMessages(app).some((m) => JSON.stringify(m.blocks).includes(`:${id}"`))),
-      40_000,
-      "every action in a message",
-    );
-    const posted = channelMessages(app).filter((m) =>
-      burst.some((id) => JSON.stringify(m.blocks).includes(`:${id}"`)),
-    ).length;
     // 4 investigations of 6, and 6 actions on their own.
-    expect(posted).toBe(10);
-    expect(
-      app.slackApi.calls.filter((c) => (c.response as { error?: string }).error === "invalid_blocks"),
-    ).toEqual([]);
+    const { bodies, messages } = outbreak(4, 6, 6);
+    const burst = await ingest(app.ctx.db, bodies);
+    await expectBurstReachable(app, burst, messages);
   });
 });

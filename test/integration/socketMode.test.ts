@@ -1,12 +1,11 @@
 // The Slack loop over Socket Mode, against a local server speaking Slack's Socket Mode protocol
 // (test/support/socketModeServer.ts): the same end-to-end assertions as the HTTP mode's
-// slackLoop.test.ts, then what a WebSocket adds: reconnects after a drop and a refresh with no
-// click lost, redeliveries that decide nothing twice, several processes sharing the work, and
-// /readyz telling when the connection is down.
-import { and, eq } from "drizzle-orm";
+// slackLoop.test.ts (those both run are in test/support/slackLoopCases.ts), then what a WebSocket
+// adds: reconnects after a drop and a refresh with no click lost, redeliveries that decide nothing
+// twice, several processes sharing the work, and /readyz telling when the connection is down.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
-import { backendRuns, deviceFiles, devices } from "../../src/db/schema.ts";
+import { deviceFiles, devices } from "../../src/db/schema.ts";
 import type { FakeMessage, FakeSlackApi } from "../../src/sandbox/fakeSlackApi.ts";
 import { ingest, waitForStatuses } from "../support/actions.ts";
 import {
@@ -21,20 +20,33 @@ import {
 import { answerAt } from "../support/commands.ts";
 import { actionBody, sha256Of } from "../support/fixtures.ts";
 import {
+  applyRuns,
+  expectApproveAllOnce,
+  expectBurstReachable,
+  expectConcurrentApprovalsRunOnce,
+  expectGoHuntAndOpenInvestigation,
+  expectRefusedBystander,
+  LARGE_INVESTIGATION,
+  outbreak,
+} from "../support/slackLoopCases.ts";
+import {
   type ResponseUrlCatcher,
   slashCommandBody,
   startResponseUrlCatcher,
-  type ViewStateValues,
   viewSubmissionPayload,
 } from "../support/slackRequests.ts";
 import {
   buttonsOf,
-  CONFIRMED_BY_MODAL,
   clickPayload,
+  clickVia,
   ephemeralsFor,
+  type SlackTransport,
+  socketTransport,
+  submitViewVia,
   waitForMessage,
 } from "../support/slackUser.ts";
 import {
+  type Ack,
   type Envelope,
   type SocketModeServer,
   startSocketModeServer,
@@ -48,12 +60,16 @@ let slackApi: FakeSlackApi;
 let socket: SocketModeServer;
 let catcher: ResponseUrlCatcher;
 let app: TestApp;
+let socketUser: SlackTransport<Ack>;
 
 const alone = { investigationId: undefined };
 const ACTIONS = {
   loop: actionBody("quarantine_file", 1, { ...alone, device: { id: "dev-1", name: "LAPTOP-7" } }),
   reject: actionBody("stop_service", 2, alone),
   command: actionBody("stop_service", 3, alone),
+  hunt: actionBody("quarantine_file", 4, alone),
+  refused: actionBody("isolate_device", 5, alone),
+  concurrent: actionBody("disable_driver", 6, alone),
   drop: actionBody("stop_service", 10, alone),
   refresh: actionBody("stop_service", 11, alone),
   redelivered: actionBody("disable_driver", 20, alone),
@@ -63,15 +79,46 @@ const ACTIONS = {
   spread2: actionBody("stop_service", 42, { ...alone, externalId: "spread-2" }),
 };
 let actionOf: Record<keyof typeof ACTIONS, number>;
+let largeInvestigation: number[];
 
-function socketModeApp(label: string, extra: { databaseUrl?: string; env?: Record<string, string> } = {}) {
+/**
+ * An outbreak posted by an app of its own, whose Slack refuses more than one message a second in
+ * the channel, as the HTTP loop's does. Its own Slack: under that limit the main app's thread
+ * replies, refused while its posts keep the channel busy, would slow every test.
+ */
+const OUTBREAK = outbreak(4, 6, 6);
+let outbreakSlack: FakeSlackApi | undefined;
+let outbreakSocket: SocketModeServer | undefined;
+let outbreakApp: TestApp | undefined;
+let outbreakPosting: Promise<number[]>;
+
+async function startOutbreak(): Promise<number[]> {
+  outbreakSlack = await startTestSlackApi({ postsPerSecondPerChannel: 1 });
+  outbreakSocket = await startSocketModeServer({ webApiUrl: outbreakSlack.url });
+  outbreakApp = await socketModeApp("socket_outbreak", {
+    link: { slackApi: outbreakSlack, socket: outbreakSocket },
+  });
+  await outbreakSocket.waitForConnections(1);
+  return ingest(outbreakApp.ctx.db, OUTBREAK.bodies);
+}
+
+function socketModeApp(
+  label: string,
+  extra: {
+    databaseUrl?: string;
+    env?: Record<string, string>;
+    /** The Slack it talks to: the file's by default. */
+    link?: { slackApi: FakeSlackApi; socket: SocketModeServer };
+  } = {},
+) {
+  const link = extra.link ?? { slackApi, socket };
   return startTestApp(label, {
-    slackApi,
+    slackApi: link.slackApi,
     role: extra.databaseUrl ? "web" : "all",
     ...(extra.databaseUrl && { databaseUrl: extra.databaseUrl }),
     env: {
       SLACK_APP_TOKEN: TEST_APP_TOKEN,
-      SLACK_API_URL: socket.apiUrl,
+      SLACK_API_URL: link.socket.apiUrl,
       SLACK_SOCKET_PING_TIMEOUT_MS: PING_TIMEOUT_MS,
       ...extra.env,
     },
@@ -79,23 +126,32 @@ function socketModeApp(label: string, extra: { databaseUrl?: string; env?: Recor
 }
 
 beforeAll(async () => {
+  // It posts while the other tests run.
+  outbreakPosting = startOutbreak();
+  outbreakPosting.catch(() => undefined);
   slackApi = await startTestSlackApi();
   socket = await startSocketModeServer({ webApiUrl: slackApi.url, ackTimeoutMs: 1500 });
   catcher = await startResponseUrlCatcher();
   app = await socketModeApp("socket_mode");
   await socket.waitForConnections(1);
+  socketUser = socketTransport(app, socket);
   // The file that Retry's attempts will not find.
   await app.ctx.db.insert(devices).values({ id: "gone-30", name: "PC-30" });
   await app.ctx.db
     .insert(deviceFiles)
     .values({ deviceId: "gone-30", sha256: sha256Of(30), path: "C:\\x.exe", state: "missing" });
-  // Every test's action at once: standalone messages post at Slack's 1 a second per channel, so
-  // they post while the first tests run.
+  // Every test's action at once: messages post about one a second, so they post while the first
+  // tests run (an investigation's first).
   const names = Object.keys(ACTIONS) as (keyof typeof ACTIONS)[];
-  const created = await ingest(app.ctx.db, Object.values(ACTIONS));
+  const created = await ingest(app.ctx.db, [...Object.values(ACTIONS), ...LARGE_INVESTIGATION.bodies]);
   actionOf = Object.fromEntries(names.map((name, i) => [name, created[i]!])) as typeof actionOf;
+  largeInvestigation = created.slice(names.length);
 });
 afterAll(async () => {
+  await outbreakPosting?.catch(() => undefined);
+  await outbreakApp?.close();
+  await outbreakSocket?.close();
+  await outbreakSlack?.close();
   await app?.close();
   await socket?.close();
   await slackApi?.close();
@@ -115,9 +171,6 @@ function redelivery(envelopeId: string, payload: Record<string, unknown>): Envel
     retry_reason: "timeout",
   };
 }
-
-const submitView = (userId: string, callbackId: string, privateMetadata: string, values: ViewStateValues) =>
-  socket.send("interactive", viewSubmissionPayload({ userId, callbackId, privateMetadata, values }));
 
 /**
  * Submits, over the socket, the confirmation modal an approver's click with `triggerId` opened:
@@ -139,16 +192,9 @@ async function confirm(userId: string, triggerId: string) {
   return { payload, ack: await socket.send("interactive", payload) };
 }
 
-/**
- * A click on a channel message, sent over the socket as Slack would, a decision's confirmation
- * modal submitted as the person would; resolves with the click's ack.
- */
-async function click(userId: string, message: FakeMessage, actionId: string) {
-  const payload = clickPayload(userId, message, actionId);
-  const ack = await socket.send("interactive", payload);
-  if (CONFIRMED_BY_MODAL.test(actionId)) await confirm(userId, payload.trigger_id);
-  return ack;
-}
+/** A click on a channel message sent over the socket, a decision's confirmation submitted too. */
+const click = (userId: string, message: FakeMessage, actionId: string) =>
+  clickVia(socketUser, userId, message, actionId);
 
 /** The confirmation modals opened with `triggerId`: one, however often the click is delivered. */
 const modalsOpenedBy = (triggerId: string) =>
@@ -156,14 +202,6 @@ const modalsOpenedBy = (triggerId: string) =>
 
 async function approvalsOf(id: number) {
   return (await getActionEvents(app.ctx.db, id)).filter((e) => e.kind === "approve");
-}
-
-async function applyRuns(id: number) {
-  const runs = await app.ctx.db
-    .select()
-    .from(backendRuns)
-    .where(and(eq(backendRuns.actionId, id), eq(backendRuns.operation, "apply")));
-  return runs.map((r) => r.count);
 }
 
 async function readyz(target: TestApp = app) {
@@ -201,7 +239,7 @@ describe("socket.loop", () => {
       "thread lines",
     );
     expect(undone.replies.map((r) => r.text).join("\n")).toContain(`<@${APPROVER}>`);
-    expect(await applyRuns(id)).toEqual([1]);
+    expect(await applyRuns(app, id)).toEqual([1]);
     expect(ephemeralsFor(app, APPROVER)).toEqual([]);
   });
 
@@ -214,7 +252,7 @@ describe("socket.loop", () => {
     const view = (opened.args as { view: { callback_id: string; private_metadata: string } }).view;
     expect(view.callback_id).toBe("reject_action");
 
-    const empty = await submitView(GROUP_APPROVER, "reject_action", view.private_metadata, {
+    const empty = await submitViewVia(socketUser, GROUP_APPROVER, "reject_action", view.private_metadata, {
       reason: { reason: { type: "plain_text_input", value: "  " } },
     });
     expect(empty.payload).toMatchObject({
@@ -223,7 +261,7 @@ describe("socket.loop", () => {
     });
     expect((await getAction(app.ctx.db, id))!.status).toBe("pending");
 
-    const done = await submitView(GROUP_APPROVER, "reject_action", view.private_metadata, {
+    const done = await submitViewVia(socketUser, GROUP_APPROVER, "reject_action", view.private_metadata, {
       reason: { reason: { type: "plain_text_input", value: "Known admin tool, false positive" } },
     });
     expect(done.payload?.response_action).toBeUndefined();
@@ -243,6 +281,20 @@ describe("socket.loop", () => {
     expect(ack.envelope_id).toEqual(expect.any(String));
     const answer = await answerAt(catcher, responseUrl);
     expect(JSON.stringify(answer)).toContain(`#${id}`);
+  });
+
+  it("Go hunt opens a modal with a ready-to-copy query for the entity; Open investigation links to its page", async () => {
+    await expectGoHuntAndOpenInvestigation(socketUser, actionOf.hunt, sha256Of(4));
+  });
+});
+
+describe("socket.security", () => {
+  it("refuses a person who is not an approver, audits the attempt, changes nothing", async () => {
+    await expectRefusedBystander(socketUser, actionOf.refused);
+  });
+
+  it("20 concurrent Approve clicks run the action once; the others hear who approved first", async () => {
+    await expectConcurrentApprovalsRunOnce(socketUser, actionOf.concurrent, 20);
   });
 });
 
@@ -266,16 +318,18 @@ describe("socket.reconnect", () => {
     const posted = await waitForMessage(app, id);
     const earlier = ephemeralsFor(app, APPROVER).length;
     // Slack sends the click, then asks the connection to go before the app could ack it.
-    const acked = click(APPROVER, posted, `approve:${id}`);
+    const payload = clickPayload(APPROVER, posted, `approve:${id}`);
+    const acked = socket.send("interactive", payload);
     socket.disconnect("refresh_requested");
     const ack = await acked;
+    await confirm(APPROVER, payload.trigger_id);
     await waitForStatuses(app.ctx.db, [id], ["completed"]);
     const sent = socket.deliveries.filter((d) => d.envelopeId === ack.envelope_id);
     expect(sent.length).toBeGreaterThanOrEqual(2);
     expect(sent.at(-1)!.retryAttempt).toBeGreaterThanOrEqual(1);
     expect(new Set(sent.map((d) => d.connection)).size).toBeGreaterThanOrEqual(2);
     expect(await approvalsOf(id)).toHaveLength(1);
-    expect(await applyRuns(id)).toEqual([1]);
+    expect(await applyRuns(app, id)).toEqual([1]);
     expect(ephemeralsFor(app, APPROVER).slice(earlier)).toEqual([]);
   });
 });
@@ -297,7 +351,7 @@ describe("socket.redelivery", () => {
     expect(submittedAgain.envelope_id).toBe(confirmation.ack.envelope_id);
     expect(modalsOpenedBy(payload.trigger_id)).toBe(1);
     expect(await approvalsOf(id)).toHaveLength(1);
-    expect(await applyRuns(id)).toEqual([1]);
+    expect(await applyRuns(app, id)).toEqual([1]);
     // Handled twice, the approver would hear "Already approved by" themselves.
     await new Promise((r) => setTimeout(r, 300));
     expect(ephemeralsFor(app, APPROVER).slice(earlier)).toEqual([]);
@@ -371,12 +425,26 @@ describe("socket.scale", () => {
       );
       for (const id of actionIds) {
         expect(await approvalsOf(id)).toHaveLength(1);
-        expect(await applyRuns(id)).toEqual([1]);
+        expect(await applyRuns(app, id)).toEqual([1]);
       }
       expect(socket.undelivered).toEqual([]);
     } finally {
       for (const other of others) await other.close();
     }
+  });
+});
+
+describe("socket.group", () => {
+  it("Approve all on an investigation too large for per-action rows approves every pending action once", async () => {
+    await expectApproveAllOnce(socketUser, LARGE_INVESTIGATION.id, largeInvestigation);
+  });
+});
+
+describe("socket.outbreak", () => {
+  it("30 pending actions in one burst at 1 message/second: every action reachable, none lost, no invalid_blocks", async () => {
+    const burst = await outbreakPosting;
+    // 4 investigations of 6, and 6 actions on their own.
+    await expectBurstReachable(outbreakApp!, burst, OUTBREAK.messages);
   });
 });
 

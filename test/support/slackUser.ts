@@ -1,6 +1,7 @@
 // A person in Slack, as the bot sees one: reads the channel the fake Slack keeps, and clicks
-// buttons with signed requests shaped like Slack's.
+// buttons with requests shaped like Slack's, signed over HTTP or as Socket Mode envelopes.
 import type { FakeMessage } from "../../src/sandbox/fakeSlackApi.ts";
+import { buttonRoutes } from "../../src/slack/actionIds.ts";
 import { TEST_CHANNEL, TEST_SIGNING_SECRET, type TestApp, waitFor } from "./app.ts";
 import {
   blockActionsPayload,
@@ -8,6 +9,7 @@ import {
   type ViewStateValues,
   viewSubmissionPayload,
 } from "./slackRequests.ts";
+import type { Ack, SocketModeServer } from "./socketModeServer.ts";
 
 type Button = { type: "button"; action_id: string; value?: string; url?: string; text: { text: string } };
 
@@ -24,9 +26,14 @@ export function channelMessages(app: TestApp): FakeMessage[] {
   return app.slackApi.messages.get(TEST_CHANNEL) ?? [];
 }
 
-/** The message that carries a button for `actionId`. */
+// Buttons numbered by our message row id, not by an action's: Approve all 1 is no button of action 1.
+const BY_MESSAGE_KEY = [buttonRoutes.group, buttonRoutes.rejectAll];
+
+/** The message that carries a button about action `actionId`. */
 export function messageFor(app: TestApp, actionId: number): FakeMessage | undefined {
-  return channelMessages(app).find((m) => buttonsOf(m).some((b) => b.action_id.endsWith(`:${actionId}`)));
+  const about = (b: Button) =>
+    b.action_id.endsWith(`:${actionId}`) && !BY_MESSAGE_KEY.some((route) => route.parse(b.action_id));
+  return channelMessages(app).find((m) => buttonsOf(m).some(about));
 }
 
 export async function waitForMessage(
@@ -35,10 +42,10 @@ export async function waitForMessage(
   accept: (m: FakeMessage) => boolean = () => true,
   timeoutMs = 20_000,
 ) {
+  const named = new RegExp(`#${actionId}(?!\\d)`);
   return waitFor(
     async () => {
-      const message =
-        messageFor(app, actionId) ?? channelMessages(app).find((m) => m.text.includes(`#${actionId}`));
+      const message = messageFor(app, actionId) ?? channelMessages(app).find((m) => named.test(m.text));
       return message && accept(message) ? message : undefined;
     },
     timeoutMs,
@@ -86,16 +93,77 @@ const answersTo = (app: TestApp, userId: string) =>
   app.slackApi.callsTo("chat.postMessage").filter((c) => c.args.channel === userId).length;
 
 /**
- * The modal the click with `triggerId` opened, once that click is handled; null when it opened
- * none (a refusal). The click's inbox row is marked done after its listener returns, so a
- * views.open it made is recorded by then. While Postgres cannot say (an outage), an answer to
- * the person since `answeredBefore` tells instead: the click was answered without a modal.
+ * How a person's clicks and modal submissions reach the app: signed HTTP requests to its endpoint
+ * (`httpTransport`), or envelopes over Socket Mode (`socketTransport`). `Answer` is what the person's
+ * client gets back: the HTTP response, or the envelope's ack.
  */
-export async function viewOpenedBy(
-  app: TestApp,
+export type SlackTransport<Answer> = {
+  app: TestApp;
+  send(payload: Record<string, unknown>): Promise<Answer>;
+  /** Whether the app took the request (an HTTP 200; over the socket, any ack). */
+  accepted(answer: Answer): boolean;
+  /**
+   * Whether the app answered the request as first sent: over the socket, Slack sent it again when
+   * the ack was late or missing (a listener that never acks is acked by the redelivery's dedupe),
+   * and by then the person saw an error on the button.
+   */
+  answeredFirstTime(answer: Answer): boolean;
+  /** Whether the click with `triggerId` was handled to the end: its listener returned. */
+  handled(triggerId: string): Promise<boolean>;
+};
+
+/**
+ * Signed requests to the app's endpoint. The endpoint answers a request once written to the inbox
+ * and marks its row done after the listener returns.
+ */
+export function httpTransport(app: TestApp): SlackTransport<Response> {
+  return {
+    app,
+    send: (body) => postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, { kind: "interactive", body }),
+    accepted: (res) => res.status === 200,
+    // Slack's retries of a late HTTP answer are not played here: each request is sent once.
+    answeredFirstTime: () => true,
+    async handled(triggerId) {
+      const [row] = await app.ctx.sql<{ done: boolean }[]>`
+        select done_at is not null as done from slack_inbox where payload->>'trigger_id' = ${triggerId}`;
+      return row?.done ?? false;
+    },
+  };
+}
+
+/**
+ * Interactive envelopes sent over the local Socket Mode server, as Slack spreads them over the app's
+ * connections. Each delivery is claimed in slack_deliveries by its trigger_id and marked handled
+ * after the listener returns.
+ */
+export function socketTransport(app: TestApp, socket: SocketModeServer): SlackTransport<Ack> {
+  return {
+    app,
+    send: (payload) => socket.send("interactive", payload),
+    accepted: (ack) => typeof ack.envelope_id === "string",
+    answeredFirstTime: (ack) =>
+      socket.deliveries.filter((d) => d.envelopeId === ack.envelope_id).every((d) => d.retryAttempt === 0),
+    async handled(triggerId) {
+      const [row] = await app.ctx.sql<{ done: boolean }[]>`
+        select handled_at is not null as done from slack_deliveries where key = ${`block_actions:${triggerId}`}`;
+      return row?.done ?? false;
+    },
+  };
+}
+
+/**
+ * The modal the click with `triggerId` opened, once that click is handled; null when it opened
+ * none (a refusal). A views.open the listener made is recorded by the time it is handled. While
+ * Postgres cannot say (an outage), an answer to the person since `answeredBefore` tells instead:
+ * the click was answered without a modal.
+ */
+export async function viewOpenedBy<Answer>(
+  via: TestApp | SlackTransport<Answer>,
   triggerId: string,
   who?: { userId: string; answeredBefore: number },
 ): Promise<OpenedView | null> {
+  const transport = "send" in via ? via : httpTransport(via);
+  const { app } = transport;
   const opened = () => {
     const call = app.slackApi.callsTo("views.open").find((c) => c.args.trigger_id === triggerId);
     const view = (call?.response as { ok?: boolean; view?: OpenedView } | undefined)?.view;
@@ -105,9 +173,7 @@ export async function viewOpenedBy(
     async () => {
       let done: boolean;
       try {
-        const [row] = await app.ctx.sql<{ done: boolean }[]>`
-          select done_at is not null as done from slack_inbox where payload->>'trigger_id' = ${triggerId}`;
-        done = row?.done ?? false;
+        done = await transport.handled(triggerId);
       } catch (error) {
         if (!who) throw error;
         done = answersTo(app, who.userId) > who.answeredBefore;
@@ -121,39 +187,54 @@ export async function viewOpenedBy(
 }
 
 /**
- * Clicks the button whose action_id is `actionId` in `message`, as `userId`. A decision's button
- * opens a confirmation modal for an approver, which this submits, as the person would: the
- * answer is then the submission's (the request that decides), else the click's own ack.
- * `confirm: false` leaves the modal open.
+ * Clicks the button whose action_id is `actionId` in `message`, as `userId`, through `transport`.
+ * A decision's button opens a confirmation modal for an approver, which this submits, as the
+ * person would: the answer is then the submission's (the request that decides), else the click's
+ * own. `confirm: false` leaves the modal open.
  */
-export async function click(
+export async function clickVia<Answer>(
+  transport: SlackTransport<Answer>,
+  userId: string,
+  message: FakeMessage,
+  actionId: string,
+  extra: { triggerId?: string; confirm?: boolean } = {},
+): Promise<Answer> {
+  const { confirm = true, ...payloadExtra } = extra;
+  const body = clickPayload(userId, message, actionId, payloadExtra);
+  const answeredBefore = answersTo(transport.app, userId);
+  const answer = await transport.send(body);
+  if (!confirm || !transport.accepted(answer) || !CONFIRMED_BY_MODAL.test(actionId)) return answer;
+  const view = await viewOpenedBy(transport, body.trigger_id, { userId, answeredBefore });
+  return view ? submitViewVia(transport, userId, view.callback_id, view.private_metadata, {}) : answer;
+}
+
+/** `clickVia` over HTTP. */
+export const click = (
   app: TestApp,
   userId: string,
   message: FakeMessage,
   actionId: string,
   extra: { triggerId?: string; confirm?: boolean } = {},
-) {
-  const { confirm = true, ...payloadExtra } = extra;
-  const body = clickPayload(userId, message, actionId, payloadExtra);
-  const answeredBefore = answersTo(app, userId);
-  const res = await postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, { kind: "interactive", body });
-  if (!confirm || res.status !== 200 || !CONFIRMED_BY_MODAL.test(actionId)) return res;
-  const view = await viewOpenedBy(app, body.trigger_id, { userId, answeredBefore });
-  return view ? submitView(app, userId, view.callback_id, view.private_metadata, {}) : res;
+) => clickVia(httpTransport(app), userId, message, actionId, extra);
+
+export function submitViewVia<Answer>(
+  transport: SlackTransport<Answer>,
+  userId: string,
+  callbackId: string,
+  privateMetadata: string,
+  values: ViewStateValues,
+): Promise<Answer> {
+  return transport.send(viewSubmissionPayload({ userId, callbackId, privateMetadata, values }));
 }
 
-export async function submitView(
+/** `submitViewVia` over HTTP. */
+export const submitView = (
   app: TestApp,
   userId: string,
   callbackId: string,
   privateMetadata: string,
   values: ViewStateValues,
-) {
-  return postToSlackEndpoint(app.url, TEST_SIGNING_SECRET, {
-    kind: "interactive",
-    body: viewSubmissionPayload({ userId, callbackId, privateMetadata, values }),
-  });
-}
+) => submitViewVia(httpTransport(app), userId, callbackId, privateMetadata, values);
 
 export function ephemeralsFor(app: TestApp, userId: string): string[] {
   return app.slackApi.ephemerals.filter((e) => e.user === userId).map((e) => e.text);
