@@ -1,9 +1,11 @@
 // A whole threat approved from the phone layout, in a real headless Chromium on the sandbox page:
 // the same file on four devices across investigations is one threat message; Approve all asks
-// for confirmation, and the message then counts every action completed.
+// for confirmation, and the message then counts every action completed. Review decides one device's
+// action alone, through the row's overflow menu.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction } from "../../src/db/queries/actions.ts";
+import { SANDBOX_USER } from "../../src/sandbox/sandboxUser.ts";
 import { waitForStatuses } from "../support/actions.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import {
@@ -60,5 +62,55 @@ describe.skipIf(browserMissing)("a threat on the phone", () => {
     await waitForStatuses(app.ctx.db, ids, ["completed"]);
     await message.getByText(/4 completed/).waitFor();
     expect(await message.locator(`[data-action-id="approve_all:${messageKey}"]`).count()).toBe(0);
+  });
+
+  it("Review → one device's … → Approve approves that action alone; the others still wait", async () => {
+    const bodies = Array.from({ length: 3 }, (_, i) =>
+      actionBody("quarantine_file", 600 + i, {
+        investigationId: "inv-phone-review",
+        device: { id: `dev-review-${i}`, name: `REVIEW-PC-${i}` },
+        entity: { sha256: sha256Of(4343), path: "C:\\Users\\Public\\dropper.exe" },
+      }),
+    );
+    const res = await app.api("/api/v1/actions", {
+      method: "POST",
+      body: JSON.stringify({ actions: bodies }),
+    });
+    expect(res.status).toBe(201);
+    const ids = ((await res.json()) as { actions: { id: string }[] }).actions.map((a) => Number(a.id));
+    const messageKey = (await getAction(app.ctx.db, ids[0]!))!.slackMessageId!;
+    const [others, chosen] = [[ids[0]!, ids[2]!], ids[1]!];
+
+    const message = await sandboxMessage(page, `review:${messageKey}`);
+    await message.locator(`[data-action-id="review:${messageKey}"]`).click();
+    const modal = page.locator("#modal-layer .modal");
+    await modal.getByText("REVIEW-PC-1").waitFor();
+    const row = modal.locator(".b-section", {
+      has: page.locator(`[data-action-id="review_decide:${chosen}"]`),
+    });
+    expect(await row.textContent()).toContain("REVIEW-PC-1");
+    const toggle = row.locator("[data-overflow-toggle]");
+    const menu = row.getByRole("menu");
+    expect(await menu.isHidden()).toBe(true);
+    await toggle.click();
+    await menu.waitFor();
+    expect(await toggle.getAttribute("aria-expanded")).toBe("true");
+    // Touch targets on the phone: the … and each option.
+    for (const target of [toggle, ...(await menu.getByRole("menuitem").all())]) {
+      expect((await target.boundingBox())!.height).toBeGreaterThanOrEqual(44);
+    }
+    await menu.getByRole("menuitem", { name: "Approve" }).click();
+
+    // No confirmation opens: the modal stays, re-rendered with what was done, the row decided.
+    await waitForStatuses(app.ctx.db, [chosen], ["completed"]);
+    await modal.locator(`[data-action-id="review_decide:${chosen}"]`).waitFor({ state: "detached" });
+    for (const id of others) expect((await getAction(app.ctx.db, id))!.status).toBe("pending");
+    for (const id of others)
+      await modal.locator(`[data-action-id="review_decide:${id}"]`).waitFor({ state: "attached" });
+    expect(await getAction(app.ctx.db, chosen)).toMatchObject({ decidedBy: SANDBOX_USER.id });
+    await message.getByText(/1 completed/).waitFor();
+    expect(await message.textContent()).toContain("Approve all 2");
+    await modal.locator("[data-close]").first().click();
+    await modal.waitFor({ state: "detached" });
   });
 });
