@@ -8,8 +8,10 @@
 import { readdirSync } from "node:fs";
 import type { KnownBlock, View } from "@slack/types";
 import { WebClient } from "@slack/web-api";
+import { eq } from "drizzle-orm";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { slackInbox } from "../../src/db/schema.ts";
 import { ACTION_TYPES, type ActionType } from "../../src/domain/actionTypes.ts";
 import { EVENT_WORDS } from "../../src/domain/auditEvents.ts";
 import { STATUSES, type Status } from "../../src/domain/status.ts";
@@ -27,9 +29,9 @@ import * as investigationMessageModule from "../../src/slack/blocks/investigatio
 import * as modalsModule from "../../src/slack/blocks/modals.ts";
 import * as threadReplyModule from "../../src/slack/blocks/threadReply.ts";
 import * as threatMessageModule from "../../src/slack/blocks/threatMessage.ts";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { startTestApp, type TestApp, waitFor } from "../support/app.ts";
 import { type Chromium, chromiumMissing, launchChromium, openSandboxOnPhone } from "../support/browser.ts";
-import { makeAction, PUBLIC_URL } from "../unit/blockFixtures.ts";
+import { makeAction, PUBLIC_URL, walk } from "../unit/blockFixtures.ts";
 
 const browserMissing = chromiumMissing();
 
@@ -366,6 +368,61 @@ function homeViews(): View[] {
 const actionIds = (blocks: unknown) =>
   new Set((JSON.stringify(blocks).match(/"action_id":"[^"]+"/g) ?? []).map((m) => m.slice(13, -1)));
 
+const plain = (text: string) => ({ type: "plain_text" as const, text });
+const choice = (value: string, text: string) => ({ text: plain(text), value });
+
+/** A modal with one input of every type the sandbox sets and submits (the bot's modals use some of them). */
+const EVERY_INPUT = {
+  type: "modal",
+  callback_id: "sandbox_every_input",
+  title: plain("Every input"),
+  submit: plain("Send"),
+  blocks: [
+    {
+      type: "input",
+      block_id: "text",
+      label: plain("Text"),
+      element: { type: "plain_text_input", action_id: "t" },
+    },
+    {
+      type: "input",
+      block_id: "boxes",
+      label: plain("Boxes"),
+      element: { type: "checkboxes", action_id: "b", options: [choice("1", "One"), choice("2", "Two")] },
+    },
+    {
+      type: "input",
+      block_id: "radio",
+      label: plain("Radio"),
+      element: { type: "radio_buttons", action_id: "r", options: [choice("a", "A"), choice("b", "B")] },
+    },
+    {
+      type: "input",
+      block_id: "pick",
+      label: plain("Pick"),
+      element: { type: "static_select", action_id: "s", options: [choice("x", "X"), choice("y", "Y")] },
+    },
+    {
+      type: "input",
+      block_id: "many",
+      label: plain("Many"),
+      element: {
+        type: "multi_static_select",
+        action_id: "m",
+        option_groups: [{ label: plain("G"), options: [choice("p", "P"), choice("q", "Q")] }],
+      },
+    },
+  ],
+} satisfies View;
+
+/** The input element types a view uses. */
+const inputTypes = (view: unknown) =>
+  new Set(
+    [...walk(view)]
+      .filter((node) => node.type === "input")
+      .map((node) => String((node.element as { type: string }).type)),
+  );
+
 async function placeholders(where: string): Promise<string[]> {
   return page.locator(`${where} .unsupported`).allTextContents();
 }
@@ -441,6 +498,38 @@ describe.skipIf(browserMissing)("every surface in the sandbox page", () => {
     }
   });
 
+  it("sets and submits every input type; the bot receives Slack's state.values", async () => {
+    await web.views.open({ trigger_id: app.slackApi.issueTrigger(SANDBOX_USER.id), view: EVERY_INPUT });
+    const modal = page.locator("#modal-layer .modal");
+    await modal.waitFor();
+    await modal.locator("#input-text").fill("hello");
+    await modal.getByLabel("Two").check();
+    await modal.getByLabel("B", { exact: true }).check();
+    await modal.locator("#input-pick").selectOption("y");
+    await modal.locator("#input-many").selectOption(["p", "q"]);
+    const answered = page.waitForResponse((response) => response.url().endsWith("/submit"));
+    await modal.locator("button[type=submit]").click();
+    const answer = await answered;
+    // What reached the bot, as its endpoint wrote it to the inbox once the signature was checked.
+    const received = await waitFor(async () => {
+      const rows = await app.ctx.db.select().from(slackInbox).where(eq(slackInbox.kind, "view_submission"));
+      return rows[0];
+    });
+    const view = received.payload.view as { callback_id: string; state: { values: unknown } };
+    expect(view.callback_id).toBe("sandbox_every_input");
+    expect(view.state.values).toEqual({
+      text: { t: { type: "plain_text_input", value: "hello" } },
+      boxes: { b: { type: "checkboxes", selected_options: [choice("2", "Two")] } },
+      radio: { r: { type: "radio_buttons", selected_option: choice("b", "B") } },
+      pick: { s: { type: "static_select", selected_option: choice("y", "Y") } },
+      many: { m: { type: "multi_static_select", selected_options: [choice("p", "P"), choice("q", "Q")] } },
+    });
+    // No listener has this callback_id: the page says the app refused it, and the modal stays to be closed.
+    expect(answer.status()).toBe(502);
+    await modal.locator("[data-close]").first().click();
+    await modal.waitFor({ state: "detached" });
+  });
+
   it("every Home view renders in the Home tab with no placeholder", async () => {
     await page.locator('.tab[data-conversation="home"]').click();
     await page.locator("#timeline-home .home-view").waitFor();
@@ -478,5 +567,11 @@ describe("the fixtures above", () => {
         .filter((builder) => !called.has(builder)),
     );
     expect(uncalled).toEqual([]);
+  });
+
+  it("use no input type the page is not shown setting and submitting", () => {
+    const used = new Set(modals().flatMap(([, view]) => [...inputTypes(view)]));
+    expect(used.size).toBeGreaterThan(1);
+    expect([...used].filter((type) => !inputTypes(EVERY_INPUT).has(type))).toEqual([]);
   });
 });
