@@ -31,7 +31,15 @@ import * as threadReplyModule from "../../src/slack/blocks/threadReply.ts";
 import * as threatMessageModule from "../../src/slack/blocks/threatMessage.ts";
 import { startTestApp, type TestApp, waitFor } from "../support/app.ts";
 import { type Chromium, chromiumMissing, launchChromium, openSandboxOnPhone } from "../support/browser.ts";
-import { makeAction, PUBLIC_URL, walk } from "../unit/blockFixtures.ts";
+import {
+  alertNote,
+  choice,
+  defenderInvestigation,
+  EVERY_INPUT_VIEW,
+  makeAction,
+  PUBLIC_URL,
+  walk,
+} from "../unit/blockFixtures.ts";
 
 const browserMissing = chromiumMissing();
 
@@ -173,37 +181,6 @@ function threats() {
   ];
 }
 
-function investigation(
-  fields: Partial<defenderInvestigationModule.InvestigationNoticeInput["investigation"]>,
-) {
-  return {
-    id: "63017",
-    state: "PendingApproval",
-    statusDetails: null,
-    machineId: "a69a22debe5f274d8765ea3c368d00762e057b30",
-    computerDnsName: "desktop-gtrcon0",
-    triggeringAlertId: "da637139166940871892_-598649278",
-    startTime: new Date("2024-05-01T03:00:00Z"),
-    endTime: null,
-    cancelledBy: null,
-    createdAt: new Date("2024-05-01T03:01:00Z"),
-    ...fields,
-  };
-}
-
-const alert = (fields: Partial<defenderAlertModule.AlertNote>): defenderAlertModule.AlertNote => ({
-  id: "da637472900382838869_1364969609",
-  title: "Suspicious 'Meterpreter' behavior was detected",
-  severity: "High",
-  status: "New",
-  incidentId: "1126093",
-  assignedTo: null,
-  classification: null,
-  determination: null,
-  resolvedAt: null,
-  ...fields,
-});
-
 /** Every message a builder makes, by name. */
 function messages(): [string, SlackMessage][] {
   const all: [string, SlackMessage][] = [];
@@ -218,14 +195,14 @@ function messages(): [string, SlackMessage][] {
   });
   all.push(["manual request", actionMessage(manual, options)]);
   const alerted = actionMessage(action("isolate_device", "pending", { source: "defender_alert" }), options);
-  const resolved = alert({
+  const resolved = alertNote({
     status: "Resolved",
     assignedTo: "secop123@contoso.com",
     classification: "FalsePositive",
     determination: "Clean",
     resolvedAt: new Date("2024-05-01T04:00:00Z"),
   });
-  all.push(["with Defender alerts", withAlertNotes(alerted, [alert({}), resolved])]);
+  all.push(["with Defender alerts", withAlertNotes(alerted, [alertNote({}), resolved])]);
   for (const [name, input] of threats()) all.push([name, threatMessage(input)]);
   for (const count of [1, 5, 30]) {
     const actions = Array.from({ length: count }, (_, i) =>
@@ -238,12 +215,12 @@ function messages(): [string, SlackMessage][] {
   }
   all.push([
     "Defender investigation waiting",
-    investigationNotice({ investigation: investigation({}), alertTitle: "Suspicious PowerShell" }),
+    investigationNotice({ investigation: defenderInvestigation({}), alertTitle: "Suspicious PowerShell" }),
   ]);
   all.push([
     "Defender investigation over",
     investigationNotice({
-      investigation: investigation({
+      investigation: defenderInvestigation({
         state: "TerminatedByUser",
         statusDetails: "Cancelled from the portal",
         cancelledBy: "secop123@contoso.com",
@@ -368,53 +345,6 @@ function homeViews(): View[] {
 const actionIds = (blocks: unknown) =>
   new Set((JSON.stringify(blocks).match(/"action_id":"[^"]+"/g) ?? []).map((m) => m.slice(13, -1)));
 
-const plain = (text: string) => ({ type: "plain_text" as const, text });
-const choice = (value: string, text: string) => ({ text: plain(text), value });
-
-/** A modal with one input of every type the sandbox sets and submits (the bot's modals use some of them). */
-const EVERY_INPUT = {
-  type: "modal",
-  callback_id: "sandbox_every_input",
-  title: plain("Every input"),
-  submit: plain("Send"),
-  blocks: [
-    {
-      type: "input",
-      block_id: "text",
-      label: plain("Text"),
-      element: { type: "plain_text_input", action_id: "t" },
-    },
-    {
-      type: "input",
-      block_id: "boxes",
-      label: plain("Boxes"),
-      element: { type: "checkboxes", action_id: "b", options: [choice("1", "One"), choice("2", "Two")] },
-    },
-    {
-      type: "input",
-      block_id: "radio",
-      label: plain("Radio"),
-      element: { type: "radio_buttons", action_id: "r", options: [choice("a", "A"), choice("b", "B")] },
-    },
-    {
-      type: "input",
-      block_id: "pick",
-      label: plain("Pick"),
-      element: { type: "static_select", action_id: "s", options: [choice("x", "X"), choice("y", "Y")] },
-    },
-    {
-      type: "input",
-      block_id: "many",
-      label: plain("Many"),
-      element: {
-        type: "multi_static_select",
-        action_id: "m",
-        option_groups: [{ label: plain("G"), options: [choice("p", "P"), choice("q", "Q")] }],
-      },
-    },
-  ],
-} satisfies View;
-
 /** The input element types a view uses. */
 const inputTypes = (view: unknown) =>
   new Set(
@@ -499,10 +429,13 @@ describe.skipIf(browserMissing)("every surface in the sandbox page", () => {
   });
 
   it("sets and submits every input type; the bot receives Slack's state.values", async () => {
-    await web.views.open({ trigger_id: app.slackApi.issueTrigger(SANDBOX_USER.id), view: EVERY_INPUT });
+    await web.views.open({ trigger_id: app.slackApi.issueTrigger(SANDBOX_USER.id), view: EVERY_INPUT_VIEW });
     const modal = page.locator("#modal-layer .modal");
     await modal.waitFor();
     await modal.locator("#input-text").fill("hello");
+    // "Two" is ticked to begin with; "One" is ticked too, "Two" then unticked and ticked again.
+    await modal.getByLabel(/^One/).check();
+    await modal.getByLabel("Two").uncheck();
     await modal.getByLabel("Two").check();
     await modal.getByLabel("B", { exact: true }).check();
     await modal.locator("#input-pick").selectOption("y");
@@ -519,7 +452,7 @@ describe.skipIf(browserMissing)("every surface in the sandbox page", () => {
     expect(view.callback_id).toBe("sandbox_every_input");
     expect(view.state.values).toEqual({
       text: { t: { type: "plain_text_input", value: "hello" } },
-      boxes: { b: { type: "checkboxes", selected_options: [choice("2", "Two")] } },
+      boxes: { b: { type: "checkboxes", selected_options: EVERY_INPUT_VIEW.blocks[1]!.element.options } },
       radio: { r: { type: "radio_buttons", selected_option: choice("b", "B") } },
       pick: { s: { type: "static_select", selected_option: choice("y", "Y") } },
       many: { m: { type: "multi_static_select", selected_options: [choice("p", "P"), choice("q", "Q")] } },
@@ -572,6 +505,6 @@ describe("the fixtures above", () => {
   it("use no input type the page is not shown setting and submitting", () => {
     const used = new Set(modals().flatMap(([, view]) => [...inputTypes(view)]));
     expect(used.size).toBeGreaterThan(1);
-    expect([...used].filter((type) => !inputTypes(EVERY_INPUT).has(type))).toEqual([]);
+    expect([...used].filter((type) => !inputTypes(EVERY_INPUT_VIEW).has(type))).toEqual([]);
   });
 });

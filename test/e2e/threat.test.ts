@@ -34,22 +34,33 @@ afterAll(async () => {
   await app?.close();
 });
 
+/** One file quarantined on `count` devices (`<name>-PC-<i>`): one threat message; its actions and message. */
+async function ingestThreat(
+  count: number,
+  firstAlert: number,
+  name: string,
+  investigation: (i: number) => string,
+  entity: { sha256: string; path: string },
+) {
+  const bodies = Array.from({ length: count }, (_, i) =>
+    actionBody("quarantine_file", firstAlert + i, {
+      investigationId: investigation(i),
+      device: { id: `dev-${name.toLowerCase()}-${i}`, name: `${name}-PC-${i}` },
+      entity,
+    }),
+  );
+  const res = await app.api("/api/v1/actions", { method: "POST", body: JSON.stringify({ actions: bodies }) });
+  expect(res.status).toBe(201);
+  const ids = ((await res.json()) as { actions: { id: string }[] }).actions.map((a) => Number(a.id));
+  return { ids, messageKey: (await getAction(app.ctx.db, ids[0]!))!.slackMessageId! };
+}
+
 describe.skipIf(browserMissing)("a threat on the phone", () => {
   it("approves every device's quarantine of one file with one confirmed Approve all", async () => {
-    const bodies = Array.from({ length: 4 }, (_, i) =>
-      actionBody("quarantine_file", 500 + i, {
-        investigationId: `inv-phone-${i % 2}`,
-        device: { id: `dev-phone-${i}`, name: `PHONE-PC-${i}` },
-        entity: { sha256: sha256Of(4242), path: "C:\\Users\\Public\\worm.exe" },
-      }),
-    );
-    const res = await app.api("/api/v1/actions", {
-      method: "POST",
-      body: JSON.stringify({ actions: bodies }),
+    const { ids, messageKey } = await ingestThreat(4, 500, "PHONE", (i) => `inv-phone-${i % 2}`, {
+      sha256: sha256Of(4242),
+      path: "C:\\Users\\Public\\worm.exe",
     });
-    expect(res.status).toBe(201);
-    const ids = ((await res.json()) as { actions: { id: string }[] }).actions.map((a) => Number(a.id));
-    const messageKey = (await getAction(app.ctx.db, ids[0]!))!.slackMessageId!;
 
     const message = await sandboxMessage(page, `approve_all:${messageKey}`);
     const shown = await message.textContent();
@@ -65,20 +76,10 @@ describe.skipIf(browserMissing)("a threat on the phone", () => {
   });
 
   it("Review → one device's … → Approve approves that action alone; the others still wait", async () => {
-    const bodies = Array.from({ length: 3 }, (_, i) =>
-      actionBody("quarantine_file", 600 + i, {
-        investigationId: "inv-phone-review",
-        device: { id: `dev-review-${i}`, name: `REVIEW-PC-${i}` },
-        entity: { sha256: sha256Of(4343), path: "C:\\Users\\Public\\dropper.exe" },
-      }),
-    );
-    const res = await app.api("/api/v1/actions", {
-      method: "POST",
-      body: JSON.stringify({ actions: bodies }),
+    const { ids, messageKey } = await ingestThreat(3, 600, "REVIEW", () => "inv-phone-review", {
+      sha256: sha256Of(4343),
+      path: "C:\\Users\\Public\\dropper.exe",
     });
-    expect(res.status).toBe(201);
-    const ids = ((await res.json()) as { actions: { id: string }[] }).actions.map((a) => Number(a.id));
-    const messageKey = (await getAction(app.ctx.db, ids[0]!))!.slackMessageId!;
     const [others, chosen] = [[ids[0]!, ids[2]!], ids[1]!];
 
     const message = await sandboxMessage(page, `review:${messageKey}`);

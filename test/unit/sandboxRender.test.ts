@@ -8,7 +8,7 @@ import { viewBlockActionsPayload, viewStateValues } from "../../src/sandbox/slac
 import { actionMessage } from "../../src/slack/blocks/actionMessage.ts";
 import { goHuntModal, rejectModal } from "../../src/slack/blocks/modals.ts";
 import { escapeMrkdwn } from "../../src/slack/text.ts";
-import { makeAction, PUBLIC_URL } from "./blockFixtures.ts";
+import { choice, EVERY_INPUT_VIEW, makeAction, PUBLIC_URL } from "./blockFixtures.ts";
 
 const names = (id: string) => (id === "U0LOCALUSER" ? "you" : undefined);
 const md = (text: string) => mrkdwnToHtml(text, names).value;
@@ -144,55 +144,7 @@ describe("blocks", () => {
     );
   });
 
-  const plain = (text: string) => ({ type: "plain_text", text });
-  const choice = (value: string, text: string) => ({ text: plain(text), value });
-  const form = {
-    type: "modal",
-    title: plain("Every input"),
-    submit: plain("Send"),
-    blocks: [
-      {
-        type: "input",
-        block_id: "text",
-        label: plain("Text"),
-        element: { type: "plain_text_input", action_id: "t" },
-      },
-      {
-        type: "input",
-        block_id: "boxes",
-        optional: true,
-        label: plain("Boxes"),
-        element: {
-          type: "checkboxes",
-          action_id: "b",
-          options: [{ ...choice("1", "One"), description: plain("the first") }, choice("2", "Two")],
-          initial_options: [choice("2", "Two")],
-        },
-      },
-      {
-        type: "input",
-        block_id: "radio",
-        label: plain("Radio"),
-        element: { type: "radio_buttons", action_id: "r", options: [choice("a", "A"), choice("b", "B")] },
-      },
-      {
-        type: "input",
-        block_id: "pick",
-        label: plain("Pick"),
-        element: { type: "static_select", action_id: "s", options: [choice("x", "X"), choice("y", "Y")] },
-      },
-      {
-        type: "input",
-        block_id: "many",
-        label: plain("Many"),
-        element: {
-          type: "multi_static_select",
-          action_id: "m",
-          option_groups: [{ label: plain("G"), options: [choice("p", "P"), choice("q", "Q")] }],
-        },
-      },
-    ],
-  };
+  const form = EVERY_INPUT_VIEW;
 
   it("renders checkboxes, radio buttons and selects as controls, with their initial choices", () => {
     const html = renderModal({ id: "V1", userId: "U0LOCALUSER", view: form }, names, {}).value;
