@@ -75,7 +75,7 @@ describe.skipIf(browserMissing)("a threat on the phone", () => {
     expect(await message.locator(`[data-action-id="approve_all:${messageKey}"]`).count()).toBe(0);
   });
 
-  it("Review → one device's … → Approve approves that action alone; the others still wait", async () => {
+  it("Review → one device's … → Approve (or Reject… and a reason) decides that action alone; the others wait", async () => {
     const { ids, messageKey } = await ingestThreat(3, 600, "REVIEW", () => "inv-phone-review", {
       sha256: sha256Of(4343),
       path: "C:\\Users\\Public\\dropper.exe",
@@ -86,9 +86,9 @@ describe.skipIf(browserMissing)("a threat on the phone", () => {
     await message.locator(`[data-action-id="review:${messageKey}"]`).click();
     const modal = page.locator("#modal-layer .modal");
     await modal.getByText("REVIEW-PC-1").waitFor();
-    const row = modal.locator(".b-section", {
-      has: page.locator(`[data-action-id="review_decide:${chosen}"]`),
-    });
+    const rowOf = (id: number) =>
+      modal.locator(".b-section", { has: page.locator(`[data-action-id="review_decide:${id}"]`) });
+    const row = rowOf(chosen);
     expect(await row.textContent()).toContain("REVIEW-PC-1");
     const toggle = row.locator("[data-overflow-toggle]");
     const menu = row.getByRole("menu");
@@ -111,6 +111,17 @@ describe.skipIf(browserMissing)("a threat on the phone", () => {
     expect(await getAction(app.ctx.db, chosen)).toMatchObject({ decidedBy: SANDBOX_USER.id });
     await message.getByText(/1 completed/).waitFor();
     expect(await message.textContent()).toContain("Approve all 2");
+
+    // Reject… pushes the reason modal over the review; its submission rejects that action alone.
+    const [rejected, untouched] = others as [number, number];
+    await rowOf(rejected).locator("[data-overflow-toggle]").click();
+    await rowOf(rejected).getByRole("menuitem", { name: "Reject…" }).click();
+    await modal.locator("textarea").fill("a pentest box");
+    await modal.locator("button[type=submit]").click();
+    await waitForStatuses(app.ctx.db, [rejected], ["rejected"]);
+    expect(await getAction(app.ctx.db, rejected)).toMatchObject({ decisionComment: "a pentest box" });
+    expect((await getAction(app.ctx.db, untouched))!.status).toBe("pending");
+    await modal.getByText("Review", { exact: true }).waitFor();
     await modal.locator("[data-close]").first().click();
     await modal.waitFor({ state: "detached" });
   });
