@@ -19,6 +19,7 @@ const isRecord = (value: unknown): value is Json =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 const records = (value: unknown): Json[] => (Array.isArray(value) ? value.filter(isRecord) : []);
 const str = (value: unknown): string => (typeof value === "string" ? value : "");
+const optionValue = (option: Json) => str(option.value);
 
 /** A plain_text or mrkdwn text object. */
 function textObject(value: unknown, names: Names): Html {
@@ -62,12 +63,29 @@ function button(element: Json, names: Names): Html {
   return html`<span class="btn-wrap">${control}${confirmDialog(element.confirm, names)}</span>`;
 }
 
+/**
+ * Slack's overflow menu: a "…" button that opens a small menu of its options. The menu carries the
+ * action_id and each option its value; a choice is sent as the element's `selected_option`.
+ */
+function overflow(element: Json, names: Names): Html {
+  const actionId = str(element.action_id);
+  const options = records(element.options).map(
+    (option) =>
+      html`<button type="button" class="overflow-option" role="menuitem" data-option="${optionValue(option)}">${textObject(option.text, names)}</button>`,
+  );
+  return html`<span class="btn-wrap overflow">
+    <button type="button" class="btn overflow-toggle" data-overflow-toggle aria-haspopup="menu" aria-expanded="false" aria-label="More actions">…</button>
+    <div class="overflow-menu" role="menu" data-action-id="${actionId}" hidden>${options}</div>${confirmDialog(element.confirm, names)}
+  </span>`;
+}
+
 function unsupported(what: string): Html {
   return html`<span class="unsupported">[${what} is not shown in the sandbox]</span>`;
 }
 
 function element(value: Json, names: Names): Html {
   if (value.type === "button") return button(value, names);
+  if (value.type === "overflow") return overflow(value, names);
   return unsupported(str(value.type) || "element");
 }
 
@@ -144,8 +162,6 @@ function optionLabel(option: Json, names: Names): Html {
     : "";
   return html`<span class="choice-text">${textObject(option.text, names)}${description}</span>`;
 }
-
-const optionValue = (option: Json) => str(option.value);
 
 /** The values an element starts with: `initial_options` or `initial_option`. */
 function initialValues(value: Json): Set<string> {

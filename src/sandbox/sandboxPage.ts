@@ -38,6 +38,7 @@ import {
   appHomeOpenedEvent,
   blockActionsPayload,
   findElement,
+  optionOf,
   postToSlackEndpoint,
   type SlackRequest,
   slashCommandBody,
@@ -93,6 +94,8 @@ const clickSchema = z.object({
   ts: z.string().max(40).optional(),
   viewId: z.string().max(40).optional(),
   actionId: z.string().min(1).max(255),
+  /** The value of the option chosen in an overflow menu. */
+  selectedOption: z.string().max(255).optional(),
 });
 const submitSchema = z.object({
   values: z.record(
@@ -110,6 +113,21 @@ const responseSchema = z.looseObject({
   delete_original: z.union([z.boolean(), z.string()]).optional(),
   thread_ts: z.string().optional(),
 });
+
+/** Whether a click names an option of the element when it is an overflow menu (a button has none). */
+function offers(element: Json, selectedOption: string | undefined): boolean {
+  if (element.type !== "overflow") return true;
+  return selectedOption !== undefined && optionOf(element, selectedOption) !== undefined;
+}
+
+/** What the payload says was clicked: the button's value, or the overflow menu's option chosen. */
+function clicked(element: Json, click: z.infer<typeof clickSchema>) {
+  return {
+    actionId: click.actionId,
+    ...(typeof element.value === "string" && { value: element.value }),
+    ...(click.selectedOption !== undefined && { selectedOption: click.selectedOption }),
+  };
+}
 
 export function mountSandboxPage(
   http: Express,
@@ -383,8 +401,9 @@ export function mountSandboxPage(
       const blocks = Array.isArray(view.view.blocks) ? view.view.blocks : [];
       const found = findElement(blocks, click.actionId);
       if (!found) return res.status(404).json({ error: "That button is not in the modal." });
-      const value = typeof found.element.value === "string" ? found.element.value : undefined;
-      payload = viewBlockActionsPayload({ ...clicker, actionId: click.actionId, value, view: view.view });
+      if (!offers(found.element, click.selectedOption))
+        return res.status(404).json({ error: "That option is not in the menu." });
+      payload = viewBlockActionsPayload({ ...clicker, ...clicked(found.element, click), view: view.view });
     } else {
       const where = { channel: click.channel ?? "", ts: click.ts ?? "" };
       const message =
@@ -396,11 +415,12 @@ export function mountSandboxPage(
       if (!message) return res.status(404).json({ error: "That message is gone." });
       const found = findElement(message.blocks ?? [], click.actionId);
       if (!found) return res.status(404).json({ error: "That button is no longer in the message." });
+      if (!offers(found.element, click.selectedOption))
+        return res.status(404).json({ error: "That option is no longer in the menu." });
       const ephemeral = click.container === "ephemeral";
       payload = blockActionsPayload({
         ...clicker,
-        actionId: click.actionId,
-        value: typeof found.element.value === "string" ? found.element.value : undefined,
+        ...clicked(found.element, click),
         channelId: where.channel,
         messageTs: where.ts,
         message,

@@ -55,35 +55,57 @@ function interaction(type: string, clicker: Clicker) {
   };
 }
 
-/** The `actions` entry of a button click: block_id and text come from the blocks the button is in. */
-function clickedButton(blocks: unknown[], actionId: string, value: string | undefined, blockId?: string) {
-  const found = findElement(blocks, actionId);
+/** What was clicked: a button (its value) or an overflow menu (the value of the option chosen). */
+type ClickedOptions = { actionId: string; value?: string; selectedOption?: string };
+
+/** The option of an overflow menu whose value is `value`, as the menu's element has it. */
+export function optionOf(element: Record<string, unknown>, value: string) {
+  const options = Array.isArray(element.options) ? element.options.filter(isRecord) : [];
+  return options.find((option) => option.value === value);
+}
+
+/**
+ * The `actions` entry of a click: block_id and text come from the blocks the element is in. A button
+ * sends its text and value; an overflow menu the option chosen (`selectedOption`, its value), as
+ * `selected_option` with the option's own text.
+ */
+function clickedElement(blocks: unknown[], click: ClickedOptions & { blockId?: string }) {
+  const found = findElement(blocks, click.actionId);
+  const common = { action_id: click.actionId, block_id: click.blockId ?? found?.blockId ?? "actions" };
+  if (found?.element.type === "overflow") {
+    const option = optionOf(found.element, click.selectedOption ?? "");
+    if (!option) throw new Error(`the overflow menu ${click.actionId} has no option ${click.selectedOption}`);
+    return {
+      type: "overflow",
+      ...common,
+      selected_option: { text: option.text, value: option.value },
+      action_ts: actionTs(),
+    };
+  }
   const text = isRecord(found?.element.text) ? found.element.text : { type: "plain_text", text: "Button" };
   return {
-    action_id: actionId,
-    block_id: blockId ?? found?.blockId ?? "actions",
+    ...common,
     text,
     // Slack leaves `value` out for a button that has none (a link button).
-    ...(value !== undefined && { value }),
+    ...(click.value !== undefined && { value: click.value }),
     type: "button",
     action_ts: actionTs(),
   };
 }
 
-export type BlockActionsOptions = Clicker & {
-  actionId: string;
-  value?: string;
-  channelId: string;
-  messageTs: string;
-  /** The clicked message as posted; its blocks supply the action's block_id and button text. */
-  message?: { text?: string; blocks?: unknown[] };
-  blockId?: string;
-  responseUrl?: string;
-  /** A click in an ephemeral message: Slack sends no copy of the message then. */
-  isEphemeral?: boolean;
-};
+export type BlockActionsOptions = Clicker &
+  ClickedOptions & {
+    channelId: string;
+    messageTs: string;
+    /** The clicked message as posted; its blocks supply the action's block_id and button text. */
+    message?: { text?: string; blocks?: unknown[] };
+    blockId?: string;
+    responseUrl?: string;
+    /** A click in an ephemeral message: Slack sends no copy of the message then. */
+    isEphemeral?: boolean;
+  };
 
-/** A button click on a message (a `block_actions` interaction payload). */
+/** A click on a message's button or overflow menu (a `block_actions` interaction payload). */
 export function blockActionsPayload(options: BlockActionsOptions) {
   const base = interaction("block_actions", options);
   const blocks = options.message?.blocks ?? [];
@@ -110,7 +132,7 @@ export function blockActionsPayload(options: BlockActionsOptions) {
     }),
     state: { values: {} },
     response_url: options.responseUrl ?? NOWHERE,
-    actions: [clickedButton(blocks, options.actionId, options.value, options.blockId)],
+    actions: [clickedElement(blocks, options)],
   };
 }
 
@@ -173,22 +195,21 @@ function elementState(
   }
 }
 
-export type ViewBlockActionsOptions = Clicker & {
-  actionId: string;
-  value?: string;
-  /** The open view as Slack keeps it (views.open's answer). */
-  view: Record<string, unknown>;
-  values?: ViewStateValues;
-};
+export type ViewBlockActionsOptions = Clicker &
+  ClickedOptions & {
+    /** The open view as Slack keeps it (views.open's answer). */
+    view: Record<string, unknown>;
+    values?: ViewStateValues;
+  };
 
-/** A button click inside a modal: the container is the view, and the view comes along with its state. */
+/** A click inside a modal or Home: the container is the view, and the view comes along with its state. */
 export function viewBlockActionsPayload(options: ViewBlockActionsOptions) {
   const blocks = Array.isArray(options.view.blocks) ? options.view.blocks : [];
   return {
     ...interaction("block_actions", options),
     container: { type: "view", view_id: options.view.id },
     view: { ...options.view, state: { values: options.values ?? {} } },
-    actions: [clickedButton(blocks, options.actionId, options.value)],
+    actions: [clickedElement(blocks, options)],
   };
 }
 

@@ -1,34 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { validateMessage, validateView } from "../../src/slack/blockLimits.ts";
 import { actionMessage } from "../../src/slack/blocks/actionMessage.ts";
-import { type AlertNote, alertNotes, withAlertNotes } from "../../src/slack/blocks/defenderAlert.ts";
+import { alertNotes, withAlertNotes } from "../../src/slack/blocks/defenderAlert.ts";
 import {
   DEFENDER_PENDING_TIMEOUT_MS,
-  type InvestigationNoticeInput,
   investigationNotice,
   stateWords,
 } from "../../src/slack/blocks/defenderInvestigation.ts";
 import { doneInDefenderBlocks } from "../../src/slack/blocks/doneInDefender.ts";
 import { homeView } from "../../src/slack/blocks/home.ts";
 import { investigationMessage } from "../../src/slack/blocks/investigationMessage.ts";
-import { buttons, makeAction, mrkdwnTexts, PUBLIC_URL } from "./blockFixtures.ts";
+import {
+  buttons,
+  defenderInvestigation as investigation,
+  makeAction,
+  mrkdwnTexts,
+  alertNote as note,
+  PUBLIC_URL,
+} from "./blockFixtures.ts";
 
 const HOSTILE = "<!channel> *bold* | `code` <https://evil.example|click>";
-
-function note(fields: Partial<AlertNote> = {}): AlertNote {
-  return {
-    id: "da637472900382838869_1364969609",
-    title: "Suspicious 'Meterpreter' behavior was detected",
-    severity: "High",
-    status: "New",
-    incidentId: "1126093",
-    assignedTo: null,
-    classification: null,
-    determination: null,
-    resolvedAt: null,
-    ...fields,
-  };
-}
 
 const resolved = note({
   status: "Resolved",
@@ -37,22 +28,6 @@ const resolved = note({
   determination: "Clean",
   resolvedAt: new Date("2024-05-01T04:00:00Z"),
 });
-
-function investigation(fields: Partial<InvestigationNoticeInput["investigation"]> = {}) {
-  return {
-    id: "63017",
-    state: "PendingApproval",
-    statusDetails: null,
-    machineId: "a69a22debe5f274d8765ea3c368d00762e057b30",
-    computerDnsName: "desktop-gtrcon0",
-    triggeringAlertId: "da637139166940871892_-598649278",
-    startTime: new Date("2024-05-01T03:00:00Z"),
-    endTime: null,
-    cancelledBy: null,
-    createdAt: new Date("2024-05-01T03:01:00Z"),
-    ...fields,
-  };
-}
 
 describe("defender.blocks.alert", () => {
   it("adds the alert's line above an action message's buttons, linked to the alert and the incident", () => {

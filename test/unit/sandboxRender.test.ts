@@ -4,11 +4,11 @@ import { describe, expect, it } from "vitest";
 import type { FakeMessage, FakeView, Json } from "../../src/sandbox/fakeSlackApi.ts";
 import { mrkdwnToHtml } from "../../src/sandbox/mrkdwn.ts";
 import { renderBlock, renderMessage, renderModal } from "../../src/sandbox/renderBlocks.ts";
-import { viewStateValues } from "../../src/sandbox/slackPayloads.ts";
+import { viewBlockActionsPayload, viewStateValues } from "../../src/sandbox/slackPayloads.ts";
 import { actionMessage } from "../../src/slack/blocks/actionMessage.ts";
 import { goHuntModal, rejectModal } from "../../src/slack/blocks/modals.ts";
 import { escapeMrkdwn } from "../../src/slack/text.ts";
-import { makeAction, PUBLIC_URL } from "./blockFixtures.ts";
+import { choice, EVERY_INPUT_VIEW, makeAction, PUBLIC_URL } from "./blockFixtures.ts";
 
 const names = (id: string) => (id === "U0LOCALUSER" ? "you" : undefined);
 const md = (text: string) => mrkdwnToHtml(text, names).value;
@@ -144,55 +144,7 @@ describe("blocks", () => {
     );
   });
 
-  const plain = (text: string) => ({ type: "plain_text", text });
-  const choice = (value: string, text: string) => ({ text: plain(text), value });
-  const form = {
-    type: "modal",
-    title: plain("Every input"),
-    submit: plain("Send"),
-    blocks: [
-      {
-        type: "input",
-        block_id: "text",
-        label: plain("Text"),
-        element: { type: "plain_text_input", action_id: "t" },
-      },
-      {
-        type: "input",
-        block_id: "boxes",
-        optional: true,
-        label: plain("Boxes"),
-        element: {
-          type: "checkboxes",
-          action_id: "b",
-          options: [{ ...choice("1", "One"), description: plain("the first") }, choice("2", "Two")],
-          initial_options: [choice("2", "Two")],
-        },
-      },
-      {
-        type: "input",
-        block_id: "radio",
-        label: plain("Radio"),
-        element: { type: "radio_buttons", action_id: "r", options: [choice("a", "A"), choice("b", "B")] },
-      },
-      {
-        type: "input",
-        block_id: "pick",
-        label: plain("Pick"),
-        element: { type: "static_select", action_id: "s", options: [choice("x", "X"), choice("y", "Y")] },
-      },
-      {
-        type: "input",
-        block_id: "many",
-        label: plain("Many"),
-        element: {
-          type: "multi_static_select",
-          action_id: "m",
-          option_groups: [{ label: plain("G"), options: [choice("p", "P"), choice("q", "Q")] }],
-        },
-      },
-    ],
-  };
+  const form = EVERY_INPUT_VIEW;
 
   it("renders checkboxes, radio buttons and selects as controls, with their initial choices", () => {
     const html = renderModal({ id: "V1", userId: "U0LOCALUSER", view: form }, names, {}).value;
@@ -227,5 +179,59 @@ describe("blocks", () => {
       many: { m: { type: "multi_static_select", selected_options: [choice("q", "Q")] } },
     });
     expect(viewStateValues(form, {}).text).toEqual({ t: { type: "plain_text_input", value: null } });
+  });
+});
+
+describe("overflow menus", () => {
+  const menu = {
+    type: "section",
+    block_id: "row-1",
+    text: { type: "mrkdwn", text: "*LAPTOP-7*" },
+    accessory: {
+      type: "overflow",
+      action_id: "review_decision:7",
+      options: [
+        { text: { type: "plain_text", text: "Approve" }, value: "approve" },
+        { text: { type: "plain_text", text: "Reject…" }, value: "reject" },
+      ],
+    },
+  };
+  const view = { id: "V1", type: "modal", title: { type: "plain_text", text: "Review" }, blocks: [menu] };
+
+  it("renders as a … button and a hidden menu of its options, carrying the action_id and values", () => {
+    const html = renderBlock(menu, names).value;
+    expect(html).not.toContain("not shown in the sandbox");
+    expect(html).toMatch(
+      /<button type="button" class="btn overflow-toggle" data-overflow-toggle [^>]*>…<\/button>/,
+    );
+    expect(html).toMatch(/<div class="overflow-menu" role="menu" data-action-id="review_decision:7" hidden>/);
+    expect(html).toContain('data-option="approve">Approve</button>');
+    expect(html).toContain('data-option="reject">Reject…</button>');
+  });
+
+  it("a choice is sent as Slack's overflow action: selected_option with the option's own text", () => {
+    const payload = viewBlockActionsPayload({
+      userId: "U0LOCALUSER",
+      actionId: "review_decision:7",
+      selectedOption: "reject",
+      view,
+    });
+    expect(payload.actions).toEqual([
+      {
+        type: "overflow",
+        action_id: "review_decision:7",
+        block_id: "row-1",
+        selected_option: { text: { type: "plain_text", text: "Reject…" }, value: "reject" },
+        action_ts: expect.stringMatching(/^\d+\.\d{6}$/),
+      },
+    ]);
+    expect(() =>
+      viewBlockActionsPayload({
+        userId: "U0LOCALUSER",
+        actionId: "review_decision:7",
+        selectedOption: "x",
+        view,
+      }),
+    ).toThrow(/no option x/);
   });
 });

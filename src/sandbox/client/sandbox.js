@@ -251,22 +251,59 @@ function confirmWith(template) {
   });
 }
 
+/** Where a click happened, as the server finds it: the view (modal or Home) or the message. */
+function containerOf(control) {
+  const view = control.closest("[data-view-id]");
+  if (view) return { container: "view", viewId: view.dataset.viewId };
+  const message = control.closest("[data-container]");
+  return { container: message.dataset.container, channel: message.dataset.channel, ts: message.dataset.ts };
+}
+
+/** The element's confirm dialog, if it has one (a button's or an overflow menu's). */
+const confirmTemplate = (control) =>
+  control.closest(".btn-wrap").querySelector(":scope > template.confirm-template");
+
 async function clickButton(control, event) {
-  const template = control.parentElement.querySelector(":scope > template.confirm-template");
+  const template = confirmTemplate(control);
   const link = control.tagName === "A";
   if (template) {
     if (link) event.preventDefault();
     if (!(await confirmWith(template))) return;
     if (link) window.open(control.href, "_blank", "noopener");
   }
-  const view = control.closest("[data-view-id]");
-  const message = control.closest("[data-container]");
-  const where = view
-    ? { container: "view", viewId: view.dataset.viewId }
-    : { container: message.dataset.container, channel: message.dataset.channel, ts: message.dataset.ts };
   control.classList.add("busy");
-  await call("click", { ...where, actionId: control.dataset.actionId });
+  await call("click", { ...containerOf(control), actionId: control.dataset.actionId });
   control.classList.remove("busy");
+}
+
+// --- overflow menus: "…" opens the options; choosing one sends it, as Slack's `selected_option` ---------
+
+let openMenu = null;
+
+function setMenu(menu, open) {
+  menu.hidden = !open;
+  menu.parentElement.querySelector("[data-overflow-toggle]").setAttribute("aria-expanded", String(open));
+  openMenu = open ? menu : null;
+  if (open) menu.querySelector("[data-option]")?.focus();
+}
+
+function closeMenu() {
+  if (openMenu) setMenu(openMenu, false);
+}
+
+async function chooseOption(option) {
+  const menu = option.closest("[role=menu]");
+  const toggle = menu.parentElement.querySelector("[data-overflow-toggle]");
+  closeMenu();
+  const template = confirmTemplate(menu);
+  if (template && !(await confirmWith(template))) return;
+  toggle.classList.add("busy");
+  await call("click", {
+    ...containerOf(menu),
+    actionId: menu.dataset.actionId,
+    selectedOption: option.dataset.option,
+  });
+  toggle.classList.remove("busy");
 }
 
 document.addEventListener("click", (event) => {
@@ -278,11 +315,17 @@ document.addEventListener("click", (event) => {
     else if (target.closest("[data-deny]") || target === confirmLayer) answerConfirm(false);
     return;
   }
+  const option = target.closest("[data-option]");
+  if (option) return void chooseOption(option);
+  const toggle = target.closest("[data-overflow-toggle]");
+  const menu = toggle?.parentElement.querySelector("[role=menu]");
+  if (openMenu && openMenu !== menu) closeMenu();
+  if (menu) return setMenu(menu, menu.hidden);
   const control = target.closest("a[data-action-id], button[data-action-id]");
   if (control) return void clickButton(control, event);
-  const toggle = target.closest("[data-thread-toggle]");
-  if (toggle) {
-    const item = toggle.closest(".item");
+  const threadToggle = target.closest("[data-thread-toggle]");
+  if (threadToggle) {
+    const item = threadToggle.closest(".item");
     const open = !item.classList.contains("open");
     if (open) expanded.add(item.dataset.key);
     else expanded.delete(item.dataset.key);
@@ -301,7 +344,8 @@ document.addEventListener("click", (event) => {
 
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;
-  if (answerConfirm) answerConfirm(false);
+  if (openMenu) closeMenu();
+  else if (answerConfirm) answerConfirm(false);
   else if (modal.id) void call(`views/${encodeURIComponent(modal.id)}/close`, {});
 });
 
