@@ -25,6 +25,8 @@ import type { JobProcessor } from "../worker.ts";
 const MAX_RENDERS_PER_JOB = 5;
 /** A job that ends with its message still behind (or being written) runs again this much later. */
 const RUN_AGAIN_AFTER_MS = 1000;
+/** How many runs a job spends waiting for one writer of its message. */
+const WRITER_RUNS = 5;
 /** How often, and how long each time, a job waits for a status change of its message to commit. */
 const WRITER_WAITS = 40;
 const WRITER_WAIT_MS = 50;
@@ -70,8 +72,11 @@ export function createSlackUpdateProcessor(ctx: AppContext, client: WebClient): 
       if (!rendered && !thread.renderDue) break;
     }
     // Past its renders or its waits for a writer, with changes left that queued nothing while
-    // this job held the id: the job runs again for them shortly, with its budgets anew.
-    if (writerInFlight || (await renderBehind(ctx, messageId))) {
+    // this job held the id: the job runs again for them shortly, with its budgets anew. A writer
+    // that stays in flight (a long transaction) is left to the reconciler after a few runs, so
+    // that it does not spend the queue's Slack budget on runs that render nothing.
+    const writerRerun = writerInFlight && job.attemptsStarted <= WRITER_RUNS;
+    if (writerRerun || (await renderBehind(ctx, messageId))) {
       await job.moveToDelayed(Date.now() + RUN_AGAIN_AFTER_MS, token);
       throw new DelayedError();
     }
