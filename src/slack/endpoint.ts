@@ -273,7 +273,6 @@ export function verifySignature(req: Buffered, signingSecret: string, nowMs: num
   return { ok: true, signature };
 }
 
-/** The block id of a submitted modal's first input, where a modal shows an error. */
 /**
  * Whether the request's answer is an empty 200 whatever its listener does: a click (every
  * block_actions listener acks with nothing), or a confirmation whose listener acks with nothing
@@ -291,6 +290,7 @@ function viewTitle(payload: Record<string, unknown>): string | undefined {
   return typeof title === "string" && title.length > 0 ? title : undefined;
 }
 
+/** The block id of a submitted modal's first input, where a modal shows an error. */
 function firstInputBlock(payload: Record<string, unknown>): string | undefined {
   const view = payload.view as { blocks?: { type?: string; block_id?: string }[] } | undefined;
   return view?.blocks?.find((block) => block.type === "input" && typeof block.block_id === "string")
