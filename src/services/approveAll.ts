@@ -89,12 +89,8 @@ export async function decideAllOnMessage<R extends Refusal>(
     refused.set(refusal, [...(refused.get(refusal) ?? []), action.id]);
     refusals.push(refusal);
   }
-  for (const [refusal, actionIds] of refused) {
+  for (const [refusal, actionIds] of refused)
     await recordRefusal(ctx, { actionIds, decision, actor, refusal });
-    // Counted per action, as if each had been clicked (recordRefusal counts one).
-    if (actionIds.length > 1)
-      metrics.decisions.inc({ decision, outcome: refusal.outcome }, actionIds.length - 1);
-  }
   const outcome = await db.transaction((tx) =>
     decideMany(tx, {
       actionIds: allowed,

@@ -19,7 +19,10 @@ export type Clearance<R extends Refusal = Refusal> =
   | { ok: false; refusal: R }
   | { ok: true; refusal: null; approvalsAtLeast: number };
 
-/** One refused request: an audit event on each of `actionIds` (there may be none), counted once. */
+/**
+ * One refused request: an audit event on each of `actionIds` (there may be none), counted per
+ * action, as if each had been clicked (once when it names none).
+ */
 export async function recordRefusal(
   ctx: { db: DbOrTx; metrics: Metrics },
   request: { actionIds: readonly number[]; decision: Decision; actor: string; refusal: Refusal },
@@ -40,5 +43,5 @@ export async function recordRefusal(
     // last one threaded (jobs/processors/slackUpdate.ts).
     await writeOutbox(tx, await bumpMessages(tx, await messageIdsOf(tx, request.actionIds)));
   });
-  ctx.metrics.decisions.inc({ decision, outcome: refusal.outcome });
+  ctx.metrics.decisions.inc({ decision, outcome: refusal.outcome }, Math.max(1, request.actionIds.length));
 }

@@ -3,10 +3,8 @@
 // services'.
 import { getAction } from "../../db/queries/actions.ts";
 import { getMessage, messageActions } from "../../db/queries/messages.ts";
-import type { ActionRow } from "../../db/schema.ts";
-import type { Decision } from "../../domain/status.ts";
 import { type DecideAllOutcome, decideAllOnMessage } from "../../services/approveAll.ts";
-import { type Refusal, recordRefusal } from "../../services/refusals.ts";
+import type { Refusal } from "../../services/refusals.ts";
 import { approveAllText as investigationApproveAllText } from "../blocks/investigationMessage.ts";
 import { approveAllModal, type ConfirmOrigin, rejectModal } from "../blocks/modals.ts";
 import {
@@ -17,7 +15,7 @@ import {
 } from "../blocks/threatMessage.ts";
 import type { SlackDeps } from "../deps.ts";
 import { escapeInline } from "../text.ts";
-import { approverRefusal, clearanceFor, decideInSlack } from "./decide.ts";
+import { clearanceFor, decideInSlack, refusalAtClick } from "./decide.ts";
 
 export const NOT_OURS_TEXT = "That message is not ours any more.";
 const NOTHING_WAITING_TEXT = "Nothing is waiting for a decision here.";
@@ -68,32 +66,6 @@ export async function rejectAllInSlack(
   return { ok: outcome.ok, text: describeOutcome(outcome, "Rejected") };
 }
 
-/**
- * Refuses, at the click, a person who may decide none of `pending` (not an approver, or not of
- * any of their types): recorded on each of them, as Approve all or Reject all would have. Null
- * when the person may decide at least one; each is checked again when the decision is taken.
- */
-async function groupRefusal(
-  deps: SlackDeps,
-  request: { userId: string; pending: readonly ActionRow[]; decision: Decision },
-): Promise<string | null> {
-  const { userId, pending, decision } = request;
-  let first: Awaited<ReturnType<typeof approverRefusal>> = null;
-  for (const type of new Set(pending.map((action) => action.type))) {
-    const action = pending.find((a) => a.type === type)!;
-    const refusal = await approverRefusal(deps, action, userId, decision);
-    if (!refusal) return null;
-    first ??= refusal;
-  }
-  if (!first) return null;
-  const actionIds = pending.map((action) => action.id);
-  await recordRefusal(deps.ctx, { actionIds, decision, actor: userId, refusal: first });
-  // Counted per action, as if each had been clicked (recordRefusal counts one).
-  if (actionIds.length > 1)
-    deps.ctx.metrics.decisions.inc({ decision, outcome: first.outcome }, actionIds.length - 1);
-  return first.text;
-}
-
 /** The pending actions of a message, or the words to say when there are none. */
 async function pendingOn(deps: SlackDeps, messageKey: number) {
   const input = await messageInput(deps, messageKey);
@@ -114,7 +86,11 @@ export async function approveAllModalFor(
   const found = await pendingOn(deps, request.messageKey);
   if (!found.ok) return found;
   const { input, pending } = found;
-  const refused = await groupRefusal(deps, { userId: request.userId, pending, decision: "approve" });
+  const refused = await refusalAtClick(deps, {
+    userId: request.userId,
+    actions: pending,
+    decision: "approve",
+  });
   if (refused) return { ok: false as const, text: refused };
   const text = input.threatKey
     ? threatApproveAllText({ threatKey: input.threatKey, actions: input.actions })
@@ -132,9 +108,9 @@ export async function approveAllModalFor(
 export async function rejectAllModalFor(deps: SlackDeps, request: { userId: string; messageKey: number }) {
   const found = await pendingOn(deps, request.messageKey);
   if (!found.ok) return found;
-  const refused = await groupRefusal(deps, {
+  const refused = await refusalAtClick(deps, {
     userId: request.userId,
-    pending: found.pending,
+    actions: found.pending,
     decision: "reject",
   });
   if (refused) return { ok: false as const, text: refused };

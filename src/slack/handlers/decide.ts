@@ -177,7 +177,7 @@ export async function clearanceFor(
 }
 
 /** Why this person may not decide this action at all (not an approver of its type), or null. */
-export async function approverRefusal(
+async function approverRefusal(
   deps: DecidingDeps,
   action: ActionRow,
   userId: string,
@@ -200,6 +200,29 @@ export async function approverRefusal(
     };
   }
   return null;
+}
+
+/**
+ * Refuses, at the click, a person who may decide none of `actions` (not an approver, or not of
+ * any of their types): recorded on each of them, as the decision would have. Null when the
+ * person may decide at least one; each is checked again when the decision is taken.
+ */
+export async function refusalAtClick(
+  deps: DecidingDeps,
+  request: { userId: string; actions: readonly ActionRow[]; decision: Decision },
+): Promise<string | null> {
+  const { userId, actions, decision } = request;
+  let first: SlackRefusal | null = null;
+  for (const type of new Set(actions.map((action) => action.type))) {
+    const action = actions.find((a) => a.type === type)!;
+    const refusal = await approverRefusal(deps, action, userId, decision);
+    if (!refusal) return null;
+    first ??= refusal;
+  }
+  if (!first) return null;
+  const actionIds = actions.map((action) => action.id);
+  await recordRefusal(deps.ctx, { actionIds, decision, actor: userId, refusal: first });
+  return first.text;
 }
 
 /** What the per-person checks read: the policy, the approver lists and the requester look-up. */

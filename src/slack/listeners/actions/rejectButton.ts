@@ -1,11 +1,10 @@
 // Reject opens a modal that asks for the reason (a person who may not reject is refused at once
 // instead); the decision happens on its submission, checked again.
 import { getAction } from "../../../db/queries/actions.ts";
-import { recordRefusal } from "../../../services/refusals.ts";
 import { buttonRoutes } from "../../actionIds.ts";
 import { rejectModal } from "../../blocks/modals.ts";
 import type { SlackDeps } from "../../deps.ts";
-import { approverRefusal, STORE_DOWN_TEXT } from "../../handlers/decide.ts";
+import { refusalAtClick, STORE_DOWN_TEXT } from "../../handlers/decide.ts";
 import { replyPrivately } from "../../reply.ts";
 import { actionButton } from "./actionButton.ts";
 
@@ -22,12 +21,12 @@ export function rejectButton(deps: SlackDeps) {
           `Nothing to reject: it was ${found.status.replace("_", " ")} already.`,
         );
       }
-      const refusal = await approverRefusal(deps, found, body.user.id, "reject");
-      if (refusal) {
-        const request = { actionIds: [actionId], decision: "reject" as const, actor: body.user.id, refusal };
-        await recordRefusal(deps.ctx, request);
-        return await replyPrivately(deps, body, refusal.text);
-      }
+      const refused = await refusalAtClick(deps, {
+        userId: body.user.id,
+        actions: [found],
+        decision: "reject",
+      });
+      if (refused) return await replyPrivately(deps, body, refused);
       await deps.client.views.open({ trigger_id: body.trigger_id, view: rejectModal(found) });
     } catch (error) {
       deps.ctx.log.error({ err: error, actionId }, "could not open the reject modal");
