@@ -115,15 +115,35 @@ export function decisionMetadata(id: number, kind: DecisionKind, origin: Confirm
  */
 export function decisionModal(action: ActionView, kind: DecisionKind, origin: ConfirmOrigin): MemoryModal {
   const { question, text, label } = decisionQuestion(action, kind);
+  return confirmationModal({
+    callbackId: DECISION_CALLBACK_ID,
+    privateMetadata: decisionMetadata(action.id, kind, origin),
+    label,
+    question,
+    text,
+  });
+}
+
+/** A confirmation: the question in bold over what it does, submitted with `label`. */
+function confirmationModal(input: {
+  callbackId: string;
+  privateMetadata: string;
+  label: string;
+  question: string;
+  text: string;
+}): MemoryModal {
   return {
     type: "modal",
-    callback_id: DECISION_CALLBACK_ID,
-    private_metadata: decisionMetadata(action.id, kind, origin),
-    title: plainText(truncate(label, LIMITS.modalTitle)),
-    submit: plainText(label),
+    callback_id: input.callbackId,
+    private_metadata: input.privateMetadata,
+    title: plainText(truncate(input.label, LIMITS.modalTitle)),
+    submit: plainText(input.label),
     close: plainText("Cancel"),
     blocks: [
-      { type: "section", text: mrkdwn(`*${escapeInline(question, 200)}*\n${escapeInline(text, 2500)}`) },
+      {
+        type: "section",
+        text: mrkdwn(`*${escapeInline(input.question, 200)}*\n${escapeInline(input.text, 2500)}`),
+      },
     ],
   };
 }
@@ -139,20 +159,13 @@ export function approveAllModal(
   origin: ConfirmOrigin,
 ): MemoryModal {
   const actions = `${input.pending.toLocaleString("en")} action${input.pending === 1 ? "" : "s"}`;
-  return {
-    type: "modal",
-    callback_id: APPROVE_ALL_CALLBACK_ID,
-    private_metadata: metadata({ messageKey: input.messageKey, ...origin }),
-    title: plainText("Approve all"),
-    submit: plainText("Approve all"),
-    close: plainText("Cancel"),
-    blocks: [
-      {
-        type: "section",
-        text: mrkdwn(`*${escapeInline(`Approve ${actions}?`, 200)}*\n${escapeInline(input.text, 2500)}`),
-      },
-    ],
-  };
+  return confirmationModal({
+    callbackId: APPROVE_ALL_CALLBACK_ID,
+    privateMetadata: metadata({ messageKey: input.messageKey, ...origin }),
+    label: "Approve all",
+    question: `Approve ${actions}?`,
+    text: input.text,
+  });
 }
 
 /** The message an Approve all modal was opened for, with its origin; null if not ours. */
