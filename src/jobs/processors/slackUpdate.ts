@@ -95,7 +95,7 @@ async function renderOnce(
     // One render at a time per message, so an older render can never land after a newer one.
     await tx.execute(transactionLock("messageRender", messageId));
     const message = await getMessage(tx, messageId);
-    if (!message || message.ts === null || message.renderedVersion >= message.version) return false;
+    if (!message || !behind(message)) return false;
     const { rendered } = await renderStoredMessage(tx, message, ctx.config);
     await slackCall(ctx, worker, "chat.update", () =>
       client.chat.update({
@@ -110,9 +110,12 @@ async function renderOnce(
   });
 }
 
+/** A posted message whose last render is older than its version. */
+const behind = (message: SlackMessageRow) => message.ts !== null && message.renderedVersion < message.version;
+
 async function renderBehind(ctx: AppContext, messageId: number): Promise<boolean> {
   const message = await getMessage(ctx.db, messageId);
-  return message !== undefined && message.ts !== null && message.renderedVersion < message.version;
+  return message !== undefined && behind(message);
 }
 
 /**
