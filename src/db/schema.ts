@@ -499,3 +499,37 @@ export const stepUps = pgTable(
   ],
 );
 export type StepUpRow = typeof stepUps.$inferSelect;
+
+/**
+ * A private reply the bot sent (`show`, `history`, `pending`, or one of them replaced after a
+ * click): Slack changes an ephemeral message only through a response_url, valid for 30 minutes
+ * and 5 uses, so the latest one that reaches the reply is kept here, with what the reply is rebuilt
+ * from, to refresh it when one of its actions changes. The URL is a credential for that one reply:
+ * never logged, never in job data; rows past their expiry are deleted by the expiry sweep.
+ */
+export const privateReplies = pgTable(
+  "private_replies",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    slackUserId: text("slack_user_id").notNull(),
+    responseUrl: text("response_url").notNull(),
+    /** What the reply is rebuilt from: a listing's page (blocks/history.ts `Listing`) or, for `show`, the action's id. */
+    source: text("source").notNull(),
+    /** The answer to the person's last click in it (mrkdwn), kept on top through refreshes. */
+    note: text("note"),
+    /** The actions the reply shows: a change of one of them refreshes it. */
+    actionIds: bigint("action_ids", { mode: "number" }).array().notNull(),
+    /** Uses of `responseUrl` spent (Slack allows 5). */
+    uses: integer("uses").notNull().default(1),
+    expiresAt: time("expires_at").notNull(),
+    /** Bumped by each change of a shown action; a refresh brings `renderedVersion` up to it. */
+    version: integer("version").notNull().default(0),
+    renderedVersion: integer("rendered_version").notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("private_replies_action_ids_idx").using("gin", t.actionIds),
+    index("private_replies_expires_at_idx").on(t.expiresAt),
+  ],
+);
+export type PrivateReplyRow = typeof privateReplies.$inferSelect;

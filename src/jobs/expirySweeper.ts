@@ -1,6 +1,8 @@
 // Expires pending actions past their time whose expiry job Redis lost (or that were waiting before
 // expiry existed). The delayed jobs do the work on time; this only makes sure nothing waits forever.
+// It also forgets the private replies whose response_url Slack no longer takes.
 import type { AppContext } from "../context.ts";
+import { deleteExpiredReplies } from "../db/queries/privateReplies.ts";
 import { startPeriodicPass } from "../lib/periodicPass.ts";
 import { expireOverdue } from "../services/expiry.ts";
 
@@ -13,6 +15,7 @@ const STOP_MS = 1000;
 export async function sweepExpired(ctx: AppContext): Promise<number> {
   const expired = await expireOverdue(ctx, BATCH);
   if (expired > 0) ctx.log.info({ count: expired }, "expired overdue pending actions");
+  await deleteExpiredReplies(ctx.db);
   return expired;
 }
 

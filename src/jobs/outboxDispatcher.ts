@@ -14,6 +14,7 @@ import {
   type Timer,
 } from "../db/outbox.ts";
 import { actionLanes } from "../db/queries/actions.ts";
+import { markRepliesBehind } from "../db/queries/privateReplies.ts";
 import { finishesWithin } from "../lib/deadline.ts";
 import { createSleeper } from "../lib/sleeper.ts";
 import {
@@ -23,6 +24,7 @@ import {
   type ExecuteJob,
   type ExecuteQueueJob,
   executeJobEntry,
+  privateReplyJobEntry,
   SLACK_JOB_OPTIONS,
   type SlackPostJob,
   type SlackUpdateJob,
@@ -71,6 +73,8 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
   const slackPost: Bulk<SlackPostJob> = [];
   const latestVersion = new Map<number, number>();
   const timers: Bulk<TimerJob> = [];
+  // Every change, rendered in a channel message or not: a private reply may show the action.
+  const changedActions = new Set<number>();
   const renderChange = ({
     messageId,
     messageVersion,
@@ -101,13 +105,17 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
         break;
       case "action.changed":
         renderChange(message.payload);
+        changedActions.add(message.payload.actionId);
         break;
       case "message.changed":
         // The update job waits for the post if it has not landed yet; the post renders the latest.
         renderChange(message.payload);
         break;
       case "actions.changed":
-        for (const change of message.payload.changes) renderChange(change);
+        for (const change of message.payload.changes) {
+          renderChange(change);
+          changedActions.add(change.actionId);
+        }
         break;
       case "timer":
         timers.push(timerJob(message.payload));
@@ -122,7 +130,13 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
   const slackUpdate: Bulk<SlackUpdateJob> = [...latestVersion].map(([messageId, version]) =>
     slackUpdateJobEntry(messageId, version),
   );
-  return { execute: executeJobs(executeItems, lanes), slackPost, slackUpdate, timers };
+  return {
+    execute: executeJobs(executeItems, lanes),
+    slackPost,
+    slackUpdate,
+    timers,
+    changedActions: [...changedActions],
+  };
 }
 
 function timerJob(timer: Timer): Bulk<TimerJob>[number] {
@@ -220,6 +234,8 @@ export function startOutboxDispatcher(ctx: AppContext): OutboxDispatcher {
       if (jobs.slackPost.length > 0) await queues.slackPost.addBulk(jobs.slackPost);
       if (jobs.slackUpdate.length > 0) await queues.slackUpdate.addBulk(jobs.slackUpdate);
       if (jobs.timers.length > 0) await queues.timers.addBulk(jobs.timers);
+      const replies = await markRepliesBehind(tx, jobs.changedActions);
+      if (replies.length > 0) await queues.privateReplies.addBulk(replies.map(privateReplyJobEntry));
       await deleteOutbox(
         tx,
         rows.map((r) => r.id),

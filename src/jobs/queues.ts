@@ -10,6 +10,7 @@ export const QUEUE_NAMES = {
   slackPost: "slack-post",
   slackUpdate: "slack-update",
   timers: "approval-timers",
+  privateReplies: "private-replies",
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
@@ -40,6 +41,9 @@ export const timerJobSchema = z.discriminatedUnion("kind", [
   z.object({ actionId, kind: z.literal("sign_in_expiry"), stepUpId: z.number().int().positive() }),
 ]);
 export type TimerJob = z.infer<typeof timerJobSchema>;
+/** Bring a private reply up to date with its actions (db/queries/privateReplies.ts). */
+export const privateReplyJobSchema = z.object({ replyId: z.number().int().positive() });
+export type PrivateReplyJob = z.infer<typeof privateReplyJobSchema>;
 
 /** `apply-42-1`: one job per action, operation and attempt. BullMQ ids may not contain `:`. */
 export function executeJobId(job: ExecuteJob): string {
@@ -60,6 +64,30 @@ export function slackUpdateJobEntry(messageId: number, version: number) {
     name: "update",
     data: { messageId, version } satisfies SlackUpdateJob,
     opts: { ...SLACK_UPDATE_JOB_OPTIONS, jobId: slackUpdateJobId(messageId) },
+  };
+}
+
+// A reply waits this long before its refresh, so that a decision and the run it starts (or a
+// burst of changes on a listing's page) spend one of its response_url's five uses, not several.
+const REPLY_GATHER_MS = 1000;
+
+/**
+ * A private reply's refresh: one per reply, removed when done, so that while it waits later
+ * changes join it, and the next change after it gets a fresh job (a change landing while it runs
+ * is picked up by the job's own re-check).
+ */
+export function privateReplyJobEntry(replyId: number) {
+  return {
+    name: "refresh",
+    data: { replyId } satisfies PrivateReplyJob,
+    opts: {
+      attempts: 3,
+      backoff: { type: "exponential", delay: 1000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+      jobId: `reply-${replyId}`,
+      delay: REPLY_GATHER_MS,
+    } satisfies JobsOptions,
   };
 }
 
@@ -107,6 +135,7 @@ export type Queues = {
   slackPost: Queue<SlackPostJob>;
   slackUpdate: Queue<SlackUpdateJob>;
   timers: Queue<TimerJob>;
+  privateReplies: Queue<PrivateReplyJob>;
   connection: Redis;
 };
 
@@ -123,6 +152,7 @@ export function createQueues(
     slackPost: new Queue<SlackPostJob>(QUEUE_NAMES.slackPost, { connection, prefix }),
     slackUpdate: new Queue<SlackUpdateJob>(QUEUE_NAMES.slackUpdate, { connection, prefix }),
     timers: new Queue<TimerJob>(QUEUE_NAMES.timers, { connection, prefix }),
+    privateReplies: new Queue<PrivateReplyJob>(QUEUE_NAMES.privateReplies, { connection, prefix }),
   };
   // Failed commands surface where they are awaited; this only keeps BullMQ from printing them.
   for (const queue of allQueues(queues)) queue.on("error", () => {});
@@ -130,7 +160,13 @@ export function createQueues(
 }
 
 export function allQueues(queues: Omit<Queues, "connection">): Queue[] {
-  return [queues.execute, queues.slackPost, queues.slackUpdate, queues.timers] as Queue[];
+  return [
+    queues.execute,
+    queues.slackPost,
+    queues.slackUpdate,
+    queues.timers,
+    queues.privateReplies,
+  ] as Queue[];
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {

@@ -5,11 +5,13 @@ import type { Backend } from "../backend/types.ts";
 import type { AppContext } from "../context.ts";
 import type { ApproverList } from "../domain/permissions.ts";
 import { createExecuteProcessor } from "./processors/execute/index.ts";
+import { createPrivateReplyProcessor } from "./processors/privateReply.ts";
 import { createSlackPostProcessor } from "./processors/slackPost.ts";
 import { createSlackUpdateProcessor } from "./processors/slackUpdate.ts";
 import { createTimerProcessor } from "./processors/timers.ts";
 import {
   executeQueueJobSchema,
+  privateReplyJobSchema,
   QUEUE_NAMES,
   type QueueName,
   slackPostJobSchema,
@@ -66,6 +68,13 @@ function registeredJobs({ ctx, backend, slack, approvers }: WorkerDeps): Registe
       queue: QUEUE_NAMES.timers,
       data: timerJobSchema,
       processor: createTimerProcessor(ctx, slack, approvers),
+      concurrency: 4,
+    }),
+    register({
+      queue: QUEUE_NAMES.privateReplies,
+      data: privateReplyJobSchema,
+      // Through response_urls, not the Web API: no rate limit of Slack's applies.
+      processor: createPrivateReplyProcessor(ctx),
       concurrency: 4,
     }),
   ];

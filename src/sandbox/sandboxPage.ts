@@ -259,7 +259,8 @@ export function mountSandboxPage(
     const now = Date.now();
     for (const [key, old] of responseTargets) if (old.expiresAt < now) responseTargets.delete(key);
     const key = randomBytes(16).toString("hex");
-    responseTargets.set(key, { ...target, uses: 0, expiresAt: now + RESPONSE_URL_MS });
+    // The target itself, so that the reply a command's URL posts is the one it replaces later.
+    responseTargets.set(key, Object.assign(target, { uses: 0, expiresAt: now + RESPONSE_URL_MS }));
     return `${selfUrl(req)}${SANDBOX_PATH}/response/${key}`;
   }
 
@@ -300,6 +301,9 @@ export function mountSandboxPage(
     const ephemeral = target.ephemeralTs
       ? fake.ephemerals.find((e) => e.ts === target.ephemeralTs && e.user === user.id)
       : undefined;
+    // A reply the person dismissed is gone for good; its URL changes nothing any more.
+    const original = yes(message.replace_original) || yes(message.delete_original);
+    if (original && target.ephemeralTs && !ephemeral) throw new Error("message_not_found");
     if (yes(message.delete_original) && (ephemeral || target.messageTs)) {
       if (ephemeral) fake.ephemerals.splice(fake.ephemerals.indexOf(ephemeral), 1);
       else await api.chat.delete({ channel: target.channel, ts: target.messageTs! });
@@ -315,7 +319,11 @@ export function mountSandboxPage(
         ...(threadTs && { thread_ts: threadTs }),
       });
     } else {
-      await api.chat.postEphemeral({ channel: target.channel, user: user.id, ...content });
+      const posted = await api.chat.postEphemeral({ channel: target.channel, user: user.id, ...content });
+      // As in Slack, a command's response_url reaches the reply it posted: replace_original through
+      // it later (the bot refreshing the reply) replaces that reply.
+      if (!target.messageTs && !target.ephemeralTs && posted.message_ts)
+        target.ephemeralTs = posted.message_ts;
     }
     // The ephemerals are edited here, not through the Web API: the saved workspace is told.
     if (ephemeral) fake.markChanged();

@@ -11,3 +11,6 @@ export type SlackDeps = {
   /** Who requested a manual action, to refuse their own approval. */
   requesters: RequesterLookup;
 };
+
+/** What rebuilding a private reply reads (also in the worker, which has no listeners' deps): the store and the links' base. */
+export type ReplyDeps = { ctx: Pick<AppContext, "db" | "config"> };

@@ -4,6 +4,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getAction, getActionEvents } from "../../src/db/queries/actions.ts";
+import { privateReplies } from "../../src/db/schema.ts";
 import { playFeed } from "../../src/demo/feed.ts";
 import { seedFleet } from "../../src/demo/fleet.ts";
 import { SANDBOX_USER } from "../../src/sandbox/sandboxUser.ts";
@@ -271,14 +272,7 @@ describe.skipIf(browserMissing)("sandbox page: failures", () => {
 
 describe.skipIf(browserMissing)("sandbox page: private replies", () => {
   it("Approve in a `show` reply replaces that reply in place: the answer there, its buttons gone", async () => {
-    const id = await ingest(actionBody("isolate_device", 41, { investigationId: undefined }));
-    await page.locator("#composer-input").fill(`/action-center show ${id}`);
-    await page.locator("#composer button[type=submit]").click();
-    const reply = page.locator(".msg.ephemeral").filter({ hasText: `Action #${id}` });
-    await reply.locator(`[data-action-id="approve:${id}"]`).waitFor();
-    const ts = await reply.getAttribute("data-ts");
-    const before = await page.locator(".msg.ephemeral").count();
-
+    const { id, ts, reply, before } = await showReply(41);
     await clickAndConfirm(page, reply, `approve:${id}`);
     await reply.getByText(/Approved: Isolate device on LAPTOP-41/).waitFor();
     expect(await reply.getAttribute("data-ts")).toBe(ts);
@@ -289,24 +283,66 @@ describe.skipIf(browserMissing)("sandbox page: private replies", () => {
   });
 });
 
+/** A pending isolation on device `n` and the `show` reply of it, located by its ts. */
+async function showReply(n: number) {
+  const id = await ingest(actionBody("isolate_device", n, { investigationId: undefined }));
+  await page.locator("#composer-input").fill(`/action-center show ${id}`);
+  await page.locator("#composer button[type=submit]").click();
+  const shown = page.locator(".msg.ephemeral").filter({ hasText: `Action #${id}` });
+  await shown.locator(`[data-action-id="approve:${id}"]`).waitFor();
+  const ts = await shown.getAttribute("data-ts");
+  const before = await page.locator(".msg.ephemeral").count();
+  return { id, ts, before, reply: page.locator(`.msg.ephemeral[data-ts="${ts}"]`) };
+}
+
+describe.skipIf(browserMissing)("sandbox page: private replies follow their actions", () => {
+  it("a `show` reply, with the action approved from the channel message, turns Completed in place: no click in it", async () => {
+    const { id, reply, before } = await showReply(44);
+    await clickAndConfirm(page, await sandboxMessage(page, `approve:${id}`), `approve:${id}`);
+    await reply
+      .getByText(/Completed/)
+      .first()
+      .waitFor();
+    expect(await reply.locator(`[data-action-id="approve:${id}"]`).count()).toBe(0);
+    expect(await reply.locator(`[data-action-id="reject:${id}"]`).count()).toBe(0);
+    expect(await page.locator(".msg.ephemeral").count()).toBe(before);
+  });
+
+  it("a history reply loses the Undo… of an action undone since, in place", async () => {
+    const { undone, kept, reply } = await historyReplyOfTwoCompleted([45, 46]);
+    await decide(app.ctx.db, { actionId: undone, decision: "request_undo", actor: SANDBOX_USER.id });
+    await reply.locator(`[data-action-id="confirm_undo:${undone}"]`).waitFor({ state: "detached" });
+    expect(await reply.locator(`[data-action-id="confirm_undo:${kept}"]`).count()).toBe(1);
+    expect(await reply.textContent()).toMatch(new RegExp(`#${undone} Quarantine file[^#]*Undone`));
+  });
+});
+
+/** Two completed quarantines and the `history` reply listing them, located by its ts. */
+async function historyReplyOfTwoCompleted(devices: [number, number]) {
+  const ids: number[] = [];
+  for (const n of devices) {
+    const id = await ingest(actionBody("quarantine_file", n, { investigationId: undefined }));
+    await decide(app.ctx.db, { actionId: id, decision: "approve", actor: SANDBOX_USER.id });
+    ids.push(id);
+  }
+  const [undone, kept] = ids as [number, number];
+  await waitForStatuses(app.ctx.db, ids, ["completed"]);
+  await page.locator("#composer-input").fill("/action-center history type:quarantine_file");
+  await page.locator("#composer button[type=submit]").click();
+  const listed = page
+    .locator(".msg.ephemeral")
+    .filter({ hasText: `#${kept} ` })
+    .last();
+  await listed.locator(`[data-action-id="confirm_undo:${undone}"]`).waitFor();
+  const ts = await listed.getAttribute("data-ts");
+  return { undone, kept, ts, reply: page.locator(`.msg.ephemeral[data-ts="${ts}"]`) };
+}
+
 describe.skipIf(browserMissing)("sandbox page: stale private replies", () => {
   it("Undo… in an old history reply, on an action undone since: answered in that reply, refreshed without it", async () => {
-    const ids: number[] = [];
-    for (const n of [42, 43]) {
-      const id = await ingest(actionBody("quarantine_file", n, { investigationId: undefined }));
-      await decide(app.ctx.db, { actionId: id, decision: "approve", actor: SANDBOX_USER.id });
-      ids.push(id);
-    }
-    const [undone, kept] = ids as [number, number];
-    await waitForStatuses(app.ctx.db, ids, ["completed"]);
-    await page.locator("#composer-input").fill("/action-center history");
-    await page.locator("#composer button[type=submit]").click();
-    const reply = page
-      .locator(".msg.ephemeral")
-      .filter({ hasText: `#${kept} ` })
-      .last();
-    await reply.locator(`[data-action-id="confirm_undo:${undone}"]`).waitFor();
-    const ts = await reply.getAttribute("data-ts");
+    const { undone, kept, ts, reply } = await historyReplyOfTwoCompleted([42, 43]);
+    // Older than Slack's 30 minutes for its response_url: the bot can no longer change it.
+    await app.ctx.db.update(privateReplies).set({ expiresAt: new Date(Date.now() - 1000) });
 
     // Undone from somewhere else; this reply still offers it.
     await decide(app.ctx.db, { actionId: undone, decision: "request_undo", actor: SANDBOX_USER.id });

@@ -27,6 +27,7 @@ import * as historyModule from "../../src/slack/blocks/history.ts";
 import * as homeModule from "../../src/slack/blocks/home.ts";
 import * as investigationMessageModule from "../../src/slack/blocks/investigationMessage.ts";
 import * as modalsModule from "../../src/slack/blocks/modals.ts";
+import * as privateReplyModule from "../../src/slack/blocks/privateReply.ts";
 import * as threadReplyModule from "../../src/slack/blocks/threadReply.ts";
 import * as threatMessageModule from "../../src/slack/blocks/threatMessage.ts";
 import { startTestApp, type TestApp, waitFor } from "../support/app.ts";
@@ -90,6 +91,7 @@ const MODULES = {
   home: homeModule,
   investigationMessage: investigationMessageModule,
   modals: modalsModule,
+  privateReply: privateReplyModule,
   threadReply: threadReplyModule,
   threatMessage: threatMessageModule,
 };
@@ -108,6 +110,7 @@ const { approveAllModal, decisionModal, goHuntModal, noticeModal, rejectModal } 
   "modals",
   modalsModule,
 );
+const { frozenReply, taggedReply } = tracked("privateReply", privateReplyModule);
 const { threadReplies } = tracked("threadReply", threadReplyModule);
 const { rejectAllModal, reviewModal, threatHeading, threatMessage } = tracked(
   "threatMessage",
@@ -136,6 +139,7 @@ const NOT_SURFACES: Record<string, string[]> = {
   history: ["encodeListing", "decodeListing"],
   investigationMessage: ["plural", "isPending", "statusCounts", "devices", "approveAllText"],
   modals: ["decisionMetadata", "decisionOfModal", "approveAllOfModal", "threadEventText"],
+  privateReply: ["replyIdOf", "commandFor"],
   threadReply: ["threadReplyMetadata", "threadedThrough"],
   threatMessage: ["approveAllText", "threatHeading", "reviewState", "pageCount"],
 };
@@ -246,7 +250,12 @@ function messages(): [string, SlackMessage][] {
     at: new Date(Date.UTC(2024, 4, 1, 3, i)),
     detail: {},
   }));
-  all.push(["show", actionDetailMessage(shown, events, options)]);
+  const detail = actionDetailMessage(shown, events, options);
+  all.push(["show", detail]);
+  all.push([
+    "show, as sent and then at its last refresh",
+    frozenReply(taggedReply(detail, 7), String(shown.id)),
+  ]);
   all.push(["help", helpMessage()]);
   all.push(["plain answer", plainAnswer("Nothing was done.")]);
   return all;

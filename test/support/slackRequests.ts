@@ -15,12 +15,15 @@ export type ResponseUrlCatcher = {
   newUrl(): string;
   /** Every POST received, oldest first; JSON bodies parsed. */
   requests: CaughtResponse[];
+  /** Paths answered as Slack answers a URL it no longer takes (404 `expired_url`), still recorded. */
+  expired: Set<string>;
   close(): Promise<void>;
 };
 
 /** A local stand-in for Slack's response_url endpoints. */
 export async function startResponseUrlCatcher(): Promise<ResponseUrlCatcher> {
   const requests: CaughtResponse[] = [];
+  const expired = new Set<string>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -32,8 +35,12 @@ export async function startResponseUrlCatcher(): Promise<ResponseUrlCatcher> {
       } catch {
         // Not JSON: kept as text.
       }
-      requests.push({ path: req.url ?? "/", headers: req.headers, body, at: Date.now() });
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true }));
+      const path = req.url ?? "/";
+      requests.push({ path, headers: req.headers, body, at: Date.now() });
+      const answer = expired.has(path) ? [404, { ok: false, error: "expired_url" }] : [200, { ok: true }];
+      res
+        .writeHead(answer[0] as number, { "content-type": "application/json" })
+        .end(JSON.stringify(answer[1]));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -45,6 +52,7 @@ export async function startResponseUrlCatcher(): Promise<ResponseUrlCatcher> {
       return `${origin}/actions/${FAKE_WORKSPACE.teamId}/${count}/${randomBytes(8).toString("hex")}`;
     },
     requests,
+    expired,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

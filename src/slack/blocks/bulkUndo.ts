@@ -34,7 +34,12 @@ export type BulkUndoModalInput = {
 };
 
 /** A private reply's response_url and the value of the button clicked in it (handlers/privateReply.ts). */
-export type OriginReply = { url: string; value: string };
+export type OriginReply = {
+  url: string;
+  value: string;
+  /** Its record (db/queries/privateReplies.ts), from the clicked block's id. */
+  replyId?: number;
+};
 
 const utc = (date: Date | null) => (date ? `${date.toISOString().slice(0, 16).replace("T", " ")} UTC` : "");
 
@@ -174,9 +179,16 @@ export function moreInstancesChosen(values: StateValues): boolean {
   return (state?.selected_options ?? []).some((selected) => selected.value === MORE_INSTANCES_VALUE);
 }
 
+/** An OriginReply as a modal's private_metadata keeps it. */
+export const originReplySchema = z.object({
+  url: z.url({ protocol: /^https?$/ }),
+  value: z.string(),
+  replyId: z.number().int().positive().optional(),
+});
+
 const metadataSchema = z.object({
   more: z.array(z.number().int().positive()).max(MAX_MORE_INSTANCES),
-  reply: z.object({ url: z.url({ protocol: /^https?$/ }), value: z.string() }).optional(),
+  reply: originReplySchema.optional(),
 });
 
 /** The modal's memory; the reply is left out where it would not fit in Slack's 3,000 characters. */

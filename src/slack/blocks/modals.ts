@@ -18,7 +18,7 @@ import {
 import { LIMITS } from "../blockLimits.ts";
 import { actorText, escapeInline, mrkdwn, plainText, slackDate, truncate } from "../text.ts";
 import { type ActionView, decisionQuestion, huntingLink, target } from "./actionMessage.ts";
-import type { OriginReply } from "./bulkUndo.ts";
+import { type OriginReply, originReplySchema } from "./bulkUndo.ts";
 
 export const REASON_MAX_LENGTH = 1000;
 
@@ -72,7 +72,7 @@ export type ConfirmOrigin = { channel?: string; reply?: OriginReply };
 
 const originSchema = {
   channel: z.string().max(50).optional(),
-  reply: z.object({ url: z.string(), value: z.string() }).optional(),
+  reply: originReplySchema.optional(),
 };
 const decisionMetadataSchema = z.object({
   id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),

@@ -47,16 +47,22 @@ export async function resolveFilters(
   };
 }
 
-/** One page of a listing, ready to send. */
+/** A private reply ready to send, and the actions it shows (which it follows). */
+export type ListingPage = { message: SlackMessage; actionIds: number[] };
+
+/** One page of a listing. */
 export async function listingPage(
   db: Db,
   view: ListView,
   filters: CommandFilters,
   position: PagePosition,
-): Promise<SlackMessage> {
+): Promise<ListingPage> {
   const resolved = await resolveFilters(db, view, filters);
-  if (!resolved.ok) return plainAnswer(resolved.message);
+  if (!resolved.ok) return { message: plainAnswer(resolved.message), actionIds: [] };
   const page = await listHistoryPage(db, resolved.filters, position, PAGE_SIZE);
   const actions = await withUndoRequests(db, page.actions);
-  return historyMessage({ view, filters, actions, newer: page.newer, older: page.older });
+  return {
+    message: historyMessage({ view, filters, actions, newer: page.newer, older: page.older }),
+    actionIds: actions.map((action) => action.id),
+  };
 }
