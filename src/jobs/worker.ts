@@ -1,6 +1,7 @@
 // One BullMQ worker on one of our queues: its job data parsed before the processor sees it,
 // outcomes counted and failures logged the same way for every queue.
 import { type Job, UnrecoverableError, Worker } from "bullmq";
+import type { Redis } from "ioredis";
 import type { z } from "zod";
 import type { AppContext } from "../context.ts";
 import { finishesWithin } from "../lib/deadline.ts";
@@ -21,13 +22,17 @@ export type JobDefinition<T> = {
   limiter?: { max: number; duration: number };
 };
 
-/** A started worker, and when none of its processors is running (for shutdown). */
-export type QueueWorker = { worker: Worker; idle(): Promise<void> };
+/**
+ * A started worker, when none of its processors is running (for shutdown), and its connection:
+ * BullMQ leaves a connection it was given open when the worker closes, so the stop closes it.
+ */
+export type QueueWorker = { worker: Worker; idle(): Promise<void>; connection: Redis };
 
 export function startWorker<T>(ctx: AppContext, definition: JobDefinition<T>): QueueWorker {
   const { queue, data, processor } = definition;
   let running = 0;
   const whenIdle: (() => void)[] = [];
+  const connection = createRedis(ctx.config.redisUrl, "queue");
   const worker: Worker<T, string> = new Worker<T, string>(
     queue,
     async (job, token) => {
@@ -47,7 +52,7 @@ export function startWorker<T>(ctx: AppContext, definition: JobDefinition<T>): Q
       }
     },
     {
-      connection: createRedis(ctx.config.redisUrl, "queue"),
+      connection,
       prefix: ctx.config.queuePrefix,
       concurrency: definition.concurrency,
       limiter: definition.limiter,
@@ -72,6 +77,7 @@ export function startWorker<T>(ctx: AppContext, definition: JobDefinition<T>): Q
   worker.on("error", (error) => ctx.log.warn({ queue, err: error }, "worker error"));
   return {
     worker: worker as unknown as Worker,
+    connection,
     idle: () => (running === 0 ? Promise.resolve() : new Promise((resolve) => whenIdle.push(resolve))),
   };
 }
@@ -112,4 +118,5 @@ export async function closeWorkers(ctx: AppContext, workers: QueueWorker[]): Pro
     CLOSE_MS,
   );
   if (!closed) log.warn({ closeMs: CLOSE_MS }, "workers did not close in time; leaving them to the exit");
+  for (const { connection } of workers) connection.disconnect();
 }
