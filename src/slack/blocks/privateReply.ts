@@ -6,6 +6,9 @@ import { mrkdwn } from "../text.ts";
 import type { SlackMessage } from "./actionMessage.ts";
 import { decodeListing } from "./history.ts";
 
+/** A private reply ready to send, and the actions it shows (which it follows). */
+export type ReplyContent = { message: SlackMessage; actionIds: number[] };
+
 const TAG = /^reply\.(\d{1,15})\.\d+$/;
 
 /** `message` with every block tagged as part of reply `replyId`. */

@@ -13,9 +13,9 @@ import type { PrivateReplyRow } from "../../db/schema.ts";
 import type { SlackMessage } from "../blocks/actionMessage.ts";
 import type { OriginReply } from "../blocks/bulkUndo.ts";
 import { decodeListing, encodeListing, plainAnswer, withNote } from "../blocks/history.ts";
-import { frozenReply, replyIdOf, taggedReply } from "../blocks/privateReply.ts";
+import { frozenReply, type ReplyContent, replyIdOf, taggedReply } from "../blocks/privateReply.ts";
 import type { ReplyDeps, SlackDeps } from "../deps.ts";
-import { type ListingPage, listingPage } from "./commands/listing.ts";
+import { listingPage } from "./commands/listing.ts";
 import { type CommandFilters, filtersText, type ListView, parseCommand } from "./commands/parse.ts";
 import { actionDetail } from "./detail.ts";
 
@@ -31,7 +31,7 @@ export function listingSource(view: ListView, filters: CommandFilters): string {
 export async function replyContent(
   deps: ReplyDeps,
   request: { userId: string; source: string },
-): Promise<ListingPage | null> {
+): Promise<ReplyContent | null> {
   const { source } = request;
   const listing = decodeListing(source);
   if (listing) {
@@ -64,7 +64,7 @@ export async function sendPrivateReply(
     replyId?: number;
     source: string;
     note: string | null;
-    content: ListingPage;
+    content: ReplyContent;
     post(message: SlackMessage): Promise<unknown>;
   },
 ): Promise<void> {
@@ -192,7 +192,7 @@ export async function refreshedContent(
   deps: ReplyDeps,
   reply: Pick<PrivateReplyRow, "id" | "slackUserId" | "source" | "note">,
   last: boolean,
-): Promise<{ message: SlackMessage; actionIds: number[] } | null> {
+): Promise<ReplyContent | null> {
   const content = await replyContent(deps, { userId: reply.slackUserId, source: reply.source });
   if (!content) return null;
   const message = withAnswer(content.message, reply.note);

@@ -6,8 +6,8 @@ import { type ActionFilters, withUndoRequests } from "../../../db/queries/action
 import { findDeviceIds, listHistoryPage, type PagePosition } from "../../../db/queries/history.ts";
 import { type Result, refuse } from "../../../domain/result.ts";
 import { STATUSES } from "../../../domain/status.ts";
-import type { SlackMessage } from "../../blocks/actionMessage.ts";
 import { historyMessage, PAGE_SIZE, plainAnswer } from "../../blocks/history.ts";
+import type { ReplyContent } from "../../blocks/privateReply.ts";
 import { escapeInline } from "../../text.ts";
 import type { CommandFilters, ListView } from "./parse.ts";
 
@@ -47,16 +47,13 @@ export async function resolveFilters(
   };
 }
 
-/** A private reply ready to send, and the actions it shows (which it follows). */
-export type ListingPage = { message: SlackMessage; actionIds: number[] };
-
 /** One page of a listing. */
 export async function listingPage(
   db: Db,
   view: ListView,
   filters: CommandFilters,
   position: PagePosition,
-): Promise<ListingPage> {
+): Promise<ReplyContent> {
   const resolved = await resolveFilters(db, view, filters);
   if (!resolved.ok) return { message: plainAnswer(resolved.message), actionIds: [] };
   const page = await listHistoryPage(db, resolved.filters, position, PAGE_SIZE);

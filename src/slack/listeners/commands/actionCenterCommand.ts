@@ -5,9 +5,10 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
 import type { SlackMessage } from "../../blocks/actionMessage.ts";
 import { helpMessage, plainAnswer } from "../../blocks/history.ts";
+import type { ReplyContent } from "../../blocks/privateReply.ts";
 import type { SlackDeps } from "../../deps.ts";
 import { exportToUser } from "../../handlers/commands/export.ts";
-import { type ListingPage, listingPage } from "../../handlers/commands/listing.ts";
+import { listingPage } from "../../handlers/commands/listing.ts";
 import { type Command, parseCommand } from "../../handlers/commands/parse.ts";
 import { respondAfterFailure } from "../../handlers/commands/respond.ts";
 import { openUndoForActions } from "../../handlers/commands/undo.ts";
@@ -54,7 +55,7 @@ async function run(
   deps: SlackDeps,
   command: Command,
   context: { userId: string; now: Date; triggerId: string },
-): Promise<(ListingPage & { source: string }) | SlackMessage | null> {
+): Promise<(ReplyContent & { source: string }) | SlackMessage | null> {
   const { db } = deps.ctx;
   switch (command.kind) {
     case "help":
