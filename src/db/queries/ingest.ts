@@ -2,7 +2,7 @@
 // audit events and outbox rows of the actions that are new, each a statement whatever the
 // batch's size.
 import { sql } from "drizzle-orm";
-import type { Tx } from "../client.ts";
+import { executePrepared, type Tx } from "../client.ts";
 import { fromDriverRow, insertFromJson } from "../jsonRows.ts";
 import { OUTBOX_CHANNEL, type OutboxMessage, type Timer } from "../outbox.ts";
 import {
@@ -29,13 +29,19 @@ export type StoredAction = Pick<ActionRow, "id" | "source" | "externalId" | "sta
 
 export async function insertDevices(tx: Tx, rows: { id: string; name: string }[]): Promise<void> {
   if (rows.length > 0)
-    await tx.execute(sql`insert into ${devices} ${insertFromJson(devices, rows)} on conflict do nothing`);
+    await executePrepared(
+      tx,
+      sql`insert into ${devices} ${insertFromJson(devices, rows)} on conflict do nothing`,
+    );
 }
 
 export async function insertInvestigations(tx: Tx, ids: string[]): Promise<void> {
   if (ids.length > 0)
-    await tx.execute(sql`insert into ${investigations} (id) select unnest(${sql.param(ids)}::text[])
-      on conflict do nothing`);
+    await executePrepared(
+      tx,
+      sql`insert into ${investigations} (id) select unnest(${sql.param(ids)}::text[])
+      on conflict do nothing`,
+    );
 }
 
 /**
@@ -67,14 +73,16 @@ export async function insertNewActions(
     work.messages.length > 0
       ? sql`insert into ${slackMessages} ${insertFromJson(slackMessages, work.messages)} returning id`
       : sql`select null::bigint as id where false`;
-  const result = await tx.execute<{
+  const result = await executePrepared<{
     message: boolean;
     id: string | number;
     source: ActionRow["source"];
     external_id: string;
     status: ActionRow["status"];
     slack_message_id: string | number | null;
-  }>(sql`
+  }>(
+    tx,
+    sql`
     with created as (${created}),
     new_message as (select id, row_number() over (order by id) - 1 as n from created),
     -- Read once, then indexed by each row: a look-up per row in new_message scans it each time.
@@ -123,7 +131,8 @@ export async function insertNewActions(
     -- The messages created, also when none of the actions was stored (a concurrent ingest stored
     -- them first): the caller deletes the ones that show nothing.
     select true, id, null, null, null, null, null from new_message
-    order by message, id`);
+    order by message, id`,
+  );
   const stored: StoredAction[] = [];
   const createdMessages: number[] = [];
   for (const row of result) {
@@ -143,9 +152,11 @@ export async function insertNewActions(
 export async function getActionsByExternalKeys(tx: Tx, keys: ExternalKey[]): Promise<ActionRow[]> {
   if (keys.length === 0) return [];
   const pairs = JSON.stringify(keys.map((key) => [key.source, key.externalId]));
-  const rows = await tx.execute<Record<string, unknown>>(sql`
-    select * from ${actions} where (source, external_id) in (
-      select e->>0, e->>1 from json_array_elements(${pairs}::json) e)`);
+  const rows = await executePrepared<Record<string, unknown>>(
+    tx,
+    sql`select * from ${actions} where (source, external_id) in (
+      select e->>0, e->>1 from json_array_elements(${pairs}::json) e)`,
+  );
   return rows.map((raw) => fromDriverRow(actions, raw));
 }
 

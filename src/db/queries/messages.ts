@@ -5,7 +5,7 @@
 // a few threat messages and one message per investigation rather than a flood.
 import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
 import type { ThreatKind } from "../../domain/threats.ts";
-import { anyOf, type Db, type DbOrTx, type Tx } from "../client.ts";
+import { anyOf, type Db, type DbOrTx, executePrepared, type Tx } from "../client.ts";
 import { transactionLocksOnTexts } from "../locks.ts";
 import type { OutboxMessage } from "../outbox.ts";
 import {
@@ -90,7 +90,8 @@ export async function readAssignments(
   const windowStart = sql`now() - make_interval(secs => ${(grouping?.windowMs ?? 0) / 1000})`;
   const [, open, pending, joinable] = await Promise.all([
     keys.length
-      ? tx.execute(
+      ? executePrepared(
+          tx,
           transactionLocksOnTexts(
             "threatMessage",
             keys.map((key) => `${channel} ${key}`),
@@ -109,15 +110,20 @@ export async function readAssignments(
             ),
           )
           .orderBy(desc(slackMessages.createdAt))
+          .prepare("openThreatMessages")
+          .execute()
       : [],
     // A look-up per key in the partial index of pending threat actions: as one scan with the
     // keys as a filter, the planner read every action of the window and compared each with
     // every key.
     keys.length
-      ? tx.execute<{ threat_key: string; n: number }>(sql`
+      ? executePrepared<{ threat_key: string; n: number }>(
+          tx,
+          sql`
           select k as threat_key, (select count(*)::int from ${actions}
             where ${actions.threatKey} = k and ${actions.status} = 'pending' and ${actions.createdAt} > ${windowStart}) as n
-          from unnest(${sql.param(keys)}::text[]) as k`)
+          from unnest(${sql.param(keys)}::text[]) as k`,
+        )
       : [],
     investigationIds.length
       ? tx
@@ -132,6 +138,8 @@ export async function readAssignments(
             ),
           )
           .for("update", { skipLocked: true })
+          .prepare("joinableMessages")
+          .execute()
       : [],
   ]);
   const openThreat = new Map<string, number>();
@@ -219,18 +227,22 @@ export async function bumpMessages(tx: Tx, messageIds: number[]): Promise<Outbox
     tx
       .select({ id: slackMessages.id })
       .from(slackMessages)
-      .where(inArray(slackMessages.id, messageIds))
+      .where(anyOf(slackMessages.id, messageIds))
       .orderBy(asc(slackMessages.id))
-      .for("update"),
+      .for("update")
+      .prepare("lockMessages")
+      .execute(),
     tx
       .update(slackMessages)
       .set({ version: sql`${slackMessages.version} + 1` })
-      .where(inArray(slackMessages.id, messageIds))
+      .where(anyOf(slackMessages.id, messageIds))
       .returning({
         id: slackMessages.id,
         version: slackMessages.version,
         render: sql<boolean>`${RENDER_NEEDED}`,
-      }),
+      })
+      .prepare("bumpMessages")
+      .execute(),
   ]);
   return bumped
     .filter((m) => m.render)
