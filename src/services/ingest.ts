@@ -7,7 +7,7 @@ import {
   insertDevices,
   insertInvestigations,
   insertNewActions,
-  type KeyedTimer,
+  type TimerStep,
 } from "../db/queries/ingest.ts";
 import { bumpMessages, deleteEmptyMessages, planMessages, readAssignments } from "../db/queries/messages.ts";
 import type { ActionRow } from "../db/schema.ts";
@@ -156,11 +156,14 @@ export async function ingestActions(
       {
         messages: plan.toCreate,
         renders,
-        timers: rows.flatMap((row) =>
-          row.status === "pending" && !automatic.has(key(row.source, row.externalId))
-            ? timersOf(policy, row, now)
-            : [],
-        ),
+        timers: {
+          steps: timerSteps(
+            policy,
+            rows.filter((row) => row.status === "pending"),
+            now,
+          ),
+          approvedOnArrival: rows.filter((row) => automatic.has(key(row.source, row.externalId))),
+        },
       },
     );
     for (const row of inserted) remember(row, true);
@@ -236,14 +239,23 @@ function newActionOf(a: IngestInput, policy: Policy, now: Date) {
   };
 }
 
-/** A waiting action's expiry, reminder and escalation, as delayed jobs created with the action. */
-function timersOf(policy: Policy, row: ReturnType<typeof newActionOf>, now: Date): KeyedTimer[] {
-  return [
-    [row.source, row.externalId, "expire", row.expiresAt!.getTime()],
-    ...remindersFor(policy, row).map(
-      (step): KeyedTimer => [row.source, row.externalId, step.kind, now.getTime() + step.afterMs],
-    ),
-  ];
+/**
+ * The expiry, reminder and escalation of the waiting actions, as delayed jobs created with them:
+ * once per source and type of `rows`, which decide them.
+ */
+function timerSteps(policy: Policy, rows: ReturnType<typeof newActionOf>[], now: Date): TimerStep[] {
+  const steps = new Map<string, TimerStep[]>();
+  for (const row of rows) {
+    const of = `${row.source} ${row.type}`;
+    if (steps.has(of)) continue;
+    steps.set(of, [
+      [row.source, row.type, "expire", row.expiresAt!.getTime()],
+      ...remindersFor(policy, row).map(
+        (step): TimerStep => [row.source, row.type, step.kind, now.getTime() + step.afterMs],
+      ),
+    ]);
+  }
+  return [...steps.values()].flat();
 }
 
 function uniqueBy<T>(items: T[], keyOf: (item: T) => string): T[] {

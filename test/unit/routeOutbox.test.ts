@@ -89,6 +89,33 @@ describe("routing the outbox into jobs", () => {
     expect(timers.every((job) => (job.opts.delay ?? 0) > 50_000)).toBe(true);
   });
 
+  it("schedules each action of a batch's timer groups as a delayed job of its own, due when its group is", () => {
+    const expireAt = Date.now() + 120_000;
+    const remindAt = Date.now() + 60_000;
+    const { timers } = routeOutbox(
+      [
+        {
+          id: 1,
+          topic: "timerGroups",
+          payload: {
+            groups: [
+              { kind: "remind", dueAt: remindAt, actionIds: [7] },
+              { kind: "expire", dueAt: expireAt, actionIds: [7, 8] },
+            ],
+          },
+        },
+      ],
+      new Map(),
+    );
+    expect(timers.map((job) => [job.name, job.data.actionId])).toEqual([
+      ["remind", 7],
+      ["expire", 7],
+      ["expire", 8],
+    ]);
+    expect(new Set(timers.map((job) => job.opts.jobId)).size).toBe(3);
+    expect(timers.map((job) => (job.opts.delay ?? 0) > 90_000)).toEqual([false, true, true]);
+  });
+
   it("keeps a lone action, and every action of a backend that runs one at a time, in a job of its own", () => {
     expect(routeOutbox([execute(42)], new Map()).execute).toMatchObject([
       { name: "apply", data: { actionId: 42 }, opts: { jobId: "apply-42-1", attempts: 5 } },

@@ -4,7 +4,7 @@
 import { sql } from "drizzle-orm";
 import { executePrepared, type Tx } from "../client.ts";
 import { fromDriverRow, insertFromJson } from "../jsonRows.ts";
-import { OUTBOX_CHANNEL, type OutboxMessage, type Timer } from "../outbox.ts";
+import { OUTBOX_CHANNEL, type OutboxMessage, type TimerGroup } from "../outbox.ts";
 import {
   type ActionRow,
   actionEvents,
@@ -20,10 +20,11 @@ export type NewAction = typeof actions.$inferInsert;
 /** An action's idempotency key: the source and the source's own id for it. */
 export type ExternalKey = { source: string; externalId: string };
 /**
- * A timer of an action about to be stored, by the action's key (its id is known once it is
- * stored): positional, as a batch's timers are written as one JSON text of these.
+ * A timer of every waiting action of a source and type about to be stored: what a waiting action
+ * is due, its expiry and reminder steps, is decided by those two alone, at the same moment for all
+ * of a batch (positional, as a batch's steps are written as one JSON text of these).
  */
-export type KeyedTimer = [source: string, externalId: string, kind: Timer["kind"], dueAt: number];
+export type TimerStep = [source: string, type: string, kind: TimerGroup["kind"], dueAt: number];
 /** What ingest needs back of an action it stored. */
 export type StoredAction = Pick<ActionRow, "id" | "source" | "externalId" | "status" | "slackMessageId">;
 
@@ -50,7 +51,8 @@ export async function insertInvestigations(tx: Tx, ids: string[]): Promise<void>
  * follow them, in the same statement (one round trip); the others are left as they are. A row
  * whose `newMessage` is set is shown on that message of `work.messages` (by index). Outbox rows,
  * in this order: the post of each created message that shows one of the stored actions, the
- * `renders` (when any action is stored), and one `timers` row with the timers of the stored actions.
+ * `renders` (when any action is stored), and one `timerGroups` row with the timers of the stored
+ * actions that wait: those arriving pending, but for `work.timers.approvedOnArrival`.
  */
 export async function insertNewActions(
   tx: Tx,
@@ -64,7 +66,7 @@ export async function insertNewActions(
   work: {
     messages: NewMessage[];
     renders: OutboxMessage[];
-    timers: KeyedTimer[];
+    timers: { steps: TimerStep[]; approvedOnArrival: ExternalKey[] };
   },
 ): Promise<{ actions: StoredAction[]; createdMessages: number[] }> {
   if (rows.length === 0) return { actions: [], createdMessages: [] };
@@ -95,7 +97,7 @@ export async function insertNewActions(
         },
       })}
       on conflict (source, external_id) do nothing
-      returning id, source, external_id, status, slack_message_id
+      returning id, source, type, external_id, status, slack_message_id
     ),
     received as (
       insert into ${actionEvents} (action_id, kind, actor, detail)
@@ -112,12 +114,17 @@ export async function insertNewActions(
       from jsonb_array_elements(${JSON.stringify(work.renders)}::jsonb) with ordinality as r(m, n)
       where exists (select 1 from inserted)
       union all
-      -- Written as JSON text and read as jsonb once: building a jsonb object per timer cost more
-      -- than the rest of the statement's timers. Each piece is JSON (a bigint, jsonb's own text).
-      select 3, 1, 'timers', ('{"timers":[' || string_agg('{"actionId":' || i.id || ',"kind":' || (t.m -> 2)::text
-          || ',"dueAt":' || (t.m -> 3)::text || '}', ',' order by i.id, t.n) || ']}')::jsonb
-      from jsonb_array_elements(${JSON.stringify(work.timers)}::jsonb) with ordinality as t(m, n)
-      join inserted i on i.source = t.m ->> 0 and i.external_id = t.m ->> 1
+      select 3, 1, 'timerGroups', jsonb_build_object('groups', jsonb_agg(jsonb_build_object(
+          'kind', g.kind, 'dueAt', g.due_at, 'actionIds', g.ids) order by g.due_at, g.kind))
+      from (
+        select s.m ->> 2 as kind, (s.m ->> 3)::bigint as due_at, jsonb_agg(i.id order by i.id) as ids
+        from jsonb_array_elements(${JSON.stringify(work.timers.steps)}::jsonb) as s(m)
+        join inserted i on i.source = s.m ->> 0 and i.type = s.m ->> 1
+        where i.status = 'pending' and (i.source, i.external_id) not in (
+          select a ->> 0, a ->> 1
+          from jsonb_array_elements(${JSON.stringify(work.timers.approvedOnArrival.map((k) => [k.source, k.externalId]))}::jsonb) as a)
+        group by 1, 2
+      ) g
       having count(*) > 0
     ),
     queued as (
