@@ -81,11 +81,16 @@ export async function ingestActions(
     keys: policy.threats.keys,
   };
   const key = (source: string, externalId: string) => `${source}\u0000${externalId}`;
+  // Each input's key, built once: a batch's steps look its actions up by key several times.
+  const inputKeys = inputs.map((a) => key(a.source, a.externalId));
   // Each key once (the first of a key given twice in the batch), as it is stored if it is new.
   const now = new Date();
-  const candidates = uniqueBy(inputs, (a) => key(a.source, a.externalId)).map((a) =>
-    newActionOf(a, policy, now),
+  const unique = uniqueBy(
+    inputs.map((a, i) => [inputKeys[i]!, a] as const),
+    ([k]) => k,
   );
+  const candidateKeys = unique.map(([k]) => k);
+  const candidates = unique.map(([, a]) => newActionOf(a, policy, now));
   return db.transaction(async (tx) => {
     const byKey = new Map<string, { id: number; externalId: string; status: Status; created: boolean }>();
     // Sent together, one round trip: the devices and investigations, the threat keys' locks and
@@ -121,7 +126,8 @@ export async function ingestActions(
         created,
       });
     for (const row of stored) remember(row, false);
-    const rows = candidates.filter((row) => !byKey.has(key(row.source, row.externalId)));
+    const newKeys = candidateKeys.filter((k) => !byKey.has(k));
+    const rows = candidates.filter((_, i) => !byKey.has(candidateKeys[i]!));
 
     // Each pending action's message is known before it is written: one write per row. The
     // stored messages it joins are bumped first (a round trip only when there are any); the new
@@ -143,10 +149,10 @@ export async function ingestActions(
     });
     // Approved by the policy as they arrive: no timers for those.
     const automatic = new Map(
-      rows.flatMap((row) => {
+      rows.flatMap((row, i) => {
         if (row.status !== "pending") return [];
         const verdict = autoApprove(policy, row);
-        return verdict ? [[key(row.source, row.externalId), verdict.rule] as const] : [];
+        return verdict ? [[newKeys[i]!, verdict.rule] as const] : [];
       }),
     );
     const { actions: inserted, createdMessages } = await insertNewActions(
@@ -162,14 +168,14 @@ export async function ingestActions(
             rows.filter((row) => row.status === "pending"),
             now,
           ),
-          approvedOnArrival: rows.filter((row) => automatic.has(key(row.source, row.externalId))),
+          approvedOnArrival: rows.filter((_, i) => automatic.has(newKeys[i]!)),
         },
       },
     );
     for (const row of inserted) remember(row, true);
     // A concurrent ingest of the same actions stored them first: theirs are the rows, and the
     // messages made for them here show nothing.
-    const lost = inputs.filter((a) => !byKey.has(key(a.source, a.externalId)));
+    const lost = inputs.filter((_, i) => !byKey.has(inputKeys[i]!));
     if (lost.length > 0) {
       for (const row of await getActionsByExternalKeys(tx, lost)) remember(row, false);
       const shown = new Set(inserted.map((row) => row.slackMessageId));
@@ -184,9 +190,9 @@ export async function ingestActions(
       for (const row of await getActionsByIds(tx, completed)) await options.onRecordedCompleted(tx, row);
     }
     // Shown in the channel and history like any other, approved by the policy instead of a person.
-    for (const row of inserted) {
-      const rule = automatic.get(key(row.source, row.externalId));
-      if (rule === undefined || row.status !== "pending") continue;
+    for (const [arrived, rule] of automatic) {
+      const row = byKey.get(arrived);
+      if (!row?.created || row.status !== "pending") continue;
       const approved = await transitionAction(
         tx,
         decisionTransition({
@@ -199,8 +205,8 @@ export async function ingestActions(
       if (!approved.ok) throw new Error(`auto-approval of action ${row.id} failed: ${approved.message}`);
       remember(approved.action, true);
     }
-    return inputs.map((a) => {
-      const found = byKey.get(key(a.source, a.externalId));
+    return inputs.map((a, i) => {
+      const found = byKey.get(inputKeys[i]!);
       if (!found) throw new Error(`ingest lost track of ${a.source}/${a.externalId}`);
       return { id: found.id, externalId: found.externalId, status: found.status, created: found.created };
     });
@@ -260,6 +266,9 @@ function timerSteps(policy: Policy, rows: ReturnType<typeof newActionOf>[], now:
 
 function uniqueBy<T>(items: T[], keyOf: (item: T) => string): T[] {
   const seen = new Map<string, T>();
-  for (const item of items) if (!seen.has(keyOf(item))) seen.set(keyOf(item), item);
+  for (const item of items) {
+    const key = keyOf(item);
+    if (!seen.has(key)) seen.set(key, item);
+  }
   return [...seen.values()];
 }
