@@ -84,19 +84,20 @@ export async function ingestActions(
   // Each input's key, built once: a batch's steps look its actions up by key several times.
   const inputKeys = inputs.map((a) => key(a.source, a.externalId));
   // Each key once (the first of a key given twice in the batch), as it is stored if it is new.
+  // All of them are planned and inserted as new: the insert leaves out the keys already stored,
+  // which are read after it (a batch sent again), rather than looked up before every batch.
   const now = new Date();
   const unique = uniqueBy(
     inputs.map((a, i) => [inputKeys[i]!, a] as const),
     ([k]) => k,
   );
-  const candidateKeys = unique.map(([k]) => k);
-  const candidates = unique.map(([, a]) => newActionOf(a, policy, now));
+  const rowKeys = unique.map(([k]) => k);
+  const rows = unique.map(([, a]) => newActionOf(a, policy, now));
   return db.transaction(async (tx) => {
     const byKey = new Map<string, { id: number; externalId: string; status: Status; created: boolean }>();
     // Sent together, one round trip: the devices and investigations, the threat keys' locks and
-    // what the messages' assignment reads under them, and the actions already stored (read
-    // after the locks, so an ingest of the same threat that committed meanwhile is seen).
-    const [, , reads, stored] = await Promise.all([
+    // what the messages' assignment reads under them.
+    const [, , reads] = await Promise.all([
       insertDevices(
         tx,
         uniqueBy(
@@ -109,11 +110,10 @@ export async function ingestActions(
       ]),
       readAssignments(
         tx,
-        candidates.filter((row) => row.status === "pending"),
+        rows.filter((row) => row.status === "pending"),
         options.channel,
         grouping,
       ),
-      getActionsByExternalKeys(tx, inputs),
     ]);
     const remember = (
       row: { id: number; externalId: string; status: Status; source: string },
@@ -125,9 +125,6 @@ export async function ingestActions(
         status: row.status,
         created,
       });
-    for (const row of stored) remember(row, false);
-    const newKeys = candidateKeys.filter((k) => !byKey.has(k));
-    const rows = candidates.filter((_, i) => !byKey.has(candidateKeys[i]!));
 
     // Each pending action's message is known before it is written: one write per row. The
     // stored messages it joins are bumped first (a round trip only when there are any); the new
@@ -152,7 +149,7 @@ export async function ingestActions(
       rows.flatMap((row, i) => {
         if (row.status !== "pending") return [];
         const verdict = autoApprove(policy, row);
-        return verdict ? [[newKeys[i]!, verdict.rule] as const] : [];
+        return verdict ? [[rowKeys[i]!, verdict.rule] as const] : [];
       }),
     );
     const { actions: inserted, createdMessages } = await insertNewActions(
@@ -168,13 +165,13 @@ export async function ingestActions(
             rows.filter((row) => row.status === "pending"),
             now,
           ),
-          approvedOnArrival: rows.filter((_, i) => automatic.has(newKeys[i]!)),
+          approvedOnArrival: rows.filter((_, i) => automatic.has(rowKeys[i]!)),
         },
       },
     );
     for (const row of inserted) remember(row, true);
-    // A concurrent ingest of the same actions stored them first: theirs are the rows, and the
-    // messages made for them here show nothing.
+    // Stored before (a batch sent again) or by a concurrent ingest of the same actions: theirs
+    // are the rows, and the messages made for them here show nothing.
     const lost = inputs.filter((_, i) => !byKey.has(inputKeys[i]!));
     if (lost.length > 0) {
       for (const row of await getActionsByExternalKeys(tx, lost)) remember(row, false);

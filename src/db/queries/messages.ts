@@ -36,8 +36,9 @@ export type Arrival = Pick<ActionRow, "threatKey" | "investigationId"> & { id: n
 
 /**
  * What the assignment of a batch's arrivals reads, under the locks of their threat keys: each
- * key's open threat message and pending actions within the window, and each investigation's
- * message that can still take actions in (locked for this transaction).
+ * key's open threat message and pending actions within the window (other than the arrivals
+ * themselves), and each investigation's message that can still take actions in (locked for
+ * this transaction).
  */
 export type AssignmentReads = {
   openThreat: Map<string, number>;
@@ -67,12 +68,14 @@ function groupedKey(action: Pick<Arrival, "threatKey">, grouping: ThreatGrouping
 /**
  * Takes the locks of the candidates' threat keys (one ingest at a time per key decides), then
  * reads what `planMessages` needs. Its statements are sent together, in this order, so a
- * caller can send its own with them in one round trip; the candidates may be more than the
- * arrivals assigned later (actions found already stored are left out then).
+ * caller can send its own with them in one round trip. A candidate may be stored already (a
+ * batch sent again): a threat's pending actions are counted without the candidates, which
+ * `planMessages` counts as arrivals, so none counts twice.
  */
 export async function readAssignments(
   tx: Tx,
-  candidates: readonly Pick<Arrival, "threatKey" | "investigationId">[],
+  candidates: readonly (Pick<Arrival, "threatKey" | "investigationId"> &
+    Pick<ActionRow, "source" | "externalId">)[],
   channel: string,
   grouping?: ThreatGrouping,
 ): Promise<AssignmentReads> {
@@ -121,7 +124,13 @@ export async function readAssignments(
           tx,
           sql`
           select k as threat_key, (select count(*)::int from ${actions}
-            where ${actions.threatKey} = k and ${actions.status} = 'pending' and ${actions.createdAt} > ${windowStart}) as n
+            where ${actions.threatKey} = k and ${actions.status} = 'pending' and ${actions.createdAt} > ${windowStart}
+              and (${actions.source}, ${actions.externalId}) not in (
+                select e ->> 0, e ->> 1 from json_array_elements(${JSON.stringify(
+                  candidates.flatMap((a) =>
+                    groupedKey(a, grouping) === null ? [] : [[a.source, a.externalId]],
+                  ),
+                )}::json) as e)) as n
           from unnest(${sql.param(keys)}::text[]) as k`,
         )
       : [],
