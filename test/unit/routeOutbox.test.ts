@@ -62,8 +62,9 @@ describe("routing the outbox into jobs", () => {
     expect(routeOutbox([row], undefined).execute).toHaveLength(count);
   });
 
-  it("schedules every timer of a batch's one row as a delayed job of its own", () => {
+  it("schedules every timer of a row, each action of a timer group too, as a delayed job of its own", () => {
     const dueAt = Date.now() + 60_000;
+    const expireAt = Date.now() + 120_000;
     const { timers } = routeOutbox(
       [
         {
@@ -77,30 +78,13 @@ describe("routing the outbox into jobs", () => {
             ],
           },
         },
-      ],
-      new Map(),
-    );
-    expect(timers.map((job) => [job.name, job.data.actionId])).toEqual([
-      ["expire", 7],
-      ["remind", 7],
-      ["expire", 8],
-    ]);
-    expect(new Set(timers.map((job) => job.opts.jobId)).size).toBe(3);
-    expect(timers.every((job) => (job.opts.delay ?? 0) > 50_000)).toBe(true);
-  });
-
-  it("schedules each action of a batch's timer groups as a delayed job of its own, due when its group is", () => {
-    const expireAt = Date.now() + 120_000;
-    const remindAt = Date.now() + 60_000;
-    const { timers } = routeOutbox(
-      [
         {
-          id: 1,
+          id: 2,
           topic: "timerGroups",
           payload: {
             groups: [
-              { kind: "remind", dueAt: remindAt, actionIds: [7] },
-              { kind: "expire", dueAt: expireAt, actionIds: [7, 8] },
+              { kind: "remind", dueAt, actionIds: [9] },
+              { kind: "expire", dueAt: expireAt, actionIds: [9, 10] },
             ],
           },
         },
@@ -108,12 +92,23 @@ describe("routing the outbox into jobs", () => {
       new Map(),
     );
     expect(timers.map((job) => [job.name, job.data.actionId])).toEqual([
-      ["remind", 7],
       ["expire", 7],
+      ["remind", 7],
       ["expire", 8],
+      ["remind", 9],
+      ["expire", 9],
+      ["expire", 10],
     ]);
-    expect(new Set(timers.map((job) => job.opts.jobId)).size).toBe(3);
-    expect(timers.map((job) => (job.opts.delay ?? 0) > 90_000)).toEqual([false, true, true]);
+    expect(new Set(timers.map((job) => job.opts.jobId)).size).toBe(6);
+    expect(timers.map((job) => (job.opts.delay ?? 0) > 90_000)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
+    expect(timers.every((job) => (job.opts.delay ?? 0) > 50_000)).toBe(true);
   });
 
   it("keeps a lone action, and every action of a backend that runs one at a time, in a job of its own", () => {
