@@ -1,4 +1,5 @@
 import { type AnyColumn, type SQL, sql } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "./schema.ts";
@@ -25,9 +26,30 @@ export function createDb(url: string, options: { max?: number } = {}) {
 
 /**
  * `column = any($1)` with the values as one array parameter: unlike `inArray`, the statement's
- * text is the same whatever the number of values, so the connection prepares it once and a
- * long list costs one parameter to build instead of one each.
+ * text is the same whatever the number of values, so it can be prepared once (`executePrepared`,
+ * drizzle's `.prepare`) and a long list costs one parameter to build instead of one each.
  */
 export function anyOf(column: AnyColumn, values: readonly (number | string)[]): SQL {
   return sql`${column} = any(${sql.param(values)})`;
+}
+
+const dialect = new PgDialect();
+
+/**
+ * `db.execute(query)` as a prepared statement of the connection. postgres.js sends a statement
+ * that has parameters and is not prepared in two round trips (it asks Postgres for the
+ * parameters' types, then sends them) and sends nothing after it until it is done, so unprepared
+ * statements handed to it together still go one at a time; prepared ones are sent in one write,
+ * those behind them with them. For statements whose text is the same from call to call: each
+ * text is prepared once per connection and kept.
+ */
+export function executePrepared<T extends Record<string, unknown>>(db: DbOrTx, query: SQL): Promise<T[]> {
+  return db._.session
+    .prepareQuery<{ execute: T[]; all: unknown; values: unknown }>(
+      dialect.sqlToQuery(query),
+      undefined,
+      "prepared",
+      false,
+    )
+    .execute();
 }

@@ -39,8 +39,15 @@ export type OutboxMessage =
   | { topic: "actions.changed"; payload: { changes: ActionChanged[] } }
   /** Written before timers went in one row per ingest; still dispatched. */
   | { topic: "timer"; payload: Timer }
+  | { topic: "timers"; payload: { timers: Timer[] } }
   /** The timers of a batch of new actions, in one row: a row each cost more than the action. */
-  | { topic: "timers"; payload: { timers: Timer[] } };
+  | { topic: "timerGroups"; payload: { groups: TimerGroup[] } };
+
+/**
+ * The same timer of many actions, due at the same moment (the actions of a batch that share a
+ * source and type): each is a delayed job of its own once dispatched.
+ */
+export type TimerGroup = { kind: "expire" | "remind" | "escalate"; dueAt: number; actionIds: number[] };
 
 /** A delayed job; `dueAt`: epoch milliseconds, so that time spent in the outbox does not delay it. */
 export type Timer =

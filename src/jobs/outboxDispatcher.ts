@@ -123,6 +123,10 @@ export function routeOutbox(rows: OutboxRow[], lanes?: Lanes) {
       case "timers":
         for (const timer of message.payload.timers) timers.push(timerJob(timer));
         break;
+      case "timerGroups":
+        for (const { kind, dueAt, actionIds } of message.payload.groups)
+          for (const actionId of actionIds) timers.push(timerJob({ actionId, kind, dueAt }));
+        break;
       default:
         throw new Error(`unknown outbox topic ${(message as { topic: string }).topic}`);
     }

@@ -7,7 +7,7 @@ import {
   insertDevices,
   insertInvestigations,
   insertNewActions,
-  type KeyedTimer,
+  type TimerStep,
 } from "../db/queries/ingest.ts";
 import { bumpMessages, deleteEmptyMessages, planMessages, readAssignments } from "../db/queries/messages.ts";
 import type { ActionRow } from "../db/schema.ts";
@@ -81,17 +81,23 @@ export async function ingestActions(
     keys: policy.threats.keys,
   };
   const key = (source: string, externalId: string) => `${source}\u0000${externalId}`;
+  // Each input's key, built once: a batch's steps look its actions up by key several times.
+  const inputKeys = inputs.map((a) => key(a.source, a.externalId));
   // Each key once (the first of a key given twice in the batch), as it is stored if it is new.
+  // All of them are planned and inserted as new: the insert leaves out the keys already stored,
+  // which are read after it (a batch sent again), rather than looked up before every batch.
   const now = new Date();
-  const candidates = uniqueBy(inputs, (a) => key(a.source, a.externalId)).map((a) =>
-    newActionOf(a, policy, now),
+  const unique = uniqueBy(
+    inputs.map((a, i) => [inputKeys[i]!, a] as const),
+    ([k]) => k,
   );
+  const rowKeys = unique.map(([k]) => k);
+  const rows = unique.map(([, a]) => newActionOf(a, policy, now));
   return db.transaction(async (tx) => {
     const byKey = new Map<string, { id: number; externalId: string; status: Status; created: boolean }>();
     // Sent together, one round trip: the devices and investigations, the threat keys' locks and
-    // what the messages' assignment reads under them, and the actions already stored (read
-    // after the locks, so an ingest of the same threat that committed meanwhile is seen).
-    const [, , reads, stored] = await Promise.all([
+    // what the messages' assignment reads under them.
+    const [, , reads] = await Promise.all([
       insertDevices(
         tx,
         uniqueBy(
@@ -104,11 +110,10 @@ export async function ingestActions(
       ]),
       readAssignments(
         tx,
-        candidates.filter((row) => row.status === "pending"),
+        rows.filter((row) => row.status === "pending"),
         options.channel,
         grouping,
       ),
-      getActionsByExternalKeys(tx, inputs),
     ]);
     const remember = (
       row: { id: number; externalId: string; status: Status; source: string },
@@ -120,8 +125,6 @@ export async function ingestActions(
         status: row.status,
         created,
       });
-    for (const row of stored) remember(row, false);
-    const rows = candidates.filter((row) => !byKey.has(key(row.source, row.externalId)));
 
     // Each pending action's message is known before it is written: one write per row. The
     // stored messages it joins are bumped first (a round trip only when there are any); the new
@@ -143,10 +146,10 @@ export async function ingestActions(
     });
     // Approved by the policy as they arrive: no timers for those.
     const automatic = new Map(
-      rows.flatMap((row) => {
+      rows.flatMap((row, i) => {
         if (row.status !== "pending") return [];
         const verdict = autoApprove(policy, row);
-        return verdict ? [[key(row.source, row.externalId), verdict.rule] as const] : [];
+        return verdict ? [[rowKeys[i]!, verdict.rule] as const] : [];
       }),
     );
     const { actions: inserted, createdMessages } = await insertNewActions(
@@ -156,17 +159,20 @@ export async function ingestActions(
       {
         messages: plan.toCreate,
         renders,
-        timers: rows.flatMap((row) =>
-          row.status === "pending" && !automatic.has(key(row.source, row.externalId))
-            ? timersOf(policy, row, now)
-            : [],
-        ),
+        timers: {
+          steps: timerSteps(
+            policy,
+            rows.filter((row) => row.status === "pending"),
+            now,
+          ),
+          approvedOnArrival: rows.filter((_, i) => automatic.has(rowKeys[i]!)),
+        },
       },
     );
     for (const row of inserted) remember(row, true);
-    // A concurrent ingest of the same actions stored them first: theirs are the rows, and the
-    // messages made for them here show nothing.
-    const lost = inputs.filter((a) => !byKey.has(key(a.source, a.externalId)));
+    // Stored before (a batch sent again) or by a concurrent ingest of the same actions: theirs
+    // are the rows, and the messages made for them here show nothing.
+    const lost = inputs.filter((_, i) => !byKey.has(inputKeys[i]!));
     if (lost.length > 0) {
       for (const row of await getActionsByExternalKeys(tx, lost)) remember(row, false);
       const shown = new Set(inserted.map((row) => row.slackMessageId));
@@ -181,9 +187,9 @@ export async function ingestActions(
       for (const row of await getActionsByIds(tx, completed)) await options.onRecordedCompleted(tx, row);
     }
     // Shown in the channel and history like any other, approved by the policy instead of a person.
-    for (const row of inserted) {
-      const rule = automatic.get(key(row.source, row.externalId));
-      if (rule === undefined || row.status !== "pending") continue;
+    for (const [arrived, rule] of automatic) {
+      const row = byKey.get(arrived);
+      if (!row?.created || row.status !== "pending") continue;
       const approved = await transitionAction(
         tx,
         decisionTransition({
@@ -196,8 +202,8 @@ export async function ingestActions(
       if (!approved.ok) throw new Error(`auto-approval of action ${row.id} failed: ${approved.message}`);
       remember(approved.action, true);
     }
-    return inputs.map((a) => {
-      const found = byKey.get(key(a.source, a.externalId));
+    return inputs.map((a, i) => {
+      const found = byKey.get(inputKeys[i]!);
       if (!found) throw new Error(`ingest lost track of ${a.source}/${a.externalId}`);
       return { id: found.id, externalId: found.externalId, status: found.status, created: found.created };
     });
@@ -236,18 +242,30 @@ function newActionOf(a: IngestInput, policy: Policy, now: Date) {
   };
 }
 
-/** A waiting action's expiry, reminder and escalation, as delayed jobs created with the action. */
-function timersOf(policy: Policy, row: ReturnType<typeof newActionOf>, now: Date): KeyedTimer[] {
-  return [
-    [row.source, row.externalId, "expire", row.expiresAt!.getTime()],
-    ...remindersFor(policy, row).map(
-      (step): KeyedTimer => [row.source, row.externalId, step.kind, now.getTime() + step.afterMs],
-    ),
-  ];
+/**
+ * The expiry, reminder and escalation of the waiting actions, as delayed jobs created with them:
+ * once per source and type of `rows`, which decide them.
+ */
+function timerSteps(policy: Policy, rows: ReturnType<typeof newActionOf>[], now: Date): TimerStep[] {
+  const steps = new Map<string, TimerStep[]>();
+  for (const row of rows) {
+    const of = `${row.source} ${row.type}`;
+    if (steps.has(of)) continue;
+    steps.set(of, [
+      [row.source, row.type, "expire", row.expiresAt!.getTime()],
+      ...remindersFor(policy, row).map(
+        (step): TimerStep => [row.source, row.type, step.kind, now.getTime() + step.afterMs],
+      ),
+    ]);
+  }
+  return [...steps.values()].flat();
 }
 
 function uniqueBy<T>(items: T[], keyOf: (item: T) => string): T[] {
   const seen = new Map<string, T>();
-  for (const item of items) if (!seen.has(keyOf(item))) seen.set(keyOf(item), item);
+  for (const item of items) {
+    const key = keyOf(item);
+    if (!seen.has(key)) seen.set(key, item);
+  }
   return [...seen.values()];
 }

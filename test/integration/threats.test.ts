@@ -118,6 +118,26 @@ describe("threat grouping", () => {
     expect(buttonsOf(done).some((b) => b.action_id.startsWith("approve_all:"))).toBe(false);
   });
 
+  it("counts an action sent again once: with one new instance it is two of the file, not a threat", async () => {
+    const [first] = await ingest(outbreak(9107, 0, 1, "again"));
+    const firstMessage = await messageRowOf(first!);
+    // The stored one again, with a second instance: two pending of the file, under the three a
+    // threat needs; the one sent again stays where it is shown.
+    const [again, second] = await ingest(outbreak(9107, 0, 2, "again"));
+    expect(again).toBe(first);
+    expect(await messageRowOf(first!)).toEqual(firstMessage);
+    expect((await messageRowOf(second!)).threatKey).toBeNull();
+    // The third makes it one: only the new instance is shown on the threat message.
+    const [, , third] = await ingest(outbreak(9107, 0, 3, "again"));
+    expect((await messageRowOf(third!)).threatKey).toBe(`file:${sha256Of(9107)}`);
+    expect((await messageRowOf(second!)).threatKey).toBeNull();
+    // The messages made for the actions sent again show nothing, and are gone.
+    const [empty] = await app.ctx.sql<{ n: number }[]>`
+      select count(*)::int as n from slack_messages m
+      where channel = ${TEST_CHANNEL} and not exists (select 1 from actions a where a.slack_message_id = m.id)`;
+    expect(empty!.n).toBe(0);
+  });
+
   it("rejects a whole threat with one reason, kept on every action", async () => {
     const ids = await ingest(outbreak(9002, 0, 4, "rej"));
     const threat = await messageRowOf(ids[0]!);

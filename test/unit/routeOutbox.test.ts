@@ -62,8 +62,9 @@ describe("routing the outbox into jobs", () => {
     expect(routeOutbox([row], undefined).execute).toHaveLength(count);
   });
 
-  it("schedules every timer of a batch's one row as a delayed job of its own", () => {
+  it("schedules every timer of a row, each action of a timer group too, as a delayed job of its own", () => {
     const dueAt = Date.now() + 60_000;
+    const expireAt = Date.now() + 120_000;
     const { timers } = routeOutbox(
       [
         {
@@ -77,6 +78,16 @@ describe("routing the outbox into jobs", () => {
             ],
           },
         },
+        {
+          id: 2,
+          topic: "timerGroups",
+          payload: {
+            groups: [
+              { kind: "remind", dueAt, actionIds: [9] },
+              { kind: "expire", dueAt: expireAt, actionIds: [9, 10] },
+            ],
+          },
+        },
       ],
       new Map(),
     );
@@ -84,8 +95,19 @@ describe("routing the outbox into jobs", () => {
       ["expire", 7],
       ["remind", 7],
       ["expire", 8],
+      ["remind", 9],
+      ["expire", 9],
+      ["expire", 10],
     ]);
-    expect(new Set(timers.map((job) => job.opts.jobId)).size).toBe(3);
+    expect(new Set(timers.map((job) => job.opts.jobId)).size).toBe(6);
+    expect(timers.map((job) => (job.opts.delay ?? 0) > 90_000)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
     expect(timers.every((job) => (job.opts.delay ?? 0) > 50_000)).toBe(true);
   });
 

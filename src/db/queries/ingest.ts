@@ -2,9 +2,9 @@
 // audit events and outbox rows of the actions that are new, each a statement whatever the
 // batch's size.
 import { sql } from "drizzle-orm";
-import type { Tx } from "../client.ts";
+import { executePrepared, type Tx } from "../client.ts";
 import { fromDriverRow, insertFromJson } from "../jsonRows.ts";
-import { OUTBOX_CHANNEL, type OutboxMessage, type Timer } from "../outbox.ts";
+import { OUTBOX_CHANNEL, type OutboxMessage, type TimerGroup } from "../outbox.ts";
 import {
   type ActionRow,
   actionEvents,
@@ -20,22 +20,29 @@ export type NewAction = typeof actions.$inferInsert;
 /** An action's idempotency key: the source and the source's own id for it. */
 export type ExternalKey = { source: string; externalId: string };
 /**
- * A timer of an action about to be stored, by the action's key (its id is known once it is
- * stored): positional, as a batch's timers are written as one JSON text of these.
+ * A timer of every waiting action of a source and type about to be stored: what a waiting action
+ * is due, its expiry and reminder steps, is decided by those two alone, at the same moment for all
+ * of a batch (positional, as a batch's steps are written as one JSON text of these).
  */
-export type KeyedTimer = [source: string, externalId: string, kind: Timer["kind"], dueAt: number];
+export type TimerStep = [source: string, type: string, kind: TimerGroup["kind"], dueAt: number];
 /** What ingest needs back of an action it stored. */
 export type StoredAction = Pick<ActionRow, "id" | "source" | "externalId" | "status" | "slackMessageId">;
 
 export async function insertDevices(tx: Tx, rows: { id: string; name: string }[]): Promise<void> {
   if (rows.length > 0)
-    await tx.execute(sql`insert into ${devices} ${insertFromJson(devices, rows)} on conflict do nothing`);
+    await executePrepared(
+      tx,
+      sql`insert into ${devices} ${insertFromJson(devices, rows)} on conflict do nothing`,
+    );
 }
 
 export async function insertInvestigations(tx: Tx, ids: string[]): Promise<void> {
   if (ids.length > 0)
-    await tx.execute(sql`insert into ${investigations} (id) select unnest(${sql.param(ids)}::text[])
-      on conflict do nothing`);
+    await executePrepared(
+      tx,
+      sql`insert into ${investigations} (id) select unnest(${sql.param(ids)}::text[])
+      on conflict do nothing`,
+    );
 }
 
 /**
@@ -44,7 +51,8 @@ export async function insertInvestigations(tx: Tx, ids: string[]): Promise<void>
  * follow them, in the same statement (one round trip); the others are left as they are. A row
  * whose `newMessage` is set is shown on that message of `work.messages` (by index). Outbox rows,
  * in this order: the post of each created message that shows one of the stored actions, the
- * `renders` (when any action is stored), and one `timers` row with the timers of the stored actions.
+ * `renders` (when any action is stored), and one `timerGroups` row with the timers of the stored
+ * actions that wait: those arriving pending, but for `work.timers.approvedOnArrival`.
  */
 export async function insertNewActions(
   tx: Tx,
@@ -58,7 +66,7 @@ export async function insertNewActions(
   work: {
     messages: NewMessage[];
     renders: OutboxMessage[];
-    timers: KeyedTimer[];
+    timers: { steps: TimerStep[]; approvedOnArrival: ExternalKey[] };
   },
 ): Promise<{ actions: StoredAction[]; createdMessages: number[] }> {
   if (rows.length === 0) return { actions: [], createdMessages: [] };
@@ -67,14 +75,16 @@ export async function insertNewActions(
     work.messages.length > 0
       ? sql`insert into ${slackMessages} ${insertFromJson(slackMessages, work.messages)} returning id`
       : sql`select null::bigint as id where false`;
-  const result = await tx.execute<{
+  const result = await executePrepared<{
     message: boolean;
     id: string | number;
     source: ActionRow["source"];
     external_id: string;
     status: ActionRow["status"];
     slack_message_id: string | number | null;
-  }>(sql`
+  }>(
+    tx,
+    sql`
     with created as (${created}),
     new_message as (select id, row_number() over (order by id) - 1 as n from created),
     -- Read once, then indexed by each row: a look-up per row in new_message scans it each time.
@@ -87,7 +97,7 @@ export async function insertNewActions(
         },
       })}
       on conflict (source, external_id) do nothing
-      returning id, source, external_id, status, slack_message_id
+      returning id, source, type, external_id, status, slack_message_id
     ),
     received as (
       insert into ${actionEvents} (action_id, kind, actor, detail)
@@ -104,12 +114,17 @@ export async function insertNewActions(
       from jsonb_array_elements(${JSON.stringify(work.renders)}::jsonb) with ordinality as r(m, n)
       where exists (select 1 from inserted)
       union all
-      -- Written as JSON text and read as jsonb once: building a jsonb object per timer cost more
-      -- than the rest of the statement's timers. Each piece is JSON (a bigint, jsonb's own text).
-      select 3, 1, 'timers', ('{"timers":[' || string_agg('{"actionId":' || i.id || ',"kind":' || (t.m -> 2)::text
-          || ',"dueAt":' || (t.m -> 3)::text || '}', ',' order by i.id, t.n) || ']}')::jsonb
-      from jsonb_array_elements(${JSON.stringify(work.timers)}::jsonb) with ordinality as t(m, n)
-      join inserted i on i.source = t.m ->> 0 and i.external_id = t.m ->> 1
+      select 3, 1, 'timerGroups', jsonb_build_object('groups', jsonb_agg(jsonb_build_object(
+          'kind', g.kind, 'dueAt', g.due_at, 'actionIds', g.ids) order by g.due_at, g.kind))
+      from (
+        select s.m ->> 2 as kind, (s.m ->> 3)::bigint as due_at, jsonb_agg(i.id order by i.id) as ids
+        from jsonb_array_elements(${JSON.stringify(work.timers.steps)}::jsonb) as s(m)
+        join inserted i on i.source = s.m ->> 0 and i.type = s.m ->> 1
+        where i.status = 'pending' and (i.source, i.external_id) not in (
+          select a ->> 0, a ->> 1
+          from jsonb_array_elements(${JSON.stringify(work.timers.approvedOnArrival.map((k) => [k.source, k.externalId]))}::jsonb) as a)
+        group by 1, 2
+      ) g
       having count(*) > 0
     ),
     queued as (
@@ -123,7 +138,8 @@ export async function insertNewActions(
     -- The messages created, also when none of the actions was stored (a concurrent ingest stored
     -- them first): the caller deletes the ones that show nothing.
     select true, id, null, null, null, null, null from new_message
-    order by message, id`);
+    order by message, id`,
+  );
   const stored: StoredAction[] = [];
   const createdMessages: number[] = [];
   for (const row of result) {
@@ -143,9 +159,11 @@ export async function insertNewActions(
 export async function getActionsByExternalKeys(tx: Tx, keys: ExternalKey[]): Promise<ActionRow[]> {
   if (keys.length === 0) return [];
   const pairs = JSON.stringify(keys.map((key) => [key.source, key.externalId]));
-  const rows = await tx.execute<Record<string, unknown>>(sql`
-    select * from ${actions} where (source, external_id) in (
-      select e->>0, e->>1 from json_array_elements(${pairs}::json) e)`);
+  const rows = await executePrepared<Record<string, unknown>>(
+    tx,
+    sql`select * from ${actions} where (source, external_id) in (
+      select e->>0, e->>1 from json_array_elements(${pairs}::json) e)`,
+  );
   return rows.map((raw) => fromDriverRow(actions, raw));
 }
 

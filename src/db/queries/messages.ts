@@ -5,7 +5,7 @@
 // a few threat messages and one message per investigation rather than a flood.
 import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
 import type { ThreatKind } from "../../domain/threats.ts";
-import { anyOf, type Db, type DbOrTx, type Tx } from "../client.ts";
+import { anyOf, type Db, type DbOrTx, executePrepared, type Tx } from "../client.ts";
 import { transactionLocksOnTexts } from "../locks.ts";
 import type { OutboxMessage } from "../outbox.ts";
 import {
@@ -36,8 +36,9 @@ export type Arrival = Pick<ActionRow, "threatKey" | "investigationId"> & { id: n
 
 /**
  * What the assignment of a batch's arrivals reads, under the locks of their threat keys: each
- * key's open threat message and pending actions within the window, and each investigation's
- * message that can still take actions in (locked for this transaction).
+ * key's open threat message and pending actions within the window (other than the arrivals
+ * themselves), and each investigation's message that can still take actions in (locked for
+ * this transaction).
  */
 export type AssignmentReads = {
   openThreat: Map<string, number>;
@@ -67,12 +68,14 @@ function groupedKey(action: Pick<Arrival, "threatKey">, grouping: ThreatGrouping
 /**
  * Takes the locks of the candidates' threat keys (one ingest at a time per key decides), then
  * reads what `planMessages` needs. Its statements are sent together, in this order, so a
- * caller can send its own with them in one round trip; the candidates may be more than the
- * arrivals assigned later (actions found already stored are left out then).
+ * caller can send its own with them in one round trip. A candidate may be stored already (a
+ * batch sent again): a threat's pending actions are counted without the candidates, which
+ * `planMessages` counts as arrivals, so none counts twice.
  */
 export async function readAssignments(
   tx: Tx,
-  candidates: readonly Pick<Arrival, "threatKey" | "investigationId">[],
+  candidates: readonly (Pick<Arrival, "threatKey" | "investigationId"> &
+    Pick<ActionRow, "source" | "externalId">)[],
   channel: string,
   grouping?: ThreatGrouping,
 ): Promise<AssignmentReads> {
@@ -90,7 +93,8 @@ export async function readAssignments(
   const windowStart = sql`now() - make_interval(secs => ${(grouping?.windowMs ?? 0) / 1000})`;
   const [, open, pending, joinable] = await Promise.all([
     keys.length
-      ? tx.execute(
+      ? executePrepared(
+          tx,
           transactionLocksOnTexts(
             "threatMessage",
             keys.map((key) => `${channel} ${key}`),
@@ -109,15 +113,26 @@ export async function readAssignments(
             ),
           )
           .orderBy(desc(slackMessages.createdAt))
+          .prepare("openThreatMessages")
+          .execute()
       : [],
     // A look-up per key in the partial index of pending threat actions: as one scan with the
     // keys as a filter, the planner read every action of the window and compared each with
     // every key.
     keys.length
-      ? tx.execute<{ threat_key: string; n: number }>(sql`
+      ? executePrepared<{ threat_key: string; n: number }>(
+          tx,
+          sql`
           select k as threat_key, (select count(*)::int from ${actions}
-            where ${actions.threatKey} = k and ${actions.status} = 'pending' and ${actions.createdAt} > ${windowStart}) as n
-          from unnest(${sql.param(keys)}::text[]) as k`)
+            where ${actions.threatKey} = k and ${actions.status} = 'pending' and ${actions.createdAt} > ${windowStart}
+              and (${actions.source}, ${actions.externalId}) not in (
+                select e ->> 0, e ->> 1 from json_array_elements(${JSON.stringify(
+                  candidates.flatMap((a) =>
+                    groupedKey(a, grouping) === null ? [] : [[a.source, a.externalId]],
+                  ),
+                )}::json) as e)) as n
+          from unnest(${sql.param(keys)}::text[]) as k`,
+        )
       : [],
     investigationIds.length
       ? tx
@@ -132,6 +147,8 @@ export async function readAssignments(
             ),
           )
           .for("update", { skipLocked: true })
+          .prepare("joinableMessages")
+          .execute()
       : [],
   ]);
   const openThreat = new Map<string, number>();
@@ -219,18 +236,22 @@ export async function bumpMessages(tx: Tx, messageIds: number[]): Promise<Outbox
     tx
       .select({ id: slackMessages.id })
       .from(slackMessages)
-      .where(inArray(slackMessages.id, messageIds))
+      .where(anyOf(slackMessages.id, messageIds))
       .orderBy(asc(slackMessages.id))
-      .for("update"),
+      .for("update")
+      .prepare("lockMessages")
+      .execute(),
     tx
       .update(slackMessages)
       .set({ version: sql`${slackMessages.version} + 1` })
-      .where(inArray(slackMessages.id, messageIds))
+      .where(anyOf(slackMessages.id, messageIds))
       .returning({
         id: slackMessages.id,
         version: slackMessages.version,
         render: sql<boolean>`${RENDER_NEEDED}`,
-      }),
+      })
+      .prepare("bumpMessages")
+      .execute(),
   ]);
   return bumped
     .filter((m) => m.render)

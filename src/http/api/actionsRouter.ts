@@ -52,10 +52,15 @@ export function actionsRouter(ctx: AppContext): Router {
       policy: ctx.config.policy,
       onRecordedCompleted: ctx.recordCompleted,
     });
-    parsed.actions.forEach((action, index) => {
-      if (results[index]!.created)
-        ctx.metrics.actionsIngested.inc({ source: action.source, type: action.type });
+    // Counted once per source and type: a counter's increment hashes its labels each time.
+    const created = new Map<string, { source: string; type: string; n: number }>();
+    parsed.actions.forEach(({ source, type }, index) => {
+      if (!results[index]!.created) return;
+      const counted = created.get(`${source} ${type}`);
+      if (counted) counted.n += 1;
+      else created.set(`${source} ${type}`, { source, type, n: 1 });
     });
+    for (const { source, type, n } of created.values()) ctx.metrics.actionsIngested.inc({ source, type }, n);
     res.status(201).json({
       actions: results.map((r) => ({ id: String(r.id), externalId: r.externalId, status: r.status })),
     });
