@@ -39,6 +39,7 @@ export type OutboxMessage =
   | { topic: "actions.changed"; payload: { changes: ActionChanged[] } }
   /** Written before timers went in one row per ingest; still dispatched. */
   | { topic: "timer"; payload: Timer }
+  /** Timers of their own in one row (a step-up's end; an ingest's, before timer groups). */
   | { topic: "timers"; payload: { timers: Timer[] } }
   /** The timers of a batch of new actions, in one row: a row each cost more than the action. */
   | { topic: "timerGroups"; payload: { groups: TimerGroup[] } };
