@@ -180,7 +180,10 @@ export async function viewOpenedBy<Answer>(
       }
       return done ? (opened() ?? { view: null }) : opened();
     },
-    15_000,
+    // A click whose end Postgres could not record (an outage) is marked by the inbox's next
+    // recovery pass once Postgres is back, or handled again once its claim runs out
+    // (src/slack/inbox.ts: 10 s claims, a pass every 5 s); outages in a row add to that.
+    45_000,
     `the click with trigger ${triggerId} handled`,
   );
   return found.view;
