@@ -1,10 +1,12 @@
 // Work that runs again and again on a timer (the expiry sweep, the reconciler, the Slack inbox's
-// recovery): never two passes at once, a failed pass logged and tried again at the next tick, and
-// a stop that waits for the pass under way only so long when the service it needs does not answer.
+// recovery): never two passes at once (unless one overruns its bound), a failed pass logged and
+// tried again at the next tick, and a stop that waits for the pass under way only so long when the
+// service it needs does not answer.
 import { finishesWithin } from "./deadline.ts";
 
-/** The two levels a pass's failures are logged at (pino's signature). */
+/** The levels a pass's failures are logged at (pino's signature). */
 type PassLog = {
+  error(fields: object, message: string): void;
   warn(fields: object, message: string): void;
   debug(fields: object, message: string): void;
 };
@@ -22,14 +24,25 @@ export type PeriodicPassOptions = {
    * does not end in time. Without it the stop waits for the pass, and its caller bounds the wait.
    */
   stopWithin?: { ms: number; dependsOn: string };
+  /**
+   * How long a pass may run before the next tick starts another beside it, for a pass whose work
+   * is safe to overlap (claimed rows): a pass stuck on a query a closed connection never settles
+   * would otherwise stop the work for good. Without it a pass is waited for however long it runs.
+   */
+  overrunAfterMs?: number;
 };
 
 export function startPeriodicPass(options: PeriodicPassOptions): { stop(): Promise<void> } {
   const { name, log } = options;
-  let running: Promise<void> | null = null;
+  let running: { done: Promise<void>; startedAt: number } | null = null;
   let stopped = false;
   const tick = () => {
-    running ??= options
+    if (running) {
+      const runningMs = Date.now() - running.startedAt;
+      if (options.overrunAfterMs === undefined || runningMs < options.overrunAfterMs) return;
+      log.error({ runningMs }, `${name} has not ended; starting another beside it`);
+    }
+    const done: Promise<void> = options
       .run()
       .then(
         () => {},
@@ -40,8 +53,10 @@ export function startPeriodicPass(options: PeriodicPassOptions): { stop(): Promi
         },
       )
       .finally(() => {
-        running = null;
+        // An overrun pass that ends at last leaves the one that replaced it in place.
+        if (running?.done === done) running = null;
       });
+    running = { done, startedAt: Date.now() };
   };
   if (options.atStart) tick();
   const timer = setInterval(tick, options.everyMs);
@@ -51,11 +66,11 @@ export function startPeriodicPass(options: PeriodicPassOptions): { stop(): Promi
       clearInterval(timer);
       if (!running) return;
       if (!options.stopWithin) {
-        await running;
+        await running.done;
         return;
       }
       const { ms, dependsOn } = options.stopWithin;
-      if (!(await finishesWithin(running, ms))) {
+      if (!(await finishesWithin(running.done, ms))) {
         log.warn({ waitedMs: ms }, `${name} abandoned: ${dependsOn} does not answer`);
       }
     },

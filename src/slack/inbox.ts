@@ -22,6 +22,8 @@ const CLAIM_MS = 10_000;
 const RENEW_EVERY_MS = 3_000;
 /** How often a web process looks for rows whose process stopped (and once at start). */
 const RECOVER_EVERY_MS = 5_000;
+/** A recovery pass running this long is taken for stuck: several claims' worth of handling. */
+const OVERRUN_AFTER_MS = 3 * CLAIM_MS;
 /**
  * A request still unfinished this long after it arrived, taken over this many times (every
  * process that took it died, or Bolt failed), is given up and logged: a request that kills the
@@ -172,6 +174,9 @@ export function createSlackInbox(app: App, ctx: AppContext) {
         atStart: true,
         run: recover,
         log,
+        // Passes claim their rows, so another may start beside one stuck on a query that never
+        // settles; without it, the clicks handled meanwhile would never be marked done.
+        overrunAfterMs: OVERRUN_AFTER_MS,
       });
       const renew = () => {
         if (inFlight.size === 0) return;

@@ -2,9 +2,10 @@
 import { afterEach, expect, it } from "vitest";
 import { startPeriodicPass } from "../../src/lib/periodicPass.ts";
 
-type Line = { level: "warn" | "debug"; message: string; fields: object };
+type Line = { level: "error" | "warn" | "debug"; message: string; fields: object };
 const lines: Line[] = [];
 const log = {
+  error: (fields: object, message: string) => lines.push({ level: "error", message, fields }),
   warn: (fields: object, message: string) => lines.push({ level: "warn", message, fields }),
   debug: (fields: object, message: string) => lines.push({ level: "debug", message, fields }),
 };
@@ -102,5 +103,57 @@ it("without a bound, a stop waits for the pass under way to end", async () => {
   });
   await pass.stop();
   expect(ended).toBe(true);
+  expect(lines).toEqual([]);
+});
+
+it("a pass past its overrun bound is logged and another starts beside it; its late end leaves the new one be", async () => {
+  let endStuck: () => void = () => {};
+  let passes = 0;
+  let running = 0;
+  let most = 0;
+  start({
+    everyMs: 10,
+    atStart: true,
+    overrunAfterMs: 40,
+    run: async () => {
+      passes += 1;
+      running += 1;
+      most = Math.max(most, running);
+      // The first pass hangs (a query nobody settles); the others take a while.
+      await (passes === 1 ? new Promise<void>((resolve) => (endStuck = resolve)) : sleep(200));
+      running -= 1;
+    },
+  });
+  await sleep(20);
+  expect(passes).toBe(1);
+  await sleep(40);
+  expect(passes).toBe(2);
+  expect(lines).toEqual([
+    {
+      level: "error",
+      message: "test pass has not ended; starting another beside it",
+      fields: { runningMs: expect.any(Number) },
+    },
+  ]);
+  // The stuck pass ends while the second runs: the second is still the one under way, so no third
+  // starts before the second has overrun too.
+  endStuck();
+  await sleep(20);
+  expect(passes).toBe(2);
+  expect(most).toBe(2);
+});
+
+it("without an overrun bound, a pass that hangs is waited for", async () => {
+  let passes = 0;
+  start({
+    everyMs: 5,
+    atStart: true,
+    run: async () => {
+      passes += 1;
+      await sleep(100);
+    },
+  });
+  await sleep(60);
+  expect(passes).toBe(1);
   expect(lines).toEqual([]);
 });
