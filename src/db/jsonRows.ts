@@ -1,15 +1,31 @@
-// Many rows in one statement with one parameter: the rows as one JSON document, read back by
-// `json_to_recordset`. Drizzle's multi-row VALUES takes a parameter per cell and builds the
-// statement in JavaScript, which for a batch of 500 actions cost more than Postgres inserting
-// them (docs/BENCHMARK-NOTES.md); one JSON text costs one JSON.stringify.
+// Many rows in one statement with one parameter: the rows as one JSON document, an array of
+// arrays (each row's values by position), read back by `jsonb_array_elements`. Drizzle's
+// multi-row VALUES takes a parameter per cell and builds the statement in JavaScript, which for a
+// batch of 500 actions cost more than Postgres inserting them; rows written as objects repeat
+// every key in every row, and `json_to_recordset` spent about as long reading the keys as the
+// values (docs/BENCHMARK-NOTES.md).
 import { getTableColumns, is, SQL, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 
 type Columns = Record<string, PgColumn>;
 
+/** How a row's value at `index` is read from its JSON array `e`, as a value of `type`. */
+function readAt(index: number, type: string): SQL {
+  if (type.endsWith("[]"))
+    throw new Error(
+      `insertFromJson cannot read an array column (${type}): a JSON array is not an array literal`,
+    );
+  // A jsonb value as it is, not written out and read again; a JSON null is SQL's null, as `->>`
+  // gives it for the other types (`->` alone would give the jsonb value 'null').
+  if (type === "jsonb") return sql.raw(`nullif(e -> ${index}, 'null'::jsonb)`);
+  if (type === "text") return sql.raw(`e ->> ${index}`);
+  return sql.raw(`(e ->> ${index})::${type}`);
+}
+
 /**
- * `(col, …) select r.key, … from json_to_recordset($1) as r(key type, …)` for the columns of
- * `table` that `rows` set (keys as in the schema: camelCase), ready to follow `insert into table`.
+ * `(col, …) select r.key, … from jsonb_array_elements($1) as e, lateral (select e ->> 0 as key, …)
+ * as r` for the columns of `table` that `rows` set (keys as in the schema: camelCase), ready to
+ * follow `insert into table`.
  * `options.fields`: keys of each row that are not columns, by their SQL type, read as `r.<key>`;
  * `options.computed`: columns whose value is an SQL expression of the row `r` (its columns and
  * those fields, by key) instead of the row's own value.
@@ -21,16 +37,16 @@ export function insertFromJson<T extends PgTable>(
 ): SQL {
   const columns = getTableColumns(table) as Columns;
   const keys = Object.keys(columns).filter((key) => rows.some((row) => key in row));
-  const extra = Object.entries(options.fields ?? {});
+  const fields: [key: string, type: string][] = [
+    ...keys.map((key): [string, string] => [key, columns[key]!.getSQLType()]),
+    ...Object.entries(options.fields ?? {}),
+  ];
   const computed = (options.computed ?? {}) as Record<string, SQL | undefined>;
   const names = keys.map((key) => sql.identifier(columns[key]!.name));
-  const types = [
-    ...keys.map((key) => sql`${sql.identifier(key)} ${sql.raw(columns[key]!.getSQLType())}`),
-    ...extra.map(([key, type]) => sql`${sql.identifier(key)} ${sql.raw(type)}`),
-  ];
+  const reads = fields.map(([key, type], index) => sql`${readAt(index, type)} as ${sql.identifier(key)}`);
   // A row that leaves a column with a default out gets the default, as in VALUES. Every column
   // with a default is NOT NULL, so a null given for one (which it could not store) gets it too:
-  // the recordset cannot tell a key left out from a null.
+  // the JSON cannot tell a key left out from a null.
   const values = keys.map((key) => {
     const column = columns[key]!;
     const read = sql`r.${sql.identifier(key)}`;
@@ -41,9 +57,30 @@ export function insertFromJson<T extends PgTable>(
       : sql`cast(${column.getSQLType() === "jsonb" ? JSON.stringify(column.default) : column.default} as ${sql.raw(column.getSQLType())})`;
     return sql`coalesce(${read}, ${fallback})`;
   });
-  // The rows are written as they are, under their own keys: no copy of each row to build.
+  // Dates as their ISO text, which JSON.stringify would write: a Date's toJSON took it off its
+  // fast path and cost more than the rest of the rows together. A batch's rows share a few
+  // moments (an expiry per type), each written once.
+  const isoOf = new Map<number, string>();
+  const iso = (date: Date) => {
+    const time = date.getTime();
+    // As its toJSON: an invalid date is null.
+    if (Number.isNaN(time)) return null;
+    let text = isoOf.get(time);
+    if (text === undefined) {
+      text = date.toISOString();
+      isoOf.set(time, text);
+    }
+    return text;
+  };
+  const tuples = rows.map((row) => {
+    const record = row as Record<string, unknown>;
+    return fields.map(([key]) => {
+      const value = record[key] ?? null;
+      return value instanceof Date ? iso(value) : value;
+    });
+  });
   return sql`(${sql.join(names, sql`, `)}) select ${sql.join(values, sql`, `)}
-    from json_to_recordset(${JSON.stringify(rows)}::json) as r(${sql.join(types, sql`, `)})`;
+    from jsonb_array_elements(${JSON.stringify(tuples)}::jsonb) as e, lateral (select ${sql.join(reads, sql`, `)}) as r`;
 }
 
 /** A row as `tx.execute` returns it (column names, driver values), as drizzle's select would. */
