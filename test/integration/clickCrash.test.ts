@@ -12,7 +12,7 @@ import { decisionMetadata } from "../../src/slack/blocks/modals.ts";
 import { obliterateQueues, POSTGRES_BASE, REDIS_URL, uniqueName } from "../support/db.ts";
 import { actionBody } from "../support/fixtures.ts";
 import { seedFleetFor } from "../support/fleet.ts";
-import { freePort, nodeStart, type StartedProcess, waitForHttp } from "../support/process.ts";
+import { buildProgram, freePort, type StartedProcess, waitForHttp } from "../support/process.ts";
 import { postToSlackEndpoint, viewSubmissionPayload } from "../support/slackRequests.ts";
 
 const CLICKS = 50;
@@ -32,10 +32,13 @@ const prefix = uniqueName("click_crash");
 const started: StartedProcess[] = [];
 let slackApi: FakeSlackApi;
 let sql: postgres.Sql;
+// Started from a build: 52 starts through tsx took most of the suite's CPU for this file.
+let program: Awaited<ReturnType<typeof buildProgram>>;
 
 beforeAll(async () => {
   slackApi = await startFakeSlackApi();
   sql = postgres(`${POSTGRES_BASE}/${database}`, { max: 2, onnotice: () => {} });
+  program = await buildProgram();
 });
 afterAll(async () => {
   for (const p of started)
@@ -46,6 +49,7 @@ afterAll(async () => {
   await admin.end();
   await obliterateQueues(prefix);
   await slackApi?.close();
+  await program?.remove();
 });
 
 /** A small seeded generator, so that a failing run can be repeated with its seed. */
@@ -76,7 +80,7 @@ describe("click crash", () => {
     type Web = { process: StartedProcess; base: string };
     const startWeb = async (): Promise<Web> => {
       const port = await freePort();
-      const web = nodeStart({ ...env, PORT: String(port) }, ["web"]);
+      const web = program.start({ ...env, PORT: String(port) }, ["web"]);
       started.push(web);
       const base = `http://127.0.0.1:${port}`;
       await waitForHttp(`${base}/healthz`, 60_000);
@@ -89,7 +93,7 @@ describe("click crash", () => {
     };
     // The first one creates the database; the worker starts once it exists.
     let web = await startWeb();
-    const worker = nodeStart({ ...env, PORT: String(await freePort()) }, ["worker"]);
+    const worker = program.start({ ...env, PORT: String(await freePort()) }, ["worker"]);
     started.push(worker);
     const base = web.base;
 
