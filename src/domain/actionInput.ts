@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { ACTION_TYPE_INFO, ACTION_TYPES, ENTITY_SCHEMAS, type Entity, SOURCES } from "./actionTypes.ts";
 import { storableString } from "./storableText.ts";
-import { plainWords } from "./zodMessages.ts";
+import { safeParsePlainly } from "./zodMessages.ts";
 
 export const MAX_BATCH = 1000;
 
@@ -39,11 +39,9 @@ const baseAction = z
 
 export const actionInputSchema = baseAction.transform((action, ctx) => {
   const schema = ENTITY_SCHEMAS[action.type];
-  // Parsed without the error map first (zod parses slower with one), then again with it for the
-  // messages of an entity that fails.
-  const entity = schema.safeParse(action.entity);
+  const entity = safeParsePlainly(schema, action.entity);
   if (!entity.success) {
-    for (const issue of schema.safeParse(action.entity, { error: plainWords }).error!.issues) {
+    for (const issue of entity.error.issues) {
       ctx.addIssue({ code: "custom", path: ["entity", ...issue.path], message: issue.message });
     }
     return z.NEVER;
@@ -81,12 +79,9 @@ export function parseIngestBody(
     if (issues.length > 0) return { ok: false, issues };
     items = list as unknown[];
   }
-  // One parse of the whole list: a parse per action cost half as much again. Without the error
-  // map first, as for the entities; again with it only for the messages of a list that fails.
-  const valid = actionListSchema.safeParse(items);
-  if (valid.success) return { ok: true, actions: valid.data };
-  const parsed = actionListSchema.safeParse(items, { error: plainWords });
-  if (parsed.success) throw new Error("the action list passed only with the error map");
+  // One parse of the whole list: a parse per action cost half as much again.
+  const parsed = safeParsePlainly(actionListSchema, items);
+  if (parsed.success) return { ok: true, actions: parsed.data };
   return {
     ok: false,
     issues: parsed.error.issues.map((issue) => ({
