@@ -6,9 +6,9 @@ export default defineConfig({
     pool: "forks",
     // Two cores: more files at once only adds contention on Postgres and Redis.
     maxWorkers: 2,
-    // The files of a worker share its modules instead of loading the app's module graph afresh
-    // each (about 2 s a file: imports summed over a run, 163 s isolated, 28 s shared). Each file
-    // starts its own apps on its own database and queue prefix, and leaves no global state.
+    // The files of a worker share its modules instead of each loading the app's module graph
+    // afresh, which cost seconds a file. Each file starts its own apps on its own database and
+    // queue prefix, and leaves no global state.
     isolate: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
