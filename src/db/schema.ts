@@ -153,9 +153,12 @@ export const actionEvents = pgTable(
   "action_events",
   {
     id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
-    actionId: bigint("action_id", { mode: "number" })
-      .notNull()
-      .references(() => actions.id),
+    /**
+     * The action's id. Not a foreign key: a trigger checks each statement's events against
+     * `actions` in one look-up, where a foreign key checks and locks their action row by row
+     * (drizzle/0017). That lock only guards against the action's deletion, which `actions` refuses.
+     */
+    actionId: bigint("action_id", { mode: "number" }).notNull(),
     at: time("at").notNull().default(sql`clock_timestamp()`),
     kind: text("kind").notNull(),
     /** A Slack user ID, `system`, or `api` for ingest. */

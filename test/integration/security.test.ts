@@ -127,6 +127,32 @@ describe("audit integrity", () => {
     expect(await getActionEvents(app.ctx.db, id!)).toHaveLength(1);
   });
 
+  it("an audit event must name a stored action, also among others in one statement", async () => {
+    const [id] = await ingest(app.ctx.db, [actionBody("isolate_device", 6)]);
+    const [row] = await app.ctx.sql<{ missing: string }[]>`select max(id) + 1000 as missing from actions`;
+    const missing = row!.missing;
+    await expect(
+      app.ctx
+        .sql`insert into action_events (action_id, kind, actor) values (${missing!}, 'approve', 'U0FORGER1')`,
+    ).rejects.toThrow(new RegExp(`names action ${missing}, which does not exist`));
+    await expect(
+      app.ctx.sql`insert into action_events (action_id, kind, actor)
+        values (${id!}, 'approve', 'U0FORGER1'), (${missing!}, 'approve', 'U0FORGER1')`,
+    ).rejects.toMatchObject({ code: "23503" });
+    expect((await getActionEvents(app.ctx.db, id!)).map((e) => e.kind)).toEqual(["received"]);
+  });
+
+  it("an action is never deleted nor given another id, as its audit trail names it", async () => {
+    const [id] = await ingest(app.ctx.db, [actionBody("isolate_device", 7)]);
+    await expect(app.ctx.sql`delete from actions where id = ${id!}`).rejects.toThrow(/actions are kept/);
+    await expect(app.ctx.sql`truncate actions cascade`).rejects.toThrow(/actions are kept/);
+    await expect(app.ctx.sql`update actions set id = default where id = ${id!}`).rejects.toThrow(
+      /actions are kept/,
+    );
+    expect((await getAction(app.ctx.db, id!))!.id).toBe(id);
+    expect(await getActionEvents(app.ctx.db, id!)).toHaveLength(1);
+  });
+
   it("every decision event carries the verified Slack user id, shown by GET /api/v1/actions/:id", async () => {
     const [id] = await ingest(app.ctx.db, [actionBody("block_url", 5)]);
     const posted = await waitForMessage(app, id!);
