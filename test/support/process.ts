@@ -15,7 +15,6 @@ import { CONFIRMED_BY_MODAL } from "./slackUser.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
-/** How the program is started: as in development (TypeScript through tsx), or built. */
 /** How a test starts the program; LAUNCHES are the ways a user does, run by the black-box tests. */
 export type Launch = "npm start" | "node dist/main.js" | "node --import tsx";
 export const LAUNCHES: Launch[] = ["npm start", "node dist/main.js"];
@@ -28,14 +27,34 @@ export type StartedProcess = {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 };
 
+// A port found free by binding port 0 is in the kernel's ephemeral range (32768–60999 here,
+// /proc/sys/net/ipv4/ip_local_port_range), where another test file's listener or any outgoing
+// connection may take it in the second or two before the child binds it; that child then fails
+// to listen, and its /healthz is answered by a stranger with another signing secret. So a test's
+// ports come from below that range, from a block of vitest's worker's own (VITEST_POOL_ID), which
+// no other file running at the same time draws from; a bind checks that nothing left by the
+// file before holds the port.
+const FIRST_PORT = 20_000;
+const PORTS_PER_WORKER = 1_000;
+const poolId = Number(process.env.VITEST_POOL_ID ?? 0);
+const block = FIRST_PORT + (Number.isInteger(poolId) && poolId > 0 ? poolId : 0) * PORTS_PER_WORKER;
+// A random start, so that files run one after the other in a worker seldom meet the same ports.
+let nextInBlock = Math.floor(Math.random() * PORTS_PER_WORKER);
+
+/** A port on 127.0.0.1 nothing listens on, which no other test running now is given. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let tried = 0; tried < PORTS_PER_WORKER; tried++) {
+    const port = block + (nextInBlock++ % PORTS_PER_WORKER);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${block}–${block + PORTS_PER_WORKER - 1}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
 
