@@ -50,10 +50,13 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free port in ${block}–${block + PORTS_PER_WORKER - 1}`);
 }
 
+/** False when something listens on `port`; any other failure to listen is the test's error. */
 function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once("error", () => resolve(false));
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      error.code === "EADDRINUSE" ? resolve(false) : reject(error),
+    );
     server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
