@@ -99,7 +99,12 @@ export const actions = pgTable(
     /** Execution attempt; a retry after failure starts the next one (and a new job id). */
     attempt: integer("attempt").notNull().default(1),
     undoAttempt: integer("undo_attempt").notNull().default(0),
-    slackMessageId: bigint("slack_message_id", { mode: "number" }).references(() => slackMessages.id),
+    /**
+     * The message that shows it. No foreign key: a statement's new actions are checked against
+     * `slack_messages`, and their messages locked, in one look-up (drizzle/0018), where a foreign
+     * key checks and locks the message row by row, once for each of its actions.
+     */
+    slackMessageId: bigint("slack_message_id", { mode: "number" }),
     /** When a pending action expires if nobody decides it; set at ingest by the policy. */
     expiresAt: time("expires_at"),
     /** Distinct approvals needed before it runs (the two-person rule); set at ingest by the policy. */

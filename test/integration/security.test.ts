@@ -153,6 +153,59 @@ describe("audit integrity", () => {
     expect(await getActionEvents(app.ctx.db, id!)).toHaveLength(1);
   });
 
+  it("an action must name a stored message, also among others in one statement, and a message that shows one is kept", async () => {
+    const [id] = await ingest(app.ctx.db, [actionBody("isolate_device", 8)]);
+    const messageId = (await getAction(app.ctx.db, id!))!.slackMessageId!;
+    expect(messageId).not.toBeNull();
+    const [row] = await app.ctx.sql<
+      { missing: string }[]
+    >`select max(id) + 1000 as missing from slack_messages`;
+    const missing = row!.missing;
+    await expect(
+      app.ctx.sql`insert into actions (external_id, source, type, status, slack_message_id)
+        values ('forged-1', 'manual', 'isolate_device', 'pending', ${messageId}),
+          ('forged-2', 'manual', 'isolate_device', 'pending', ${missing!})`,
+    ).rejects.toThrow(new RegExp(`name message ${missing}, which does not exist`));
+    await expect(
+      app.ctx.sql`update actions set slack_message_id = ${missing!} where id = ${id!}`,
+    ).rejects.toMatchObject({ code: "23503" });
+    await expect(app.ctx.sql`delete from slack_messages where id = ${messageId}`).rejects.toThrow(
+      new RegExp(`message ${messageId} shows actions, so it is kept`),
+    );
+    await expect(app.ctx.sql`truncate slack_messages cascade`).rejects.toThrow(/named by actions/);
+    expect((await getAction(app.ctx.db, id!))!.slackMessageId).toBe(messageId);
+    const [forged] = await app.ctx
+      .sql`select count(*)::int as n from actions where external_id like 'forged-%'`;
+    expect(forged!.n).toBe(0);
+  });
+
+  it("a message cannot be deleted while an action that names it is being stored", async () => {
+    const [message] = await app.ctx.sql<{ id: string }[]>`
+      insert into slack_messages (channel) values ('C0SECURITY1') returning id`;
+    const storing = await app.ctx.sql.reserve();
+    try {
+      await storing`begin`;
+      await storing`insert into actions (external_id, source, type, status, slack_message_id)
+        values ('named-while-deleted', 'manual', 'isolate_device', 'pending', ${message!.id})`;
+      const deleting = app.ctx.sql`delete from slack_messages where id = ${message!.id}`.execute();
+      await waitFor(
+        async () =>
+          (
+            await app.ctx.sql`select 1 from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock' and query like 'delete from slack_messages%'`
+          ).length > 0,
+        5000,
+        "the delete waiting for the action's transaction",
+      );
+      await storing`commit`;
+      await expect(deleting).rejects.toThrow(/shows actions, so it is kept/);
+    } finally {
+      storing.release();
+    }
+    const [kept] = await app.ctx.sql`select id from slack_messages where id = ${message!.id}`;
+    expect(kept).toBeDefined();
+  });
+
   it("every decision event carries the verified Slack user id, shown by GET /api/v1/actions/:id", async () => {
     const [id] = await ingest(app.ctx.db, [actionBody("block_url", 5)]);
     const posted = await waitForMessage(app, id!);
