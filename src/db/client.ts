@@ -36,6 +36,16 @@ export function anyOf(column: AnyColumn, values: readonly (number | string)[]): 
 const dialect = new PgDialect();
 
 /**
+ * Resolves once the queries handed to postgres.js so far have been written to their sockets, so
+ * that work done after it runs while Postgres answers them. postgres.js writes a connection's
+ * small queries in a `setImmediate` of the turn they were made in (a drizzle query reaches it a
+ * few microtasks after it is called), so an immediate set from an immediate runs after it.
+ */
+export function sentToPostgres(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
+/**
  * `db.execute(query)` as a prepared statement of the connection. postgres.js sends a statement
  * that has parameters and is not prepared in two round trips (it asks Postgres for the
  * parameters' types, then sends them) and sends nothing after it until it is done, so unprepared

@@ -23,40 +23,15 @@ function readAt(index: number, type: string): SQL {
 }
 
 /**
- * `(col, …) select r.key, … from jsonb_array_elements($1) as e, lateral (select e ->> 0 as key, …)
- * as r` for the columns of `table` that `rows` set (keys as in the schema: camelCase), ready to
- * follow `insert into table`.
- * `options.fields`: keys of each row that are not columns, by their SQL type, read as `r.<key>`;
- * `options.computed`: columns whose value is an SQL expression of the row `r` (its columns and
- * those fields, by key) instead of the row's own value.
+ * Rows of a table written out for `insertFromJson`: the keys they set (camelCase, as in the
+ * schema) and their values by position, as one JSON text. Built apart from the statement, so a
+ * caller can write its rows out while it waits for something else.
  */
-export function insertFromJson<T extends PgTable>(
-  table: T,
-  rows: readonly T["$inferInsert"][],
-  options: { fields?: Record<string, string>; computed?: Partial<Record<keyof T["$inferInsert"], SQL>> } = {},
-): SQL {
+export type JsonRows<T extends PgTable> = { table: T; length: number; keys: string[]; json: string };
+
+export function jsonRows<T extends PgTable>(table: T, rows: readonly T["$inferInsert"][]): JsonRows<T> {
   const columns = getTableColumns(table) as Columns;
   const keys = Object.keys(columns).filter((key) => rows.some((row) => key in row));
-  const fields: [key: string, type: string][] = [
-    ...keys.map((key): [string, string] => [key, columns[key]!.getSQLType()]),
-    ...Object.entries(options.fields ?? {}),
-  ];
-  const computed = (options.computed ?? {}) as Record<string, SQL | undefined>;
-  const names = keys.map((key) => sql.identifier(columns[key]!.name));
-  const reads = fields.map(([key, type], index) => sql`${readAt(index, type)} as ${sql.identifier(key)}`);
-  // A row that leaves a column with a default out gets the default, as in VALUES. Every column
-  // with a default is NOT NULL, so a null given for one (which it could not store) gets it too:
-  // the JSON cannot tell a key left out from a null.
-  const values = keys.map((key) => {
-    const column = columns[key]!;
-    const read = sql`r.${sql.identifier(key)}`;
-    if (computed[key]) return computed[key];
-    if (column.default === undefined) return read;
-    const fallback = is(column.default, SQL)
-      ? column.default
-      : sql`cast(${column.getSQLType() === "jsonb" ? JSON.stringify(column.default) : column.default} as ${sql.raw(column.getSQLType())})`;
-    return sql`coalesce(${read}, ${fallback})`;
-  });
   // Dates as their ISO text, which JSON.stringify would write: a Date's toJSON took it off its
   // fast path and cost more than the rest of the rows together. A batch's rows share a few
   // moments (an expiry per type), each written once.
@@ -74,13 +49,50 @@ export function insertFromJson<T extends PgTable>(
   };
   const tuples = rows.map((row) => {
     const record = row as Record<string, unknown>;
-    return fields.map(([key]) => {
+    return keys.map((key) => {
       const value = record[key] ?? null;
       return value instanceof Date ? iso(value) : value;
     });
   });
+  return { table, length: rows.length, keys, json: JSON.stringify(tuples) };
+}
+
+/**
+ * `(col, …) select r.key, … from jsonb_array_elements($1) with ordinality as input(e, n),
+ * lateral (select e ->> 0 as key, …) as r` for the columns that `rows` set, ready to follow
+ * `insert into table`.
+ * `computed`: columns whose value is an SQL expression instead of a row's own value, set or not
+ * by the rows; it may read the row `r` (its columns, by key) and its position `input.n` (from 1).
+ */
+export function insertFromJson<T extends PgTable>(
+  table: T,
+  rows: readonly T["$inferInsert"][] | JsonRows<T>,
+  computed: Partial<Record<keyof T["$inferInsert"], SQL>> = {},
+): SQL {
+  const written = "json" in rows ? rows : jsonRows(table, rows);
+  const columns = getTableColumns(table) as Columns;
+  const expressions = computed as Record<string, SQL | undefined>;
+  const keys = [...new Set([...written.keys, ...Object.keys(expressions)])];
+  const names = keys.map((key) => sql.identifier(columns[key]!.name));
+  const reads = written.keys.map(
+    (key, index) => sql`${readAt(index, columns[key]!.getSQLType())} as ${sql.identifier(key)}`,
+  );
+  // A row that leaves a column with a default out gets the default, as in VALUES. Every column
+  // with a default is NOT NULL, so a null given for one (which it could not store) gets it too:
+  // the JSON cannot tell a key left out from a null.
+  const values = keys.map((key) => {
+    const column = columns[key]!;
+    const read = sql`r.${sql.identifier(key)}`;
+    if (expressions[key]) return expressions[key];
+    if (column.default === undefined) return read;
+    const fallback = is(column.default, SQL)
+      ? column.default
+      : sql`cast(${column.getSQLType() === "jsonb" ? JSON.stringify(column.default) : column.default} as ${sql.raw(column.getSQLType())})`;
+    return sql`coalesce(${read}, ${fallback})`;
+  });
   return sql`(${sql.join(names, sql`, `)}) select ${sql.join(values, sql`, `)}
-    from jsonb_array_elements(${JSON.stringify(tuples)}::jsonb) as e, lateral (select ${sql.join(reads, sql`, `)}) as r`;
+    from jsonb_array_elements(${written.json}::jsonb) with ordinality as input(e, n),
+      lateral (select ${sql.join(reads, sql`, `)}) as r`;
 }
 
 /** A row as `tx.execute` returns it (column names, driver values), as drizzle's select would. */

@@ -1,6 +1,6 @@
 // Ingest: a validated batch of proposed actions stored in one transaction, with the approval
 // policy's expiry, timers and auto-approval applied as each pending action arrives.
-import type { DbOrTx, Tx } from "../db/client.ts";
+import { type DbOrTx, sentToPostgres, type Tx } from "../db/client.ts";
 import {
   getActionsByExternalKeys,
   getActionsByIds,
@@ -8,6 +8,7 @@ import {
   insertInvestigations,
   insertNewActions,
   type TimerStep,
+  writeNewActions,
 } from "../db/queries/ingest.ts";
 import { bumpMessages, deleteEmptyMessages, planMessages, readAssignments } from "../db/queries/messages.ts";
 import type { ActionRow } from "../db/schema.ts";
@@ -97,7 +98,7 @@ export async function ingestActions(
     const byKey = new Map<string, { id: number; externalId: string; status: Status; created: boolean }>();
     // Sent together, one round trip: the devices and investigations, the threat keys' locks and
     // what the messages' assignment reads under them.
-    const [, , reads] = await Promise.all([
+    const reading = Promise.all([
       insertDevices(
         tx,
         uniqueBy(
@@ -115,6 +116,11 @@ export async function ingestActions(
         grouping,
       ),
     ]);
+    // The rows are written out while Postgres reads: none of them depends on what is read (each
+    // row's message, which does, is sent beside them).
+    await sentToPostgres();
+    const written = writeNewActions(rows);
+    const [, , reads] = await reading;
     const remember = (
       row: { id: number; externalId: string; status: Status; source: string },
       created: boolean,
@@ -140,10 +146,10 @@ export async function ingestActions(
       grouping,
     );
     const renders = await bumpMessages(tx, plan.joined);
-    rows.forEach((row, i) => {
-      row.slackMessageId = plan.joinedOf.get(i) ?? null;
-      row.newMessage = plan.newOf.get(i) ?? null;
-    });
+    const messagesOf = {
+      stored: rows.map((_, i) => plan.joinedOf.get(i) ?? null),
+      created: rows.map((_, i) => plan.newOf.get(i) ?? null),
+    };
     // Approved by the policy as they arrive: no timers for those.
     const automatic = new Map(
       rows.flatMap((row, i) => {
@@ -154,7 +160,8 @@ export async function ingestActions(
     );
     const { actions: inserted, createdMessages } = await insertNewActions(
       tx,
-      rows,
+      written,
+      messagesOf,
       { kinds: RECEIVED_EVENT, fallback: "received", actor: options.actor ?? "api" },
       {
         messages: plan.toCreate,
@@ -232,9 +239,6 @@ function newActionOf(a: IngestInput, policy: Policy, now: Date) {
     error: a.recorded?.error ?? null,
     // Also for one recorded as completed elsewhere: undoing it is undoing the same thing.
     undoApprovalsNeeded: undoApprovalsNeeded(policy, a),
-    slackMessageId: null as number | null,
-    /** Set when its message is created with it: the message's index among those created. */
-    newMessage: null as number | null,
     ...(a.status === "pending" && {
       expiresAt: new Date(now.getTime() + ttlFor(policy, a)),
       approvalsNeeded: approvalsNeeded(policy, a),

@@ -4,7 +4,7 @@ import { sql } from "drizzle-orm";
 import { bigint, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, executePrepared } from "../../src/db/client.ts";
-import { insertFromJson } from "../../src/db/jsonRows.ts";
+import { insertFromJson, jsonRows } from "../../src/db/jsonRows.ts";
 import { createTestDatabase } from "../support/db.ts";
 
 const samples = pgTable("json_rows_samples", {
@@ -99,6 +99,25 @@ describe("insertFromJson", () => {
       "2026-01-01T00:00:00.000Z",
       "2026-06-01T12:00:00.001Z",
       null,
+    ]);
+  });
+
+  it("computes a column from each row's position, for rows written out before the statement", async () => {
+    const written = jsonRows(samples, [{ name: "a" }, { name: "b", note: "kept" }, { name: "c" }]);
+    await store.client.unsafe("truncate json_rows_samples restart identity");
+    const counts = [10, null, 30];
+    await executePrepared(
+      store.db,
+      sql`insert into ${samples} ${insertFromJson(samples, written, {
+        count: sql`coalesce((${sql.param(counts)}::int[])[input.n], 7)`,
+        note: sql`coalesce(r."note", 'row ' || input.n)`,
+      })}`,
+    );
+    const stored = await store.db.select().from(samples).orderBy(samples.id);
+    expect(stored.map((row) => [row.name, row.note, row.count])).toEqual([
+      ["a", "row 1", 10],
+      ["b", "kept", 7],
+      ["c", "row 3", 30],
     ]);
   });
 

@@ -3,7 +3,7 @@
 // batch's size.
 import { sql } from "drizzle-orm";
 import { executePrepared, type Tx } from "../client.ts";
-import { fromDriverRow, insertFromJson } from "../jsonRows.ts";
+import { fromDriverRow, insertFromJson, type JsonRows, jsonRows } from "../jsonRows.ts";
 import { OUTBOX_CHANNEL, type OutboxMessage, type TimerGroup } from "../outbox.ts";
 import {
   type ActionRow,
@@ -17,6 +17,19 @@ import {
 import type { NewMessage } from "./messages.ts";
 
 export type NewAction = typeof actions.$inferInsert;
+/** New actions written out for `insertNewActions`. */
+export type NewActionRows = JsonRows<typeof actions>;
+
+/** Writes out rows of actions for `insertNewActions`: the work of building them, apart from it. */
+export function writeNewActions(rows: readonly NewAction[]): NewActionRows {
+  return jsonRows(actions, rows);
+}
+
+/**
+ * The message each new action is shown on, by its place among the rows: a stored message's id,
+ * or the index in `work.messages` of one created with it (the other is null).
+ */
+export type MessagesOfRows = { stored: (number | null)[]; created: (number | null)[] };
 /** An action's idempotency key: the source and the source's own id for it. */
 export type ExternalKey = { source: string; externalId: string };
 /**
@@ -48,15 +61,16 @@ export async function insertInvestigations(tx: Tx, ids: string[]): Promise<void>
 /**
  * Inserts the actions whose key is new and returns those, with the messages `work.messages`
  * created for them, each with the audit event that starts its trail and the outbox rows that
- * follow them, in the same statement (one round trip); the others are left as they are. A row
- * whose `newMessage` is set is shown on that message of `work.messages` (by index). Outbox rows,
+ * follow them, in the same statement (one round trip); the others are left as they are. Each row
+ * is shown on the message `messagesOf` gives it, when it gives one. Outbox rows,
  * in this order: the post of each created message that shows one of the stored actions, the
  * `renders` (when any action is stored), and one `timerGroups` row with the timers of the stored
  * actions that wait: those arriving pending, but for `work.timers.approvedOnArrival`.
  */
 export async function insertNewActions(
   tx: Tx,
-  rows: (NewAction & { newMessage: number | null })[],
+  rows: NewActionRows,
+  messagesOf: MessagesOfRows,
   received: {
     /** The event's kind by the status the action arrives in; `fallback` for the others. */
     kinds: Partial<Record<string, string>>;
@@ -91,10 +105,8 @@ export async function insertNewActions(
     new_message_ids as (select array_agg(id order by id) as ids from created),
     inserted as (
       insert into ${actions} ${insertFromJson(actions, rows, {
-        fields: { newMessage: "int" },
-        computed: {
-          slackMessageId: sql`coalesce(r."slackMessageId", ((select ids from new_message_ids))[r."newMessage" + 1])`,
-        },
+        slackMessageId: sql`coalesce((${sql.param(messagesOf.stored)}::bigint[])[input.n],
+          ((select ids from new_message_ids))[(${sql.param(messagesOf.created)}::int[])[input.n] + 1])`,
       })}
       on conflict (source, external_id) do nothing
       returning id, source, type, external_id, status, slack_message_id
