@@ -4,7 +4,7 @@
 // and a message not yet posted takes in late arrivals of its investigation, so a burst becomes
 // a few threat messages and one message per investigation rather than a flood.
 import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
-import type { ThreatKind } from "../../domain/threats.ts";
+import { type ThreatKind, threatKindOf } from "../../domain/threats.ts";
 import { anyOf, type Db, type DbOrTx, executePrepared, type Tx } from "../client.ts";
 import { transactionLocksOnTexts } from "../locks.ts";
 import type { OutboxMessage } from "../outbox.ts";
@@ -62,7 +62,9 @@ export type MessagePlan = {
 /** The arrival's threat key when the grouping groups its kind. */
 function groupedKey(action: Pick<Arrival, "threatKey">, grouping: ThreatGrouping | undefined): string | null {
   const key = action.threatKey;
-  return key !== null && grouping?.keys.some((kind) => key.startsWith(`${kind}:`)) ? key : null;
+  if (key === null || grouping === undefined) return null;
+  const kind = threatKindOf(key);
+  return kind !== null && grouping.keys.includes(kind) ? key : null;
 }
 
 /**
@@ -79,14 +81,8 @@ export async function readAssignments(
   channel: string,
   grouping?: ThreatGrouping,
 ): Promise<AssignmentReads> {
-  const keys = [
-    ...new Set(
-      candidates.flatMap((a) => {
-        const key = groupedKey(a, grouping);
-        return key === null ? [] : [key];
-      }),
-    ),
-  ].sort();
+  const grouped = candidates.filter((a) => groupedKey(a, grouping) !== null);
+  const keys = [...new Set(grouped.map((a) => a.threatKey!))].sort();
   const investigationIds = [
     ...new Set(candidates.flatMap((a) => (a.investigationId ? [a.investigationId] : []))),
   ];
@@ -127,9 +123,7 @@ export async function readAssignments(
             where ${actions.threatKey} = k and ${actions.status} = 'pending' and ${actions.createdAt} > ${windowStart}
               and (${actions.source}, ${actions.externalId}) not in (
                 select e ->> 0, e ->> 1 from json_array_elements(${JSON.stringify(
-                  candidates.flatMap((a) =>
-                    groupedKey(a, grouping) === null ? [] : [[a.source, a.externalId]],
-                  ),
+                  grouped.map((a) => [a.source, a.externalId]),
                 )}::json) as e)) as n
           from unnest(${sql.param(keys)}::text[]) as k`,
         )
