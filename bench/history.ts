@@ -154,7 +154,7 @@ export async function runHistoryBench(
     const now = new Date();
     const rows: BenchRow[] = [
       {
-        benchmark: `load ${ACTIONS.toLocaleString("en")} actions (INSERT … SELECT generate_series, then VACUUM ANALYZE)`,
+        benchmark: `load ${ACTIONS.toLocaleString("en")} actions (INSERT … SELECT generate_series, then VACUUM ANALYZE and CHECKPOINT)`,
         figure: `${fmt(loadSeconds)} s`,
         reference: `${indexes!.n} indexes maintained during the load`,
         ratio: "",
