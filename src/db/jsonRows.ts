@@ -70,6 +70,8 @@ export function insertFromJson<T extends PgTable>(
   computed: Partial<Record<keyof T["$inferInsert"], SQL>> = {},
 ): SQL {
   const written = "json" in rows ? rows : jsonRows(table, rows);
+  // Positions are the written table's: another table's would read values into the wrong columns.
+  if (written.table !== table) throw new Error("insertFromJson: the rows were written out for another table");
   const columns = getTableColumns(table) as Columns;
   const expressions = computed as Record<string, SQL | undefined>;
   const keys = [...new Set([...written.keys, ...Object.keys(expressions)])];

@@ -121,6 +121,14 @@ describe("insertFromJson", () => {
     ]);
   });
 
+  it("refuses rows written out for another table, whose positions are not its own", () => {
+    const other = pgTable("json_rows_other", { name: text("name").notNull() });
+    const written = jsonRows(samples, [{ name: "a" }]);
+    expect(() =>
+      insertFromJson(other, written as unknown as ReturnType<typeof jsonRows<typeof other>>),
+    ).toThrow(/another table/);
+  });
+
   it("refuses a table column of an array type, which a JSON array cannot be cast to", () => {
     const withArray = pgTable("json_rows_arrays", { ids: text("ids").array() });
     expect(() => insertFromJson(withArray, [{ ids: ["a"] }])).toThrow(/array column/);
