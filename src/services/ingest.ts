@@ -97,30 +97,30 @@ export async function ingestActions(
   return db.transaction(async (tx) => {
     const byKey = new Map<string, { id: number; externalId: string; status: Status; created: boolean }>();
     // Sent together, one round trip: the devices and investigations, the threat keys' locks and
-    // what the messages' assignment reads under them.
-    const reading = Promise.all([
-      insertDevices(
-        tx,
-        uniqueBy(
-          inputs.flatMap((a) => (a.device ? [{ id: a.device.id, name: a.device.name }] : [])),
-          (d) => d.id,
+    // what the messages' assignment reads under them. The rows are written out while Postgres
+    // reads: none of them depends on what is read (each row's message, which does, is sent
+    // beside them). One Promise.all for both, so a read that fails meanwhile is awaited.
+    const [[, , reads], written] = await Promise.all([
+      Promise.all([
+        insertDevices(
+          tx,
+          uniqueBy(
+            inputs.flatMap((a) => (a.device ? [{ id: a.device.id, name: a.device.name }] : [])),
+            (d) => d.id,
+          ),
         ),
-      ),
-      insertInvestigations(tx, [
-        ...new Set(inputs.flatMap((a) => (a.investigationId ? [a.investigationId] : []))),
+        insertInvestigations(tx, [
+          ...new Set(inputs.flatMap((a) => (a.investigationId ? [a.investigationId] : []))),
+        ]),
+        readAssignments(
+          tx,
+          rows.filter((row) => row.status === "pending"),
+          options.channel,
+          grouping,
+        ),
       ]),
-      readAssignments(
-        tx,
-        rows.filter((row) => row.status === "pending"),
-        options.channel,
-        grouping,
-      ),
+      sentToPostgres().then(() => writeNewActions(rows)),
     ]);
-    // The rows are written out while Postgres reads: none of them depends on what is read (each
-    // row's message, which does, is sent beside them).
-    await sentToPostgres();
-    const written = writeNewActions(rows);
-    const [, , reads] = await reading;
     const remember = (
       row: { id: number; externalId: string; status: Status; source: string },
       created: boolean,
